@@ -1,0 +1,103 @@
+"""Input validation shared by every layer of photonn.
+
+Each helper raises a ``ValueError`` or ``TypeError`` that names the offending
+value and what is allowed, so bad input fails early and never as a later NaN.
+This module imports nothing from photonn; every other module may import it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+COMPLEX_DTYPES = (torch.complex64, torch.complex128)
+REAL_DTYPES = (torch.float32, torch.float64)
+
+
+def positive_float(value, name: str) -> float:
+    """Return ``value`` as a finite float > 0, or raise ``ValueError``."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"{name} must be a scalar, got a tensor of shape {tuple(value.shape)}")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def finite_float(value, name: str) -> float:
+    """Return ``value`` as a finite float (any sign), or raise."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"{name} must be a scalar, got a tensor of shape {tuple(value.shape)}")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def positive_floats(values, name: str) -> tuple[float, ...]:
+    """A scalar or a non-empty 1-D sequence/tensor of positive floats, as a tuple."""
+    if isinstance(values, torch.Tensor):
+        if values.ndim > 1:
+            raise ValueError(f"{name} must be a scalar or 1-D, got shape {tuple(values.shape)}")
+        values = values.reshape(-1).tolist()
+    if isinstance(values, (int, float)) and not isinstance(values, bool):
+        return (positive_float(values, name),)
+    if isinstance(values, Sequence) and not isinstance(values, str):
+        if len(values) == 0:
+            raise ValueError(f"{name} must not be empty")
+        return tuple(positive_float(v, f"{name}[{i}]") for i, v in enumerate(values))
+    raise TypeError(
+        f"{name} must be a number or a sequence of numbers, got {type(values).__name__}"
+    )
+
+
+def positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def complex_dtype(dtype, name: str = "dtype") -> torch.dtype:
+    if dtype not in COMPLEX_DTYPES:
+        raise TypeError(f"{name} must be torch.complex64 or torch.complex128, got {dtype}")
+    return dtype
+
+
+def complex_tensor(x, name: str = "field") -> torch.Tensor:
+    """Check that ``x`` is a complex tensor (complex64 or complex128)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype not in COMPLEX_DTYPES:
+        raise TypeError(
+            f"{name} must be complex64 or complex128, got {x.dtype}; "
+            f"convert a real amplitude with {name}.to(torch.complex64)"
+        )
+    return x
+
+
+def one_of(value, allowed, name: str):
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+    return value
+
+
+def real_of(dtype: torch.dtype) -> torch.dtype:
+    """The real dtype matching a complex (or real) dtype."""
+    return {torch.complex64: torch.float32, torch.complex128: torch.float64}.get(dtype, dtype)
+
+
+def complex_of(dtype: torch.dtype) -> torch.dtype:
+    """The complex dtype matching a real (or complex) dtype."""
+    return {torch.float32: torch.complex64, torch.float64: torch.complex128}.get(dtype, dtype)

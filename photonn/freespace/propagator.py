@@ -1,0 +1,119 @@
+"""``Propagator``: a free-space propagation step with a cached transfer function."""
+
+from __future__ import annotations
+
+import torch
+
+from .._checks import complex_dtype, complex_tensor
+from .._module import ComplexModule
+from ..functional.fourier import centered_fft2, conv_fft, pad_centered
+from ..functional.propagation import (
+    check_propagation_args,
+    fraunhofer_factor,
+    fraunhofer_output_grid,
+    transfer_function,
+    warn_if_aliased,
+)
+from ..grid import Grid
+
+
+class Propagator(ComplexModule):
+    """Propagate a complex field over a fixed distance.
+
+    The transfer function (or, for ``"fraunhofer"``, the output-plane factor) is
+    built once in float64, cast to ``dtype`` and kept as a non-persistent buffer;
+    ``forward`` is FFTs and one multiply. It follows ``.to(device)``.
+
+    Args:
+        grid: input :class:`photonn.Grid`.
+        wavelength: vacuum wavelength [m], or a sequence of ``W`` wavelengths
+            (the field then carries a wavelength axis just before ``(ny, nx)``).
+        distance: [m]; negative propagates backwards.
+        method: ``"asm"`` (default), ``"bl-asm"``, ``"fresnel"``, ``"fresnel-ir"``,
+            ``"rs"`` or ``"fraunhofer"``.
+        pad_factor: most zero padding per axis (>= 1; default 2). For
+            ``"fraunhofer"`` it sets the output sampling instead.
+        trim: pad only as far as the light cone of the grid's steepest ray
+            reaches, rounded to a fast FFT size (default True).
+        strict: raise ``ValueError`` instead of warning when the step aliases.
+        dtype: ``torch.complex64`` (default) or ``torch.complex128``.
+        device: where to build the buffer.
+
+    Shapes:
+        input ``(..., ny, nx)`` (or ``(..., W, ny, nx)``), output the same (for
+        ``"fraunhofer"``: ``(..., Ny, Nx)`` on ``output_grid``).
+
+    Attributes:
+        output_grid: the grid of the output plane.
+        report: the :class:`photonn.SamplingReport` of this step.
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        wavelength,
+        distance,
+        method: str = "asm",
+        pad_factor=2.0,
+        *,
+        trim: bool = True,
+        strict: bool = False,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
+        lams, multi, z, pad = check_propagation_args(wavelength, distance, method, pad_factor)
+        self.dtype = complex_dtype(dtype)
+        self.grid = grid
+        self.wavelengths = lams
+        self.multi = multi
+        self.distance = z
+        self.method = method
+        self.pad_factor = pad
+        self.report = warn_if_aliased(grid, lams, z, method, pad, trim, strict)
+        if method == "fraunhofer":
+            self.output_grid = fraunhofer_output_grid(grid, lams[0], z, pad)
+            H = fraunhofer_factor(grid, lams[0], z, pad, dtype=dtype, device=device)
+        else:
+            self.output_grid = grid
+            H = transfer_function(
+                grid, wavelength, z, method, pad_factor=pad, trim=trim, dtype=dtype, device=device
+            )
+        self.register_buffer("H", H, persistent=False)
+
+    @property
+    def padded_shape(self) -> tuple[int, int]:
+        """FFT shape ``(Ny, Nx)`` used per step."""
+        return tuple(self.H.shape[-2:])
+
+    def forward(self, field: torch.Tensor) -> torch.Tensor:
+        complex_tensor(field)
+        self.grid.check_field(field)
+        if field.dtype != self.H.dtype:
+            raise TypeError(
+                f"field is {field.dtype} but this Propagator was built for {self.H.dtype}; "
+                f"build it with dtype={field.dtype} (never cast optical modules with .to(dtype))"
+            )
+        if field.device != self.H.device:
+            raise ValueError(
+                f"field is on {field.device} but the Propagator is on {self.H.device}; "
+                f"move one of them (propagator.to({field.device}))"
+            )
+        if self.method == "fraunhofer":
+            return centered_fft2(pad_centered(field, self.padded_shape)) * self.H
+        if self.multi and (field.ndim < 3 or field.shape[-3] != self.H.shape[0]):
+            raise ValueError(
+                f"field has shape {tuple(field.shape)}, but this Propagator has "
+                f"{self.H.shape[0]} wavelengths: the field needs a wavelength axis of size "
+                f"{self.H.shape[0]} just before (ny, nx)"
+            )
+        return conv_fft(field, self.H)
+
+    def extra_repr(self) -> str:
+        lam = self.wavelengths if self.multi else self.wavelengths[0]
+        return (
+            f"grid={self.grid}, wavelength={lam}, distance={self.distance:.6g}, "
+            f"method={self.method!r}, fft_shape={self.padded_shape}, dtype={self.dtype}"
+        )

@@ -1,0 +1,114 @@
+"""The import direction of DESIGN section 1, enforced by an AST walk over photonn/.
+
+units -> grid -> functional -> {freespace, onchip, activations, encoding, devices}
+-> {reuse, models} -> {training, export} -> cli. Private base modules (``_checks``,
+``_module``, ``_io``, ``_version``) import nothing from photonn and may be used anywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parents[1] / "photonn"
+
+# rank of each top-level part; a module may import only parts of lower or equal rank
+# (equal only within itself), never a higher one.
+RANK = {
+    "_version": 0,
+    "_checks": 0,
+    "_module": 0,
+    "_io": 0,
+    "units": 0,
+    "grid": 1,
+    "functional": 2,
+    "freespace": 3,
+    "onchip": 3,
+    "activations": 3,
+    "encoding": 3,
+    "devices": 3,
+    "data": 3,
+    "reuse": 4,
+    "models": 4,
+    "training": 5,
+    "export": 5,
+    "plotting": 5,
+    "demo": 6,
+    "cli": 7,
+    "__init__": 7,
+}
+# same-rank parts that must not import each other
+FORBIDDEN = {("freespace", "onchip"), ("onchip", "freespace")}
+HEAVY = {"matplotlib"}
+
+
+def _part(path: Path) -> str:
+    rel = path.relative_to(PKG)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    pkg_parts = list(path.relative_to(PKG).parent.parts)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = (
+                    pkg_parts[: len(pkg_parts) - (node.level - 1)] if node.level > 1 else pkg_parts
+                )
+                mod = ".".join(base + ([node.module] if node.module else []))
+                if not mod:
+                    for alias in node.names:
+                        yield alias.name, node.lineno
+                    continue
+                yield mod, node.lineno
+            elif node.module:
+                if node.module.startswith("photonn"):
+                    yield node.module.removeprefix("photonn").lstrip("."), node.lineno
+                else:
+                    yield "!" + node.module, node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("photonn"):
+                    yield alias.name.removeprefix("photonn").lstrip("."), node.lineno
+                else:
+                    yield "!" + alias.name, node.lineno
+
+
+def test_imports_point_one_way():
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        src = _part(path)
+        if src not in RANK:
+            bad.append(f"{path.relative_to(PKG)}: part {src!r} has no rank in this test; add it")
+            continue
+        for mod, line in _imports(path):
+            if mod.startswith("!"):
+                top = mod[1:].split(".")[0]
+                if top in HEAVY and src not in ("demo", "cli", "plotting"):
+                    # matplotlib only inside functions of plotting/demo/cli
+                    bad.append(f"{path.relative_to(PKG)}:{line} imports {top}")
+                continue
+            dst = mod.split(".")[0]
+            if not dst or dst == src:
+                continue
+            if dst not in RANK:
+                bad.append(f"{path.relative_to(PKG)}:{line} imports unknown part {dst!r}")
+            elif RANK[dst] > RANK[src] or (RANK[dst] == RANK[src] and RANK[src] > 0):
+                bad.append(
+                    f"{path.relative_to(PKG)}:{line}: {src} (rank {RANK[src]}) imports "
+                    f"{dst} (rank {RANK[dst]})"
+                )
+            elif (src, dst) in FORBIDDEN:
+                bad.append(f"{path.relative_to(PKG)}:{line}: {src} must not import {dst}")
+    assert not bad, "import direction violated:\n" + "\n".join(bad)
+
+
+def test_core_never_imports_training_cli_or_matplotlib():
+    core = {"units", "grid", "functional", "freespace", "onchip", "activations", "encoding"}
+    for path in sorted(PKG.rglob("*.py")):
+        if _part(path) not in core:
+            continue
+        for mod, line in _imports(path):
+            top = mod.lstrip("!").split(".")[0]
+            assert top not in {"training", "cli", "matplotlib", "export"}, f"{path}:{line} {mod}"
