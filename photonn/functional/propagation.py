@@ -191,7 +191,10 @@ def transfer_function(
 
 
 def fraunhofer_output_grid(grid, wavelength: float, distance: float, pad_factor: float = 1.0):
-    """Output grid of :func:`fraunhofer`: shape ``ceil(pad_factor * n)``, pitch ``lambda z / (N d)``."""
+    """Output grid of :func:`fraunhofer`.
+
+    Its shape is ``ceil(pad_factor * n)`` and its pitch ``lambda z / (N d)`` per axis.
+    """
     from ..grid import Grid
 
     lam = positive_float(wavelength, "wavelength")

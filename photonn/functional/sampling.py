@@ -137,7 +137,8 @@ class SamplingReport:
 
     def __str__(self) -> str:
         lines = [
-            f"method={self.method} wavelength={self.wavelength:.6g} m distance={self.distance:.6g} m",
+            f"method={self.method} wavelength={self.wavelength:.6g} m "
+            f"distance={self.distance:.6g} m",
             f"  FFT shape {self.padded_shape}; light cone (y, x) = "
             f"({self.light_cone[0]:.4g}, {self.light_cone[1]:.4g}) m; "
             f"window resolves ({self.allowed_spread[0]:.4g}, {self.allowed_spread[1]:.4g}) m",
