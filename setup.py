@@ -9,5 +9,8 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages(include=["photonn", "photonn.*"]) + ["photonn.device_profiles"],
     package_dir={"photonn.device_profiles": "devices"},
-    package_data={"photonn": ["py.typed"], "photonn.device_profiles": ["*.toml", "*.csv", "*.md"]},
+    package_data={
+        "photonn": ["py.typed", "data/_embedded/*"],
+        "photonn.device_profiles": ["*.toml", "*.csv", "*.md"],
+    },
 )
