@@ -1,0 +1,18 @@
+"""Training: a thin seeded loop, HDF5 checkpoints that resume exactly, NaN guard.
+
+Example:
+    >>> import torch
+    >>> from photonn.training import Trainer
+    >>> model = torch.nn.Linear(4, 3)
+    >>> opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    >>> x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+    >>> trainer = Trainer(model, opt, generator=torch.Generator().manual_seed(0), progress=False)
+    >>> history = trainer.fit((x, y), epochs=2, batch_size=16)
+"""
+
+from .checkpoint import load_checkpoint as load_checkpoint
+from .checkpoint import save_checkpoint as save_checkpoint
+from .loop import NonFiniteLossError as NonFiniteLossError
+from .loop import StopTraining as StopTraining
+from .loop import Trainer as Trainer
+from .loop import evaluate as evaluate
