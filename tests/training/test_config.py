@@ -1,0 +1,85 @@
+"""Configuration: defaults, TOML, --set overrides, clear errors for bad keys and values."""
+
+from __future__ import annotations
+
+import pytest
+
+from photonn.training.config import (
+    DEFAULT_CONFIG,
+    dump_config,
+    flat_config,
+    load_config,
+    parse_override,
+    resolve_config,
+)
+
+
+def test_defaults_and_overrides():
+    cfg = resolve_config(
+        None,
+        [
+            "model.num_layers=3",
+            "optimizer.lr=0.5",
+            "data.dataset=mnist",
+            "data.data_dir=/tmp/x",
+            "progress=false",
+        ],
+    )
+    assert cfg["model"]["num_layers"] == 3 and cfg["optimizer"]["lr"] == 0.5
+    assert cfg["data"]["dataset"] == "mnist" and cfg["data"]["data_dir"] == "/tmp/x"
+    assert cfg["progress"] is False
+    assert cfg["model"]["size"] == DEFAULT_CONFIG["model"]["size"]
+    assert DEFAULT_CONFIG["model"]["num_layers"] == 5  # defaults untouched
+    # an int is accepted where a float is expected
+    assert resolve_config({"optimizer": {"lr": 1}})["optimizer"]["lr"] == 1.0
+
+
+def test_parse_override():
+    assert parse_override("a.b=3") == ("a.b", 3)
+    assert parse_override("a = 2.5e-3") == ("a", 2.5e-3)
+    assert parse_override("x=true") == ("x", True)
+    assert parse_override('x="s p"') == ("x", "s p")
+    assert parse_override("x=fashion-mnist") == ("x", "fashion-mnist")
+    with pytest.raises(ValueError, match="key=value"):
+        parse_override("nokey")
+
+
+def test_toml_round_trip(tmp_path):
+    cfg = resolve_config({"model": {"distance_m": 0.03}, "seed": 4})
+    path = tmp_path / "c.toml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+    assert flat_config(cfg)["model.distance_m"] == 0.03
+
+
+@pytest.mark.parametrize(
+    "update, error, match",
+    [
+        ({"modle": {}}, ValueError, r"unknown config key 'modle'; known keys at the top level"),
+        ({"model": {"layers": 3}}, ValueError, r"unknown config key 'model.layers'.*num_layers"),
+        ({"model": {"num_layers": 2.5}}, TypeError, r"'model.num_layers' must be int"),
+        ({"model": {"num_layers": 0}}, ValueError, r"'model.num_layers' must be > 0"),
+        ({"epochs": True}, TypeError, r"'epochs' must be int"),
+        ({"optimizer": {"name": "lbfgs"}}, ValueError, r"must be one of \['adam', 'sgd'\]"),
+        ({"data": {"dataset": "mnist"}}, ValueError, r"needs data.data_dir"),
+        ({"model": 3}, TypeError, r"must be a table"),
+        ({"seed": {"a": 1}}, TypeError, r"is a value, not a table"),
+        ({"model": {"wavelength_m": float("nan")}}, ValueError, r"must be finite"),
+    ],
+)
+def test_bad_config(update, error, match):
+    with pytest.raises(error, match=match):
+        resolve_config(update)
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_config(tmp_path / "none.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("epochs = = 3\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_config(bad)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[model]\nsizee = 3\n")
+    with pytest.raises(ValueError, match=r"unknown.toml: unknown config key 'model.sizee'"):
+        load_config(unknown)
