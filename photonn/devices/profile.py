@@ -1,0 +1,565 @@
+"""Device profiles: TOML files of real device families, validated and converted to SI.
+
+A profile file names its unit in every numeric key (``pixel_pitch_um = 8.0``,
+``p_pi_mw = 25.0``); this module is the only place where file units become SI.
+:func:`load_profile` returns a frozen :class:`DeviceProfile` whose ``values`` map
+the key without its suffix to the SI value (``values["pixel_pitch"] = 8e-6`` [m],
+``values["p_pi"] = 0.025`` [W]); keys in non-SI or counting units keep their full
+name (``insertion_loss_db``, ``read_noise_e``, ``dark_current_e_per_s``).
+
+Every problem (unknown key, missing key, missing/unknown/wrong unit suffix, wrong
+type, out-of-range value, malformed TOML, bad look-up table) raises a
+``ValueError`` naming the key, the file and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import torch
+
+# -- units --------------------------------------------------------------------
+
+# suffix -> (quantity, factor to SI)
+UNIT_SUFFIXES: dict[str, tuple[str, float]] = {
+    "m": ("length", 1.0),
+    "cm": ("length", 1e-2),
+    "mm": ("length", 1e-3),
+    "um": ("length", 1e-6),
+    "nm": ("length", 1e-9),
+    "w": ("power", 1.0),
+    "mw": ("power", 1e-3),
+    "uw": ("power", 1e-6),
+    "v": ("voltage", 1.0),
+    "mv": ("voltage", 1e-3),
+    "ohm": ("resistance", 1.0),
+    "kohm": ("resistance", 1e3),
+    "rad": ("angle", 1.0),
+    "mrad": ("angle", 1e-3),
+    "deg": ("angle", math.pi / 180.0),
+    "pi": ("angle", math.pi),  # in multiples of pi rad: max_phase_pi = 2.0 is 2 pi rad
+    "s": ("time", 1.0),
+    "ms": ("time", 1e-3),
+    "us": ("time", 1e-6),
+    "ns": ("time", 1e-9),
+    "hz": ("frequency", 1.0),
+    "khz": ("frequency", 1e3),
+    "mhz": ("frequency", 1e6),
+}
+SI_UNIT = {
+    "length": "m",
+    "power": "W",
+    "voltage": "V",
+    "resistance": "ohm",
+    "angle": "rad",
+    "time": "s",
+    "frequency": "Hz",
+}
+
+
+def _suffixes(quantity: str) -> list[str]:
+    return [f"_{s}" for s, (q, _) in UNIT_SUFFIXES.items() if q == quantity]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One value of a profile kind.
+
+    ``quantity`` is a key of :data:`SI_UNIT` (the file key needs a unit suffix) or
+    ``None`` (the file key is the name itself, e.g. ``bit_depth``, ``insertion_loss_db``).
+    ``type`` is ``"float"``, ``"int"`` or ``"pair"`` (two positive ints, (ny, nx)).
+    """
+
+    quantity: str | None
+    type: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    required: bool = True
+    unit: str = ""  # display unit of non-convertible keys
+    help: str = ""
+
+    def range_text(self) -> str:
+        lo = "-inf" if self.lo is None else f"{self.lo:g}"
+        hi = "inf" if self.hi is None else f"{self.hi:g}"
+        left = "(" if self.lo_open or self.lo is None else "["
+        right = ")" if self.hi_open or self.hi is None else "]"
+        return f"{left}{lo}, {hi}{right}"
+
+    def in_range(self, v: float) -> bool:
+        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
+            return False
+        return not (self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)))
+
+
+_PITCH = _Spec("length", "float", 0.0, 1e-2, lo_open=True, help="pixel pitch")
+_RES = _Spec(None, "pair", help="pixel count (ny, nx)")
+_WAVELENGTH = _Spec("length", "float", 0.0, 1e-2, lo_open=True, help="wavelength")
+
+KINDS: dict[str, dict[str, _Spec]] = {
+    "slm": {
+        "pixel_pitch": _PITCH,
+        "resolution": _RES,
+        "bit_depth": _Spec(None, "int", 1, 16, unit="bit", help="bits per gray level"),
+        "fill_factor": _Spec(None, "float", 0.0, 1.0, lo_open=True, help="active area fraction"),
+        "max_phase": _Spec("angle", "float", 0.0, 20 * math.pi, lo_open=True, help="phase stroke"),
+        "wavelength": _Spec(
+            "length", "float", 0.0, 1e-2, lo_open=True, help="design wavelength of max_phase"
+        ),
+        "frame_rate": _Spec("frequency", "float", 0.0, None, lo_open=True, required=False),
+        "lut": _Spec(None, "str", required=False, help="CSV of gray level -> phase [rad]"),
+    },
+    "camera": {
+        "pixel_pitch": _PITCH,
+        "resolution": _RES,
+        "quantum_efficiency": _Spec(None, "float", 0.0, 1.0, lo_open=True, help="QE 0..1"),
+        "read_noise_e": _Spec(None, "float", 0.0, None, unit="e-", help="rms read noise"),
+        "full_well_e": _Spec(None, "float", 0.0, None, lo_open=True, unit="e-"),
+        "bit_depth": _Spec(None, "int", 1, 32, unit="bit", help="ADC bits"),
+        "dark_current_e_per_s": _Spec(None, "float", 0.0, None, unit="e-/s/pixel"),
+        "wavelength": _Spec(
+            "length",
+            "float",
+            0.0,
+            1e-2,
+            lo_open=True,
+            required=False,
+            help="wavelength at which quantum_efficiency is stated",
+        ),
+        "frame_rate": _Spec("frequency", "float", 0.0, None, lo_open=True, required=False),
+    },
+    "mzi_platform": {
+        "wavelength": _WAVELENGTH,
+        "p_pi": _Spec("power", "float", 0.0, 10.0, lo_open=True, help="heater power for pi"),
+        "insertion_loss_db": _Spec(None, "float", 0.0, 60.0, unit="dB", help="loss per MZI"),
+        "coupler_imbalance_sigma": _Spec(
+            "angle",
+            "float",
+            0.0,
+            math.pi / 4,
+            hi_open=True,
+            help="std of the coupler splitting-angle error around pi/4",
+        ),
+        "thermal_crosstalk": _Spec(
+            None,
+            "float",
+            0.0,
+            1.0,
+            hi_open=True,
+            help="fraction of a heater's phase seen by a nearest neighbour",
+        ),
+        "heater_resistance": _Spec("resistance", "float", 0.0, None, lo_open=True),
+        "dac_bits": _Spec(None, "int", 1, 32, unit="bit"),
+        "v_max": _Spec("voltage", "float", 0.0, None, lo_open=True, help="DAC full-scale voltage"),
+        "response_time": _Spec("time", "float", 0.0, None, lo_open=True, required=False),
+    },
+}
+HEADER_KEYS = ("name", "kind", "description", "provenance")
+
+
+# -- the profile ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """A validated device profile with its values in SI units.
+
+    Attributes:
+        name: profile name (the file stem of a shipped profile).
+        kind: ``"slm"``, ``"camera"`` or ``"mzi_platform"``.
+        description: one line on the device.
+        provenance: the source: a string, or a read-only mapping (``source``,
+            ``url``/``doi``, ``notes``, ...).
+        values: read-only mapping, SI name -> value: floats in SI units for keys
+            with a unit suffix (``pixel_pitch`` [m], ``p_pi`` [W], ``max_phase``
+            [rad]), the file's value for the others (``bit_depth`` int,
+            ``resolution`` ``(ny, nx)`` ints, ``insertion_loss_db`` float,
+            ``lut`` file name).
+        path: the TOML file it was read from.
+        file_keys: read-only mapping, SI name -> the key as written in the file.
+
+    ``profile["pixel_pitch"]`` is ``profile.values["pixel_pitch"]``.
+    """
+
+    name: str
+    kind: str
+    description: str
+    provenance: object
+    values: Mapping
+    path: Path | None = field(default=None, compare=False)
+    file_keys: Mapping = field(default_factory=lambda: MappingProxyType({}), compare=False)
+
+    def __getitem__(self, key: str):
+        try:
+            return self.values[key]
+        except KeyError:
+            raise KeyError(
+                f"profile {self.name!r} ({self.kind}) has no value {key!r}; "
+                f"it has: {', '.join(sorted(self.values))}"
+            ) from None
+
+    def __contains__(self, key) -> bool:
+        return key in self.values
+
+    def get(self, key: str, default=None):
+        return self.values.get(key, default)
+
+    def unit(self, key: str) -> str:
+        """Unit of ``values[key]`` for display (``"m"``, ``"W"``, ``"dB"``, ``""`` ...)."""
+        spec = KINDS[self.kind][key]
+        return SI_UNIT[spec.quantity] if spec.quantity else spec.unit
+
+    @property
+    def lut_path(self) -> Path | None:
+        """Path of the phase look-up table CSV (``values["lut"]`` beside the TOML), or None."""
+        name = self.values.get("lut")
+        if name is None or self.path is None:
+            return None
+        return self.path.parent / name
+
+    def lut(self, dtype: torch.dtype = torch.float64) -> torch.Tensor | None:
+        """The phase look-up table: tensor ``(2**bit_depth,)`` of phase [rad] per gray level.
+
+        ``None`` when the profile has no ``lut``. The table was validated at load.
+        """
+        path = self.lut_path
+        if path is None:
+            return None
+        return torch.tensor(read_lut(path, self.values["bit_depth"]), dtype=dtype)
+
+
+# -- loading --------------------------------------------------------------------
+
+
+def _parse_toml(text: str, path: Path) -> dict:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: invalid TOML: {exc}; fix the syntax") from None
+    from ._toml import loads  # Python 3.10: no tomllib, and tomli is not a dependency
+
+    return loads(text, str(path))
+
+
+def profiles_dir() -> Path:
+    """The directory of the shipped profiles (package ``photonn.device_profiles``).
+
+    Falls back to the ``devices/`` folder of a source checkout when the package
+    is not installed.
+    """
+    from importlib import resources
+
+    try:
+        base = resources.files("photonn.device_profiles")
+        path = Path(str(base))
+        if path.is_dir():
+            return path
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[2] / "devices"
+
+
+def list_profiles() -> list[str]:
+    """Names of the shipped profiles, sorted (pass one to :func:`load_profile`)."""
+    return sorted(p.stem for p in profiles_dir().glob("*.toml"))
+
+
+def _resolve(name_or_path) -> Path:
+    if isinstance(name_or_path, Path):
+        path = name_or_path
+    elif isinstance(name_or_path, str):
+        if name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path:
+            path = Path(name_or_path).expanduser()
+        else:
+            path = profiles_dir() / f"{name_or_path}.toml"
+            if not path.is_file():
+                names = list_profiles()
+                close = difflib.get_close_matches(name_or_path, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"no shipped device profile named {name_or_path!r}{hint}; shipped: "
+                    f"{', '.join(names)}; or pass the path of a .toml file"
+                )
+            return path
+    else:
+        raise TypeError(
+            f"load_profile takes a profile name or a path, got {type(name_or_path).__name__}"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"device profile file not found: {path}")
+    return path
+
+
+def load_profile(name_or_path) -> DeviceProfile:
+    """Load and validate a device profile.
+
+    Args:
+        name_or_path: a shipped profile name (see :func:`list_profiles`, e.g.
+            ``"holoeye_pluto2"``) or the path of a TOML file.
+
+    Returns:
+        A frozen :class:`DeviceProfile` with SI values.
+
+    Raises:
+        ValueError: unknown or missing key, missing/unknown/mismatched unit suffix,
+            wrong type, value out of range, invalid TOML, or a bad look-up table;
+            the message names the key, the file and the fix.
+        FileNotFoundError: the path does not exist.
+
+    Example:
+        >>> from photonn.devices import load_profile
+        >>> slm = load_profile("holoeye_pluto2")
+        >>> slm["pixel_pitch"], slm["bit_depth"], slm["resolution"]
+        (8e-06, 8, (1080, 1920))
+    """
+    path = _resolve(name_or_path)
+    data = _parse_toml(path.read_text(encoding="utf-8"), path)
+    return profile_from_dict(data, path)
+
+
+def _header(data: dict, path) -> tuple[str, str, str, object]:
+    for key in HEADER_KEYS:
+        if key not in data:
+            raise ValueError(
+                f"{path}: missing key {key!r}; every profile needs {', '.join(HEADER_KEYS)} "
+                f'(e.g. {key} = "...")'
+            )
+    out = []
+    for key in ("name", "kind", "description"):
+        v = data[key]
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(f"{path}: {key} must be a non-empty string, got {v!r}")
+        out.append(v)
+    if out[1] not in KINDS:
+        raise ValueError(f"{path}: unknown kind {out[1]!r}; use one of {', '.join(sorted(KINDS))}")
+    prov = data["provenance"]
+    if isinstance(prov, str):
+        if not prov.strip():
+            raise ValueError(f"{path}: provenance must not be empty; name the datasheet or DOI")
+    elif isinstance(prov, dict):
+        if not isinstance(prov.get("source"), str) or not prov["source"].strip():
+            raise ValueError(
+                f"{path}: the [provenance] table needs a 'source' string (datasheet title, "
+                'paper); add url = "..." or doi = "..." beside it'
+            )
+        for k, v in prov.items():
+            ok = isinstance(v, str) or (isinstance(v, list) and all(isinstance(s, str) for s in v))
+            if not ok:
+                raise ValueError(
+                    f"{path}: provenance.{k} must be a string or a list of strings, got {v!r}"
+                )
+        prov = MappingProxyType(
+            {k: tuple(v) if isinstance(v, list) else v for k, v in prov.items()}
+        )
+    else:
+        raise ValueError(
+            f"{path}: provenance must be a string or a table, got {type(prov).__name__}"
+        )
+    return out[0], out[1], out[2], prov
+
+
+def _match_key(key: str, specs: dict[str, _Spec], kind: str, path) -> tuple[str, float | None]:
+    """Map a file key to (SI name, factor) or raise the matching error."""
+    allowed = ", ".join(_file_key_hint(n, s) for n, s in specs.items())
+    if key in specs:
+        spec = specs[key]
+        if spec.quantity is None:
+            return key, None
+        units = _suffixes(spec.quantity)
+        raise ValueError(
+            f"{path}: key {key!r} has no unit suffix; {key} is a {spec.quantity}: write it as "
+            f"{key}{units[0]} or with one of {', '.join(units)}"
+        )
+    # longest base name first: 'max_phase' before a hypothetical 'max'
+    for name in sorted(specs, key=len, reverse=True):
+        if not key.startswith(name + "_"):
+            continue
+        suffix = key[len(name) + 1 :]
+        spec = specs[name]
+        if spec.quantity is None:
+            # e.g. 'bit_depth_um' or 'read_noise_e_rms'
+            if suffix in UNIT_SUFFIXES:
+                raise ValueError(
+                    f"{path}: key {key!r}: {name} takes no unit suffix; write it as {name}"
+                )
+            continue
+        if suffix not in UNIT_SUFFIXES:
+            raise ValueError(
+                f"{path}: key {key!r}: unknown unit suffix '_{suffix}'; {name} is a "
+                f"{spec.quantity}, use one of {', '.join(_suffixes(spec.quantity))}"
+            )
+        quantity, factor = UNIT_SUFFIXES[suffix]
+        if quantity != spec.quantity:
+            raise ValueError(
+                f"{path}: key {key!r}: '_{suffix}' is a unit of {quantity}, but {name} is a "
+                f"{spec.quantity}; use one of {', '.join(_suffixes(spec.quantity))}"
+            )
+        return name, factor
+    close = difflib.get_close_matches(key, [_file_key_hint(n, s) for n, s in specs.items()], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ValueError(
+        f"{path}: unknown key {key!r} for kind {kind!r}{hint}; allowed keys: "
+        f"{', '.join(HEADER_KEYS)}, {allowed}"
+    )
+
+
+def _file_key_hint(name: str, spec: _Spec) -> str:
+    return name if spec.quantity is None else f"{name}_<unit>"
+
+
+def _to_si(value: float, factor: float | None) -> float:
+    """``value * factor``, dividing by the exact power of ten for small factors
+    (``12.5 / 1e6`` is the float nearest 12.5e-6, ``12.5 * 1e-6`` is not)."""
+    if factor is None or factor == 1.0:
+        return value
+    inverse = round(1.0 / factor)
+    if factor < 1.0 and abs(inverse * factor - 1.0) < 1e-12:
+        return value / inverse
+    return value * factor
+
+
+def _convert(name: str, key: str, raw, spec: _Spec, factor, path):
+    where = f"{path}: {key} = {raw!r}"
+    if spec.type == "str":
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError(f"{where}: must be a non-empty string (a file name)")
+        return raw
+    if spec.type == "pair":
+        if (
+            not isinstance(raw, list)
+            or len(raw) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in raw)
+        ):
+            raise ValueError(
+                f"{where}: must be two positive integers [ny, nx] (rows, columns), "
+                "e.g. resolution = [1080, 1920]"
+            )
+        return (raw[0], raw[1])
+    if spec.type == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ValueError(
+                f"{where}: must be an integer, got {type(raw).__name__}; write e.g. {key} = 8"
+            )
+        value = raw
+    else:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise ValueError(
+                f"{where}: must be a number, got {type(raw).__name__}; write e.g. {key} = 1.5"
+            )
+        if not math.isfinite(raw):
+            raise ValueError(f"{where}: must be finite")
+        value = _to_si(float(raw), factor)
+    if not spec.in_range(value):
+        unit = SI_UNIT[spec.quantity] if spec.quantity else spec.unit
+        shown = f"{value:g} {unit}".strip()
+        raise ValueError(
+            f"{where}: out of range; {name} = {shown} must lie in {spec.range_text()}"
+            f"{' ' + unit if unit else ''}{' (' + spec.help + ')' if spec.help else ''}; "
+            "check the value and its unit suffix"
+        )
+    return value
+
+
+def profile_from_dict(data: dict, path="<dict>") -> DeviceProfile:
+    """Validate a parsed profile (the TOML as a dict) and convert it to SI.
+
+    ``path`` names the source in error messages and locates a ``lut`` file.
+    """
+    if not isinstance(data, dict):
+        raise TypeError(f"a profile must be a table (dict), got {type(data).__name__}")
+    name, kind, description, provenance = _header(data, path)
+    specs = KINDS[kind]
+    values: dict = {}
+    file_keys: dict = {}
+    for key, raw in data.items():
+        if key in HEADER_KEYS:
+            continue
+        if isinstance(raw, dict):
+            raise ValueError(f"{path}: unexpected table [{key}]; only [provenance] may be a table")
+        si_name, factor = _match_key(key, specs, kind, path)
+        if si_name in values:
+            raise ValueError(
+                f"{path}: {si_name} is given twice ({file_keys[si_name]!r} and {key!r}); keep one"
+            )
+        values[si_name] = _convert(si_name, key, raw, specs[si_name], factor, path)
+        file_keys[si_name] = key
+    missing = [n for n, s in specs.items() if s.required and n not in values]
+    if missing:
+        examples = ", ".join(
+            n if specs[n].quantity is None else n + _suffixes(specs[n].quantity)[0] for n in missing
+        )
+        raise ValueError(
+            f"{path}: missing key{'s' if len(missing) > 1 else ''} {', '.join(missing)} for kind "
+            f"{kind!r}; add {examples} (with the unit suffix that fits)"
+        )
+    _check_consistency(kind, values, path)
+    p = Path(path) if isinstance(path, (str, Path)) and str(path) != "<dict>" else None
+    profile = DeviceProfile(
+        name=name,
+        kind=kind,
+        description=description,
+        provenance=provenance,
+        values=MappingProxyType(values),
+        path=p,
+        file_keys=MappingProxyType(file_keys),
+    )
+    if "lut" in values:
+        if profile.lut_path is None:
+            raise ValueError(f"{path}: lut = {values['lut']!r} needs the profile's file location")
+        read_lut(profile.lut_path, values["bit_depth"])
+    return profile
+
+
+def _check_consistency(kind: str, values: dict, path) -> None:
+    if kind == "mzi_platform":
+        p_max = values["v_max"] ** 2 / values["heater_resistance"]
+        if p_max < 2 * values["p_pi"]:
+            raise ValueError(
+                f"{path}: v_max^2 / heater_resistance = {p_max * 1e3:.3g} mW is below "
+                f"2 p_pi = {2e3 * values['p_pi']:.3g} mW, so a heater cannot reach a 2 pi "
+                "phase shift; raise v_max or check heater_resistance and p_pi"
+            )
+
+
+def read_lut(path, bit_depth: int) -> list[float]:
+    """Read a phase look-up table CSV: header ``gray,phase_rad``, one row per gray level.
+
+    Rows must list gray levels ``0 .. 2**bit_depth - 1`` in order, with finite phases
+    [rad]. Lines starting with ``#`` are comments. Returns the phases.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"look-up table {path} not found; put it beside the profile TOML")
+    n = 2**bit_depth
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
+    if not rows or [c.strip() for c in rows[0]] != ["gray", "phase_rad"]:
+        raise ValueError(f"{path}: the first row must be the header 'gray,phase_rad'")
+    rows = rows[1:]
+    if len(rows) != n:
+        raise ValueError(
+            f"{path}: {len(rows)} rows, but bit_depth = {bit_depth} needs {n} (gray 0..{n - 1})"
+        )
+    phases = []
+    for i, row in enumerate(rows):
+        try:
+            gray, phase = int(row[0]), float(row[1])
+        except (ValueError, IndexError):
+            raise ValueError(f"{path}: row {i + 2} {row!r} is not 'int,float'") from None
+        if gray != i or not math.isfinite(phase):
+            raise ValueError(
+                f"{path}: row {i + 2} must be gray level {i} with a finite phase, got {row!r}"
+            )
+        phases.append(phase)
+    return phases
