@@ -1,3 +1,13 @@
 """Free-space optical elements as ``nn.Module``s bound to a :class:`photonn.Grid`."""
 
+from .aperture import Aperture as Aperture
+from .detectors import IntensityDetector as IntensityDetector
+from .detectors import RegionDetector as RegionDetector
+from .fourier_lens import FourierLens as FourierLens
+from .lens import ThinLens as ThinLens
+from .masks import AmplitudeMask as AmplitudeMask
+from .masks import ComplexMask as ComplexMask
+from .masks import PhaseMask as PhaseMask
+from .noise import DetectorNoise as DetectorNoise
 from .propagator import Propagator as Propagator
+from .slm import SLM as SLM

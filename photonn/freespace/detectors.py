@@ -1,0 +1,143 @@
+"""Detectors: ``IntensityDetector`` (a camera image) and ``RegionDetector`` (class regions)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._checks import complex_dtype, positive_int, real_of
+from .._module import ComplexModule
+from ..functional.detection import (
+    DIFFERENTIAL_MODES,
+    auto_region_boxes,
+    differential_readout,
+    intensity,
+    region_energies,
+    region_masks,
+)
+from ._common import check_field, check_grid
+
+__all__ = ["IntensityDetector", "RegionDetector"]
+
+
+class IntensityDetector(nn.Module):
+    """Square-law detection ``I = |E|^2`` [W/m^2 for E in sqrt(W/m^2)].
+
+    Args:
+        grid: optional :class:`photonn.Grid` to check fields against.
+
+    Shapes:
+        complex ``(..., ny, nx)`` -> real ``(..., ny, nx)``.
+    """
+
+    def __init__(self, grid=None):
+        super().__init__()
+        self.grid = None if grid is None else check_grid(grid)
+
+    def forward(self, field: torch.Tensor) -> torch.Tensor:
+        if not isinstance(field, torch.Tensor):
+            raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
+        if self.grid is not None:
+            self.grid.check_field(field)
+        return intensity(field)
+
+    def power(self, field: torch.Tensor) -> torch.Tensor:
+        """Total power ``sum |E|^2 dx dy`` [W], shape ``(...)`` (needs ``grid``)."""
+        if self.grid is None:
+            raise ValueError("power() needs the pixel area: build IntensityDetector(grid)")
+        return self(field).sum((-2, -1)) * self.grid.pixel_area
+
+    def extra_repr(self) -> str:
+        return f"grid={self.grid}"
+
+
+class RegionDetector(ComplexModule):
+    """Energy collected by ``N`` disjoint detector regions of the output plane.
+
+    Each region returns ``sum_{region} |E|^2 dx dy`` [W]. Regions are laid out
+    automatically (square regions in centred rows: ``[3, 4, 3]`` for 10 classes,
+    as in Lin et al., Science 2018; see :func:`photonn.functional.detection.auto_region_boxes`)
+    or given as boxes ``(cy, cx, h, w)`` [m].
+
+    Differential detection (Li et al., Adv. Photonics 2019): with
+    ``differential="normalized"`` or ``"difference"``, ``2 N`` regions are used,
+    the first ``N`` positive and the last ``N`` negative, and ``forward``
+    returns ``(E+ - E-) / (E+ + E-)`` or ``E+ - E-`` per class.
+
+    Args:
+        grid: :class:`photonn.Grid` of the detector plane.
+        num_regions: number of classes ``N`` (default 10).
+        regions: optional explicit boxes (``N`` of them, or ``2 N`` when differential).
+        region_size: side [m] of the automatic square regions (default: half their pitch).
+        span: fraction of the plane the automatic layout covers (default 0.6).
+        differential: ``None`` (default), ``"normalized"`` or ``"difference"``.
+        dtype: complex dtype of the fields.
+
+    Attributes:
+        boxes: list of ``(cy, cx, h, w)`` [m] of every region.
+        masks: real ``(num_detectors, ny, nx)`` buffer.
+
+    Shapes:
+        complex ``(..., ny, nx)`` -> real ``(..., N)``.
+    """
+
+    def __init__(
+        self,
+        grid,
+        num_regions: int = 10,
+        *,
+        regions=None,
+        region_size=None,
+        span: float = 0.6,
+        differential: str | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        self.grid = check_grid(grid)
+        self.dtype = complex_dtype(dtype)
+        self.num_regions = positive_int(num_regions, "num_regions")
+        if differential is not None and differential not in DIFFERENTIAL_MODES:
+            raise ValueError(
+                f"differential must be None or one of {list(DIFFERENTIAL_MODES)}, "
+                f"got {differential!r}"
+            )
+        self.differential = differential
+        n_det = 2 * self.num_regions if differential else self.num_regions
+        if regions is None:
+            boxes = auto_region_boxes(grid, n_det, region_size=region_size, span=span)
+        else:
+            boxes = [tuple(float(v) for v in b) for b in regions]
+            if len(boxes) != n_det:
+                raise ValueError(
+                    f"regions holds {len(boxes)} boxes but {n_det} are needed "
+                    f"({self.num_regions} classes"
+                    + (", differential: positive then negative)" if differential else ")")
+                )
+        self.boxes = boxes
+        masks = region_masks(grid, boxes, dtype=real_of(dtype), device=device)
+        self.register_buffer("masks", masks, persistent=False)
+
+    @property
+    def num_detectors(self) -> int:
+        return self.masks.shape[0]
+
+    def energies(self, field: torch.Tensor) -> torch.Tensor:
+        """Energy in every detector region [W], ``(..., num_detectors)``."""
+        check_field(self, field, self.grid, self.dtype)
+        return region_energies(intensity(field), self.masks, self.grid.pixel_area)
+
+    def readout(self, energies: torch.Tensor) -> torch.Tensor:
+        """Class scores from detector energies (identity unless differential)."""
+        if self.differential is None:
+            return energies
+        return differential_readout(energies, self.differential)
+
+    def forward(self, field: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.energies(field))
+
+    def extra_repr(self) -> str:
+        return (
+            f"grid={self.grid}, num_regions={self.num_regions}, "
+            f"differential={self.differential!r}, dtype={self.dtype}"
+        )

@@ -1,0 +1,216 @@
+"""Thin learnable masks: ``PhaseMask``, ``AmplitudeMask`` and ``ComplexMask``."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .._checks import complex_dtype, one_of, positive_float, real_of
+from .._module import ComplexModule
+from ..functional.masks import (
+    bounded_phase,
+    passive_transmission,
+    phase_transmission,
+    wrap_phase,
+)
+from ..functional.slm import quantize_phase_ste, uniform_levels
+from ._common import check_field, check_grid
+
+__all__ = ["PhaseMask", "AmplitudeMask", "ComplexMask"]
+
+INITS = ("zeros", "uniform")
+
+
+def _init_values(init, shape, dtype, generator, scale):
+    """Initial raw values ``(ny, nx)``: zeros, uniform in ``[0, scale)``, or a given tensor."""
+    if isinstance(init, torch.Tensor):
+        if tuple(init.shape) != tuple(shape):
+            raise ValueError(f"init has shape {tuple(init.shape)}, expected {tuple(shape)}")
+        if init.is_complex() != dtype.is_complex:
+            raise TypeError(f"init must be {'complex' if dtype.is_complex else 'real'}")
+        return init.detach().to(dtype).clone()
+    one_of(init, INITS, "init")
+    if init == "zeros":
+        return torch.zeros(shape, dtype=dtype)
+    if generator is None:
+        raise ValueError("init='uniform' draws random values: pass generator=torch.Generator()")
+    return torch.rand(shape, generator=generator, dtype=dtype) * scale
+
+
+class PhaseMask(ComplexModule):
+    """A learnable phase-only mask ``t = exp(i phi(x, y))``.
+
+    The learnable tensor is ``raw`` (real, ``(ny, nx)``); the phase is
+
+    * ``"free"`` (default): ``phi = raw`` (unbounded; ``exp`` wraps it anyway);
+    * ``"wrapped"``: ``phi = raw mod 2 pi`` (same transmission; phases reported in ``[0, 2 pi)``);
+    * ``"bounded"``: ``phi = max_phase * sigmoid(raw)`` in ``(0, max_phase)``.
+
+    With ``bits``, the phase is quantised to ``2**bits`` levels equally spaced
+    on the circle (``2 pi g / 2**bits``) with a straight-through gradient.
+
+    Args:
+        grid: :class:`photonn.Grid` of the mask.
+        mode: ``"free"``, ``"wrapped"`` or ``"bounded"``.
+        max_phase: phase range [rad] for ``"bounded"`` (default ``2 pi``).
+        bits: optional phase quantisation (1..16 bits).
+        init: ``"zeros"`` (default), ``"uniform"`` (phases uniform in ``[0, 2 pi)``,
+            needs ``generator``; in ``"bounded"`` mode raw values uniform in
+            ``[-2, 2)``) or a real ``(ny, nx)`` tensor of raw values.
+        generator: ``torch.Generator`` for random init.
+        dtype: complex dtype of the fields (complex64 default); ``raw`` is the matching real dtype.
+
+    Shapes:
+        field ``(..., ny, nx)`` complex -> same.
+    """
+
+    def __init__(
+        self,
+        grid,
+        *,
+        mode: str = "free",
+        max_phase: float = 2 * math.pi,
+        bits: int | None = None,
+        init="zeros",
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+    ):
+        super().__init__()
+        self.grid = check_grid(grid)
+        self.dtype = complex_dtype(dtype)
+        self.mode = one_of(mode, ("free", "wrapped", "bounded"), "mode")
+        self.max_phase = positive_float(max_phase, "max_phase")
+        self.bits = bits
+        if bits is not None:
+            self.register_buffer("levels", uniform_levels(bits, dtype=real_of(dtype)))
+        else:
+            self.levels = None
+        if mode == "bounded" and isinstance(init, str) and init == "uniform":
+            raw = _init_values("uniform", grid.shape, real_of(dtype), generator, 4.0) - 2.0
+        else:
+            raw = _init_values(init, grid.shape, real_of(dtype), generator, 2 * math.pi)
+        self.raw = nn.Parameter(raw)
+
+    def phase(self) -> torch.Tensor:
+        """The applied phase [rad], real ``(ny, nx)`` (quantised when ``bits`` is set)."""
+        if self.mode == "bounded":
+            phi = bounded_phase(self.raw, self.max_phase)
+        elif self.mode == "wrapped":
+            phi = wrap_phase(self.raw)
+        else:
+            phi = self.raw
+        if self.levels is not None:
+            phi = quantize_phase_ste(phi, self.levels)
+        return phi
+
+    def transmission(self) -> torch.Tensor:
+        """Complex ``(ny, nx)`` transmission ``exp(i phase)``."""
+        return phase_transmission(self.phase())
+
+    def forward(self, field: torch.Tensor) -> torch.Tensor:
+        check_field(self, field, self.grid, self.dtype)
+        return field * self.transmission()
+
+    def extra_repr(self) -> str:
+        b = f", bits={self.bits}" if self.bits is not None else ""
+        return f"grid={self.grid}, mode={self.mode!r}{b}, dtype={self.dtype}"
+
+
+class AmplitudeMask(ComplexModule):
+    """A learnable amplitude-only mask ``t = a(x, y)``, real.
+
+    ``passive=True`` (default) maps the learnable ``raw`` through a sigmoid so
+    ``0 < a < 1`` (no gain); ``passive=False`` uses ``a = raw`` directly.
+
+    Args:
+        grid: :class:`photonn.Grid`.
+        passive: bound the amplitude to ``(0, 1)``.
+        init: ``"zeros"`` (``a = 0.5`` when passive), ``"uniform"`` (needs
+            ``generator``) or a real ``(ny, nx)`` tensor of raw values.
+        dtype: complex dtype of the fields.
+    """
+
+    def __init__(
+        self,
+        grid,
+        *,
+        passive: bool = True,
+        init="zeros",
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+    ):
+        super().__init__()
+        self.grid = check_grid(grid)
+        self.dtype = complex_dtype(dtype)
+        self.passive = bool(passive)
+        self.raw = nn.Parameter(_init_values(init, grid.shape, real_of(dtype), generator, 1.0))
+
+    def amplitude(self) -> torch.Tensor:
+        """Real ``(ny, nx)`` amplitude transmission."""
+        return torch.sigmoid(self.raw) if self.passive else self.raw
+
+    def transmission(self) -> torch.Tensor:
+        return self.amplitude()
+
+    def forward(self, field: torch.Tensor) -> torch.Tensor:
+        check_field(self, field, self.grid, self.dtype)
+        return field * self.amplitude()
+
+    def extra_repr(self) -> str:
+        return f"grid={self.grid}, passive={self.passive}, dtype={self.dtype}"
+
+
+class ComplexMask(ComplexModule):
+    """A learnable complex mask ``t(x, y)`` (amplitude and phase).
+
+    The learnable ``raw`` is complex; ``passive=True`` (default) applies
+    ``t = raw / sqrt(1 + |raw|^2)`` so ``|t| < 1`` (no gain), ``passive=False``
+    uses ``t = raw``.
+
+    Args:
+        grid: :class:`photonn.Grid`.
+        passive: keep ``|t| < 1``.
+        init: ``"ones"`` (default: ``raw = 1``), ``"uniform"`` (unit modulus,
+            phases uniform in ``[0, 2 pi)``, needs ``generator``) or a complex
+            ``(ny, nx)`` tensor of raw values.
+        dtype: complex dtype of the fields and of ``raw``.
+    """
+
+    def __init__(
+        self,
+        grid,
+        *,
+        passive: bool = True,
+        init="ones",
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+    ):
+        super().__init__()
+        self.grid = check_grid(grid)
+        self.dtype = complex_dtype(dtype)
+        self.passive = bool(passive)
+        if isinstance(init, str) and init == "ones":
+            raw = torch.ones(grid.shape, dtype=dtype)
+        elif isinstance(init, str) and init == "uniform":
+            if generator is None:
+                raise ValueError("init='uniform' draws random values: pass generator=...")
+            ph = torch.rand(grid.shape, generator=generator, dtype=real_of(dtype)) * 2 * math.pi
+            raw = torch.polar(torch.ones_like(ph), ph)
+        elif isinstance(init, torch.Tensor):
+            raw = _init_values(init, grid.shape, dtype, None, 1.0)
+        else:
+            raise ValueError(f"init must be 'ones', 'uniform' or a complex tensor, got {init!r}")
+        self.raw = nn.Parameter(raw)
+
+    def transmission(self) -> torch.Tensor:
+        """Complex ``(ny, nx)`` transmission."""
+        return passive_transmission(self.raw) if self.passive else self.raw
+
+    def forward(self, field: torch.Tensor) -> torch.Tensor:
+        check_field(self, field, self.grid, self.dtype)
+        return field * self.transmission()
+
+    def extra_repr(self) -> str:
+        return f"grid={self.grid}, passive={self.passive}, dtype={self.dtype}"

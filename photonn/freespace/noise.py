@@ -1,0 +1,177 @@
+"""``DetectorNoise``: photon shot noise, read noise, saturation and ADC of a detector."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._checks import finite_float, one_of, positive_float, positive_int
+from ..functional.detection import adc, photoelectrons, read_noise, shot_noise
+from ..units import c as C_LIGHT
+from ..units import h as H_PLANCK
+from ._profiles import profile_values, require
+
+__all__ = ["DetectorNoise"]
+
+OUTPUTS = ("power", "electrons", "counts")
+
+
+class DetectorNoise(nn.Module):
+    """Turn optical power on a detector (a pixel or a region) into a noisy reading.
+
+    The chain, per detector element and exposure:
+
+    1. mean electrons ``mu = QE P t lambda / (h c) + dark t`` (``P`` [W]);
+    2. shot noise (variance ``mu``): ``"gaussian"`` (differentiable,
+       ``mu + sqrt(mu) n``; the default) or ``"poisson"`` (exact, no gradient);
+    3. read noise, Gaussian with ``read_noise_e`` electrons rms;
+    4. saturation at ``full_well_e`` (when given; clipped at 0 below);
+    5. an ADC of ``bit_depth`` bits over ``[0, full_well_e]`` (when given),
+       rounding with a straight-through gradient.
+
+    Random draws come from an explicit ``torch.Generator``: the one passed to
+    ``forward`` or, if none, the one given at construction; with neither,
+    ``forward`` raises.
+
+    Args:
+        wavelength: [m]. exposure_time: [s].
+        quantum_efficiency: in (0, 1].
+        read_noise_e: read noise [electrons rms].
+        full_well_e: saturation [electrons] (None: no saturation).
+        bit_depth: ADC bits (None: no ADC; needs ``full_well_e``).
+        dark_current_e_per_s: [electrons/s].
+        shot: ``"gaussian"`` or ``"poisson"``; ``None`` disables shot noise.
+        output: ``"power"`` (default: the reading converted back to W, so the
+            module can replace an ideal detector), ``"electrons"`` or ``"counts"`` (needs ADC).
+        generator: default ``torch.Generator``.
+
+    Shapes:
+        real power ``(...)`` [W] -> real ``(...)``.
+    """
+
+    def __init__(
+        self,
+        wavelength,
+        exposure_time,
+        *,
+        quantum_efficiency: float = 1.0,
+        read_noise_e: float = 0.0,
+        full_well_e: float | None = None,
+        bit_depth: int | None = None,
+        dark_current_e_per_s: float = 0.0,
+        shot: str | None = "gaussian",
+        output: str = "power",
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        self.wavelength = positive_float(wavelength, "wavelength")
+        self.exposure_time = positive_float(exposure_time, "exposure_time")
+        self.quantum_efficiency = positive_float(quantum_efficiency, "quantum_efficiency")
+        if self.quantum_efficiency > 1:
+            raise ValueError(f"quantum_efficiency must be in (0, 1], got {quantum_efficiency!r}")
+        self.read_noise_e = finite_float(read_noise_e, "read_noise_e")
+        if self.read_noise_e < 0:
+            raise ValueError(f"read_noise_e must be >= 0, got {read_noise_e!r}")
+        fw = full_well_e
+        self.full_well_e = None if fw is None else positive_float(fw, "full_well_e")
+        self.bit_depth = None if bit_depth is None else positive_int(bit_depth, "bit_depth")
+        if self.bit_depth is not None and self.full_well_e is None:
+            raise ValueError("an ADC (bit_depth) needs full_well_e to set its range")
+        self.dark_current = finite_float(dark_current_e_per_s, "dark_current_e_per_s")
+        if self.dark_current < 0:
+            raise ValueError(f"dark_current_e_per_s must be >= 0, got {dark_current_e_per_s!r}")
+        if shot is not None:
+            one_of(shot, ("gaussian", "poisson"), "shot")
+        self.shot = shot
+        self.output = one_of(output, OUTPUTS, "output")
+        if output == "counts" and self.bit_depth is None:
+            raise ValueError("output='counts' needs an ADC: give bit_depth and full_well_e")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        self.generator = generator
+
+    @property
+    def electrons_per_joule(self) -> float:
+        """``QE lambda / (h c)`` [electrons/J]."""
+        return self.quantum_efficiency * self.wavelength / (H_PLANCK * C_LIGHT)
+
+    @property
+    def gain(self) -> float | None:
+        """ADC gain [electrons per count], or None without ADC."""
+        if self.bit_depth is None:
+            return None
+        return self.full_well_e / (2**self.bit_depth - 1)
+
+    def mean_electrons(self, power: torch.Tensor) -> torch.Tensor:
+        """Mean electrons for ``power`` [W] (no noise)."""
+        return photoelectrons(
+            power, self.wavelength, self.exposure_time, self.quantum_efficiency, self.dark_current
+        )
+
+    def forward(self, power: torch.Tensor, generator: torch.Generator | None = None):
+        if not isinstance(power, torch.Tensor) or power.is_complex():
+            raise TypeError("power must be a real tensor [W]; detect |E|^2 first")
+        gen = generator if generator is not None else self.generator
+        if gen is None and (self.shot is not None or self.read_noise_e > 0):
+            raise ValueError(
+                "DetectorNoise draws random numbers from an explicit generator: pass "
+                "generator=torch.Generator().manual_seed(...) to the constructor or to forward"
+            )
+        e = self.mean_electrons(power)
+        if self.shot is not None:
+            e = shot_noise(e, gen, self.shot)
+        e = read_noise(e, self.read_noise_e, gen)
+        if self.full_well_e is not None:
+            e = e.clamp(0, self.full_well_e)
+        if self.bit_depth is not None:
+            counts = adc(e, self.bit_depth, self.full_well_e)
+            if self.output == "counts":
+                return counts
+            e = counts * self.gain
+        if self.output == "electrons":
+            return e
+        dark = self.dark_current * self.exposure_time
+        return (e - dark) / (self.electrons_per_joule * self.exposure_time)
+
+    @classmethod
+    def from_profile(
+        cls,
+        name_or_profile,
+        *,
+        wavelength,
+        exposure_time,
+        shot: str | None = "gaussian",
+        output: str = "power",
+        generator: torch.Generator | None = None,
+    ) -> DetectorNoise:
+        """Build from a ``camera`` device profile (name, path, ``DeviceProfile`` or mapping).
+
+        Uses ``quantum_efficiency``, ``read_noise_e``, ``full_well_e``,
+        ``bit_depth`` and ``dark_current_e_per_s``; the quantum efficiency is the
+        profile's value at its stated wavelength.
+        """
+        v, _ = profile_values(name_or_profile, "camera")
+        require(
+            v,
+            ("quantum_efficiency", "read_noise_e", "full_well_e", "bit_depth"),
+            "camera",
+        )
+        return cls(
+            wavelength,
+            exposure_time,
+            quantum_efficiency=float(v["quantum_efficiency"]),
+            read_noise_e=float(v["read_noise_e"]),
+            full_well_e=float(v["full_well_e"]),
+            bit_depth=int(v["bit_depth"]),
+            dark_current_e_per_s=float(v.get("dark_current_e_per_s", 0.0)),
+            shot=shot,
+            output=output,
+            generator=generator,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"wavelength={self.wavelength:.6g}, exposure_time={self.exposure_time:.6g}, "
+            f"qe={self.quantum_efficiency}, read_noise_e={self.read_noise_e}, "
+            f"full_well_e={self.full_well_e}, bit_depth={self.bit_depth}, shot={self.shot!r}"
+        )

@@ -1,0 +1,264 @@
+"""``SLM``: a phase-only spatial light modulator with gray levels, LUT, fill factor, crosstalk."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .._checks import complex_dtype, positive_float, positive_int, real_of
+from .._module import ComplexModule
+from ..functional.slm import (
+    apply_crosstalk,
+    crosstalk_kernel,
+    fill_width,
+    linear_lut,
+    nearest_level,
+    pixelate,
+    quantize_phase_ste,
+)
+from ..grid import Grid
+from ._common import check_field, check_grid
+from ._profiles import profile_values, require
+
+__all__ = ["SLM"]
+
+
+def _lut_tensor(lut, bits):
+    t = torch.as_tensor(lut, dtype=torch.float64).reshape(-1)
+    n = t.numel()
+    if n < 2 or n & (n - 1):
+        raise ValueError(f"lut must hold 2**bits phases (a power of two >= 2), got {n} entries")
+    if bits is not None and n != 2**bits:
+        raise ValueError(f"lut holds {n} phases but bits={bits} needs {2**bits}")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError("lut phases must be finite")
+    return t
+
+
+def read_lut_csv(path) -> torch.Tensor:
+    """Read a phase-vs-gray CSV (columns ``gray, phase_rad``; a header line is skipped)."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.reader(fh):
+            if not row or row[0].strip().startswith("#"):
+                continue
+            try:
+                g, ph = int(float(row[0])), float(row[1])
+            except (ValueError, IndexError):
+                if rows:
+                    msg = f"{path}: bad LUT line {row!r} (want gray,phase_rad)"
+                    raise ValueError(msg) from None
+                continue  # header
+            rows.append((g, ph))
+    rows.sort()
+    if [g for g, _ in rows] != list(range(len(rows))):
+        raise ValueError(f"{path}: the LUT must list every gray level 0..2**bits-1 once")
+    return torch.tensor([p for _, p in rows], dtype=torch.float64)
+
+
+class SLM(ComplexModule):
+    """A phase-only SLM: learnable target phases shown through the device's gray levels.
+
+    Forward model, per pixel:
+
+    1. the learnable target phase ``theta`` (``(py, px)``, any real value) picks
+       the gray level ``g`` whose LUT phase is nearest on the circle;
+       the shown phase is ``lut[g]``, with a straight-through gradient
+       (``d lut[g] / d theta := 1``);
+    2. crosstalk: the shown phases are convolved with a small kernel
+       (``crosstalk=c`` gives the nearest-neighbour kernel of
+       :func:`photonn.functional.slm.crosstalk_kernel`; or give a kernel tensor);
+    3. fill factor ``ff``: with ``oversample = s > 1`` simulation samples per
+       pixel, each pixel's central ``a x a`` samples modulate
+       (``a = round(sqrt(ff) s)``) and the gap passes light unmodulated; with
+       ``s = 1`` the pixel-averaged (zero-order) transmission
+       ``ff exp(i phi) + (1 - ff)`` is used.
+
+    Args:
+        grid: simulation :class:`photonn.Grid`; its shape must be a multiple of
+            ``oversample``; the SLM pixel pitch is ``oversample * spacing``.
+        bits: gray-level bit depth (default 8; inferred from ``lut`` if given).
+        max_phase: phase of the top gray level [rad] for the default linear LUT.
+        lut: optional ``(2**bits,)`` phase [rad] per gray level.
+        fill_factor: pixel area fraction that modulates, in (0, 1].
+        oversample: simulation samples per SLM pixel per axis (default 1).
+        crosstalk: nearest-neighbour coupling in ``[0, 0.25)``, or an odd 2-D kernel.
+        init: ``"zeros"``, ``"uniform"`` (needs ``generator``) or a ``(py, px)`` tensor.
+        dtype: complex dtype of the fields.
+
+    Shapes:
+        field ``(..., ny, nx)`` -> same.
+    """
+
+    def __init__(
+        self,
+        grid,
+        *,
+        bits: int | None = None,
+        max_phase: float = 2 * math.pi,
+        lut=None,
+        fill_factor: float = 1.0,
+        oversample: int = 1,
+        crosstalk=0.0,
+        init="zeros",
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        self.grid = check_grid(grid)
+        self.dtype = complex_dtype(dtype)
+        rdt = real_of(dtype)
+        self.oversample = positive_int(oversample, "oversample")
+        s = self.oversample
+        if grid.ny % s or grid.nx % s:
+            raise ValueError(
+                f"grid shape {grid.shape} is not a multiple of oversample={s}; "
+                "choose a grid with a whole number of SLM pixels"
+            )
+        self.pixels = (grid.ny // s, grid.nx // s)
+        self.pixel_pitch = (grid.dy * s, grid.dx * s)
+        if lut is None:
+            b = 8 if bits is None else bits
+            table = linear_lut(b, max_phase)
+        else:
+            table = _lut_tensor(lut, bits)
+        self.bits = int(round(math.log2(table.numel())))
+        self.register_buffer("lut", table.to(device=device, dtype=rdt))
+        self.max_phase = float(table.max())
+        fill_width(fill_factor, s)  # validates
+        self.fill_factor = float(fill_factor)
+        if isinstance(crosstalk, torch.Tensor):
+            kernel = crosstalk.detach().to(dtype=rdt, device=device)
+            if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
+                raise ValueError(
+                    f"crosstalk kernel must be 2-D, odd-sized; got {tuple(kernel.shape)}"
+                )
+        else:
+            kernel = crosstalk_kernel(crosstalk, dtype=rdt, device=device)
+        self.has_crosstalk = not bool((kernel.numel() == 1) or (kernel == _delta(kernel)).all())
+        self.register_buffer("kernel", kernel)
+        if isinstance(init, torch.Tensor):
+            if tuple(init.shape) != self.pixels:
+                raise ValueError(f"init has shape {tuple(init.shape)}, expected {self.pixels}")
+            theta = init.detach().to(rdt).clone()
+        elif init == "zeros":
+            theta = torch.zeros(self.pixels, dtype=rdt)
+        elif init == "uniform":
+            if generator is None:
+                raise ValueError("init='uniform' draws random values: pass generator=...")
+            theta = torch.rand(self.pixels, generator=generator, dtype=rdt) * (2 * math.pi)
+        else:
+            raise ValueError(f"init must be 'zeros', 'uniform' or a tensor, got {init!r}")
+        self.phase = nn.Parameter(theta.to(device))
+
+    # -- device state ------------------------------------------------------
+    def gray_levels(self) -> torch.Tensor:
+        """Gray level shown on each pixel, int64 ``(py, px)`` (what a controller would send)."""
+        return nearest_level(self.phase, self.lut)
+
+    def shown_phase(self) -> torch.Tensor:
+        """Phase [rad] after quantisation (STE) and crosstalk, real ``(py, px)``."""
+        phi = quantize_phase_ste(self.phase, self.lut)
+        if self.has_crosstalk:
+            phi = apply_crosstalk(phi, self.kernel)
+        return phi
+
+    def transmission(self) -> torch.Tensor:
+        """Complex ``(ny, nx)`` transmission on the simulation grid."""
+        return pixelate(self.shown_phase(), self.oversample, self.fill_factor)
+
+    def forward(self, field: torch.Tensor) -> torch.Tensor:
+        check_field(self, field, self.grid, self.dtype)
+        return field * self.transmission()
+
+    # -- construction from a device profile ---------------------------------
+    @classmethod
+    def from_profile(
+        cls,
+        name_or_profile,
+        *,
+        grid: Grid | None = None,
+        wavelength: float | None = None,
+        crosstalk=0.0,
+        init="zeros",
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ) -> SLM:
+        """Build from an ``slm`` device profile (name, path, ``DeviceProfile`` or mapping).
+
+        Args:
+            grid: simulation grid; its spacing must divide the pixel pitch
+                (``oversample = pitch / spacing``, an integer) and it may cover
+                a window of the panel. Default: the whole panel, one sample per pixel.
+            wavelength: operating wavelength [m]; the phases scale as
+                ``design_wavelength / wavelength`` (dispersion of the liquid
+                crystal neglected). Default: the design wavelength.
+        """
+        v, prof = profile_values(name_or_profile, "slm")
+        require(v, ("pixel_pitch", "resolution", "bit_depth", "max_phase", "wavelength"), "slm")
+        pitch = positive_float(v["pixel_pitch"], "pixel_pitch")
+        res = tuple(int(r) for r in v["resolution"])
+        bits = int(v["bit_depth"])
+        ff = float(v.get("fill_factor", 1.0))
+        design = positive_float(v["wavelength"], "wavelength")
+        lam = design if wavelength is None else positive_float(wavelength, "wavelength")
+        scale = design / lam
+        lut = v.get("lut")
+        if lut is None:
+            table = linear_lut(bits, float(v["max_phase"]))
+        elif isinstance(lut, (str, Path)):
+            path = Path(lut)
+            base = getattr(prof, "path", None) or getattr(prof, "source", None)
+            if not path.is_absolute() and base is not None:
+                path = Path(base).parent / path
+            table = read_lut_csv(path)
+        else:
+            table = _lut_tensor(lut, bits)
+        if table.numel() != 2**bits:
+            raise ValueError(f"the LUT holds {table.numel()} levels but bit_depth is {bits}")
+        if grid is None:
+            grid = Grid(res, pitch)
+            s = 1
+        else:
+            check_grid(grid)
+            sy, sx = pitch / grid.dy, pitch / grid.dx
+            s = round(sy)
+            if s < 1 or abs(sy - s) > 1e-6 * s or abs(sx - s) > 1e-6 * s:
+                raise ValueError(
+                    f"the SLM pitch {pitch:.6g} m is not a whole multiple of the grid spacing "
+                    f"{grid.spacing}; use a spacing of pitch / k for an integer k"
+                )
+            if grid.ny // s > res[0] or grid.nx // s > res[1]:
+                raise ValueError(
+                    f"{grid} needs {(grid.ny // s, grid.nx // s)} pixels but the panel has {res}"
+                )
+        return cls(
+            grid,
+            lut=table * scale,
+            fill_factor=ff,
+            oversample=s,
+            crosstalk=crosstalk,
+            init=init,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"grid={self.grid}, pixels={self.pixels}, bits={self.bits}, "
+            f"max_phase={self.max_phase:.4g}, fill_factor={self.fill_factor}, "
+            f"oversample={self.oversample}, dtype={self.dtype}"
+        )
+
+
+def _delta(kernel: torch.Tensor) -> torch.Tensor:
+    d = torch.zeros_like(kernel)
+    d[kernel.shape[0] // 2, kernel.shape[1] // 2] = 1.0
+    return d

@@ -1,0 +1,3 @@
+"""Ready-made optical networks built from the element modules."""
+
+from .d2nn import D2NN as D2NN

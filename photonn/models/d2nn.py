@@ -1,0 +1,296 @@
+"""``D2NN``: a diffractive deep neural network (Lin et al., Science 2018).
+
+An input plane (the image as an amplitude or phase object lit by a unit plane
+wave), ``L`` phase-only diffractive layers separated by free-space
+propagation, and detector regions in the output plane, one per class. The
+class scores come from the energies the regions collect.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .._checks import (
+    complex_dtype,
+    one_of,
+    positive_float,
+    positive_int,
+    real_of,
+)
+from .._module import ComplexModule
+from ..freespace.detectors import RegionDetector
+from ..freespace.masks import PhaseMask
+from ..freespace.propagator import Propagator
+from ..functional.detection import intensity
+from ..functional.images import ENCODINGS, encode_images, place_images
+from ..grid import Grid
+
+__all__ = ["D2NN"]
+
+READOUTS = ("normalized", "log")
+
+
+class D2NN(ComplexModule):
+    """A phase-only diffractive network classifying images by detector-region energies.
+
+    Layout along z: input plane --``input_distance``--> layer 1 --``distance``-->
+    layer 2 ... layer L --``output_distance``--> detector plane. All planes share
+    ``grid``. Steps of equal length share one :class:`~photonn.freespace.Propagator`
+    (one cached transfer function).
+
+    Readout (``E_c``: energy [W] in the region of class ``c``; ``T``: temperature):
+
+    * ``"normalized"`` (default): ``logit_c = T * E_c / sum_c' E_c'``, invariant
+      to the input power; ``T`` defaults to 10, so a perfectly focused class
+      reaches a softmax probability of about ``1 - 9 e^-10``.
+    * ``"log"``: ``logit_c = T * log(E_c)`` (``T`` defaults to 1); a scale of the
+      input shifts all logits equally, which softmax ignores.
+    * With differential detection (Li et al. 2019, ``differential="normalized"``),
+      ``logit_c = T * (E+_c - E-_c) / (E+_c + E-_c)``; with ``"difference"``,
+      ``logit_c = T * (E+_c - E-_c) / sum(all E)``.
+
+    The temperature is fixed, or learnable with ``learn_temperature=True``
+    (stored as its logarithm, so it stays positive). Otherwise the phase
+    masks are the only parameters.
+
+    Args:
+        grid: :class:`photonn.Grid` of every plane (e.g. 200 x 200 at 0.4 mm).
+        wavelength: [m] (e.g. 0.75 mm for the 0.4 THz set-up of Lin et al.).
+        num_layers: number of phase layers ``L``.
+        distance: layer-to-layer spacing [m] (e.g. 3 cm).
+        num_classes: number of classes (default 10).
+        input_size: ``(h, w)`` pixels the images are resized to (default: half
+            the grid per axis), centred on the input plane.
+        input_distance: input plane -> layer 1 [m] (default ``distance``).
+        output_distance: layer L -> detector [m] (default ``distance``).
+        encoding: ``"amplitude"`` (default), ``"intensity"`` or ``"phase"``
+            (see :func:`photonn.functional.images.encode_images`).
+        method, pad_factor: propagation method (default ``"asm"``) and padding (default 2).
+        phase_mode, max_phase, phase_bits: per :class:`~photonn.freespace.PhaseMask`
+            (``phase_bits`` quantises every layer with a straight-through gradient).
+        regions, region_size, span, differential: per
+            :class:`~photonn.freespace.RegionDetector`.
+        readout: ``"normalized"`` or ``"log"``.
+        temperature: ``T`` (default per readout, see above).
+        learn_temperature: make ``T`` a parameter.
+        detector_noise: optional module mapping region energies [W] to noisy
+            readings [W] (e.g. :class:`~photonn.freespace.DetectorNoise`, one
+            single-pixel detector per region).
+        init: phase initialisation, ``"zeros"`` (default) or ``"uniform"`` (needs ``generator``).
+        dtype: complex64 (default) or complex128.
+
+    Shapes:
+        ``forward``: real images ``(B, H, W)`` in ``[0, 1]`` -> logits ``(B, num_classes)``.
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        wavelength: float,
+        num_layers: int,
+        distance: float,
+        num_classes: int = 10,
+        *,
+        input_size=None,
+        input_distance: float | None = None,
+        output_distance: float | None = None,
+        encoding: str = "amplitude",
+        method: str = "asm",
+        pad_factor: float = 2.0,
+        phase_mode: str = "free",
+        max_phase: float = 2 * math.pi,
+        phase_bits: int | None = None,
+        regions=None,
+        region_size=None,
+        span: float = 0.6,
+        differential: str | None = None,
+        readout: str = "normalized",
+        temperature: float | None = None,
+        learn_temperature: bool = False,
+        detector_noise: nn.Module | None = None,
+        init="zeros",
+        generator: torch.Generator | None = None,
+        strict: bool = False,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
+        self.grid = grid
+        self.dtype = complex_dtype(dtype)
+        self.wavelength = positive_float(wavelength, "wavelength")
+        self.num_layers = positive_int(num_layers, "num_layers")
+        self.distance = positive_float(distance, "distance")
+        self.num_classes = positive_int(num_classes, "num_classes")
+        d_in = (
+            self.distance
+            if input_distance is None
+            else positive_float(input_distance, "input_distance")
+        )
+        d_out = (
+            self.distance
+            if output_distance is None
+            else positive_float(output_distance, "output_distance")
+        )
+        self.input_distance, self.output_distance = d_in, d_out
+        if input_size is None:
+            input_size = (max(1, grid.ny // 2), max(1, grid.nx // 2))
+        elif isinstance(input_size, int):
+            input_size = (input_size, input_size)
+        self.input_size = (
+            positive_int(input_size[0], "input_size[0]"),
+            positive_int(input_size[1], "input_size[1]"),
+        )
+        if self.input_size[0] > grid.ny or self.input_size[1] > grid.nx:
+            raise ValueError(f"input_size {self.input_size} does not fit on the grid {grid.shape}")
+        self.encoding = one_of(encoding, ENCODINGS, "encoding")
+        self.readout = one_of(readout, READOUTS, "readout")
+
+        # one Propagator per distinct distance
+        distances = [d_in] + [self.distance] * (self.num_layers - 1) + [d_out]
+        unique: list[float] = []
+        for z in distances:
+            if z not in unique:
+                unique.append(z)
+        self.propagators = nn.ModuleList(
+            Propagator(
+                grid,
+                self.wavelength,
+                z,
+                method,
+                pad_factor,
+                strict=strict,
+                dtype=dtype,
+                device=device,
+            )
+            for z in unique
+        )
+        self.steps = tuple(unique.index(z) for z in distances)
+
+        self.masks = nn.ModuleList(
+            PhaseMask(
+                grid,
+                mode=phase_mode,
+                max_phase=max_phase,
+                bits=phase_bits,
+                init=init,
+                generator=generator,
+                dtype=dtype,
+            )
+            for _ in range(self.num_layers)
+        )
+        self.detector = RegionDetector(
+            grid,
+            self.num_classes,
+            regions=regions,
+            region_size=region_size,
+            span=span,
+            differential=differential,
+            dtype=dtype,
+            device=device,
+        )
+        self.detector_noise = detector_noise
+        if temperature is None:
+            temperature = 10.0 if readout == "normalized" else 1.0
+        t = torch.tensor(math.log(positive_float(temperature, "temperature")), dtype=real_of(dtype))
+        self.learn_temperature = bool(learn_temperature)
+        if self.learn_temperature:
+            self.log_temperature = nn.Parameter(t)
+        else:
+            self.register_buffer("log_temperature", t)
+        if device is not None:
+            self.masks.to(device)
+
+    # -- pieces --------------------------------------------------------------
+    @property
+    def temperature(self) -> torch.Tensor:
+        return self.log_temperature.exp()
+
+    def input_field(self, images: torch.Tensor) -> torch.Tensor:
+        """Complex input-plane field ``(B, ny, nx)`` of real images ``(B, H, W)``."""
+        if not isinstance(images, torch.Tensor):
+            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+        if images.ndim != 3:
+            raise ValueError(
+                f"images must have shape (B, H, W), got {tuple(images.shape)}; "
+                "add a batch axis with images[None] for a single image"
+            )
+        x = place_images(images, self.input_size, self.grid.shape)
+        return encode_images(x, self.encoding, dtype=self.dtype)
+
+    def output_field(self, images: torch.Tensor) -> torch.Tensor:
+        """Complex field ``(B, ny, nx)`` in the detector plane."""
+        u = self.input_field(images)
+        for mask, k in zip(self.masks, self.steps):
+            u = mask(self.propagators[k](u))
+        return self.propagators[self.steps[-1]](u)
+
+    def energies(self, images: torch.Tensor) -> torch.Tensor:
+        """Energy [W] in every detector region, ``(B, num_detectors)`` (after noise, if any)."""
+        e = self.detector.energies(self.output_field(images))
+        if self.detector_noise is not None:
+            e = self.detector_noise(e)
+        return e
+
+    def logits(self, energies: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, num_classes)`` from detector energies (see the class docstring)."""
+        T = self.temperature
+        tiny = torch.finfo(energies.dtype).tiny
+        if self.detector.differential is not None:
+            s = self.detector.readout(energies)
+            if self.detector.differential == "difference":
+                s = s / energies.sum(-1, keepdim=True).clamp_min(tiny)
+            return T * s
+        if self.readout == "normalized":
+            return T * energies / energies.sum(-1, keepdim=True).clamp_min(tiny)
+        return T * torch.log(energies.clamp_min(tiny))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.logits(self.energies(images))
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """Predicted class per image, int64 ``(B,)``."""
+        return self(images).argmax(-1)
+
+    # -- inspection ----------------------------------------------------------
+    def phases(self) -> torch.Tensor:
+        """Applied phase [rad] of every layer, ``(L, ny, nx)``."""
+        return torch.stack([m.phase() for m in self.masks])
+
+    def phase_parameters(self):
+        """The learnable phase tensors of the layers (the model's weights)."""
+        return [m.raw for m in self.masks]
+
+    @torch.no_grad()
+    def planes(self, image: torch.Tensor) -> torch.Tensor:
+        """Intensity ``|E|^2`` at every plane for one image ``(H, W)`` (or ``(1, H, W)``).
+
+        Returns:
+            real ``(L + 2, ny, nx)``: index 0 the input plane, ``1..L`` the field
+            arriving at layer ``i`` (before its mask), ``L + 1`` the detector plane.
+        """
+        if image.ndim == 2:
+            image = image[None]
+        if image.ndim != 3 or image.shape[0] != 1:
+            raise ValueError(f"planes() takes one image (H, W), got shape {tuple(image.shape)}")
+        u = self.input_field(image)
+        out = [intensity(u[0])]
+        for mask, k in zip(self.masks, self.steps):
+            u = self.propagators[k](u)
+            out.append(intensity(u[0]))
+            u = mask(u)
+        u = self.propagators[self.steps[-1]](u)
+        out.append(intensity(u[0]))
+        return torch.stack(out)
+
+    def extra_repr(self) -> str:
+        return (
+            f"grid={self.grid}, wavelength={self.wavelength:.6g}, num_layers={self.num_layers}, "
+            f"distance={self.distance:.6g}, num_classes={self.num_classes}, "
+            f"input_size={self.input_size}, encoding={self.encoding!r}, readout={self.readout!r}"
+        )
