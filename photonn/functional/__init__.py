@@ -17,3 +17,16 @@ from .propagation import transfer_function as transfer_function
 from .sampling import SamplingReport as SamplingReport
 from .sampling import padded_shape as padded_shape
 from .sampling import sampling_report as sampling_report
+from .poly_device import eo_modulator as eo_modulator
+from .poly_device import oe_converter as oe_converter
+from .poly_device import saturable_absorber as saturable_absorber
+from .poly_device import soa_gain as soa_gain
+from .poly_device import soa_saturation_power as soa_saturation_power
+from .polynomial import chebyshev_series as chebyshev_series
+from .polynomial import chebyshev_u_series as chebyshev_u_series
+from .polynomial import fourier_series as fourier_series
+from .polynomial import hermite_e_series as hermite_e_series
+from .polynomial import hermite_variance_preserving_coeffs as hermite_variance_preserving_coeffs
+from .polynomial import power_series as power_series
+from .polynomial import to_unit_interval as to_unit_interval
+from .polynomial import tropical_series as tropical_series
