@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -39,27 +37,6 @@ def _lut_tensor(lut, bits):
     return t
 
 
-def read_lut_csv(path) -> torch.Tensor:
-    """Read a phase-vs-gray CSV (columns ``gray, phase_rad``; a header line is skipped)."""
-    rows = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        for row in csv.reader(fh):
-            if not row or row[0].strip().startswith("#"):
-                continue
-            try:
-                g, ph = int(float(row[0])), float(row[1])
-            except (ValueError, IndexError):
-                if rows:
-                    msg = f"{path}: bad LUT line {row!r} (want gray,phase_rad)"
-                    raise ValueError(msg) from None
-                continue  # header
-            rows.append((g, ph))
-    rows.sort()
-    if [g for g, _ in rows] != list(range(len(rows))):
-        raise ValueError(f"{path}: the LUT must list every gray level 0..2**bits-1 once")
-    return torch.tensor([p for _, p in rows], dtype=torch.float64)
-
-
 class SLM(ComplexModule):
     """A phase-only SLM: learnable target phases shown through the device's gray levels.
 
@@ -82,7 +59,7 @@ class SLM(ComplexModule):
         grid: simulation :class:`photonn.Grid`; its shape must be a multiple of
             ``oversample``; the SLM pixel pitch is ``oversample * spacing``.
         bits: gray-level bit depth (default 8; inferred from ``lut`` if given).
-        max_phase: phase of the top gray level [rad] for the default linear LUT.
+        max_phase: stroke [rad] of the default linear LUT ``max_phase * g / 2**bits``.
         lut: optional ``(2**bits,)`` phase [rad] per gray level.
         fill_factor: pixel area fraction that modulates, in (0, 1].
         oversample: simulation samples per SLM pixel per axis (default 1).
@@ -212,12 +189,13 @@ class SLM(ComplexModule):
         lut = v.get("lut")
         if lut is None:
             table = linear_lut(bits, float(v["max_phase"]))
-        elif isinstance(lut, (str, Path)):
-            path = Path(lut)
-            base = getattr(prof, "path", None) or getattr(prof, "source", None)
-            if not path.is_absolute() and base is not None:
-                path = Path(base).parent / path
-            table = read_lut_csv(path)
+        elif isinstance(lut, str):
+            if not callable(getattr(prof, "lut", None)):
+                raise ValueError(
+                    f"lut = {lut!r} names a file: load the profile with "
+                    "photonn.devices.load_profile, or give the phases as a sequence"
+                )
+            table = _lut_tensor(prof.lut(), bits)
         else:
             table = _lut_tensor(lut, bits)
         if table.numel() != 2**bits:

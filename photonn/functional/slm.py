@@ -1,8 +1,10 @@
 """Spatial-light-modulator physics as pure functions.
 
 * Look-up table (LUT): ``lut[g]`` is the phase [rad] shown at gray level ``g``
-  (``0 <= g < 2**bits``). The default is linear, ``lut[g] = max_phase * g / (L - 1)``
-  with ``L = 2**bits``, so ``max_phase`` is the phase of the top gray level.
+  (``0 <= g < 2**bits``). The default is linear, ``lut[g] = max_phase * g / L``
+  with ``L = 2**bits``: the ``L`` levels span the stroke ``max_phase`` (the usual
+  calibration of a phase SLM maps its gray levels onto ``2 pi`` this way, so that
+  all ``L`` levels are distinct modulo ``2 pi``).
 * Quantisation: a continuous target phase goes to the gray level whose LUT
   phase is nearest on the circle (modulo ``2 pi``). The straight-through
   estimator (STE) passes the gradient of the quantised phase unchanged to the
@@ -44,22 +46,18 @@ TWO_PI = 2.0 * math.pi
 
 
 def linear_lut(bits: int, max_phase: float = TWO_PI, *, dtype=torch.float64, device=None):
-    """Linear phase-vs-gray table ``max_phase * g / (2**bits - 1)``, shape ``(2**bits,)`` [rad]."""
+    """Linear phase-vs-gray table ``max_phase * g / 2**bits``, shape ``(2**bits,)`` [rad]."""
     b = positive_int(bits, "bits")
     if b > 16:
         raise ValueError(f"bits must be <= 16, got {bits}")
     m = positive_float(max_phase, "max_phase")
     L = 2**b
-    return torch.arange(L, dtype=dtype, device=device) * (m / (L - 1))
+    return torch.arange(L, dtype=dtype, device=device) * (m / L)
 
 
 def uniform_levels(bits: int, *, dtype=torch.float64, device=None):
     """``2**bits`` phases equally spaced on the circle, ``2 pi g / 2**bits`` [rad]."""
-    b = positive_int(bits, "bits")
-    if b > 16:
-        raise ValueError(f"bits must be <= 16, got {bits}")
-    L = 2**b
-    return torch.arange(L, dtype=dtype, device=device) * (TWO_PI / L)
+    return linear_lut(bits, TWO_PI, dtype=dtype, device=device)
 
 
 def nearest_level(phase: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
