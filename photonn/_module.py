@@ -7,6 +7,8 @@ tensor is touched, so precision is always chosen at construction.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -21,7 +23,9 @@ class ComplexModule(nn.Module):
     def _apply(self, fn, recurse=True):
         probe = torch.zeros((), dtype=torch.complex64)
         try:
-            out = fn(probe)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                out = fn(probe)
         except Exception:  # pragma: no cover - fn may not accept a probe on this device
             out = probe
         if isinstance(out, torch.Tensor) and not out.is_complex():

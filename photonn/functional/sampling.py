@@ -107,9 +107,10 @@ class SamplingReport:
             smaller of the two axes.
         transfer_function_aliases: ``|z| > critical_distance``.
         impulse_response_aliases: ``|z| < critical_distance``.
-        wraps: the light cone is wider than the padded window, so steep light
-            wraps around (transfer-function methods) or is cut (impulse-response
-            methods).
+        wraps: on a padded axis, the light cone is wider than the padded
+            window, so steep light wraps around (transfer-function methods) or is
+            cut (impulse-response methods). Axes without padding
+            (``pad_factor == 1``) are periodic by choice and never flagged.
         aliases: whether *this method's* result is corrupted by sampling. For
             the padded convolution methods ("asm", "fresnel", "fresnel-ir",
             "rs") this is ``wraps``: with ``N >= n + spread`` the periodised
@@ -198,7 +199,8 @@ def sampling_report(
     zc = min(zcs)
     tf_alias = z != 0 and any(abs(z) > zc_i for zc_i in zcs)
     ir_alias = z != 0 and any(abs(z) < zc_i for zc_i in zcs)
-    wraps = z != 0 and any(c > a for c, a in zip(cones, allowed))
+    # an axis without padding (pad_factor == 1) is periodic by choice: nothing wraps there
+    wraps = z != 0 and any(c > a for c, a, n, N in zip(cones, allowed, grid.shape, shape) if N > n)
     aliases = wraps if method in ("asm", "fresnel", "fresnel-ir", "rs") else False
     return SamplingReport(
         method=method,
