@@ -517,7 +517,10 @@ def profile_from_dict(data: dict, path="<dict>") -> DeviceProfile:
     if "lut" in values:
         if profile.lut_path is None:
             raise ValueError(f"{path}: lut = {values['lut']!r} needs the profile's file location")
-        read_lut(profile.lut_path, values["bit_depth"])
+        try:
+            read_lut(profile.lut_path, values["bit_depth"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: lut = {values['lut']!r}: {exc}") from None
     return profile
 
 

@@ -1,0 +1,270 @@
+"""Device profiles: every shipped profile loads; bad files fail with a clear error
+naming the key, the file and the fix."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from photonn.devices import KINDS, DeviceProfile, list_profiles, load_profile, profiles_dir
+from photonn.devices._toml import loads as fallback_loads
+
+SHIPPED = list_profiles()
+
+GOOD_SLM = """
+name = "test_slm"
+kind = "slm"
+description = "a test SLM"
+provenance = "made up for a test"
+resolution = [4, 6]
+pixel_pitch_um = 8.0
+fill_factor = 0.9
+bit_depth = 2
+max_phase_pi = 2.0
+wavelength_nm = 633.0
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _replace(old: str, new: str, text: str = GOOD_SLM) -> str:
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_required_profiles_are_shipped():
+    kinds = {n: load_profile(n).kind for n in SHIPPED}
+    assert sum(k == "slm" for k in kinds.values()) >= 2
+    assert "camera" in kinds.values()
+    assert kinds["si_thermo_optic_mzi"] == "mzi_platform"
+    bits = {load_profile(n)["bit_depth"] for n in SHIPPED if kinds[n] == "slm"}
+    assert {8, 10} <= bits
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_profile_loads(name):
+    p = load_profile(name)
+    assert isinstance(p, DeviceProfile)
+    assert p.name == name == p.path.stem
+    assert p.description and p.provenance
+    src = p.provenance if isinstance(p.provenance, str) else p.provenance["source"]
+    assert src.strip()
+    if not isinstance(p.provenance, str):
+        assert "url" in p.provenance or "doi" in p.provenance
+    for key, spec in KINDS[p.kind].items():
+        if spec.required:
+            assert key in p
+    # every file key carries its unit, and converts by the documented factor
+    for si, file_key in p.file_keys.items():
+        if KINDS[p.kind][si].quantity is not None:
+            assert file_key != si and file_key.startswith(si + "_")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_fallback_parser_matches_tomllib(name):
+    """The Python 3.10 reader gives the same dict as tomllib on every shipped profile."""
+    if sys.version_info < (3, 11):
+        pytest.skip("tomllib is needed as the reference (Python >= 3.11)")
+    import tomllib
+
+    text = (profiles_dir() / f"{name}.toml").read_text(encoding="utf-8")
+    assert fallback_loads(text) == tomllib.loads(text)
+
+
+def test_si_conversion_pluto2():
+    p = load_profile("holoeye_pluto2")
+    assert p["pixel_pitch"] == 8e-6  # exact: 8.0 / 1e6 rounds to the float nearest 8e-6
+    assert p["wavelength"] == 633e-9
+    assert p["max_phase"] == pytest.approx(2 * math.pi, rel=1e-15)
+    assert p["resolution"] == (1080, 1920) and p["bit_depth"] == 8
+    assert p.unit("pixel_pitch") == "m" and p.unit("bit_depth") == "bit"
+    with pytest.raises(KeyError, match="no value 'p_pi'"):
+        p["p_pi"]
+    with pytest.raises(TypeError):
+        p.values["bit_depth"] = 4  # read-only mapping
+    with pytest.raises(AttributeError):
+        p.name = "other"  # frozen
+
+
+def test_si_conversion_mzi_platform():
+    p = load_profile("si_thermo_optic_mzi")
+    assert p["p_pi"] == pytest.approx(25e-3, rel=1e-15)
+    assert p["heater_resistance"] == 1000.0 and p["v_max"] == 10.0
+    assert p["insertion_loss_db"] == 0.3 and "insertion_loss_db" in p
+    assert 20e-3 <= p["p_pi"] <= 30e-3
+    assert p["v_max"] ** 2 / p["heater_resistance"] >= 2 * p["p_pi"]  # reaches 2 pi
+
+
+def test_camera_values():
+    p = load_profile("hamamatsu_orca_flash4_v3")
+    assert p["pixel_pitch"] == 6.5e-6 and p["bit_depth"] == 16
+    assert 0 < p["quantum_efficiency"] <= 1
+    assert p["full_well_e"] < 2 ** p["bit_depth"]
+
+
+def test_lut_loads_with_one_phase_per_level():
+    p = load_profile("holoeye_pluto2")
+    lut = p.lut()
+    assert lut.shape == (2 ** p["bit_depth"],) and lut.dtype == torch.float64
+    g = torch.arange(256, dtype=torch.float64)
+    torch.testing.assert_close(lut, 2 * math.pi * g / 256, rtol=0, atol=1e-11)
+    assert load_profile("santec_slm200").lut() is None
+
+
+def test_load_by_path_and_units(tmp_path):
+    text = _replace("pixel_pitch_um = 8.0", "pixel_pitch_mm = 0.008")
+    text = _replace("max_phase_pi = 2.0", "max_phase_deg = 180.0", text)
+    p = load_profile(_write(tmp_path, text))
+    assert p["pixel_pitch"] == pytest.approx(8e-6, rel=1e-15)
+    assert p["max_phase"] == pytest.approx(math.pi, rel=1e-15)
+    assert load_profile(str(tmp_path / "p.toml")) == p
+
+
+def test_provenance_table(tmp_path):
+    text = _replace('provenance = "made up for a test"\n', "") + (
+        '\n[provenance]\nsource = "a datasheet"\nurl = "https://example.org"\nnotes = ["a", "b"]\n'
+    )
+    p = load_profile(_write(tmp_path, text))
+    assert p.provenance["source"] == "a datasheet" and p.provenance["notes"] == ("a", "b")
+
+
+# -- errors: each names the key, the file and the fix ------------------------------
+
+BAD = [
+    # (old, new, expected message pieces)
+    (
+        "pixel_pitch_um = 8.0",
+        "pixel_pitch_furlong = 8.0",
+        ["pixel_pitch_furlong", "_furlong", "_um"],
+    ),
+    ("pixel_pitch_um = 8.0", "pixel_pitch_mw = 8.0", ["pixel_pitch_mw", "power", "length", "_um"]),
+    ("pixel_pitch_um = 8.0", "pixel_pitch = 8.0", ["'pixel_pitch'", "no unit suffix", "_um"]),
+    ("bit_depth = 2", "bit_depth_um = 2", ["bit_depth_um", "no unit suffix", "bit_depth"]),
+    (
+        "fill_factor = 0.9",
+        "fill_factor = 0.9\nfil_factor = 0.9",
+        ["unknown key 'fil_factor'", "did you mean 'fill_factor'"],
+    ),
+    ("fill_factor = 0.9", "fill_factor = 0.9\ncolour = 1", ["unknown key 'colour'", "allowed"]),
+    ("fill_factor = 0.9\n", "", ["missing key fill_factor", "add fill_factor"]),
+    ("pixel_pitch_um = 8.0\n", "", ["missing key pixel_pitch", "pixel_pitch_m"]),
+    ('kind = "slm"\n', "", ["missing key 'kind'"]),
+    ('provenance = "made up for a test"\n', "", ["missing key 'provenance'"]),
+    ('kind = "slm"', 'kind = "lens"', ["unknown kind 'lens'", "slm"]),
+    ("bit_depth = 2", "bit_depth = 2.5", ["bit_depth", "must be an integer"]),
+    ("bit_depth = 2", "bit_depth = true", ["bit_depth", "must be an integer"]),
+    ("fill_factor = 0.9", 'fill_factor = "high"', ["fill_factor", "must be a number"]),
+    ("fill_factor = 0.9", "fill_factor = 1.3", ["fill_factor", "out of range", "(0, 1]"]),
+    ("fill_factor = 0.9", "fill_factor = 0.0", ["fill_factor", "out of range"]),
+    ("bit_depth = 2", "bit_depth = 0", ["bit_depth", "out of range"]),
+    ("pixel_pitch_um = 8.0", "pixel_pitch_um = -8.0", ["pixel_pitch_um", "out of range"]),
+    ("pixel_pitch_um = 8.0", "pixel_pitch_m = 8.0", ["pixel_pitch_m", "out of range", "unit"]),
+    ("resolution = [4, 6]", "resolution = [4, 6, 2]", ["resolution", "[ny, nx]"]),
+    ("resolution = [4, 6]", "resolution = [4, 0]", ["resolution", "positive integers"]),
+    (
+        "pixel_pitch_um = 8.0",
+        "pixel_pitch_um = 8.0\npixel_pitch_nm = 8000.0",
+        ["pixel_pitch is given twice"],
+    ),
+    ('description = "a test SLM"', 'description = ""', ["description", "non-empty"]),
+    ("bit_depth = 2", "bit_depth = 2\n[extra]\nx = 1", ["unexpected table [extra]"]),
+    ("bit_depth = 2", "bit_depth = = 2", ["invalid TOML"]),
+    ("bit_depth = 2", 'bit_depth = 2\nlut = "nope.csv"', ["nope.csv", "not found"]),
+]
+
+
+@pytest.mark.parametrize("old, new, pieces", BAD)
+def test_bad_profile_raises_clear_error(tmp_path, old, new, pieces):
+    path = _write(tmp_path, _replace(old, new))
+    with pytest.raises(ValueError) as err:
+        load_profile(path)
+    msg = str(err.value)
+    assert str(path) in msg
+    for piece in pieces:
+        assert piece in msg, f"{piece!r} not in {msg!r}"
+
+
+def test_bad_provenance_table(tmp_path):
+    text = _replace('provenance = "made up for a test"\n', "") + '\n[provenance]\nurl = "x"\n'
+    with pytest.raises(ValueError, match="needs a 'source' string"):
+        load_profile(_write(tmp_path, text))
+
+
+MZI = """
+name = "m"
+kind = "mzi_platform"
+description = "d"
+provenance = "p"
+wavelength_nm = 1550.0
+p_pi_mw = 25.0
+insertion_loss_db = 0.3
+coupler_imbalance_sigma_rad = 0.03
+thermal_crosstalk = 0.05
+heater_resistance_ohm = 1000.0
+dac_bits = 16
+v_max_v = 10.0
+"""
+
+
+def test_mzi_platform_consistency(tmp_path):
+    assert load_profile(_write(tmp_path, MZI))["p_pi"] == pytest.approx(0.025)
+    bad = MZI.replace("v_max_v = 10.0", "v_max_v = 5.0")  # 25 mW max < 50 mW for 2 pi
+    with pytest.raises(ValueError, match="cannot reach a 2 pi"):
+        load_profile(_write(tmp_path, bad))
+    bad = MZI.replace("thermal_crosstalk = 0.05", "thermal_crosstalk = 1.0")
+    with pytest.raises(ValueError, match=r"thermal_crosstalk.*out of range.*\[0, 1\)"):
+        load_profile(_write(tmp_path, bad))
+    bad = MZI.replace("p_pi_mw = 25.0", "p_pi_mv = 25.0")
+    with pytest.raises(ValueError, match="'_mv' is a unit of voltage, but p_pi is a power"):
+        load_profile(_write(tmp_path, bad))
+
+
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        ("gray,phase\n0,0\n1,1\n2,2\n3,3\n", "header 'gray,phase_rad'"),
+        ("gray,phase_rad\n0,0\n1,1\n2,2\n", "3 rows, but bit_depth = 2 needs 4"),
+        ("gray,phase_rad\n0,0\n2,1\n1,2\n3,3\n", "row 3 must be gray level 1"),
+        ("gray,phase_rad\n0,0\n1,nan\n2,2\n3,3\n", "finite phase"),
+        ("gray,phase_rad\n0,0\n1,x\n2,2\n3,3\n", "is not 'int,float'"),
+    ],
+)
+def test_bad_lut(tmp_path, rows, match):
+    (tmp_path / "lut.csv").write_text(rows)
+    path = _write(tmp_path, _replace("bit_depth = 2", 'bit_depth = 2\nlut = "lut.csv"'))
+    with pytest.raises(ValueError, match=match):
+        load_profile(path)
+
+
+def test_good_lut(tmp_path):
+    (tmp_path / "lut.csv").write_text("# measured\ngray,phase_rad\n0,0\n1,1.5\n2,3.0\n3,4.5\n")
+    p = load_profile(_write(tmp_path, _replace("bit_depth = 2", 'bit_depth = 2\nlut = "lut.csv"')))
+    assert p.lut(torch.float32).tolist() == [0.0, 1.5, 3.0, 4.5]
+
+
+def test_unknown_name_and_bad_types(tmp_path):
+    with pytest.raises(ValueError, match="did you mean 'holoeye_pluto2'"):
+        load_profile("holoeye_pluto")
+    with pytest.raises(FileNotFoundError, match="missing.toml"):
+        load_profile(tmp_path / "missing.toml")
+    with pytest.raises(TypeError, match="profile name or a path"):
+        load_profile(3)
+
+
+def test_python310_path_loads_every_profile(monkeypatch, tmp_path):
+    """On Python 3.10 (no tomllib) the loader uses the bundled reader: same profiles."""
+    want = {n: load_profile(n) for n in SHIPPED}
+    monkeypatch.setattr(sys, "version_info", (3, 10, 14, "final", 0))
+    for name in SHIPPED:
+        assert load_profile(name) == want[name]
+    path = _write(tmp_path, _replace("bit_depth = 2", "bit_depth = = 2"))
+    with pytest.raises(ValueError, match="p.toml, line 9: expected a value"):
+        load_profile(path)
