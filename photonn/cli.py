@@ -72,6 +72,84 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTENSIONS: list = []
 
 
+# -- device profiles: photonn devices list / show ---------------------------------
+def _cmd_devices_list(args) -> int:
+    from .devices import list_profiles, load_profile
+
+    profiles = [load_profile(n) for n in list_profiles()]
+    width = max([len(p.name) for p in profiles] + [4])
+    print(f"{'NAME':<{width}}  {'KIND':<12}  DESCRIPTION")
+    for p in profiles:
+        print(f"{p.name:<{width}}  {p.kind:<12}  {p.description}")
+    return 0
+
+
+def _cmd_devices_show(args) -> int:
+    import math
+
+    from .devices import load_profile
+    from .devices.profile import UNIT_SUFFIXES
+
+    p = load_profile(args.name)
+    print(f"{p.name} ({p.kind})")
+    print(f"  {p.description}")
+    print(f"  file: {p.path}")
+    print("values (SI; as written in the file):")
+    width = max(len(k) for k in p.values)
+    for key, value in p.values.items():
+        unit = p.unit(key)
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        file_key = p.file_keys[key]
+        written = ""
+        if file_key != key:
+            factor = UNIT_SUFFIXES[file_key[len(key) + 1 :]][1]
+            written = f"{file_key} = {value / factor:.6g}"
+        print(f"  {key:<{width}}  {(shown + ' ' + unit).strip():<22}  {written}".rstrip())
+    derived = []
+    if p.kind in ("slm", "camera"):
+        (ny, nx), pitch = p["resolution"], p["pixel_pitch"]
+        derived.append(f"active area {ny * pitch * 1e3:.4g} mm x {nx * pitch * 1e3:.4g} mm")
+        derived.append(f"{2 ** p['bit_depth']} gray levels")
+    if p.kind == "camera" and p["read_noise_e"] > 0:
+        dr = p["full_well_e"] / p["read_noise_e"]
+        derived.append(f"dynamic range {dr:.4g}:1 ({20 * math.log10(dr):.1f} dB)")
+    if p.kind == "mzi_platform":
+        v_pi = math.sqrt(p["p_pi"] * p["heater_resistance"])
+        p_max = p["v_max"] ** 2 / p["heater_resistance"]
+        derived.append(f"V_pi = sqrt(p_pi R) = {v_pi:.4g} V")
+        derived.append(f"phase range at v_max = {p_max / p['p_pi']:.3g} pi")
+    if derived:
+        print("derived:")
+        for line in derived:
+            print(f"  {line}")
+    print("provenance:")
+    prov = p.provenance
+    if isinstance(prov, str):
+        print(f"  {prov}")
+    else:
+        for key, value in prov.items():
+            if isinstance(value, tuple):
+                print(f"  {key}:")
+                for item in value:
+                    print(f"    - {item}")
+            else:
+                print(f"  {key}: {value}")
+    return 0
+
+
+def _add_devices(sub) -> None:
+    s = sub.add_parser("devices", help="list or show the shipped device profiles")
+    dsub = s.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
+    d = dsub.add_parser("list", help="names, kinds and descriptions of the shipped profiles")
+    d.set_defaults(func=_cmd_devices_list)
+    d = dsub.add_parser("show", help="a profile's values in SI units and its provenance")
+    d.add_argument("name", help="profile name (see photonn devices list) or path of a .toml")
+    d.set_defaults(func=_cmd_devices_show)
+
+
+_EXTENSIONS.append(_add_devices)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
