@@ -72,6 +72,110 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTENSIONS: list = []
 
 
+# -- training: photonn train / photonn eval ----------------------------------
+def _cmd_train(args) -> int:
+    import time
+    from pathlib import Path
+
+    import torch
+
+    from .training.config import load_config, resolve_config
+    from .training.run import train_run
+
+    if args.resume and not args.run_dir:
+        raise ValueError("--resume needs --run-dir, the directory of the run to continue")
+    if args.resume:
+        cfg = None
+    elif args.config:
+        cfg = load_config(args.config, args.set)
+    else:
+        cfg = resolve_config(None, args.set)
+    run_dir = Path(
+        args.run_dir or f"runs/d2nn-{cfg['data']['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    threads = (cfg or {}).get("threads", 0)
+    if threads:
+        torch.set_num_threads(threads)
+    print(f"photonn train: run directory {run_dir}")
+    from .training import NonFiniteLossError
+
+    try:
+        trainer = train_run(
+            cfg, run_dir, resume=args.resume, overrides=args.set if args.resume else ()
+        )
+    except NonFiniteLossError as exc:
+        print(f"photonn: error: {exc}", file=sys.stderr)
+        return 3
+    hist = trainer.history
+    if not hist:
+        print("no epoch completed")
+        return 1
+    last = hist[-1]
+    for h in hist:
+        print(
+            f"  epoch {h['epoch']}: train loss {h['train_loss']:.4f} acc {h['train_accuracy']:.4f}"
+            f" | test acc {h.get('test_accuracy', float('nan')):.4f}"
+            f" | {h['train_samples_per_s']:.0f} samples/s"
+        )
+    if trainer.config.get("pictures"):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("  (no pictures: install the plot extra, pip install 'photonn[plot]')")
+        else:
+            from .plotting import plot_d2nn
+            from .training.run import load_data, load_run
+
+            _, model = load_run(run_dir)
+            images, labels = load_data(trainer.config)[1]
+            for out in plot_d2nn(
+                model, images[0], run_dir, label=int(labels[0]), history=trainer.history
+            ):
+                print(f"  wrote {out}")
+    print(f"test accuracy: {last['test_accuracy']:.4f}")
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from .training.run import evaluate_run
+
+    out = evaluate_run(args.run_dir, split=args.split, data_dir=args.data_dir)
+    print(
+        f"{out['split']} accuracy: {out['accuracy']:.4f} "
+        f"({out['samples']} images of {out['dataset']}, loss {out['loss']:.4f})"
+    )
+    return 0
+
+
+def _add_training(sub) -> None:
+    s = sub.add_parser(
+        "train",
+        help="train a D2NN from a TOML config (default: the embedded MNIST subset)",
+        description="Train a model; writes config.toml, metrics.json/csv, checkpoint.h5 and "
+        "pictures into the run directory. Without CONFIG the built-in default is used "
+        "(see photonn.training.config).",
+    )
+    s.add_argument("config", nargs="?", help="TOML configuration (optional)")
+    s.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set model.num_layers=3 (repeatable)",
+    )
+    s.add_argument("--run-dir", help="run directory (default: runs/d2nn-<dataset>-<time>)")
+    s.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    s.set_defaults(func=_cmd_train)
+    s = sub.add_parser("eval", help="evaluate a trained run and print its test accuracy")
+    s.add_argument("run_dir", help="run directory written by photonn train")
+    s.add_argument("--split", choices=("test", "train"), default="test")
+    s.add_argument("--data-dir", help="directory of the IDX files, if it moved")
+    s.set_defaults(func=_cmd_eval)
+
+
+_EXTENSIONS.append(_add_training)
+
+
 # -- device profiles: photonn devices list / show ---------------------------------
 def _cmd_devices_list(args) -> int:
     from .devices import list_profiles, load_profile

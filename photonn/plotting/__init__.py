@@ -4,6 +4,7 @@ matplotlib is imported inside each function, so importing this package is free.
 Every function writes its PNG atomically and returns the path.
 """
 
+from .d2nn import plot_d2nn as plot_d2nn
 from .figures import plot_detector as plot_detector
 from .figures import plot_history as plot_history
 from .figures import plot_phase_masks as plot_phase_masks

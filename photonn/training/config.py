@@ -25,17 +25,22 @@ Schema (defaults in brackets)::
     test_limit = 0
 
     [model]                     # photonn.models.D2NN
-    size = 64                   # neurons per side of every layer
+    size = 80                   # neurons per side of every layer
     pitch_m = 4e-4              # neuron pitch [m]
     wavelength_m = 7.5e-4       # [m]
     num_layers = 5
-    distance_m = 0.01           # spacing between planes [m]
+    distance_m = 0.01           # spacing between planes (input, layers, detector) [m]
     method = "asm"              # propagation method
     pad_factor = 2.0            # most zero padding per axis
-    input_size = 32             # the 28x28 image is resized to input_size^2 neurons
-    detector_size = 6           # side of each square class region, in neurons
-    temperature = 0.1           # softmax temperature on normalised region energies
-    learnable_temperature = false
+    input_size = 40             # the 28x28 image is resized to input_size^2 neurons
+    encoding = "amplitude"      # "amplitude", "intensity" or "phase"
+    detector_size = 8           # side of each square class region, in neurons
+    detector_span = 0.6         # fraction of the plane the regions cover
+    readout = "normalized"      # "normalized" or "log" (see photonn.models.D2NN)
+    temperature = 10.0          # softmax temperature of the readout
+    learn_temperature = false
+    phase_bits = 0              # quantise the phase masks to 2^bits levels (0: continuous)
+    init = "zeros"              # "zeros" or "uniform"
     dtype = "complex64"
 
     [optimizer]
@@ -77,17 +82,22 @@ DEFAULT_CONFIG: dict = {
         "test_limit": 0,
     },
     "model": {
-        "size": 64,
+        "size": 80,
         "pitch_m": 4e-4,
         "wavelength_m": 7.5e-4,
         "num_layers": 5,
         "distance_m": 0.01,
         "method": "asm",
         "pad_factor": 2.0,
-        "input_size": 32,
-        "detector_size": 6,
-        "temperature": 0.1,
-        "learnable_temperature": False,
+        "input_size": 40,
+        "encoding": "amplitude",
+        "detector_size": 8,
+        "detector_span": 0.6,
+        "readout": "normalized",
+        "temperature": 10.0,
+        "learn_temperature": False,
+        "phase_bits": 0,
+        "init": "zeros",
         "dtype": "complex64",
     },
     "optimizer": {
@@ -103,6 +113,9 @@ CHOICES = {
     "optimizer.name": ("adam", "sgd"),
     "model.dtype": ("complex64", "complex128"),
     "model.method": ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs"),
+    "model.encoding": ("amplitude", "intensity", "phase"),
+    "model.readout": ("normalized", "log"),
+    "model.init": ("zeros", "uniform"),
 }
 NON_NEGATIVE = {
     "threads",
@@ -111,6 +124,7 @@ NON_NEGATIVE = {
     "data.test_limit",
     "seed",
     "optimizer.weight_decay",
+    "model.phase_bits",
     "optimizer.momentum",
 }
 

@@ -52,8 +52,12 @@ def load_data(cfg: dict):
     return train, test
 
 
-def build_model(cfg: dict, generator: torch.Generator | None = None):
-    """The :class:`photonn.models.D2NN` of ``cfg["model"]`` (on ``cfg["device"]``)."""
+def build_model(cfg: dict, generator: torch.Generator | None = None, *, detector_noise=None):
+    """The :class:`photonn.models.D2NN` of ``cfg["model"]`` (on ``cfg["device"]``).
+
+    ``detector_noise`` (optional module, e.g. :class:`photonn.freespace.DetectorNoise`)
+    turns region energies into noisy readings.
+    """
     from ..grid import Grid
     from ..models import D2NN
 
@@ -65,12 +69,18 @@ def build_model(cfg: dict, generator: torch.Generator | None = None):
         m["num_layers"],
         m["distance_m"],
         num_classes=10,
+        input_size=m["input_size"],
+        encoding=m["encoding"],
         method=m["method"],
         pad_factor=m["pad_factor"],
-        input_size=m["input_size"],
+        phase_bits=m["phase_bits"] or None,
         region_size=m["detector_size"] * m["pitch_m"],
+        span=m["detector_span"],
+        readout=m["readout"],
         temperature=m["temperature"],
-        learnable_temperature=m["learnable_temperature"],
+        learn_temperature=m["learn_temperature"],
+        detector_noise=detector_noise,
+        init=m["init"],
         generator=generator,
         dtype=_DTYPES[m["dtype"]],
     )
