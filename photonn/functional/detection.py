@@ -62,7 +62,8 @@ def auto_region_boxes(grid, num_regions: int, *, region_size=None, span: float =
 
     Region centres sit on a square lattice of pitch ``p = span * min(Ly, Lx) /
     max(rows, longest row)`` centred on the optical axis; each region is
-    ``region_size`` [m] wide (default ``p / 2``).
+    ``region_size`` [m] wide (default ``p / 2``), rounded to whole pixels and
+    snapped to the pixel lattice, so every region holds the same number of samples.
 
     Returns:
         list of ``(cy, cx, h, w)`` [m], row by row, top to bottom, left to right.
@@ -78,12 +79,19 @@ def auto_region_boxes(grid, num_regions: int, *, region_size=None, span: float =
             f"region_size {w:.4g} m exceeds the region pitch {p:.4g} m: regions would overlap; "
             "choose a smaller region_size or a larger span"
         )
+    ny_px = max(1, round(w / grid.dy))
+    nx_px = max(1, round(w / grid.dx))
+
+    def snap(c, n, d):  # n whole pixels, edges half-way between samples
+        return (round(c / d - (n - 1) / 2) + (n - 1) / 2) * d
+
     boxes = []
     rows = len(counts)
     for i, k in enumerate(counts):
-        cy = (i - (rows - 1) / 2) * p
+        cy = snap((i - (rows - 1) / 2) * p, ny_px, grid.dy)
         for j in range(k):
-            boxes.append((cy, (j - (k - 1) / 2) * p, w, w))
+            cx = snap((j - (k - 1) / 2) * p, nx_px, grid.dx)
+            boxes.append((cy, cx, ny_px * grid.dy, nx_px * grid.dx))
     return boxes
 
 

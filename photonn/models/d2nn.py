@@ -21,11 +21,11 @@ from .._checks import (
     real_of,
 )
 from .._module import ComplexModule
+from ..data.transforms import ENCODINGS, image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
 from ..functional.detection import intensity
-from ..functional.images import ENCODINGS, encode_images, place_images
 from ..grid import Grid
 
 __all__ = ["D2NN"]
@@ -66,9 +66,11 @@ class D2NN(ComplexModule):
             the grid per axis), centred on the input plane.
         input_distance: input plane -> layer 1 [m] (default ``distance``).
         output_distance: layer L -> detector [m] (default ``distance``).
-        encoding: ``"amplitude"`` (default), ``"intensity"`` or ``"phase"``
-            (see :func:`photonn.functional.images.encode_images`).
-        method, pad_factor: propagation method (default ``"asm"``) and padding (default 2).
+        encoding: ``"amplitude"`` (default, ``E = x``), ``"intensity"`` (``E = sqrt(x)``)
+            or ``"phase"`` (``E = exp(i pi x)``); see
+            :func:`photonn.data.transforms.image_to_field`.
+        method, pad_factor: propagation method (default ``"bl-asm"``, band-limited angular
+            spectrum, adequately sampled for the THz set-up) and padding (default 2).
         phase_mode, max_phase, phase_bits: per :class:`~photonn.freespace.PhaseMask`
             (``phase_bits`` quantises every layer with a straight-through gradient).
         regions, region_size, span, differential: per
@@ -98,7 +100,7 @@ class D2NN(ComplexModule):
         input_distance: float | None = None,
         output_distance: float | None = None,
         encoding: str = "amplitude",
-        method: str = "asm",
+        method: str = "bl-asm",
         pad_factor: float = 2.0,
         phase_mode: str = "free",
         max_phase: float = 2 * math.pi,
@@ -219,8 +221,9 @@ class D2NN(ComplexModule):
                 f"images must have shape (B, H, W), got {tuple(images.shape)}; "
                 "add a batch axis with images[None] for a single image"
             )
-        x = place_images(images, self.input_size, self.grid.shape)
-        return encode_images(x, self.encoding, dtype=self.dtype)
+        return image_to_field(
+            images, self.grid.shape, self.input_size, encoding=self.encoding, dtype=self.dtype
+        )
 
     def output_field(self, images: torch.Tensor) -> torch.Tensor:
         """Complex field ``(B, ny, nx)`` in the detector plane."""
