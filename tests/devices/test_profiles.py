@@ -268,3 +268,15 @@ def test_python310_path_loads_every_profile(monkeypatch, tmp_path):
     path = _write(tmp_path, _replace("bit_depth = 2", "bit_depth = = 2"))
     with pytest.raises(ValueError, match="p.toml, line 9: expected a value"):
         load_profile(path)
+
+
+def test_profiles_dir_falls_back_to_checkout(monkeypatch):
+    """Without the installed package photonn.device_profiles, a source checkout's devices/."""
+    from importlib import resources
+
+    def missing(name):
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(resources, "files", missing)
+    path = profiles_dir()
+    assert path.name == "devices" and (path / "holoeye_pluto2.toml").is_file()
