@@ -197,6 +197,14 @@ class DeviceProfile:
     path: Path | None = field(default=None, compare=False)
     file_keys: Mapping = field(default_factory=lambda: MappingProxyType({}), compare=False)
 
+    def __hash__(self) -> int:
+        # values and provenance are read-only mappings (unhashable); hash their items
+        prov = self.provenance
+        prov_items = prov if isinstance(prov, str) else tuple(sorted(prov.items()))
+        return hash(
+            (self.name, self.kind, self.description, prov_items, tuple(sorted(self.values.items())))
+        )
+
     def __getitem__(self, key: str):
         try:
             return self.values[key]

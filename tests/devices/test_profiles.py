@@ -92,6 +92,9 @@ def test_si_conversion_pluto2():
         p.values["bit_depth"] = 4  # read-only mapping
     with pytest.raises(AttributeError):
         p.name = "other"  # frozen
+    again = load_profile("holoeye_pluto2")
+    assert again == p and hash(again) == hash(p)  # usable as a cache key
+    assert len({p, again, load_profile("santec_slm200")}) == 2
 
 
 def test_si_conversion_mzi_platform():
