@@ -104,7 +104,7 @@ def read_idx(path) -> np.ndarray:
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 
-def write_idx(path, array, *, compress: bool | None = None) -> Path:
+def write_idx(path, array, *, compress: bool | None = None, compresslevel: int = 9) -> Path:
     """Write ``array`` as an IDX file, atomically.
 
     Args:
@@ -113,6 +113,7 @@ def write_idx(path, array, *, compress: bool | None = None) -> Path:
             so the same array always gives the same bytes.
         array: numpy array (or tensor) of type uint8, int8, int16, int32, float32 or
             float64 with at least one dimension.
+        compresslevel: gzip level 1..9.
 
     Returns:
         The path written.
@@ -136,7 +137,7 @@ def write_idx(path, array, *, compress: bool | None = None) -> Path:
     if compress is None:
         compress = path.name.endswith(".gz")
     if compress:
-        payload = gzip.compress(payload, compresslevel=9, mtime=0)
+        payload = gzip.compress(payload, compresslevel=compresslevel, mtime=0)
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(payload)
     return path

@@ -130,3 +130,13 @@ def test_uncompressed_files_and_count_mismatch(tmp_path):
     write_idx(tmp_path / "t10k-images-idx3-ubyte", images.numpy()[:, :27, :])
     with pytest.raises(ValueError, match=r"\(N, 28, 28\)"):
         load_mnist(tmp_path, "test")
+
+
+def test_embedded_files_match_their_documented_sha256():
+    import hashlib
+
+    text = (EMBEDDED_DIR / "README.md").read_text(encoding="utf-8")
+    for split in ("train", "test"):
+        for name in expected_files(split):
+            digest = hashlib.sha256((EMBEDDED_DIR / name).read_bytes()).hexdigest()
+            assert f"{digest}  {name}" in text
