@@ -24,28 +24,38 @@ class IntensityDetector(nn.Module):
     """Square-law detection ``I = |E|^2`` [W/m^2 for E in sqrt(W/m^2)].
 
     Args:
-        grid: optional :class:`photonn.Grid` to check fields against.
+        grid: optional :class:`photonn.Grid` to check fields against (needed with ``noise``).
+        noise: optional per-pixel noise model mapping pixel powers [W] to readings [W]
+            (e.g. :class:`~photonn.freespace.DetectorNoise`; one camera pixel per sample):
+            the detector returns ``noise(I dx dy) / (dx dy)``.
 
     Shapes:
         complex ``(..., ny, nx)`` -> real ``(..., ny, nx)``.
     """
 
-    def __init__(self, grid=None):
+    def __init__(self, grid=None, *, noise: nn.Module | None = None):
         super().__init__()
         self.grid = None if grid is None else check_grid(grid)
+        if noise is not None and self.grid is None:
+            raise ValueError("a noisy IntensityDetector needs the pixel area: pass grid=")
+        self.noise = noise
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
         if not isinstance(field, torch.Tensor):
             raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
         if self.grid is not None:
             self.grid.check_field(field)
-        return intensity(field)
+        I = intensity(field)
+        if self.noise is None:
+            return I
+        area = self.grid.pixel_area
+        return self.noise(I * area) / area
 
     def power(self, field: torch.Tensor) -> torch.Tensor:
         """Total power ``sum |E|^2 dx dy`` [W], shape ``(...)`` (needs ``grid``)."""
         if self.grid is None:
             raise ValueError("power() needs the pixel area: build IntensityDetector(grid)")
-        return self(field).sum((-2, -1)) * self.grid.pixel_area
+        return intensity(field).sum((-2, -1)) * self.grid.pixel_area
 
     def extra_repr(self) -> str:
         return f"grid={self.grid}"

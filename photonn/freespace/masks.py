@@ -84,7 +84,8 @@ class PhaseMask(ComplexModule):
         self.max_phase = positive_float(max_phase, "max_phase")
         self.bits = bits
         if bits is not None:
-            self.register_buffer("levels", uniform_levels(bits, dtype=real_of(dtype)))
+            levels = uniform_levels(bits, dtype=real_of(dtype))
+            self.register_buffer("levels", levels, persistent=False)
         else:
             self.levels = None
         if mode == "bounded" and isinstance(init, str) and init == "uniform":

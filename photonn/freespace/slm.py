@@ -105,7 +105,7 @@ class SLM(ComplexModule):
         else:
             table = _lut_tensor(lut, bits)
         self.bits = int(round(math.log2(table.numel())))
-        self.register_buffer("lut", table.to(device=device, dtype=rdt))
+        self.register_buffer("lut", table.to(device=device, dtype=rdt), persistent=False)
         self.max_phase = float(table.max())
         fill_width(fill_factor, s)  # validates
         self.fill_factor = float(fill_factor)
@@ -118,7 +118,7 @@ class SLM(ComplexModule):
         else:
             kernel = crosstalk_kernel(crosstalk, dtype=rdt, device=device)
         self.has_crosstalk = not bool((kernel.numel() == 1) or (kernel == _delta(kernel)).all())
-        self.register_buffer("kernel", kernel)
+        self.register_buffer("kernel", kernel, persistent=False)
         if isinstance(init, torch.Tensor):
             if tuple(init.shape) != self.pixels:
                 raise ValueError(f"init has shape {tuple(init.shape)}, expected {self.pixels}")

@@ -40,6 +40,24 @@ def test_intensity_detector():
     assert torch.autograd.gradcheck(IntensityDetector(), (_field((3, 4)).requires_grad_(),))
 
 
+def test_intensity_detector_with_pixel_noise():
+    # noise without randomness (ADC only): readings are quantised pixel powers
+    q = _field((60, 64)).abs() ** 2 * G.pixel_area
+    step = float(q.max()) / 255
+
+    class Quantise(torch.nn.Module):
+        def forward(self, p):
+            return torch.round(p / step) * step
+
+    det = IntensityDetector(G, noise=Quantise())
+    I = det(_field((60, 64)))
+    levels = torch.unique(torch.round(I * G.pixel_area / step))
+    assert levels.numel() <= 256
+    assert torch.allclose(I, torch.round(q / step) * step / G.pixel_area)
+    with pytest.raises(ValueError, match="grid"):
+        IntensityDetector(noise=Quantise())
+
+
 # -- layout ----------------------------------------------------------------------------
 def test_row_layout_matches_lin_2018_for_ten_classes():
     assert row_layout(10) == [3, 4, 3]
