@@ -30,3 +30,10 @@ from .polynomial import hermite_variance_preserving_coeffs as hermite_variance_p
 from .polynomial import power_series as power_series
 from .polynomial import to_unit_interval as to_unit_interval
 from .polynomial import tropical_series as tropical_series
+from .detection import intensity as intensity
+from .detection import region_energies as region_energies
+from .masks import passive_transmission as passive_transmission
+from .masks import phase_transmission as phase_transmission
+from .slm import linear_lut as linear_lut
+from .slm import quantize_phase as quantize_phase
+from .slm import quantize_phase_ste as quantize_phase_ste
