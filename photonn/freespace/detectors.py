@@ -77,14 +77,17 @@ class RegionDetector(ComplexModule):
     Args:
         grid: :class:`photonn.Grid` of the detector plane.
         num_regions: number of classes ``N`` (default 10).
-        regions: optional explicit boxes (``N`` of them, or ``2 N`` when differential).
+        regions: optional explicit regions (``N`` of them, or ``2 N`` when differential):
+            boxes ``(cy, cx, h, w)`` [m], or a real tensor ``(N, ny, nx)`` of
+            non-negative, disjoint masks (any shape; weights act as the detector's
+            spatial responsivity).
         region_size: side [m] of the automatic square regions (default: half their pitch).
         span: fraction of the plane the automatic layout covers (default 0.6).
         differential: ``None`` (default), ``"normalized"`` or ``"difference"``.
         dtype: complex dtype of the fields.
 
     Attributes:
-        boxes: list of ``(cy, cx, h, w)`` [m] of every region.
+        boxes: list of ``(cy, cx, h, w)`` [m] of every region (None for mask regions).
         masks: real ``(num_detectors, ny, nx)`` buffer.
 
     Shapes:
@@ -114,6 +117,13 @@ class RegionDetector(ComplexModule):
             )
         self.differential = differential
         n_det = 2 * self.num_regions if differential else self.num_regions
+        if isinstance(regions, torch.Tensor):
+            masks = _check_masks(regions, grid, n_det, self.num_regions, differential)
+            self.boxes = None
+            self.register_buffer(
+                "masks", masks.to(device=device, dtype=real_of(dtype)), persistent=False
+            )
+            return
         if regions is None:
             boxes = auto_region_boxes(grid, n_det, region_size=region_size, span=span)
         else:
@@ -151,3 +161,22 @@ class RegionDetector(ComplexModule):
             f"grid={self.grid}, num_regions={self.num_regions}, "
             f"differential={self.differential!r}, dtype={self.dtype}"
         )
+
+
+def _check_masks(regions, grid, n_det, num_regions, differential):
+    if regions.is_complex() or (not regions.is_floating_point() and regions.dtype != torch.bool):
+        raise TypeError(f"region masks must be real or bool, got {regions.dtype}")
+    if regions.ndim != 3 or tuple(regions.shape) != (n_det, *grid.shape):
+        note = ", differential: positive then negative" if differential else ""
+        raise ValueError(
+            f"region masks have shape {tuple(regions.shape)}, expected {(n_det, *grid.shape)} "
+            f"({num_regions} classes{note})"
+        )
+    m = regions.detach().to(torch.float64)
+    if not bool(torch.isfinite(m).all()) or bool((m < 0).any()):
+        raise ValueError("region masks must be finite and non-negative")
+    if bool(((m > 0).sum(0) > 1).any()):
+        raise ValueError("detector regions overlap; give disjoint masks")
+    if bool((m.sum((-2, -1)) == 0).any()):
+        raise ValueError("a region mask is empty; every region needs at least one sample")
+    return m

@@ -112,6 +112,27 @@ def test_regions_tiling_the_plane_collect_all_power():
     assert torch.allclose(det(x).sum(-1), total, rtol=1e-13)
 
 
+def test_explicit_mask_regions():
+    g = Grid((6, 8), 1 * um)
+    masks = torch.zeros(2, 6, 8, dtype=torch.float64)
+    masks[0, :, :4] = 1.0  # left half
+    masks[1, :, 4:] = 0.5  # right half at half responsivity
+    det = RegionDetector(g, 2, regions=masks, dtype=C128)
+    assert det.boxes is None
+    x = _field((3, 6, 8))
+    I = x.abs() ** 2 * g.pixel_area
+    ref = torch.stack([I[..., :4].sum((-2, -1)), 0.5 * I[..., 4:].sum((-2, -1))], -1)
+    assert torch.allclose(det(x), ref, rtol=1e-13)
+    with pytest.raises(ValueError, match="overlap"):
+        RegionDetector(g, 2, regions=torch.ones(2, 6, 8))
+    with pytest.raises(ValueError, match="expected"):
+        RegionDetector(g, 3, regions=masks)
+    with pytest.raises(ValueError, match="empty"):
+        RegionDetector(g, 2, regions=torch.stack([masks[0], torch.zeros(6, 8)]))
+    with pytest.raises(ValueError, match="non-negative"):
+        RegionDetector(g, 2, regions=-masks)
+
+
 def test_differential_pairs():
     det = RegionDetector(G, 5, differential="normalized", dtype=C128)
     assert det.num_detectors == 10
