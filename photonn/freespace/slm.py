@@ -133,6 +133,13 @@ class SLM(ComplexModule):
             raise ValueError(f"init must be 'zeros', 'uniform' or a tensor, got {init!r}")
         self.phase = nn.Parameter(theta.to(device))
 
+    @property
+    def realised_fill_factor(self) -> float:
+        """Fill factor as simulated: ``(a / s)^2`` on an oversampled grid, else ``fill_factor``."""
+        if self.oversample == 1:
+            return self.fill_factor
+        return (fill_width(self.fill_factor, self.oversample) / self.oversample) ** 2
+
     # -- device state ------------------------------------------------------
     def gray_levels(self) -> torch.Tensor:
         """Gray level shown on each pixel, int64 ``(py, px)`` (what a controller would send)."""

@@ -201,14 +201,16 @@ def shot_noise(
 
     * ``"poisson"``: exact Poisson draws (no gradient).
     * ``"gaussian"``: ``mu + sqrt(mu) n``, ``n ~ N(0, 1)``; differentiable
-      (reparameterised), accurate for ``mu >~ 10``.
+      (reparameterised), accurate for ``mu >~ 10``. The standard deviation is
+      floored at ``sqrt(1e-3)`` electrons, which keeps its gradient finite at
+      ``mu = 0`` and changes the variance by at most ``1e-3`` electrons^2.
     """
     one_of(mode, ("poisson", "gaussian"), "mode")
     mu = electrons.clamp_min(0)
     if mode == "poisson":
         return torch.poisson(mu.detach(), generator=generator)
     n = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
-    return mu + torch.sqrt(mu + torch.finfo(mu.dtype).tiny) * n
+    return mu + torch.sqrt(mu.clamp_min(1e-3)) * n
 
 
 def read_noise(electrons: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:

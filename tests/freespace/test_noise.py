@@ -130,6 +130,13 @@ def test_from_profile():
             DetectorNoise.from_profile(slms[0], wavelength=LAM, exposure_time=T)
 
 
+def test_gaussian_shot_noise_gradient_is_finite_in_the_dark():
+    det = DetectorNoise(LAM, T, output="electrons", generator=_gen(9))
+    p = torch.zeros(100, dtype=torch.float64, requires_grad=True)
+    det(p).sum().backward()
+    assert torch.isfinite(p.grad).all()
+
+
 def test_gradcheck_gaussian_shot_and_read_noise():
     det = DetectorNoise(LAM, T, read_noise_e=2.0, full_well_e=1e6, output="electrons")
     p = torch.tensor([_power_for(100.0), _power_for(900.0)], dtype=torch.float64)

@@ -154,6 +154,8 @@ def test_from_profile_mapping_scales_with_wavelength():
     assert torch.allclose(slm.lut, linear_lut(4, TWO_PI))
     red = SLM.from_profile(prof, grid=Grid((8, 8), 2 * um), wavelength=1266 * nm)
     assert red.oversample == 4 and red.pixels == (2, 2)
+    # 90 % fill on 4 samples per pixel: round(sqrt(0.9) * 4) = 4 samples modulate
+    assert red.realised_fill_factor == 1.0 and slm.realised_fill_factor == 0.9
     assert torch.allclose(red.lut.double(), linear_lut(4, math.pi), atol=1e-6)
     with pytest.raises(ValueError, match="whole multiple"):
         SLM.from_profile(prof, grid=Grid(8, 3 * um))
