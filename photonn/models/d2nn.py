@@ -62,8 +62,9 @@ class D2NN(ComplexModule):
         num_layers: number of phase layers ``L``.
         distance: layer-to-layer spacing [m] (e.g. 3 cm).
         num_classes: number of classes (default 10).
-        input_size: ``(h, w)`` pixels the images are resized to (default: half
-            the grid per axis), centred on the input plane.
+        input_size: ``(h, w)`` pixels the images are resized to (bilinear,
+            antialiased when shrinking; default: half the grid per axis), centred
+            on the optical axis of the input plane; the field is 0 around them.
         input_distance: input plane -> layer 1 [m] (default ``distance``).
         output_distance: layer L -> detector [m] (default ``distance``).
         encoding: ``"amplitude"`` (default, ``E = x``), ``"intensity"`` (``E = sqrt(x)``)
@@ -82,7 +83,10 @@ class D2NN(ComplexModule):
             readings [W] (e.g. :class:`~photonn.freespace.DetectorNoise`, one
             single-pixel detector per region).
         init: phase initialisation, ``"zeros"`` (default) or ``"uniform"`` (needs ``generator``).
+        generator: ``torch.Generator`` for the random initialisation.
+        strict: raise instead of warning when a propagation step is undersampled.
         dtype: complex64 (default) or complex128.
+        device: where to build the buffers and parameters.
 
     Shapes:
         ``forward``: real images ``(B, H, W)`` in ``[0, 1]`` -> logits ``(B, num_classes)``.
