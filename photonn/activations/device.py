@@ -36,9 +36,6 @@ class EOModulator(_Device):
     def __init__(
         self, v_pi, v_bias=0.0, *, insertion_loss_db=0.0, extinction_ratio_db=None, interval=None
     ):
-        super().__init__((0.0, float(v_pi)) if interval is None else interval)
-        self.v_pi, self.v_bias = v_pi, v_bias
-        self.insertion_loss_db, self.extinction_ratio_db = insertion_loss_db, extinction_ratio_db
         F.eo_modulator(
             _PROBE,
             v_pi,
@@ -46,6 +43,9 @@ class EOModulator(_Device):
             insertion_loss_db=insertion_loss_db,
             extinction_ratio_db=extinction_ratio_db,
         )
+        super().__init__((0.0, float(v_pi)) if interval is None else interval)
+        self.v_pi, self.v_bias = v_pi, v_bias
+        self.insertion_loss_db, self.extinction_ratio_db = insertion_loss_db, extinction_ratio_db
 
     def forward(self, voltage):
         return F.eo_modulator(
@@ -66,13 +66,13 @@ class SaturableAbsorber(_Device):
     def __init__(
         self, saturation_intensity, modulation_depth, nonsaturable_loss=0.0, *, interval=None
     ):
+        F.saturable_absorber(_PROBE, saturation_intensity, modulation_depth, nonsaturable_loss)
         super().__init__(
             (0.0, 10.0 * float(saturation_intensity)) if interval is None else interval
         )
         self.saturation_intensity = saturation_intensity
         self.modulation_depth = modulation_depth
         self.nonsaturable_loss = nonsaturable_loss
-        F.saturable_absorber(_PROBE, saturation_intensity, modulation_depth, nonsaturable_loss)
 
     def forward(self, intensity):
         return F.saturable_absorber(
@@ -88,10 +88,10 @@ class SOAGain(_Device):
     """
 
     def __init__(self, small_signal_gain_db, saturation_power, *, interval=None):
+        F.soa_gain(_PROBE, small_signal_gain_db, saturation_power)
         super().__init__((0.0, 10.0 * float(saturation_power)) if interval is None else interval)
         self.small_signal_gain_db = small_signal_gain_db
         self.saturation_power = saturation_power
-        F.soa_gain(_PROBE, small_signal_gain_db, saturation_power)
 
     def forward(self, power):
         return F.soa_gain(power, self.small_signal_gain_db, self.saturation_power) * power
@@ -105,12 +105,12 @@ class OEConverter(_Device):
     """
 
     def __init__(self, responsivity, transimpedance, v_pi, v_bias=0.0, tap=0.1, *, interval=None):
+        F.oe_converter(_PROBE, responsivity, transimpedance, v_pi, v_bias, tap)
         if interval is None:
             interval = (0.0, float(v_pi) / (float(responsivity) * float(transimpedance) * tap))
         super().__init__(interval)
         self.responsivity, self.transimpedance = responsivity, transimpedance
         self.v_pi, self.v_bias, self.tap = v_pi, v_bias, tap
-        F.oe_converter(_PROBE, responsivity, transimpedance, v_pi, v_bias, tap)
 
     def forward(self, power):
         return F.oe_converter(
