@@ -62,6 +62,16 @@ def test_planes_for_pictures():
     assert torch.allclose(e, m.energies(img[None])[0], rtol=1e-5)
 
 
+def test_state_dict_round_trip_holds_only_the_weights():
+    m = _model(learn_temperature=True)
+    sd = m.state_dict()
+    assert sorted(sd) == ["log_temperature"] + [f"masks.{i}.raw" for i in range(3)]
+    fresh = _model(init="zeros", learn_temperature=True)
+    fresh.load_state_dict(sd)
+    x = _images()
+    assert torch.equal(fresh(x), m(x))
+
+
 # -- physics / reference -----------------------------------------------------------------
 def test_forward_matches_an_independent_composition():
     """Compose the same system from photonn.propagate (kernels rebuilt per call)
