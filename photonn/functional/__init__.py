@@ -1,22 +1,17 @@
 """Pure tensor math: no Modules, no I/O, no globals."""
 
 from .beams import gaussian_beam as gaussian_beam
+from .detection import intensity as intensity
+from .detection import region_energies as region_energies
 from .fourier import centered_fft2 as centered_fft2
 from .fourier import centered_ifft2 as centered_ifft2
 from .fourier import conv_fft as conv_fft
 from .fourier import fast_size as fast_size
+from .masks import passive_transmission as passive_transmission
+from .masks import phase_transmission as phase_transmission
 from .optics import circular_aperture as circular_aperture
 from .optics import rect_aperture as rect_aperture
 from .optics import thin_lens_phase as thin_lens_phase
-from .propagation import METHODS as METHODS
-from .propagation import SamplingWarning as SamplingWarning
-from .propagation import fraunhofer as fraunhofer
-from .propagation import fraunhofer_output_grid as fraunhofer_output_grid
-from .propagation import propagate as propagate
-from .propagation import transfer_function as transfer_function
-from .sampling import SamplingReport as SamplingReport
-from .sampling import padded_shape as padded_shape
-from .sampling import sampling_report as sampling_report
 from .poly_device import eo_modulator as eo_modulator
 from .poly_device import oe_converter as oe_converter
 from .poly_device import saturable_absorber as saturable_absorber
@@ -30,10 +25,15 @@ from .polynomial import hermite_variance_preserving_coeffs as hermite_variance_p
 from .polynomial import power_series as power_series
 from .polynomial import to_unit_interval as to_unit_interval
 from .polynomial import tropical_series as tropical_series
-from .detection import intensity as intensity
-from .detection import region_energies as region_energies
-from .masks import passive_transmission as passive_transmission
-from .masks import phase_transmission as phase_transmission
+from .propagation import METHODS as METHODS
+from .propagation import SamplingWarning as SamplingWarning
+from .propagation import fraunhofer as fraunhofer
+from .propagation import fraunhofer_output_grid as fraunhofer_output_grid
+from .propagation import propagate as propagate
+from .propagation import transfer_function as transfer_function
+from .sampling import SamplingReport as SamplingReport
+from .sampling import padded_shape as padded_shape
+from .sampling import sampling_report as sampling_report
 from .slm import linear_lut as linear_lut
 from .slm import quantize_phase as quantize_phase
 from .slm import quantize_phase_ste as quantize_phase_ste

@@ -12,10 +12,10 @@ Example:
 
 from .checkpoint import load_checkpoint as load_checkpoint
 from .checkpoint import save_checkpoint as save_checkpoint
+from .clipping import SelectiveGradClip as SelectiveGradClip
+from .clipping import clip_grad_norm_selective as clip_grad_norm_selective
+from .clipping import normalization_parameters as normalization_parameters
 from .loop import NonFiniteLossError as NonFiniteLossError
 from .loop import StopTraining as StopTraining
 from .loop import Trainer as Trainer
 from .loop import evaluate as evaluate
-from .clipping import SelectiveGradClip as SelectiveGradClip
-from .clipping import clip_grad_norm_selective as clip_grad_norm_selective
-from .clipping import normalization_parameters as normalization_parameters
