@@ -1,6 +1,7 @@
 """Free-space optical elements as ``nn.Module``s bound to a :class:`photonn.Grid`."""
 
 from .aperture import Aperture as Aperture
+from .camera import Camera as Camera
 from .detectors import IntensityDetector as IntensityDetector
 from .detectors import RegionDetector as RegionDetector
 from .fourier_lens import FourierLens as FourierLens

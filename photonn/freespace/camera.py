@@ -1,0 +1,120 @@
+"""``Camera``: square-law detection integrated over camera pixels, with optional noise."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._checks import positive_float, positive_int
+from ..functional.detection import intensity
+from ..grid import Grid
+from ._common import check_grid
+from ._profiles import profile_values, require
+from .noise import DetectorNoise
+
+__all__ = ["Camera"]
+
+
+class Camera(nn.Module):
+    """An image sensor: the power on each camera pixel, optionally with detector noise.
+
+    Each camera pixel integrates ``|E|^2 dx dy`` over a block of ``by x bx``
+    simulation samples (``binning``); the result is the optical power [W] per
+    pixel, passed through ``noise`` (e.g. :class:`DetectorNoise`) when given.
+    The pixels are assumed to have a 100 % fill factor (micro-lenses).
+
+    Args:
+        grid: simulation :class:`photonn.Grid`; its shape must be a multiple of ``binning``.
+        binning: samples per camera pixel per axis, int or ``(by, bx)`` (default 1).
+        noise: optional module mapping pixel powers [W] to readings.
+
+    Attributes:
+        pixel_grid: the camera-pixel :class:`photonn.Grid`.
+
+    Shapes:
+        complex ``(..., ny, nx)`` -> real ``(..., ny / by, nx / bx)``.
+    """
+
+    def __init__(self, grid, *, binning=1, noise: nn.Module | None = None):
+        super().__init__()
+        self.grid = check_grid(grid)
+        if isinstance(binning, int):
+            binning = (binning, binning)
+        by, bx = (positive_int(binning[0], "binning[0]"), positive_int(binning[1], "binning[1]"))
+        if grid.ny % by or grid.nx % bx:
+            raise ValueError(
+                f"grid shape {grid.shape} is not a multiple of the binning {(by, bx)}; "
+                "choose a grid with a whole number of camera pixels"
+            )
+        self.binning = (by, bx)
+        self.pixel_grid = Grid((grid.ny // by, grid.nx // bx), (grid.dy * by, grid.dx * bx))
+        self.noise = noise
+
+    def pixel_power(self, field: torch.Tensor) -> torch.Tensor:
+        """Noise-free optical power [W] on every camera pixel."""
+        if not isinstance(field, torch.Tensor):
+            raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
+        self.grid.check_field(field)
+        I = intensity(field) * self.grid.pixel_area
+        by, bx = self.binning
+        if by == bx == 1:
+            return I
+        py, px = self.pixel_grid.shape
+        return I.reshape(*I.shape[:-2], py, by, px, bx).sum((-3, -1))
+
+    def forward(self, field: torch.Tensor, generator: torch.Generator | None = None):
+        p = self.pixel_power(field)
+        if self.noise is None:
+            return p
+        if generator is not None:
+            return self.noise(p, generator)
+        return self.noise(p)
+
+    @classmethod
+    def from_profile(
+        cls,
+        name_or_profile,
+        *,
+        grid: Grid,
+        wavelength,
+        exposure_time,
+        shot: str | None = "gaussian",
+        output: str = "power",
+        generator: torch.Generator | None = None,
+    ) -> Camera:
+        """Build from a ``camera`` device profile (name, path, ``DeviceProfile`` or mapping).
+
+        The binning is ``pixel_pitch / grid spacing`` (a whole number per axis);
+        the grid may cover a window of the sensor. The noise is
+        :meth:`DetectorNoise.from_profile` of the same profile.
+        """
+        check_grid(grid)
+        v, prof = profile_values(name_or_profile, "camera")
+        require(v, ("pixel_pitch", "resolution"), "camera")
+        pitch = positive_float(v["pixel_pitch"], "pixel_pitch")
+        b = []
+        for d in grid.spacing:
+            k = round(pitch / d)
+            if k < 1 or abs(pitch / d - k) > 1e-6 * k:
+                raise ValueError(
+                    f"the camera pitch {pitch:.6g} m is not a whole multiple of the grid spacing "
+                    f"{grid.spacing}; use a spacing of pitch / k for an integer k"
+                )
+            b.append(k)
+        res = tuple(int(r) for r in v["resolution"])
+        if grid.ny // b[0] > res[0] or grid.nx // b[1] > res[1]:
+            raise ValueError(
+                f"{grid} needs {(grid.ny // b[0], grid.nx // b[1])} pixels but the sensor has {res}"
+            )
+        noise = DetectorNoise.from_profile(
+            prof,
+            wavelength=wavelength,
+            exposure_time=exposure_time,
+            shot=shot,
+            output=output,
+            generator=generator,
+        )
+        return cls(grid, binning=tuple(b), noise=noise)
+
+    def extra_repr(self) -> str:
+        return f"grid={self.grid}, binning={self.binning}, pixel_grid={self.pixel_grid}"
