@@ -25,7 +25,13 @@ import torch
 from torch import nn
 
 from photonn._io import atomic_write_text
-from photonn.activations import ActivationMonitor, boundary_loss, fit_polynomial
+from photonn.activations import (
+    ActivationMonitor,
+    EscapingActivationError,
+    boundary_loss,
+    fit_polynomial,
+)
+from photonn.activations import PolynomialActivation as PolyAct
 from photonn.data import load_fashion_mnist, load_mnist
 from photonn.training import clip_grad_norm_selective
 
@@ -321,17 +327,33 @@ def part_a(args):
             per_layer.append(float(torch.where(fin, s.abs(), 0).amax()))
             # a sample is lost at this layer when any of its pre-activations is NaN/Inf
             nonfinite.append(float((~fin).any(dim=1).float().mean()))
-        acc = float((out.argmax(1) == yte).float().mean() * 100)
+        ok = torch.isfinite(out).all(dim=1)
+        acc = float(((out.argmax(1) == yte) & ok).float().mean() * 100)
         fit = None if kind == "relu" else relu_poly_fixed(kind, b_fit).max_error
+        stop = None
+        if kind != "relu":
+            # the monitor, raising in the forward pass at 4 x the fit range
+            names = [f"net.{i}" for i, m in enumerate(probe.net) if isinstance(m, PolyAct)]
+            mon = ActivationMonitor(probe, check_in_forward=True)
+            try:
+                with torch.no_grad():
+                    probe(xte)
+            except EscapingActivationError as err:
+                stop = {"layer": names.index(err.layer) + 1, "message": str(err)}
+            mon.remove()
+        first_nan = next((i + 1 for i, v in enumerate(nonfinite) if v > 0), None)
         result["degrees"][str(kind)] = {
             "max_abs": per_layer,
             "frac_nonfinite": nonfinite,
             "acc": acc,
             "fit_max_error": fit,
+            "monitor_stop": stop,
+            "first_nonfinite_layer": first_nan,
         }
         log(
             f"(a) {kind}: acc {acc:.2f} %, max|x| per layer "
             + " ".join(f"{v:.3g}" for v in per_layer)
+            + f"; first NaN/Inf at layer {first_nan}; monitor stop: {stop}"
         )
     atomic_write_text(args.out / "results_a.json", json.dumps(result, indent=1))
     plot_a(result, args.out / "escaping_activations.png")
