@@ -202,7 +202,8 @@ class D2NN(ComplexModule):
         self.detector_noise = detector_noise
         if temperature is None:
             temperature = 10.0 if readout == "normalized" else 1.0
-        t = torch.tensor(math.log(positive_float(temperature, "temperature")), dtype=real_of(dtype))
+        log_t = math.log(positive_float(temperature, "temperature"))
+        t = torch.tensor(log_t, dtype=real_of(dtype), device=device)
         self.learn_temperature = bool(learn_temperature)
         if self.learn_temperature:
             self.log_temperature = nn.Parameter(t)
