@@ -83,6 +83,13 @@ class PolynomialActivation(nn.Module):
             self.last_input = x
         return self.evaluate(x)
 
+    def __getstate__(self):
+        # the recorded input belongs to one forward pass (and may carry a graph that
+        # cannot be copied): copies and pickles start without it
+        state = self.__dict__.copy()
+        state["last_input"] = None
+        return state
+
     def extra_repr(self) -> str:
         lo, hi = self.interval
         return f"degree={self.degree}, interval=({lo:g}, {hi:g}), bound={self.bound:g}"

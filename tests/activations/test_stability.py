@@ -65,6 +65,17 @@ def test_boundary_loss_zero_inside_and_without_activations():
         boundary_loss(lambda x: x)
 
 
+def test_recorded_input_does_not_block_copies(tmp_path):
+    import copy
+
+    m = nn.Sequential(nn.Linear(3, 3), ChebyshevActivation(4))
+    m(torch.randn(2, 3))  # last_input now carries a graph
+    c = copy.deepcopy(m)
+    assert c[1].last_input is None and m[1].last_input is not None
+    torch.save(m, tmp_path / "m.pt")
+    torch.testing.assert_close(c[1].coefficients, m[1].coefficients)
+
+
 def test_boundary_penalty_cap_keeps_it_finite():
     x = torch.tensor([1000.0])
     assert math.isinf(boundary_penalty(x, 1.0).item())
