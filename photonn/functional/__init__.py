@@ -9,6 +9,14 @@ from .fourier import conv_fft as conv_fft
 from .fourier import fast_size as fast_size
 from .masks import passive_transmission as passive_transmission
 from .masks import phase_transmission as phase_transmission
+from .mzi import mzi_matrix as mzi_matrix
+from .mzi_errors import dac_quantize_phase as dac_quantize_phase
+from .mzi_errors import thermal_crosstalk_matrix as thermal_crosstalk_matrix
+from .mzi_mesh import MeshLayout as MeshLayout
+from .mzi_mesh import clements_layout as clements_layout
+from .mzi_mesh import mzi_mesh as mzi_mesh
+from .mzi_mesh import mzi_mesh_matrix as mzi_mesh_matrix
+from .mzi_mesh import reck_layout as reck_layout
 from .optics import circular_aperture as circular_aperture
 from .optics import rect_aperture as rect_aperture
 from .optics import thin_lens_phase as thin_lens_phase
@@ -37,3 +45,8 @@ from .sampling import sampling_report as sampling_report
 from .slm import linear_lut as linear_lut
 from .slm import quantize_phase as quantize_phase
 from .slm import quantize_phase_ste as quantize_phase_ste
+from .unitary import clements_decompose as clements_decompose
+from .unitary import fidelity as fidelity
+from .unitary import haar_unitary as haar_unitary
+from .unitary import reck_decompose as reck_decompose
+from .unitary import svd_decompose as svd_decompose
