@@ -14,6 +14,7 @@ Schema (defaults in brackets)::
     batch_size = 32
     eval_batch_size = 256
     checkpoint_every = 0        # also checkpoint every N steps (0: only per epoch)
+    max_time_min = 0.0          # stop training cleanly after this many minutes (0: no limit)
     progress = true             # tqdm progress bars
     pictures = true             # PNGs into the run directory (needs matplotlib)
 
@@ -48,6 +49,7 @@ Schema (defaults in brackets)::
     lr = 0.01
     weight_decay = 0.0
     momentum = 0.0              # sgd only
+    lr_decay = 1.0              # the learning rate is multiplied by this after every epoch
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ DEFAULT_CONFIG: dict = {
     "batch_size": 32,
     "eval_batch_size": 256,
     "checkpoint_every": 0,
+    "max_time_min": 0.0,
     "progress": True,
     "pictures": True,
     "data": {
@@ -105,6 +108,7 @@ DEFAULT_CONFIG: dict = {
         "lr": 0.01,
         "weight_decay": 0.0,
         "momentum": 0.0,
+        "lr_decay": 1.0,
     },
 }
 
@@ -125,6 +129,7 @@ NON_NEGATIVE = {
     "seed",
     "optimizer.weight_decay",
     "model.phase_bits",
+    "max_time_min",
     "optimizer.momentum",
 }
 

@@ -362,6 +362,7 @@ class Trainer:
             "train_accuracy": st["correct"] / st["seen"],
             "train_samples_per_s": st["seen"] / st["time"] if st["time"] > 0 else math.inf,
             "train_time_s": st["time"],
+            "train_samples": st["seen"],
         }
 
     def fit(

@@ -15,20 +15,29 @@ import csv
 import io
 import json
 import math
+import time
 from pathlib import Path
 
 import torch
 
 from .._io import atomic_write_text
 from .config import dump_config, load_config, resolve_config
-from .loop import Trainer, evaluate
+from .loop import StopTraining, Trainer, evaluate
 
 CONFIG_FILE = "config.toml"
 CHECKPOINT_FILE = "checkpoint.h5"
 METRICS_JSON = "metrics.json"
 METRICS_CSV = "metrics.csv"
 # keys that may change when a run is resumed
-RESUMABLE_KEYS = {"epochs", "progress", "pictures", "threads", "device", "eval_batch_size"}
+RESUMABLE_KEYS = {
+    "epochs",
+    "progress",
+    "pictures",
+    "threads",
+    "device",
+    "eval_batch_size",
+    "max_time_min",
+}
 
 _DTYPES = {"complex64": torch.complex64, "complex128": torch.complex128}
 
@@ -140,13 +149,43 @@ def _resume_config(run_dir: Path, overrides) -> dict:
     return cfg
 
 
-def train_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=(), **trainer_kw):
-    """Train the configured model, writing into ``run_dir``; returns the :class:`Trainer`.
+class TimeLimit:
+    """Callback: stop training cleanly (with a checkpoint) after ``seconds`` from creation."""
 
-    Without ``resume``, ``run_dir`` must not hold a checkpoint yet (the resolved
-    configuration is written first). With ``resume``, the stored configuration
-    is used (``overrides`` may change only :data:`RESUMABLE_KEYS`, e.g.
-    ``epochs`` to train longer) and training continues from the checkpoint.
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+        self.t0 = time.perf_counter()
+
+    def on_batch_end(self, step, model, metrics):
+        if time.perf_counter() - self.t0 > self.seconds:
+            raise StopTraining
+
+
+class LRDecay:
+    """Callback: multiply every learning rate of ``optimizer`` by ``gamma`` after each epoch.
+
+    The rate used in the finished epoch is logged as ``lr``.
+    """
+
+    def __init__(self, optimizer, gamma: float):
+        self.optimizer, self.gamma = optimizer, float(gamma)
+
+    def on_epoch_end(self, epoch, model, metrics):
+        metrics["lr"] = self.optimizer.param_groups[0]["lr"]
+        for g in self.optimizer.param_groups:
+            g["lr"] *= self.gamma
+
+
+def prepare_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=(), **trainer_kw):
+    """Resolve the configuration, write it, load the data and build the trainer.
+
+    Without ``resume``, ``run_dir`` must not hold a checkpoint yet. With
+    ``resume``, the stored configuration is used (``overrides`` may change only
+    :data:`RESUMABLE_KEYS`, e.g. ``epochs`` to train longer) and the trainer is
+    restored from the checkpoint. Returns ``(trainer, train, test)``; the
+    resolved configuration is ``trainer.config``. The callbacks of
+    ``max_time_min`` and ``optimizer.lr_decay`` are attached, then
+    ``trainer_kw["callbacks"]``.
     """
     run_dir = Path(run_dir)
     if resume:
@@ -163,13 +202,26 @@ def train_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=(), 
                 f"{run_dir} already holds a run; continue it with --resume "
                 "or choose another --run-dir"
             )
+    train, test = load_data(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / CONFIG_FILE, dump_config(cfg))
-    train, test = load_data(cfg)
+    extra = list(trainer_kw.pop("callbacks", ()))
     trainer = make_trainer(cfg, run_dir, **trainer_kw)
     if resume:
         trainer.load()
         trainer.config = cfg
+    if cfg["max_time_min"]:
+        trainer.callbacks.append(TimeLimit(60 * cfg["max_time_min"]))
+    if cfg["optimizer"]["lr_decay"] != 1.0:
+        trainer.callbacks.append(LRDecay(trainer.optimizer, cfg["optimizer"]["lr_decay"]))
+    trainer.callbacks += extra
+    return trainer, train, test
+
+
+def fit_run(trainer: Trainer, run_dir, train, test) -> Trainer:
+    """Train to the configured number of epochs; metrics files follow every epoch."""
+    run_dir = Path(run_dir)
+    cfg = trainer.config
 
     class _Writer:
         def on_epoch_end(self, epoch, model, metrics):
@@ -185,6 +237,14 @@ def train_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=(), 
     )
     write_metrics(run_dir, trainer.history)
     return trainer
+
+
+def train_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=(), **trainer_kw):
+    """:func:`prepare_run` then :func:`fit_run`; returns the :class:`Trainer`."""
+    trainer, train, test = prepare_run(
+        cfg, run_dir, resume=resume, overrides=overrides, **trainer_kw
+    )
+    return fit_run(trainer, run_dir, train, test)
 
 
 def load_run(run_dir):

@@ -1,0 +1,310 @@
+"""D2NN benchmark: one training step (forward + backward) of a 5-layer phase-only D2NN.
+
+The model is the one of ``experiments/d2nn``: 0.75 mm wavelength, 0.4 mm
+neurons, 3 cm between planes, 5 phase layers, 10 square detector regions,
+batch 32, complex64 (torchoptics also in its float64 default), every
+propagation on a 2x zero-padded FFT grid (``--n 100``: 200 x 200 FFTs; ``--n
+200``, Lin et al.'s 200 x 200 neurons: 400 x 400). Implementations:
+
+* ``bare``: plain PyTorch: precomputed transfer functions, pad / fft2 / multiply
+  / ifft2 / crop, ``exp(i phi)`` masks, the same readout: the physical floor;
+* ``photonn``: :class:`photonn.models.D2NN` (band-limited ASM, 2x window), fed
+  28 x 28 images: its time includes resizing them onto the input plane;
+  ``photonn-asm``: the same with the plain ASM at 2x, the method the peers use
+  (its loss should agree with torchoptics' and SVETlANNa's);
+* ``torchoptics`` (``PhaseModulator`` + ``Field.propagate_to_z``, ASM,
+  ``asm_pad`` = n/2 per side), ``svetlanna`` (``DiffractiveLayer`` +
+  ``FreeSpace(method="zpASM")``, 2x) and ``lightridge`` (``DiffractLayer_Raw``,
+  Fresnel transfer function cast from its complex128 to complex64, ``pad`` = n/2),
+  fed the same input field; missing
+  peers are skipped. Each ends with the same region-energy softmax
+  cross-entropy.
+
+Time: median of ``--repeats`` interleaved runs in one process (``_timing``),
+ratio to ``bare``. Peak memory: each implementation runs in a fresh
+subprocess; after building the model and the batch, the peak-RSS counter is
+reset (``/proc/self/clear_refs``), three steps run, and the reported figure is
+``VmHWM - VmRSS_before``: the extra resident memory a training step needs (Linux only).
+
+Run: ``PYTHONPATH=. /work/peers/bin/python benchmarks/d2nn.py [--n 100] [--repeats 7]``
+(``--quick`` for a smoke run; without the peer venv only bare and photonn run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_times, table  # noqa: E402
+
+from photonn import Grid  # noqa: E402
+from photonn.functional import transfer_function  # noqa: E402
+from photonn.models import D2NN  # noqa: E402
+from photonn.units import cm, mm  # noqa: E402
+
+LAM, PITCH, Z, LAYERS, BATCH = 0.75 * mm, 0.4 * mm, 3 * cm, 5, 32
+PEERS = ("torchoptics-f32", "torchoptics-f64", "svetlanna", "lightridge")
+
+
+def setup(n: int, batch: int = BATCH, seed: int = 0, method: str = "bl-asm"):
+    """The photonn model, a batch of images, its input field, labels and the region masks."""
+    g = torch.Generator().manual_seed(seed)
+    model = D2NN(
+        Grid(n, PITCH), LAM, LAYERS, Z, method=method, pad_factor=2.0, init="uniform", generator=g
+    )
+    images = torch.rand(batch, 28, 28, generator=g)
+    labels = torch.randint(0, 10, (batch,), generator=g)
+    with torch.no_grad():
+        field = model.input_field(images)
+    phases = [m.phase().detach().clone() for m in model.masks]
+    return model, images, field, labels, model.detector.masks, phases
+
+
+def readout_loss(out: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Normalised region energies x 10 -> softmax cross-entropy (as photonn's D2NN)."""
+    e = torch.einsum("bij,kij->bk", out.abs() ** 2, masks)
+    return torch.nn.functional.cross_entropy(10 * e / e.sum(-1, keepdim=True), labels)
+
+
+def bare(n, field, labels, masks, phases):
+    grid = Grid(n, PITCH)
+    H = transfer_function(grid, LAM, Z, "bl-asm", pad_factor=2, trim=False)
+    p = n // 2
+    params = [ph.clone().requires_grad_(True) for ph in phases]
+
+    def prop(u):
+        u = torch.nn.functional.pad(u, (p, n - p, p, n - p))
+        u = torch.fft.ifft2(torch.fft.fft2(u) * H)
+        return u[..., p : p + n, p : p + n]
+
+    def step():
+        u = prop(field)
+        for ph in params:
+            u = prop(u * torch.exp(1j * ph))
+        loss = readout_loss(u, masks, labels)
+        loss.backward()
+        for ph in params:
+            ph.grad = None
+        return loss.detach()
+
+    return step
+
+
+def photonn_step(model, images, labels):
+    def step():
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    return step
+
+
+def _peer_path():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "peers"))
+    try:
+        import shims  # noqa: F401
+    except ImportError:
+        pass
+
+
+def torchoptics_step(n, field, labels, masks, phases, dtype):
+    import torchoptics
+    from torchoptics import Field
+    from torchoptics.elements import PhaseModulator
+
+    torchoptics.config.Config.dtype = dtype
+    cdt = torch.complex64 if dtype == torch.float32 else torch.complex128
+    layers = [
+        PhaseModulator(torch.nn.Parameter(ph.to(dtype)), z=(i + 1) * Z, spacing=(PITCH, PITCH))
+        for i, ph in enumerate(phases)
+    ]
+    fld = field.to(cdt)
+    m = masks.to(dtype)
+    pad = (n // 2, n // 2)
+
+    def step():
+        torchoptics.config.Config.dtype = dtype  # global in torchoptics: set per call
+        f = Field(fld, wavelength=LAM, spacing=(PITCH, PITCH), z=0)
+        for layer in layers:
+            f = f.propagate_to_z(layer.z, propagation_method="ASM", asm_pad=pad)
+            f = layer(f)
+        f = f.propagate_to_z((LAYERS + 1) * Z, propagation_method="ASM", asm_pad=pad)
+        loss = readout_loss(f.data, m, labels)
+        loss.backward()
+        for layer in layers:
+            layer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    return step
+
+
+def svetlanna_step(n, field, labels, masks, phases):
+    import svetlanna as sv
+    from svetlanna.elements import DiffractiveLayer, FreeSpace
+
+    params = sv.SimulationParameters(
+        x=(torch.arange(n) - n // 2) * PITCH, y=(torch.arange(n) - n // 2) * PITCH, wavelength=LAM
+    )
+    fs = FreeSpace(params, distance=Z, method="zpASM")
+    layers = [DiffractiveLayer(params, mask=sv.Parameter(ph.clone())) for ph in phases]
+    net = torch.nn.Sequential(*[m for layer in layers for m in (fs, layer)], fs)
+
+    def step():
+        loss = readout_loss(net(field), masks, labels)
+        loss.backward()
+        net.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    return step
+
+
+def lightridge_step(n, field, labels, masks, phases):
+    import contextlib
+    import io
+
+    from lightridge.layers import DiffractLayer_Raw
+
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints on construction
+        layers = [
+            DiffractLayer_Raw(
+                wavelength=LAM,
+                pixel_size=PITCH,
+                size=n,
+                pad=n // 2,
+                distance=Z,
+                approx="Fresnel",
+                phase_mod=True,
+            )
+            for _ in range(LAYERS + 1)
+        ]
+    for layer in layers:  # its Fresnel transfer function is built complex128: match dtype
+        layer.h.data = layer.h.data.to(torch.complex64)
+    for layer, ph in zip(layers, phases):
+        layer.phase.data = ph.to(torch.float32).clone()
+    last = layers[-1]
+    last.phase_model = False
+
+    def step():
+        u = field
+        for layer in layers:
+            u = layer(u)
+        loss = readout_loss(u, masks, labels)
+        loss.backward()
+        for layer in layers:
+            layer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    return step
+
+
+def build(name: str, n: int):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, images, field, labels, masks, phases = setup(n)
+        if name == "bare":
+            return bare(n, field, labels, masks, phases)
+        if name == "photonn":
+            return photonn_step(model, images, labels)
+        if name == "photonn-asm":
+            model = setup(n, method="asm")[0]
+            return photonn_step(model, images, labels)
+        _peer_path()
+        if name.startswith("torchoptics"):
+            dt = torch.float32 if name.endswith("f32") else torch.float64
+            return torchoptics_step(n, field, labels, masks, phases, dt)
+        if name == "svetlanna":
+            return svetlanna_step(n, field, labels, masks, phases)
+        if name == "lightridge":
+            return lightridge_step(n, field, labels, masks, phases)
+    raise ValueError(f"unknown implementation {name!r}")
+
+
+def _status() -> dict:
+    s = Path("/proc/self/status").read_text()
+    return {k: int(re.search(rf"{k}:\s+(\d+)", s).group(1)) for k in ("VmRSS", "VmHWM")}
+
+
+def child(name: str, n: int, threads: int) -> None:
+    """Subprocess entry: print the extra resident memory [MiB] of three steps."""
+    torch.set_num_threads(threads)
+    step = build(name, n)
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
+    before = _status()["VmRSS"]
+    for _ in range(3):
+        step()
+    print(json.dumps({"peak_mib": (_status()["VmHWM"] - before) / 1024}))
+
+
+def peak_memory(name: str, n: int, threads: int) -> float | None:
+    cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--threads", str(threads)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        print(f"# {name}: memory run failed: {r.stderr.strip().splitlines()[-1:]}")
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])["peak_mib"]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100, help="neurons per side (default 100)")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quick", action="store_true", help="n = 32, 2 repeats (smoke run)")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.n, args.repeats = 32, 2
+    if args.child:
+        child(args.child, args.n, args.threads)
+        return 0
+    torch.set_num_threads(args.threads)
+    names = ["bare", "photonn", "photonn-asm"] + ([] if args.no_peers else list(PEERS))
+    steps, losses = {}, {}
+    for name in names:
+        try:
+            steps[name] = build(name, args.n)
+            losses[name] = float(steps[name]())  # same phases and batch: losses should agree
+        except Exception as exc:  # peers are optional
+            print(f"# {name} unavailable: {type(exc).__name__}: {exc}")
+    print(
+        f"# D2NN training step: {LAYERS} phase layers, {args.n}x{args.n} neurons, FFT "
+        f"{2 * args.n}x{2 * args.n} (2x), batch {BATCH}, complex64 (torchoptics-f64: complex128), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.repeats} repeats"
+    )
+    t = median_times(steps, args.repeats)
+    mem = {}
+    if not args.no_memory and Path("/proc/self/clear_refs").exists():
+        mem = {name: peak_memory(name, args.n, args.threads) for name in steps}
+    rows = []
+    for name in steps:
+        m = mem.get(name)
+        rows.append(
+            (
+                name,
+                f"{losses[name]:.5f}",
+                f"{t[name] * 1e3:.1f}",
+                f"{t[name] / t['bare']:.2f}",
+                f"{t[name] / t['photonn']:.2f}",
+                "-" if m is None else f"{m:.1f}",
+                "-" if m is None or not mem.get("photonn") else f"{m / mem['photonn']:.2f}",
+            )
+        )
+    print(
+        table(rows, ["impl", "loss", "step ms", "/ bare", "/ photonn", "peak MiB", "mem / photonn"])
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
