@@ -1,7 +1,7 @@
 """The import direction of DESIGN section 1, enforced by an AST walk over photonn/.
 
-units -> grid -> functional -> {freespace, onchip, activations, encoding, devices}
--> {reuse, models} -> {training, export} -> cli. Private base modules (``_checks``,
+units -> grid -> functional -> devices -> {freespace, onchip, activations, encoding,
+data} -> {reuse, models} -> {training, export} -> cli. Private base modules (``_checks``,
 ``_module``, ``_io``, ``_version``) import nothing from photonn and may be used anywhere.
 """
 
@@ -22,11 +22,13 @@ RANK = {
     "units": 0,
     "grid": 1,
     "functional": 2,
+    # profile files -> SI values; below the element packages that build from profiles
+    # (SLM.from_profile, MZIMesh.from_profile)
+    "devices": 2.5,
     "freespace": 3,
     "onchip": 3,
     "activations": 3,
     "encoding": 3,
-    "devices": 3,
     "data": 3,
     "reuse": 4,
     "models": 4,

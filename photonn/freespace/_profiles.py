@@ -1,15 +1,15 @@
 """Resolve a device profile given by name, path or object.
 
-``photonn.devices`` sits beside ``photonn.freespace`` in the import order, so
-it is imported at call time, by name, only when a profile is given as a name
-or a path; an already-loaded profile or a plain mapping of SI values needs no import.
+A profile is given by name or path (loaded with ``photonn.devices.load_profile``),
+as a loaded ``DeviceProfile``, or as a plain mapping of SI values.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
+
+from ..devices import load_profile
 
 
 def profile_values(name_or_profile, kind: str) -> tuple[dict, object]:
@@ -21,8 +21,7 @@ def profile_values(name_or_profile, kind: str) -> tuple[dict, object]:
     """
     prof = name_or_profile
     if isinstance(prof, (str, os.PathLike)):
-        devices = importlib.import_module("photonn.devices")
-        prof = devices.load_profile(prof)
+        prof = load_profile(prof)
     if hasattr(prof, "values") and hasattr(prof, "kind") and not isinstance(prof, Mapping):
         if prof.kind != kind:
             raise ValueError(
