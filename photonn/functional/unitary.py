@@ -67,7 +67,7 @@ def check_unitary(U, name: str = "U", atol: float | None = None) -> torch.Tensor
     if not U.is_complex():
         U = U.to(torch.complex128)
     if atol is None:
-        atol = 1e-4 if U.dtype == torch.complex64 else 1e-8
+        atol = 1e-4 if U.dtype == torch.complex64 else 1e-6
     eye = torch.eye(U.shape[0], dtype=U.dtype, device=U.device)
     err = (U @ U.mH - eye).abs().max().item() if U.numel() else 0.0
     if not math.isfinite(err) or err > atol:
@@ -209,8 +209,13 @@ def haar_unitary(
     return q.to(device=device if device is not None else q.device, dtype=dtype)
 
 
-def fidelity(U: torch.Tensor, U_hat: torch.Tensor) -> torch.Tensor:
-    """``F = |Tr(U^H U_hat)|^2 / N^2`` (1 for equal matrices up to a global phase)."""
+def fidelity(U: torch.Tensor, U_hat: torch.Tensor, *, normalize: bool = False) -> torch.Tensor:
+    """``F = |Tr(U^H U_hat)|^2 / N^2`` (1 for equal matrices up to a global phase).
+
+    With ``normalize=True``: ``|Tr(U^H U_hat)|^2 / (N Tr(U_hat^H U_hat))``, the fidelity
+    up to a uniform loss (for unitary ``U``; 1 for ``U_hat = t e^{ia} U``), the usual
+    figure for lossy meshes.
+    """
     if U.shape != U_hat.shape or U.ndim < 2 or U.shape[-1] != U.shape[-2]:
         raise ValueError(
             f"U and U_hat must be square matrices of one shape, got {tuple(U.shape)} "
@@ -218,6 +223,8 @@ def fidelity(U: torch.Tensor, U_hat: torch.Tensor) -> torch.Tensor:
         )
     n = U.shape[-1]
     tr = (U.conj() * U_hat).sum((-2, -1))
+    if normalize:
+        return tr.abs() ** 2 / (n * (U_hat.real**2 + U_hat.imag**2).sum((-2, -1)))
     return tr.abs() ** 2 / n**2
 
 

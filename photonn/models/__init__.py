@@ -1,3 +1,4 @@
 """Ready-made optical networks built from the element modules."""
 
 from .d2nn import D2NN as D2NN
+from .photonic_mlp import PhotonicMLP as PhotonicMLP

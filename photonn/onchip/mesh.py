@@ -232,7 +232,11 @@ class MZIMesh(ComplexModule):
     def set_crosstalk(self, crosstalk) -> None:
         """Thermal crosstalk: a float ``kappa`` (nearest-neighbour heaters, see
         :func:`~photonn.functional.mzi_errors.thermal_crosstalk_matrix`), an explicit
-        ``(n_mzi, n_mzi)`` coupling matrix ``K`` (actual = ``K @ programmed``), or None."""
+        ``(n_mzi, n_mzi)`` coupling matrix ``K``, or None (off).
+
+        ``K`` acts on heater phases, which lie in ``[0, 2 pi)``: ``2 theta`` of the
+        internal and ``phi`` of the external shifters, i.e.
+        ``2 theta_actual = 2 theta + (K - I) @ wrap(2 theta)`` and likewise for ``phi``."""
         if crosstalk is None:
             self.crosstalk_index = self.crosstalk_value = None
             return
@@ -279,9 +283,12 @@ class MZIMesh(ComplexModule):
                 theta, phi, self.dac_bits, law=self.dac_law, phase_max=self.dac_phase_max
             )
         if self.crosstalk_index is not None:
+            # heaters hold phases in [0, 2 pi): 2 theta (internal) and phi (external)
             i, j = self.crosstalk_index
-            theta = theta.index_add(0, i, self.crosstalk_value * theta[j])
-            phi = phi.index_add(0, i, self.crosstalk_value * phi[j])
+            heat_t = torch.remainder(2 * theta, 2 * math.pi)[j] / 2
+            heat_p = torch.remainder(phi, 2 * math.pi)[j]
+            theta = theta.index_add(0, i, self.crosstalk_value * heat_t)
+            phi = phi.index_add(0, i, self.crosstalk_value * heat_p)
         if self.theta_error is not None:
             theta = theta + self.theta_error
         if self.phi_error is not None:
@@ -317,9 +324,10 @@ class MZIMesh(ComplexModule):
             return x @ mesh_matrix(a, b, self.layout, out).transpose(-1, -2)
         return mesh_apply(x, a, b, self.layout, out)
 
-    def fidelity(self, target: torch.Tensor) -> torch.Tensor:
-        """``|Tr(target^H U)|^2 / N^2`` of the (errored) mesh matrix against ``target``."""
-        return fidelity(target.to(self.dtype), self.matrix())
+    def fidelity(self, target: torch.Tensor, *, normalize: bool = False) -> torch.Tensor:
+        """``|Tr(target^H U)|^2 / N^2`` of the (errored) mesh matrix against ``target``
+        (``normalize=True``: up to a uniform loss, see :func:`photonn.onchip.fidelity`)."""
+        return fidelity(target.to(self.dtype), self.matrix(), normalize=normalize)
 
     def extra_repr(self) -> str:
         return (

@@ -14,11 +14,15 @@ __all__ = ["ReprogramResult", "reprogram"]
 
 @dataclass
 class ReprogramResult:
-    """Fidelities ``F = |Tr(U^H U_hat)|^2/N^2`` of the errored mesh before and after."""
+    """Fidelities ``F = |Tr(U^H U_hat)|^2/N^2`` of the errored mesh before and after, and
+    the same normalised for loss (``normalized_*``); ``history`` holds the objective's
+    fidelity per evaluation."""
 
     fidelity_before: float
     fidelity_after: float
     history: list[float] = field(default_factory=list)
+    normalized_before: float = float("nan")
+    normalized_after: float = float("nan")
 
 
 def reprogram(
@@ -28,13 +32,16 @@ def reprogram(
     steps: int = 200,
     lr: float = 1.0,
     from_decomposition: bool = True,
+    normalize: bool = True,
 ) -> ReprogramResult:
     """Re-optimise ``mesh``'s phases in place so that its errored matrix approaches ``target``.
 
     The mesh is first programmed with the ideal decomposition of ``target`` (unless
     ``from_decomposition=False``); its fidelity with the errors switched on is
     ``fidelity_before``. L-BFGS (``steps`` iterations, strong-Wolfe line search)
-    then minimises ``1 - F`` over ``theta``, ``phi`` and ``output_phase``, with the
+    then minimises ``1 - F`` (``F`` normalised for loss when ``normalize``, the
+    default: phases cannot undo a uniform loss) over ``theta``, ``phi`` and
+    ``output_phase``, with the
     errors (coupler, loss, crosstalk, phase errors) in the loop; a DAC, if any, is
     bypassed during the search and applied when the fidelity is measured.
 
@@ -53,6 +60,7 @@ def reprogram(
         mesh.program(target)
     with torch.no_grad():
         before = float(mesh.fidelity(target))
+        nbefore = float(mesh.fidelity(target, normalize=True))
     dac = mesh.dac_bits
     mesh.dac_bits = None
     params = [mesh.theta, mesh.phi, mesh.output_phase]
@@ -69,7 +77,7 @@ def reprogram(
 
     def closure():
         opt.zero_grad()
-        f = mesh.fidelity(target)
+        f = mesh.fidelity(target, normalize=normalize)
         loss = 1 - f
         loss.backward()
         history.append(float(f.detach()))
@@ -81,4 +89,5 @@ def reprogram(
         mesh.dac_bits = dac
     with torch.no_grad():
         after = float(mesh.fidelity(target))
-    return ReprogramResult(before, after, history)
+        nafter = float(mesh.fidelity(target, normalize=True))
+    return ReprogramResult(before, after, history, nbefore, nafter)

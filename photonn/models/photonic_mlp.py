@@ -1,0 +1,93 @@
+"""``PhotonicMLP``: an on-chip optical MLP of SVD layers with opto-electronic nonlinearities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from .._checks import complex_dtype, one_of, positive_int
+from .._module import ComplexModule
+from ..onchip.detection import coherent_detection
+from ..onchip.svd import SVDLinear
+
+__all__ = ["PhotonicMLP"]
+
+
+def _abs(z):
+    return z.abs()
+
+
+def _abs2(z):
+    return z.real**2 + z.imag**2
+
+
+ACTIVATIONS = {"abs": _abs, "abs2": _abs2}
+
+
+class PhotonicMLP(ComplexModule):
+    """Coherent photonic MLP (Shen et al., Nat. Photonics 11, 441 (2017)).
+
+    Each layer is an :class:`~photonn.onchip.SVDLinear` (two MZI meshes and
+    attenuators). Between layers an opto-electronic nonlinearity detects each mode
+    and drives a modulator: ``"abs"`` re-emits the field amplitude ``|z|``,
+    ``"abs2"`` the detected power ``|z|^2``; any callable mapping complex to real
+    works too (e.g. a device-response activation). The last layer ends in coherent
+    photodetection ``|z|^2``; the output is those powers (use them as logits).
+
+    Args:
+        sizes: mode counts ``(in, hidden..., out)``, at least two entries.
+        activation: ``"abs"`` (default), ``"abs2"`` or a callable.
+        layout: mesh layout (``"clements"`` or ``"reck"``).
+        generator: seeds the Haar-random initialisation of every mesh.
+        dtype: complex dtype of the layers.
+
+    Shapes: real (amplitude-encoded) or complex ``(..., in)`` -> real ``(..., out)``.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Callable = "abs",
+        layout: str = "clements",
+        *,
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        sizes = [positive_int(s, "sizes[i]") for s in sizes]
+        if len(sizes) < 2:
+            raise ValueError(f"sizes needs at least (in, out), got {sizes}")
+        if isinstance(activation, str):
+            one_of(activation, ACTIVATIONS, "activation")
+            self.activation = ACTIVATIONS[activation]
+        elif callable(activation):
+            self.activation = activation
+        else:
+            raise TypeError("activation must be 'abs', 'abs2' or a callable")
+        self.dtype = complex_dtype(dtype)
+        init = "haar" if generator is not None else "identity"
+        self.layers = nn.ModuleList(
+            SVDLinear(a, b, layout, init=init, generator=generator, dtype=dtype, device=device)
+            for a, b in zip(sizes[:-1], sizes[1:])
+        )
+        self.sizes = tuple(sizes)
+
+    def meshes(self):
+        """Every :class:`~photonn.onchip.MZIMesh` of the network, input to output."""
+        for layer in self.layers:
+            yield layer.mesh_in
+            yield layer.mesh_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x if x.is_complex() else x.to(self.dtype)
+        for i, layer in enumerate(self.layers):
+            z = layer(z)
+            if i < len(self.layers) - 1:
+                z = self.activation(z).to(self.dtype)
+        return coherent_detection(z)
+
+    def extra_repr(self) -> str:
+        return f"sizes={self.sizes}"
