@@ -258,3 +258,38 @@ def test_bad_arguments():
         t.fit(synthetic(), epochs=1, batch_size=0)
     with pytest.raises(ValueError, match="no checkpoint path"):
         t.save()
+
+
+def test_polynomial_tools_plug_in():
+    """Boundary loss, activation monitor and selective clipping through the agreed interface."""
+    from photonn.activations import ActivationMonitor, ChebyshevActivation, boundary_loss
+    from photonn.training import SelectiveGradClip
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(16 * 16, 8),
+        nn.LayerNorm(8),
+        ChebyshevActivation(3),
+        nn.Linear(8, 4),
+    )
+    monitor = ActivationMonitor(model, raise_on_escape=False)
+    seen = []
+
+    class Keep:
+        def on_batch_end(self, step, model, metrics):
+            seen.append(dict(metrics))
+
+    t = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), lr=0.01),
+        generator=torch.Generator().manual_seed(0),
+        regularizers={"boundary": (0.1, boundary_loss)},
+        grad_clip=SelectiveGradClip(1.0),
+        callbacks=[monitor, Keep()],
+        progress=False,
+    )
+    hist = t.fit(synthetic(), epochs=3, batch_size=32)
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    assert "reg/boundary" in seen[0]
+    assert any(k.startswith("act/") and k.endswith(".max_abs") for k in seen[0])
