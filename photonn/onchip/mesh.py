@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, complex_tensor, finite_float, one_of, positive_int, real_of
 from .._module import ComplexModule
+from ..devices import DeviceProfile, load_profile
 from ..functional.mzi import mzi_entries
 from ..functional.mzi_errors import quantize_mzi_phases, thermal_crosstalk_matrix
 from ..functional.mzi_mesh import (
@@ -108,8 +110,9 @@ class MZIMesh(ComplexModule):
         """A mesh with the non-idealities of an ``mzi_platform`` device profile.
 
         Args:
-            profile: a ``photonn.devices.DeviceProfile`` of kind ``"mzi_platform"``
-                (``photonn.devices.load_profile("si_thermo_optic_mzi")``).
+            profile: a profile of kind ``"mzi_platform"``: its name
+                (``"si_thermo_optic_mzi"``), a TOML path, or a loaded
+                ``photonn.devices.DeviceProfile``.
             n, layout: as for the constructor.
             generator: draws the coupler errors (std ``coupler_imbalance_sigma``);
                 without it the couplers are ideal.
@@ -119,10 +122,12 @@ class MZIMesh(ComplexModule):
 
         Each MZI loses ``insertion_loss_db`` (on both internal arms).
         """
-        if isinstance(profile, (str, bytes)) or not hasattr(profile, "values"):
+        if isinstance(profile, (str, os.PathLike)):
+            profile = load_profile(profile)
+        if not isinstance(profile, DeviceProfile):
             raise TypeError(
-                "profile must be a DeviceProfile; load it first with "
-                "photonn.devices.load_profile('si_thermo_optic_mzi')"
+                "profile must be a profile name, a TOML path or a photonn.devices.DeviceProfile, "
+                f"got {type(profile).__name__}"
             )
         kind = getattr(profile, "kind", None)
         if kind != "mzi_platform":
