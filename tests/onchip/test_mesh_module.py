@@ -1,0 +1,222 @@
+"""MZIMesh: construction, validation, errors, crosstalk, DAC and the device profile."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from photonn.functional.mzi_errors import (
+    dac_quantize_phase,
+    quantize_mzi_phases,
+    thermal_crosstalk_matrix,
+)
+from photonn.functional.mzi_mesh import clements_layout, mzi_mesh_matrix, reck_layout
+from photonn.onchip import MZIMesh, fidelity, haar_unitary, reprogram
+
+C128, F64 = torch.complex128, torch.float64
+
+
+def test_smoke_and_shapes():
+    mesh = MZIMesh(5)
+    assert mesh.theta.shape == (10,) and mesh.output_phase.shape == (5,)
+    assert mesh.theta.dtype == torch.float32
+    x = torch.ones(3, 2, 5, dtype=torch.complex64)
+    assert mesh(x).shape == (3, 2, 5)
+    torch.testing.assert_close(mesh.matrix(), torch.eye(5, dtype=torch.complex64))  # identity init
+    assert "clements" in repr(mesh)
+    assert MZIMesh(5, "reck").layout.n_columns == 7
+
+
+def test_exceptions():
+    mesh = MZIMesh(4)
+    with pytest.raises(TypeError, match="complex"):
+        mesh(torch.ones(4))
+    with pytest.raises(TypeError, match="complex128"):
+        mesh(torch.ones(4, dtype=C128))
+    with pytest.raises(ValueError, match="last dimension 4"):
+        mesh(torch.ones(3, dtype=torch.complex64))
+    with pytest.raises(TypeError, match="imaginary"):
+        mesh.to(torch.float32)
+    with pytest.raises(ValueError, match="layout"):
+        MZIMesh(4, "butterfly")
+    with pytest.raises(TypeError, match="generator"):
+        MZIMesh(4, init="haar")
+    with pytest.raises(ValueError, match="not unitary"):
+        MZIMesh.from_unitary(torch.ones(3, 3, dtype=C128))
+    with pytest.raises(ValueError, match="arm_loss_db"):
+        mesh.set_errors(arm_loss_db=-torch.ones(6, 2))
+    with pytest.raises(ValueError, match=r"\(6, 2\)"):
+        mesh.set_errors(coupler_error=torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="theta and phi"):
+        mzi_mesh_matrix(
+            torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64), None, clements_layout(4)
+        )
+
+
+def test_state_dict_round_trip():
+    gen = torch.Generator().manual_seed(0)
+    a = MZIMesh(6, init="haar", generator=gen, dtype=C128)
+    b = MZIMesh(6, dtype=C128)
+    b.load_state_dict(a.state_dict())
+    torch.testing.assert_close(a.matrix(), b.matrix())
+
+
+def test_sample_errors_seeded_and_switchable():
+    gen = torch.Generator().manual_seed(1)
+    U = haar_unitary(6, gen)
+    a, b = MZIMesh.from_unitary(U), MZIMesh.from_unitary(U)
+    a.sample_errors(
+        torch.Generator().manual_seed(5), coupler_sigma=0.05, loss_db=0.2, phase_sigma=0.01
+    )
+    b.sample_errors(
+        torch.Generator().manual_seed(5), coupler_sigma=0.05, loss_db=0.2, phase_sigma=0.01
+    )
+    assert a.has_errors
+    torch.testing.assert_close(a.matrix(), b.matrix(), rtol=0, atol=0)
+    assert (a.matrix() - U).abs().max() > 1e-3
+    torch.testing.assert_close(a.matrix(ideal=True), U, rtol=0, atol=1e-12)
+    a.clear_errors()
+    assert not a.has_errors
+    torch.testing.assert_close(a.matrix(), U, rtol=0, atol=1e-12)
+
+
+def test_phase_errors_equal_shifted_phases():
+    gen = torch.Generator().manual_seed(2)
+    mesh = MZIMesh(5, init="haar", generator=gen, dtype=C128)
+    dt = 0.1 * torch.randn(10, generator=gen, dtype=F64)
+    dp = 0.1 * torch.randn(10, generator=gen, dtype=F64)
+    mesh.set_errors(theta_error=dt, phi_error=dp)
+    ref = mzi_mesh_matrix(mesh.theta + dt, mesh.phi + dp, mesh.output_phase, mesh.layout)
+    torch.testing.assert_close(mesh.matrix(), ref, rtol=0, atol=1e-13)
+
+
+def test_crosstalk_matrix_structure_and_effect():
+    layout = clements_layout(6)
+    K = thermal_crosstalk_matrix(layout, 0.05)
+    torch.testing.assert_close(K, K.T)
+    torch.testing.assert_close(torch.diagonal(K), torch.ones(layout.n_mzi, dtype=F64))
+    for i, j in (K - torch.eye(layout.n_mzi, dtype=F64)).nonzero().tolist():
+        assert layout.columns[i] == layout.columns[j]
+        assert abs(layout.tops[i] - layout.tops[j]) == 2
+    # column 0 of a 6-mode Clements mesh has MZIs on pairs 0, 2, 4: two neighbour links
+    assert (K[:3, :3] - torch.eye(3, dtype=F64)).count_nonzero() == 4
+    # the mesh applies K to heater phases wrap(2 theta) and wrap(phi)
+    gen = torch.Generator().manual_seed(3)
+    mesh = MZIMesh(6, init="haar", generator=gen, dtype=C128)
+    mesh.set_crosstalk(0.05)
+    A = K - torch.eye(layout.n_mzi, dtype=F64)
+    th = mesh.theta + A @ torch.remainder(2 * mesh.theta, 2 * math.pi) / 2
+    ph = mesh.phi + A @ torch.remainder(mesh.phi, 2 * math.pi)
+    ref = mzi_mesh_matrix(th, ph, mesh.output_phase, layout)
+    torch.testing.assert_close(mesh.matrix(), ref, rtol=0, atol=1e-13)
+    # an explicit matrix gives the same
+    mesh.set_crosstalk(K)
+    torch.testing.assert_close(mesh.matrix(), ref, rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match="crosstalk matrix"):
+        mesh.set_crosstalk(torch.eye(3))
+
+
+def test_dac_quantisation_linear_and_heater():
+    gen = torch.Generator().manual_seed(4)
+    p = torch.rand(1000, generator=gen, dtype=F64) * 2 * math.pi
+    q = dac_quantize_phase(p, 6)
+    step = 2 * math.pi / 64
+    assert (q - p).abs().max() <= step / 2 + 1e-12
+    torch.testing.assert_close(q / step, torch.round(q / step), rtol=0, atol=1e-9)
+    # heater law: levels are phase_max (k / (2^b - 1))^2
+    pmax = 4 * math.pi
+    qh = dac_quantize_phase(p, 4, law="heater", phase_max=pmax)
+    wrapped = qh == 2 * math.pi  # code 0 reached from above (2 pi = 0)
+    k = torch.sqrt(torch.where(wrapped, 0.0, qh) / pmax) * 15
+    torch.testing.assert_close(k, torch.round(k), rtol=0, atol=1e-9)
+    # rounding the voltage is at most half a code step of voltage away
+    v = torch.sqrt(p / pmax) * 15
+    assert (v - k)[~wrapped].abs().max() <= 0.5 + 1e-9
+    # wrapping to 2 pi happens only when 2 pi is nearer than the code below it
+    assert ((2 * math.pi - p[wrapped]) <= (p[wrapped] - pmax * (14 / 15) ** 2).abs()).all()
+    # 12 bits: half a code step in phase, (d phase / d code) / 2 = sqrt(p pmax) / 4095 at most
+    bound = math.sqrt(2 * math.pi * pmax) / 4095
+    assert (dac_quantize_phase(p, 12, law="heater", phase_max=pmax) - p).abs().max() <= bound
+    # straight-through gradient and theta branch kept
+    th = torch.tensor([0.3, 3.5, -1.0], dtype=F64, requires_grad=True)
+    tq, _ = quantize_mzi_phases(th, torch.zeros(3, dtype=F64), 8)
+    assert (tq - th).abs().max() <= math.pi / 256 + 1e-12
+    tq.sum().backward()
+    torch.testing.assert_close(th.grad, torch.ones(3, dtype=F64))
+
+
+def test_dac_in_mesh_limits_fidelity():
+    gen = torch.Generator().manual_seed(6)
+    U = haar_unitary(8, gen)
+    mesh = MZIMesh.from_unitary(U)
+    f = []
+    for bits in (3, 6, 12):
+        mesh.set_dac(bits)
+        f.append(mesh.fidelity(U).item())
+    assert f[0] < f[1] < f[2] <= 1 + 1e-12
+    assert f[2] > 0.9999
+
+
+def test_reprogram_recovers_fidelity():
+    gen = torch.Generator().manual_seed(7)
+    U = haar_unitary(6, gen)
+    mesh = MZIMesh(6, dtype=C128)
+    mesh.sample_errors(torch.Generator().manual_seed(8), coupler_sigma=0.05, phase_sigma=0.05)
+    mesh.set_crosstalk(0.03)
+    res = reprogram(mesh, U, steps=300)
+    assert res.fidelity_before < 0.99
+    assert res.fidelity_after > res.fidelity_before
+    # lossless errors in a full Clements mesh can be compensated almost entirely
+    assert res.fidelity_after > 0.999
+    assert res.fidelity_after == pytest.approx(mesh.fidelity(U).item(), abs=1e-12)
+    with pytest.raises(ValueError, match="target"):
+        reprogram(mesh, torch.eye(3, dtype=C128))
+
+
+def test_fidelity_definition():
+    gen = torch.Generator().manual_seed(9)
+    U = haar_unitary(5, gen)
+    torch.testing.assert_close(
+        fidelity(U, U * complex(math.cos(1), math.sin(1))), torch.tensor(1.0, dtype=F64)
+    )
+    torch.testing.assert_close(fidelity(U, 0.5 * U), torch.tensor(0.25, dtype=F64))
+    torch.testing.assert_close(fidelity(U, 0.5 * U, normalize=True), torch.tensor(1.0, dtype=F64))
+    D = torch.diag(torch.tensor([1, -1, 1, -1], dtype=C128))
+    assert fidelity(torch.eye(4, dtype=C128), D).item() < 1e-30
+
+
+def test_from_profile():
+    from photonn.devices import load_profile
+
+    prof = load_profile("si_thermo_optic_mzi")
+    v = prof.values
+    gen = torch.Generator().manual_seed(0)
+    mesh = MZIMesh.from_profile("si_thermo_optic_mzi", 8, generator=gen)
+    assert mesh.profile_name == "si_thermo_optic_mzi"
+    torch.testing.assert_close(
+        mesh.arm_loss_db, torch.full((28, 2), v["insertion_loss_db"], dtype=torch.float32)
+    )
+    # coupler errors of the profile's sigma: sample std within 4 standard errors
+    s = mesh.coupler_error.std().item()
+    sigma = v["coupler_imbalance_sigma"]
+    assert abs(s - sigma) < 4 * sigma / math.sqrt(2 * 56)
+    assert mesh.dac_bits == v["dac_bits"] and mesh.dac_law == "heater"
+    expect_pmax = math.pi * v["v_max"] ** 2 / (v["heater_resistance"] * v["p_pi"])
+    assert mesh.dac_phase_max == pytest.approx(expect_pmax)
+    assert mesh.crosstalk_value.unique().tolist() == [pytest.approx(v["thermal_crosstalk"])]
+    # each MZI loses insertion_loss_db: a lone MZI at theta = 0 transmits 10^(-IL/10)
+    one = MZIMesh.from_profile(prof, 2, crosstalk=False, dac=False, dtype=C128)
+    p = (one(torch.tensor([1.0 + 0j, 0], dtype=C128)).abs() ** 2).sum()
+    torch.testing.assert_close(p, torch.tensor(10 ** (-v["insertion_loss_db"] / 10), dtype=F64))
+    with pytest.raises(TypeError, match="DeviceProfile"):
+        MZIMesh.from_profile(42, 4)
+
+
+def test_reck_mesh_module_round_trip():
+    gen = torch.Generator().manual_seed(11)
+    U = haar_unitary(7, gen)
+    mesh = MZIMesh.from_unitary(U, "reck")
+    assert mesh.layout == reck_layout(7)
+    torch.testing.assert_close(mesh.matrix(), U, rtol=0, atol=1e-12)
