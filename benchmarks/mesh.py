@@ -1,0 +1,268 @@
+"""MZI mesh speed: photonn's column-parallel Clements mesh against a dense complex matmul and
+peer libraries, forward and forward+backward, in one process.
+
+    PYTHONPATH=. /work/peers/bin/python benchmarks/mesh.py            # with peers
+    python benchmarks/mesh.py --no-peers                              # photonn + dense only
+
+Case: an N-mode Clements mesh (N = 64 and 256) applied to a batch of 256 complex64
+vectors; the loss for the backward pass is ``sum |y|^2``. The reference is a dense
+complex matmul ``x @ W.T`` with ``W`` a trainable ``(N, N)`` complex64 matrix (the
+same arithmetic a free-form linear layer costs). Timings are medians of interleaved
+repeats (the machines are shared and noisy); ratios are against the dense matmul
+of the same repeat set.
+
+Peers (optional, each skipped when it does not import; see the notes printed):
+neurophox (torch backend ``RMTorch`` and TensorFlow ``RM``), photontorch
+(``ClementsNxN``, a circuit solver: only small N are feasible) and torchonn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from photonn.onchip import MZIMesh  # noqa: E402
+
+NOTES: dict[str, str] = {}
+
+
+def timeit(fns: dict, repeats: int, warmup: int = 2) -> dict:
+    """Median wall time [s] of each callable, repeats interleaved round-robin."""
+    for f in fns.values():
+        for _ in range(warmup):
+            f()
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def photonn_case(n, batch, gen):
+    mesh = MZIMesh(n, init="haar", generator=gen)
+    x = torch.randn(batch, n, dtype=torch.complex64, generator=gen)
+
+    def fwd():
+        with torch.no_grad():
+            return mesh(x)
+
+    def fwdbwd():
+        mesh.zero_grad(set_to_none=True)
+        y = mesh(x)
+        (y.real**2 + y.imag**2).sum().backward()
+
+    return fwd, fwdbwd
+
+
+def dense_case(n, batch, gen):
+    W = torch.randn(n, n, dtype=torch.complex64, generator=gen).requires_grad_()
+    x = torch.randn(batch, n, dtype=torch.complex64, generator=gen)
+
+    def fwd():
+        with torch.no_grad():
+            return x @ W.T
+
+    def fwdbwd():
+        W.grad = None
+        y = x @ W.T
+        (y.real**2 + y.imag**2).sum().backward()
+
+    return fwd, fwdbwd
+
+
+def shims():
+    shim_dir = Path("/work/shared/peers")
+    if shim_dir.is_dir() and str(shim_dir) not in sys.path:
+        sys.path.insert(0, str(shim_dir))
+    try:
+        import shims as s  # noqa: F401
+
+        return s
+    except ImportError:
+        return None
+
+
+def neurophox_torch_case(n, batch, gen):
+    shims()
+    from neurophox.torch import RMTorch
+
+    mesh = RMTorch(n)
+    x = torch.randn(2, batch, n, generator=gen)  # neurophox: (real, imag) stacked
+
+    def fwd():
+        with torch.no_grad():
+            return mesh(x)
+
+    def fwdbwd():
+        mesh.zero_grad(set_to_none=True)
+        y = mesh(x)
+        (y**2).sum().backward()
+
+    NOTES["neurophox-torch"] = (
+        "neurophox 0.1.0a4 RMTorch: needs the numpy aliases np.complex/np.float restored "
+        "(shims.py); fields as real (2, batch, N) tensors"
+    )
+    return fwd, fwdbwd
+
+
+def neurophox_tf_case(n, batch, gen):
+    shims()
+    import numpy as np
+    import tensorflow as tf
+    from neurophox.tensorflow import RM
+
+    tf.config.threading.set_intra_op_parallelism_threads(torch.get_num_threads())
+    mesh = RM(n)
+    xr = torch.randn(batch, n, dtype=torch.complex64, generator=gen).numpy()
+    x = tf.constant(xr.astype(np.complex64))
+
+    @tf.function
+    def f_fwd():
+        return mesh(x)
+
+    @tf.function
+    def f_bwd():
+        with tf.GradientTape() as tape:
+            y = mesh(x)
+            loss = tf.reduce_sum(tf.abs(y) ** 2)
+        return tape.gradient(loss, mesh.trainable_variables)
+
+    NOTES["neurophox-tf"] = (
+        "neurophox 0.1.0a4 RM (TensorFlow 2 keras layer, tf.function): needs tensorflow-cpu "
+        "and the numpy aliases restored (shims.py)"
+    )
+    return (lambda: f_fwd()), (lambda: f_bwd())
+
+
+def photontorch_case(n, batch, gen):
+    shm = shims()
+    # torch 2.x still defines a torch.solve stub that raises, so the shim's
+    # hasattr test does not replace it: override it unconditionally
+    torch.solve = lambda b, a: (torch.linalg.solve(a, b), None)
+    import photontorch as pt
+
+    if shm is not None:
+        shm.patch_photontorch()
+    nw = pt.ClementsNxN(N=n).terminate()
+    src = torch.randn(n, batch, generator=gen)
+    env = pt.Environment(wl=1.55e-6, freqdomain=True, grad=True)
+
+    def fwd():
+        with env, torch.no_grad():
+            return nw(source=src)
+
+    def fwdbwd():
+        nw.zero_grad(set_to_none=True)
+        with env:
+            y = nw(source=src)
+            y.sum().backward()
+
+    NOTES["photontorch"] = (
+        "photontorch 0.4.1 ClementsNxN(N).terminate() in a frequency-domain Environment: needs "
+        "torch.solve re-defined (torch 2.13 keeps a stub that raises) and Network._handle_source "
+        "replaced (named tensors; shims.patch_photontorch); it solves the whole circuit "
+        "(detected powers, not fields), so only small N are feasible"
+    )
+    return fwd, fwdbwd
+
+
+def torchonn_case(n, batch, gen):
+    from torchonn.layers import MZIBlockLinear  # noqa: F401
+
+    raise RuntimeError("torchonn imported but no CPU-capable mesh path was found")
+
+
+PEERS = {
+    "neurophox-torch": neurophox_torch_case,
+    "neurophox-tf": neurophox_tf_case,
+    "photontorch": photontorch_case,
+    "torchonn": torchonn_case,
+}
+PEER_SIZES = {"photontorch": (8, 16)}
+
+
+def run(sizes, batch, repeats, peers, threads):
+    torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(0)
+    rows = []
+    for n in sorted(set(sizes) | ({m for s in PEER_SIZES.values() for m in s} if peers else set())):
+        cases = {}
+        if n in sizes or peers:
+            cases["dense"] = dense_case(n, batch, gen)
+            cases["photonn"] = photonn_case(n, batch, gen)
+        if peers:
+            for name, make in PEERS.items():
+                allowed = PEER_SIZES.get(name)
+                if (allowed is not None and n not in allowed) or (
+                    allowed is None and n not in sizes
+                ):
+                    continue
+                try:
+                    cases[name] = make(n, batch, gen)
+                except Exception as exc:  # a peer that does not run is recorded, not fatal
+                    NOTES.setdefault(name, f"skipped: {type(exc).__name__}: {exc}"[:300])
+        reps = repeats if n <= 64 else max(3, repeats // 3)
+        if "photontorch" in cases:
+            reps = 3
+        fw = timeit({k: v[0] for k, v in cases.items()}, reps)
+        fb = timeit({k: v[1] for k, v in cases.items()}, reps)
+        for k in cases:
+            rows.append(
+                {
+                    "n": n,
+                    "batch": batch,
+                    "impl": k,
+                    "fwd_ms": 1e3 * fw[k],
+                    "fwdbwd_ms": 1e3 * fb[k],
+                    "fwd_vs_dense": fw[k] / fw["dense"],
+                    "fwdbwd_vs_dense": fb[k] / fb["dense"],
+                    "fwdbwd_vs_photonn": fb[k] / fb["photonn"],
+                }
+            )
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="MZI mesh benchmark")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--json", default=None, help="write the rows to this file")
+    args = ap.parse_args(argv)
+    rows = run(args.sizes, args.batch, args.repeats, not args.no_peers, args.threads)
+    print(f"torch {torch.__version__}, threads {args.threads}, batch {args.batch}, complex64")
+    print(
+        f"{'N':>4} {'impl':<16} {'fwd ms':>9} {'fwd+bwd ms':>11} {'fwd/dense':>10} "
+        f"{'f+b/dense':>10} {'f+b/photonn':>12}"
+    )
+    for r in rows:
+        print(
+            f"{r['n']:>4} {r['impl']:<16} {r['fwd_ms']:>9.3f} {r['fwdbwd_ms']:>11.3f} "
+            f"{r['fwd_vs_dense']:>10.2f} {r['fwdbwd_vs_dense']:>10.2f} "
+            f"{r['fwdbwd_vs_photonn']:>12.2f}"
+        )
+    for k, v in NOTES.items():
+        print(f"note {k}: {v}")
+    if args.json:
+        from photonn._io import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps({"rows": rows, "notes": NOTES}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
