@@ -145,11 +145,13 @@ def train_run(arch, dataset, kind, framework, data, args):
     else:
         model = MLP(lambda: make_act(kind), norm=arch == "mlp")
     poly = kind != "relu"
-    if poly and args.gamma_scale > 0:
-        # match the pre-activation scale to the polynomial's range: BN weight B_pen * gamma_scale
+    gamma = args.resnet_gamma_scale if arch == "resnet" else args.gamma_scale
+    if poly and gamma > 0:
+        # match the pre-activation scale to the polynomial's range: BN weight B_pen * gamma,
+        # so that the largest input of a batch at initialisation is about B_pen
         for m in model.modules():
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                nn.init.constant_(m.weight, BOUNDS[kind][1] * args.gamma_scale)
+                nn.init.constant_(m.weight, BOUNDS[kind][1] * gamma)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     monitor = ActivationMonitor(model, raise_on_escape=False) if poly else None
     gen = torch.Generator().manual_seed(1)
@@ -415,14 +417,20 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--fresh", action="store_true", help="ignore earlier results of part b")
     p.add_argument("--epochs", type=int, default=3, help="epochs of the MLP runs")
-    p.add_argument("--resnet-epochs", type=int, default=2)
+    p.add_argument("--resnet-epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lam", type=float, default=10.0)
     p.add_argument(
         "--gamma-scale",
         type=float,
         default=0.25,
-        help="initial BatchNorm weight of polynomial runs, as a fraction of B_pen (0: weight 1)",
+        help="initial BatchNorm weight of polynomial MLP runs, as a fraction of B_pen (0: 1)",
+    )
+    p.add_argument(
+        "--resnet-gamma-scale",
+        type=float,
+        default=1 / 7,
+        help="the same for the ResNet (more elements per batch: larger extremes)",
     )
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--degrees", type=int, nargs="+", default=list(BOUNDS))
