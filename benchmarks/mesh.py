@@ -123,7 +123,11 @@ def neurophox_tf_case(n, batch, gen):
     import tensorflow as tf
     from neurophox.tensorflow import RM
 
-    tf.config.threading.set_intra_op_parallelism_threads(torch.get_num_threads())
+    try:  # only possible before TensorFlow starts its runtime (first case built)
+        tf.config.threading.set_intra_op_parallelism_threads(torch.get_num_threads())
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
     mesh = RM(n)
     xr = torch.randn(batch, n, dtype=torch.complex64, generator=gen).numpy()
     x = tf.constant(xr.astype(np.complex64))

@@ -42,6 +42,7 @@ __all__ = [
     "mesh_coefficients",
     "mesh_apply",
     "mesh_matrix",
+    "mesh_matrix_from_entries",
     "mzi_mesh",
     "mzi_mesh_matrix",
 ]
@@ -172,13 +173,6 @@ def mesh_apply(x: torch.Tensor, a, b, layout: MeshLayout, output_factor=None) ->
     return x
 
 
-def _block_size(n_columns: int) -> int:
-    g = 2
-    while g * g < n_columns:
-        g *= 2
-    return g
-
-
 class _BlockButterflies(torch.autograd.Function):
     """``nb`` independent blocks of ``g`` butterflies applied to the identity, with a
     hand-written backward (one butterfly and two row dot products per step)."""
@@ -218,10 +212,101 @@ class _BlockButterflies(torch.autograd.Function):
         return grad_a, grad_b, None
 
 
+class _WindowButterflies(torch.autograd.Function):
+    """Blocks of ``g`` butterflies on band windows: column ``j`` of a block matrix is
+    nonzero only in rows ``j - g .. j + g``, so each block is kept as ``(N, W)`` windows
+    (``W = 2g + 4``, starting at an even row so that the pairs of every window line up)
+    instead of ``N x N``. Coefficients arrive already windowed.
+
+    Inputs: ``A, B`` ``(g, nb, N, W)`` complex (coefficient of window row ``r`` of input
+    mode ``j``), ``perm`` ``(2, W)`` long (partner window row by column parity),
+    ``r0`` ``(N,)`` long (window row of mode ``j`` itself).
+    Output: ``Y`` ``(nb, N, W)``, the block matrices in window form.
+    """
+
+    @staticmethod
+    def forward(ctx, A, B, perm, r0):
+        g, nb, n, w = A.shape
+        Y = torch.nn.functional.one_hot(r0, w).to(A.dtype).expand(nb, n, w).contiguous()
+        saved = []
+        for s in range(g):
+            PY = Y.index_select(2, perm[s % 2])
+            saved += [Y, PY]
+            Y = torch.addcmul(A[s] * Y, B[s], PY)
+        ctx.save_for_backward(A, B, perm, *saved)
+        return Y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, G):
+        A, B, perm, *saved = ctx.saved_tensors
+        g = A.shape[0]
+        grad_A = torch.empty_like(A)
+        grad_B = torch.empty_like(B)
+        H = G.conj().contiguous()  # work with conj(grad): no conj inside the loop
+        for s in range(g - 1, -1, -1):
+            Y, PY = saved[2 * s], saved[2 * s + 1]
+            torch.mul(Y, H, out=grad_A[s])
+            torch.mul(PY, H, out=grad_B[s])
+            if s:
+                p = perm[s % 2]
+                H = torch.addcmul(A[s] * H, B[s].index_select(2, p), H.index_select(2, p))
+        return grad_A.conj(), grad_B.conj(), None, None
+
+
+@functools.lru_cache(maxsize=64)
+def _window_indices(n: int, g: int, device: torch.device):
+    """Window geometry: modes are padded by ``pad`` (even) on both sides; window ``k`` of
+    the padded coefficients starts at padded row ``2k``; mode ``j`` uses window ``win[j]``."""
+    w = 2 * g + 4
+    pad = 2 * ((g + 3) // 2)
+    j = torch.arange(n)
+    start = 2 * torch.div(j - g - 1, 2, rounding_mode="floor")  # even, <= j - g - 1
+    win = torch.div(start + pad, 2, rounding_mode="floor")
+    r0 = j - start
+    perms = []
+    for q in (0, 1):
+        p = list(range(w))
+        for r in range(q, w - 1, 2):
+            p[r], p[r + 1] = r + 1, r
+        perms.append(p)
+    i = start[:, None] + torch.arange(w)[None, :]
+    valid = ((i >= 0) & (i < n)).reshape(-1)
+    src = torch.arange(n * w)[valid]
+    tgt = (i * n + j[:, None]).reshape(-1)[valid]
+    return (
+        pad,
+        w,
+        win.to(device),
+        r0.to(device),
+        torch.tensor(perms).to(device),
+        src.to(device),
+        tgt.to(device),
+    )
+
+
+def _cost(n: int, L: int, g: int) -> float:
+    """Rough seconds of one forward+backward for block size g (element-wise vs GEMM)."""
+    w = min(2 * g + 4, n)
+    nb = -(-L // g)
+    return L * n * w * 8 * 0.4e-9 + (nb - 1) * n**3 * 4 * 0.08e-9 + g * 8 * 3e-6
+
+
+def _block_size(n: int, L: int) -> int:
+    cands = [g for g in range(2, max(L, 2) + 2, 2)]
+    return min(cands, key=lambda g: _cost(n, L, g))
+
+
 def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None = None):
-    """The ``N x N`` mesh matrix from butterfly coefficients (blocked columns + GEMM tree)."""
+    """The ``N x N`` mesh matrix from butterfly coefficients.
+
+    The ``L`` columns are cut into ``nb`` blocks of ``g`` (``block``; by default the
+    cheapest by a simple cost model). All blocks run their ``g`` butterflies at once,
+    on band windows when ``2g + 4 < N`` (a block of ``g`` columns couples modes at most
+    ``g`` apart), then the block matrices are multiplied pairwise by batched GEMMs.
+    """
     n, L = layout.n, layout.n_columns
-    g = _block_size(L) if block is None else block
+    g = _block_size(n, L) if block is None else block
     if g % 2 or g < 2:
         raise ValueError(f"block must be an even number >= 2, got {g}")
     nb = -(-L // g)
@@ -229,7 +314,84 @@ def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None 
     if pad:
         a = torch.cat([a, torch.ones(pad, n, dtype=a.dtype, device=a.device)])
         b = torch.cat([b, torch.zeros(pad, n, dtype=b.dtype, device=b.device)])
-    X = _BlockButterflies.apply(a.view(nb, g, n), b.view(nb, g, n), _perm(layout, a.device))
+    if _use_windows(n, g, nb * g):
+        pad_m, w, win, r0, perm, src, tgt = _window_indices(n, g, a.device)
+        one = torch.ones(nb * g, pad_m, dtype=a.dtype, device=a.device)
+        extra = torch.ones(nb * g, w, dtype=a.dtype, device=a.device)
+        a_ext = torch.cat([one, a, one, extra], 1)
+        b_ext = torch.cat([0 * one, b, 0 * one, 0 * extra], 1)
+
+        def windows(c):
+            c = c.unfold(1, w, 2).index_select(1, win)  # (L, n, w)
+            return c.view(nb, g, n, w).transpose(0, 1).contiguous()
+
+        Y = _WindowButterflies.apply(windows(a_ext), windows(b_ext), perm, r0)
+        X = Y.new_zeros(nb, n * n).index_copy(1, tgt, Y.reshape(nb, n * w).index_select(1, src))
+        X = X.view(nb, n, n)
+    else:
+        X = _BlockButterflies.apply(a.view(nb, g, n), b.view(nb, g, n), _perm(layout, a.device))
+    return _tree(X, output_factor)
+
+
+@functools.lru_cache(maxsize=8)
+def _window_sources(layout: MeshLayout, g: int, device: torch.device):
+    """Index of every window cell ``(s, block, j, r)`` into ``cat([t00, t11, 1])`` (for A)
+    and ``cat([t01, t10, 0])`` (for B); int32, built once per layout and block size."""
+    n, L, m = layout.n, layout.n_columns, layout.n_mzi
+    nb = -(-L // g)
+    _, w, _, _, _, _, _ = _window_indices(n, g, torch.device("cpu"))
+    slot_a = torch.full((nb * g, n + 1), 2 * m, dtype=torch.long)  # last column: outside
+    slot_b = slot_a.clone()
+    cols = torch.tensor(layout.columns, dtype=torch.long)
+    tops = torch.tensor(layout.tops, dtype=torch.long)
+    k = torch.arange(m)
+    slot_a[cols, tops] = k
+    slot_a[cols, tops + 1] = m + k
+    slot_b[cols, tops] = k
+    slot_b[cols, tops + 1] = m + k
+    j = torch.arange(n)
+    start = 2 * torch.div(j - g - 1, 2, rounding_mode="floor")
+    i = start[:, None] + torch.arange(w)[None, :]
+    i = torch.where((i >= 0) & (i < n), i, n)  # outside the mesh -> the constant slot
+    c = (torch.arange(nb)[None, :] * g + torch.arange(g)[:, None])[:, :, None, None]
+    ia = slot_a[c, i[None, None]].to(torch.int32).reshape(-1)
+    ib = slot_b[c, i[None, None]].to(torch.int32).reshape(-1)
+    return ia.to(device), ib.to(device), w
+
+
+def _use_windows(n: int, g: int, L: int) -> bool:
+    w = 2 * g + 4
+    return w < n and L * n * w <= 1 << 22
+
+
+def mesh_matrix_from_entries(entries, layout: MeshLayout, output_factor=None, block=None):
+    """The ``N x N`` mesh matrix from per-MZI entries ``(t00, t01, t10, t11)`` ``(n_mzi,)``.
+
+    Same result as ``mesh_matrix(*mesh_coefficients(*entries, layout), layout, ...)``;
+    on the band-window path the windowed coefficients are gathered straight from the
+    entries (one gather each for ``A`` and ``B``).
+    """
+    n, L = layout.n, layout.n_columns
+    g = _block_size(n, L) if block is None else block
+    if g % 2 or g < 2:
+        raise ValueError(f"block must be an even number >= 2, got {g}")
+    t00, t01, t10, t11 = entries
+    if not _use_windows(n, g, L) or layout.n_mzi == 0:
+        a, b = mesh_coefficients(t00, t01, t10, t11, layout)
+        return mesh_matrix(a, b, layout, output_factor, block=g)
+    nb = -(-L // g)
+    ia, ib, w = _window_sources(layout, g, t00.device)
+    _, _, _, r0, perm, src, tgt = _window_indices(n, g, t00.device)
+    one = torch.ones(1, dtype=t00.dtype, device=t00.device)
+    A = torch.cat([t00, t11, one]).index_select(0, ia).view(g, nb, n, w)
+    B = torch.cat([t01, t10, 0 * one]).index_select(0, ib).view(g, nb, n, w)
+    Y = _WindowButterflies.apply(A, B, perm, r0)
+    X = Y.new_zeros(nb, n * n).index_copy(1, tgt, Y.reshape(nb, n * w).index_select(1, src))
+    return _tree(X.view(nb, n, n), output_factor)
+
+
+def _tree(X, output_factor):
+    n = X.shape[-1]
     while X.shape[0] > 1:
         if X.shape[0] % 2:
             eye = torch.eye(n, dtype=X.dtype, device=X.device)
@@ -273,9 +435,9 @@ def mzi_mesh_matrix(
         coupler_error, arm_loss_db: optional ``(n_mzi, 2)`` errors (see :func:`mzi_entries`).
     """
     _check(theta, phi, output_phase, layout)
-    a, b = mesh_coefficients(*_entries(theta, phi, coupler_error, arm_loss_db), layout)
+    ent = _entries(theta, phi, coupler_error, arm_loss_db)
     out = None if output_phase is None else torch.polar(torch.ones_like(output_phase), output_phase)
-    return mesh_matrix(a, b, layout, out)
+    return mesh_matrix_from_entries(ent, layout, out)
 
 
 def mzi_mesh(
@@ -292,9 +454,9 @@ def mzi_mesh(
     cdt = complex_of(theta.dtype)
     if x.dtype != cdt:
         raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
-    a, b = mesh_coefficients(*_entries(theta, phi, coupler_error, arm_loss_db), layout)
+    ent = _entries(theta, phi, coupler_error, arm_loss_db)
     out = None if output_phase is None else torch.polar(torch.ones_like(output_phase), output_phase)
     batch = x.numel() // max(layout.n, 1)
     if batch > layout.n:
-        return x @ mesh_matrix(a, b, layout, out).transpose(-1, -2)
-    return mesh_apply(x, a, b, layout, out)
+        return x @ mesh_matrix_from_entries(ent, layout, out).transpose(-1, -2)
+    return mesh_apply(x, *mesh_coefficients(*ent, layout), layout, out)

@@ -18,7 +18,7 @@ from ..functional.mzi_mesh import (
     mesh_apply,
     mesh_coefficients,
     mesh_layout,
-    mesh_matrix,
+    mesh_matrix_from_entries,
 )
 from ..functional.unitary import decompose, fidelity, haar_unitary
 
@@ -300,20 +300,19 @@ class MZIMesh(ComplexModule):
             phi = phi + self.phi_error
         return theta, phi
 
-    def _coefficients(self, ideal: bool):
+    def _entries(self, ideal: bool):
         if ideal:
             ent = mzi_entries(self.theta, self.phi)
         else:
             theta, phi = self.effective_phases()
             ent = mzi_entries(theta, phi, self.coupler_error, self.arm_loss_db)
-        a, b = mesh_coefficients(*ent, self.layout)
         out = torch.polar(torch.ones_like(self.output_phase), self.output_phase)
-        return a, b, out
+        return ent, out
 
     def matrix(self, *, ideal: bool = False) -> torch.Tensor:
         """The ``(n, n)`` transfer matrix (with the errors unless ``ideal=True``)."""
-        a, b, out = self._coefficients(ideal)
-        return mesh_matrix(a, b, self.layout, out)
+        ent, out = self._entries(ideal)
+        return mesh_matrix_from_entries(ent, self.layout, out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         complex_tensor(x, "x")
@@ -324,10 +323,10 @@ class MZIMesh(ComplexModule):
                 f"x is {x.dtype} but this mesh was built for {self.dtype}; build it with "
                 f"dtype={x.dtype} (never cast optical modules with .to(dtype))"
             )
-        a, b, out = self._coefficients(False)
+        ent, out = self._entries(False)
         if x.numel() // self.n > self.n:
-            return x @ mesh_matrix(a, b, self.layout, out).transpose(-1, -2)
-        return mesh_apply(x, a, b, self.layout, out)
+            return x @ mesh_matrix_from_entries(ent, self.layout, out).transpose(-1, -2)
+        return mesh_apply(x, *mesh_coefficients(*ent, self.layout), self.layout, out)
 
     def fidelity(self, target: torch.Tensor, *, normalize: bool = False) -> torch.Tensor:
         """``|Tr(target^H U)|^2 / N^2`` of the (errored) mesh matrix against ``target``
