@@ -122,6 +122,21 @@ class SmallResNet(nn.Module):
 
 
 @torch.no_grad()
+def lsuv_(model, xb, target_std):
+    """Data-dependent init without normalisation layers (LSUV, Mishkin & Matas 2016):
+    rescale each hidden Linear so that its pre-activations have std ``target_std``."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)][:-1]
+    for lin in linears:
+        seen = []
+        h = lin.register_forward_hook(lambda m, a, o, s=seen: s.append(o))
+        model(xb)
+        h.remove()
+        scale = target_std / seen[0].std().item()
+        lin.weight.mul_(scale)
+        lin.bias.mul_(scale)
+
+
+@torch.no_grad()
 def accuracy(model, x, y, batch=1000, *, with_nonfinite=False):
     """Test accuracy [%] (a sample whose logits are not all finite counts as wrong)."""
     model.eval()
@@ -152,7 +167,9 @@ def train_run(arch, dataset, kind, framework, data, args):
         for m in model.modules():
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 nn.init.constant_(m.weight, BOUNDS[kind][1] * gamma)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    if poly and arch == "mlp_nobn":
+        lsuv_(model, xtr[: args.batch_size], BOUNDS[kind][1] * args.gamma_scale)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     monitor = ActivationMonitor(model, raise_on_escape=False) if poly else None
     gen = torch.Generator().manual_seed(1)
     n, bs = len(xtr), args.batch_size
@@ -245,7 +262,11 @@ def _cell(r):
 def write_table_b(records, path):
     index = {(r["arch"], r["dataset"], r["act"], r["framework"]): r for r in records}
     lines = []
-    names = {"mlp": "MLP", "mlp_nobn": "MLP without BatchNorm (stress test)", "resnet": "ResNet"}
+    names = {
+        "mlp": "MLP",
+        "mlp_nobn": "MLP without BatchNorm, LSUV init (stress test)",
+        "resnet": "ResNet",
+    }
     for arch in ("mlp", "resnet", "mlp_nobn"):
         for ds in ("mnist", "fashion"):
             relu = index.get((arch, ds, "relu", False))
@@ -420,6 +441,7 @@ def main(argv=None):
     p.add_argument("--resnet-epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lam", type=float, default=10.0)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument(
         "--gamma-scale",
         type=float,
@@ -435,7 +457,7 @@ def main(argv=None):
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--degrees", type=int, nargs="+", default=list(BOUNDS))
     p.add_argument("--datasets", nargs="+", default=["mnist", "fashion"])
-    p.add_argument("--archs", nargs="+", default=["mlp", "resnet"])
+    p.add_argument("--archs", nargs="+", default=["mlp", "resnet", "mlp_nobn"])
     p.add_argument("--mlp-train", type=int, default=60000)
     p.add_argument("--mlp-test", type=int, default=10000)
     p.add_argument("--resnet-train", type=int, default=10000)
