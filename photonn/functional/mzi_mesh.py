@@ -78,6 +78,13 @@ class MeshLayout:
                 raise ValueError(f"two MZIs at column {c}, mode {m}")
             seen.add((c, m))
 
+    def __hash__(self) -> int:  # cached: layouts key the index caches on every call
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.name, self.n, self.n_columns, self.columns, self.tops))
+            object.__setattr__(self, "_hash", h)
+        return h
+
     @property
     def n_mzi(self) -> int:
         return len(self.columns)
@@ -164,13 +171,28 @@ def _perm(layout: MeshLayout, device) -> torch.Tensor:
 
 
 def mesh_apply(x: torch.Tensor, a, b, layout: MeshLayout, output_factor=None) -> torch.Tensor:
-    """Apply the mesh to ``x`` of shape ``(..., N)`` column by column (``L`` butterflies)."""
+    """Apply the mesh to ``x`` of shape ``(..., N)`` column by column (``L`` butterflies).
+
+    The batch is moved to the last axis so that every partner swap is a contiguous
+    row gather.
+    """
     perm = _perm(layout, x.device)
+    shape = x.shape
+    xt = x.reshape(-1, layout.n).T.contiguous()
+    a = a[..., None]
+    b = b[..., None]
     for c in range(layout.n_columns):
-        x = torch.addcmul(a[c] * x, b[c], x.index_select(-1, perm[c % 2]))
+        xt = torch.addcmul(a[c] * xt, b[c], xt.index_select(0, perm[c % 2]))
     if output_factor is not None:
-        x = x * output_factor
-    return x
+        xt = xt * output_factor[:, None]
+    return xt.T.reshape(shape)
+
+
+def prefer_matrix(batch: int, n: int, n_columns: int) -> bool:
+    """Whether building the matrix and one GEMM beats running the columns on the batch."""
+    direct = n_columns * (batch * n * 3 * 0.4e-9 + 3 * 3e-6)
+    matrix = _cost(n, n_columns, _block_size(n, n_columns)) / 3 + batch * n * n * 0.08e-9
+    return matrix < direct
 
 
 class _BlockButterflies(torch.autograd.Function):
@@ -218,19 +240,21 @@ class _WindowButterflies(torch.autograd.Function):
     (``W = 2g + 4``, starting at an even row so that the pairs of every window line up)
     instead of ``N x N``. Coefficients arrive already windowed.
 
-    Inputs: ``A, B`` ``(g, nb, N, W)`` complex (coefficient of window row ``r`` of input
+    Inputs: ``A, B`` ``(g, W, nb, N)`` complex (coefficient of window row ``r`` of input
     mode ``j``), ``perm`` ``(2, W)`` long (partner window row by column parity),
-    ``r0`` ``(N,)`` long (window row of mode ``j`` itself).
-    Output: ``Y`` ``(nb, N, W)``, the block matrices in window form.
+    ``r0`` ``(N,)`` long (window row of mode ``j`` itself). The window axis comes
+    first so that every partner swap is a gather of contiguous rows.
+    Output: ``Y`` ``(W, nb, N)``, the block matrices in window form.
     """
 
     @staticmethod
     def forward(ctx, A, B, perm, r0):
-        g, nb, n, w = A.shape
-        Y = torch.nn.functional.one_hot(r0, w).to(A.dtype).expand(nb, n, w).contiguous()
+        g, w, nb, n = A.shape
+        Y = torch.nn.functional.one_hot(r0, w).T.to(A.dtype)[:, None].expand(w, nb, n)
+        Y = Y.contiguous()
         saved = []
         for s in range(g):
-            PY = Y.index_select(2, perm[s % 2])
+            PY = Y.index_select(0, perm[s % 2])
             saved += [Y, PY]
             Y = torch.addcmul(A[s] * Y, B[s], PY)
         ctx.save_for_backward(A, B, perm, *saved)
@@ -244,13 +268,14 @@ class _WindowButterflies(torch.autograd.Function):
         grad_A = torch.empty_like(A)
         grad_B = torch.empty_like(B)
         H = G.conj().contiguous()  # work with conj(grad): no conj inside the loop
+        PB = (B[0::2].index_select(1, perm[0]), B[1::2].index_select(1, perm[1]))
         for s in range(g - 1, -1, -1):
             Y, PY = saved[2 * s], saved[2 * s + 1]
             torch.mul(Y, H, out=grad_A[s])
             torch.mul(PY, H, out=grad_B[s])
             if s:
-                p = perm[s % 2]
-                H = torch.addcmul(A[s] * H, B[s].index_select(2, p), H.index_select(2, p))
+                pb = PB[s % 2][s // 2]
+                H = torch.addcmul(A[s] * H, pb, H.index_select(0, perm[s % 2]))
         return grad_A.conj(), grad_B.conj(), None, None
 
 
@@ -293,8 +318,13 @@ def _cost(n: int, L: int, g: int) -> float:
 
 
 def _block_size(n: int, L: int) -> int:
-    cands = [g for g in range(2, max(L, 2) + 2, 2)]
-    return min(cands, key=lambda g: _cost(n, L, g))
+    """Cheapest even block size whose per-step tensors stay below ``MAX_INDEXED_CELLS``."""
+    cands = [
+        g
+        for g in range(2, max(L, 2) + 2, 2)
+        if -(-L // g) * g * n * min(2 * g + 4, n) <= MAX_INDEXED_CELLS
+    ]
+    return min(cands or [2], key=lambda g: _cost(n, L, g))
 
 
 def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None = None):
@@ -314,7 +344,7 @@ def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None 
     if pad:
         a = torch.cat([a, torch.ones(pad, n, dtype=a.dtype, device=a.device)])
         b = torch.cat([b, torch.zeros(pad, n, dtype=b.dtype, device=b.device)])
-    if _use_windows(n, g, nb * g):
+    if _use_windows(n, g):
         pad_m, w, win, r0, perm, src, tgt = _window_indices(n, g, a.device)
         one = torch.ones(nb * g, pad_m, dtype=a.dtype, device=a.device)
         extra = torch.ones(nb * g, w, dtype=a.dtype, device=a.device)
@@ -323,11 +353,10 @@ def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None 
 
         def windows(c):
             c = c.unfold(1, w, 2).index_select(1, win)  # (L, n, w)
-            return c.view(nb, g, n, w).transpose(0, 1).contiguous()
+            return c.view(nb, g, n, w).permute(1, 3, 0, 2).contiguous()
 
         Y = _WindowButterflies.apply(windows(a_ext), windows(b_ext), perm, r0)
-        X = Y.new_zeros(nb, n * n).index_copy(1, tgt, Y.reshape(nb, n * w).index_select(1, src))
-        X = X.view(nb, n, n)
+        X = _windows_to_dense(Y, src, tgt)
     else:
         X = _BlockButterflies.apply(a.view(nb, g, n), b.view(nb, g, n), _perm(layout, a.device))
     return _tree(X, output_factor)
@@ -353,15 +382,21 @@ def _window_sources(layout: MeshLayout, g: int, device: torch.device):
     start = 2 * torch.div(j - g - 1, 2, rounding_mode="floor")
     i = start[:, None] + torch.arange(w)[None, :]
     i = torch.where((i >= 0) & (i < n), i, n)  # outside the mesh -> the constant slot
-    c = (torch.arange(nb)[None, :] * g + torch.arange(g)[:, None])[:, :, None, None]
-    ia = slot_a[c, i[None, None]].to(torch.int32).reshape(-1)
-    ib = slot_b[c, i[None, None]].to(torch.int32).reshape(-1)
+    # cell (s, r, block, j) -> column block * g + s, mode i[j, r]
+    c = (torch.arange(nb)[None, :] * g + torch.arange(g)[:, None])[:, None, :, None]
+    ii = i.T[None, :, None, :]
+    ia = slot_a[c, ii].to(torch.int32).reshape(-1)
+    ib = slot_b[c, ii].to(torch.int32).reshape(-1)
     return ia.to(device), ib.to(device), w
 
 
-def _use_windows(n: int, g: int, L: int) -> bool:
-    w = 2 * g + 4
-    return w < n and L * n * w <= 1 << 22
+def _use_windows(n: int, g: int) -> bool:
+    return 2 * g + 4 < n
+
+
+# window cells above which the per-cell gather index (int32) is not cached; the
+# coefficients are then windowed from the (L, N) arrays by a strided unfold instead
+MAX_INDEXED_CELLS = 1 << 22
 
 
 def mesh_matrix_from_entries(entries, layout: MeshLayout, output_factor=None, block=None):
@@ -376,18 +411,25 @@ def mesh_matrix_from_entries(entries, layout: MeshLayout, output_factor=None, bl
     if g % 2 or g < 2:
         raise ValueError(f"block must be an even number >= 2, got {g}")
     t00, t01, t10, t11 = entries
-    if not _use_windows(n, g, L) or layout.n_mzi == 0:
+    cells = -(-L // g) * g * n * (2 * g + 4)
+    if not _use_windows(n, g) or layout.n_mzi == 0 or cells > MAX_INDEXED_CELLS:
         a, b = mesh_coefficients(t00, t01, t10, t11, layout)
         return mesh_matrix(a, b, layout, output_factor, block=g)
     nb = -(-L // g)
     ia, ib, w = _window_sources(layout, g, t00.device)
     _, _, _, r0, perm, src, tgt = _window_indices(n, g, t00.device)
     one = torch.ones(1, dtype=t00.dtype, device=t00.device)
-    A = torch.cat([t00, t11, one]).index_select(0, ia).view(g, nb, n, w)
-    B = torch.cat([t01, t10, 0 * one]).index_select(0, ib).view(g, nb, n, w)
+    A = torch.cat([t00, t11, one]).index_select(0, ia).view(g, w, nb, n)
+    B = torch.cat([t01, t10, 0 * one]).index_select(0, ib).view(g, w, nb, n)
     Y = _WindowButterflies.apply(A, B, perm, r0)
-    X = Y.new_zeros(nb, n * n).index_copy(1, tgt, Y.reshape(nb, n * w).index_select(1, src))
-    return _tree(X.view(nb, n, n), output_factor)
+    return _tree(_windows_to_dense(Y, src, tgt), output_factor)
+
+
+def _windows_to_dense(Y, src, tgt):
+    """``(W, nb, N)`` windows -> ``(nb, N, N)`` block matrices."""
+    w, nb, n = Y.shape
+    Yf = Y.permute(1, 2, 0).reshape(nb, n * w)
+    return Yf.new_zeros(nb, n * n).index_copy(1, tgt, Yf.index_select(1, src)).view(nb, n, n)
 
 
 def _tree(X, output_factor):
@@ -457,6 +499,6 @@ def mzi_mesh(
     ent = _entries(theta, phi, coupler_error, arm_loss_db)
     out = None if output_phase is None else torch.polar(torch.ones_like(output_phase), output_phase)
     batch = x.numel() // max(layout.n, 1)
-    if batch > layout.n:
+    if prefer_matrix(batch, layout.n, layout.n_columns):
         return x @ mesh_matrix_from_entries(ent, layout, out).transpose(-1, -2)
     return mesh_apply(x, *mesh_coefficients(*ent, layout), layout, out)

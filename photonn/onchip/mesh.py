@@ -19,6 +19,7 @@ from ..functional.mzi_mesh import (
     mesh_coefficients,
     mesh_layout,
     mesh_matrix_from_entries,
+    prefer_matrix,
 )
 from ..functional.unitary import decompose, fidelity, haar_unitary
 
@@ -324,7 +325,7 @@ class MZIMesh(ComplexModule):
                 f"dtype={x.dtype} (never cast optical modules with .to(dtype))"
             )
         ent, out = self._entries(False)
-        if x.numel() // self.n > self.n:
+        if prefer_matrix(x.numel() // self.n, self.n, self.layout.n_columns):
             return x @ mesh_matrix_from_entries(ent, self.layout, out).transpose(-1, -2)
         return mesh_apply(x, *mesh_coefficients(*ent, self.layout), self.layout, out)
 

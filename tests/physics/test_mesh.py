@@ -262,6 +262,14 @@ def test_gradcheck_mesh(name):
         lambda x, t, p, a: mzi_mesh(x, t, p, a, layout, ce, loss), (x_big, th, ph, al)
     )
 
+    def direct(x, t, p, a):  # the column-by-column path on the batch
+        ab = mesh_coefficients(*mzi_entries(t, p, ce, loss), layout)
+        return mesh_apply(x, *ab, layout, torch.polar(torch.ones_like(a), a))
+
+    assert torch.autograd.gradcheck(direct, (x_small, th, ph, al))
+    U = mzi_mesh_matrix(th, ph, al, layout, ce, loss)
+    torch.testing.assert_close(direct(x_big, th, ph, al), x_big @ U.T, rtol=0, atol=1e-13)
+
 
 @pytest.mark.parametrize("name", ["clements", "reck"])
 def test_lossy_mesh_singular_values_at_most_one(name):
