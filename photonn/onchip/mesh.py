@@ -42,8 +42,9 @@ class MZIMesh(ComplexModule):
 
     Non-idealities (all off by default; see :meth:`set_errors`, :meth:`sample_errors`):
     coupler splitting errors, internal-arm losses [dB], static phase errors,
-    DAC quantisation, thermal crosstalk. Programmed phases go through
-    ``DAC -> crosstalk -> + phase errors`` before they reach the MZIs.
+    DAC quantisation, thermal crosstalk, phase-shifter noise (:meth:`set_phase_noise`).
+    Programmed phases go through ``DAC -> crosstalk -> + phase errors -> + noise``
+    before they reach the MZIs.
 
     Shapes: ``forward`` maps complex ``(..., n)`` to ``(..., n)``.
     """
@@ -73,6 +74,8 @@ class MZIMesh(ComplexModule):
             self.register_buffer(name, None)
         self.register_buffer("crosstalk_index", None)
         self.register_buffer("crosstalk_value", None)
+        self.phase_noise_std = 0.0
+        self.noise_generator: torch.Generator | None = None
         self.dac_bits: int | None = None
         self.dac_law = "linear"
         self.dac_phase_max = 2 * math.pi
@@ -267,22 +270,38 @@ class MZIMesh(ComplexModule):
             one_of(law, ("linear", "heater"), "law")
         self.dac_bits, self.dac_law, self.dac_phase_max = bits, law, float(phase_max)
 
+    def set_phase_noise(self, std: float, generator: torch.Generator | None = None) -> None:
+        """Phase-shifter noise: fresh Gaussian noise of ``std`` [rad] on every theta and phi
+        at each evaluation, drawn from ``generator`` (required when ``std > 0``)."""
+        std = finite_float(std, "std")
+        if std < 0:
+            raise ValueError(f"std must be >= 0, got {std}")
+        if std > 0 and not isinstance(generator, torch.Generator):
+            raise TypeError("phase noise needs generator=torch.Generator() (explicit randomness)")
+        self.phase_noise_std, self.noise_generator = std, generator
+
     def clear_errors(self) -> None:
         """Switch every non-ideality off."""
         self.set_errors()
         self.set_crosstalk(None)
         self.set_dac(None)
+        self.set_phase_noise(0.0)
 
     @property
     def has_errors(self) -> bool:
         return any(
             t is not None
             for t in (self.coupler_error, self.arm_loss_db, self.theta_error, self.phi_error)
-        ) or (self.crosstalk_index is not None or self.dac_bits is not None)
+        ) or (
+            self.crosstalk_index is not None
+            or self.dac_bits is not None
+            or self.phase_noise_std > 0
+        )
 
     # ---- evaluation -----------------------------------------------------------------
     def effective_phases(self):
-        """``(theta, phi)`` as the MZIs see them: DAC, then crosstalk, then phase errors."""
+        """``(theta, phi)`` as the MZIs see them: DAC, then crosstalk, then phase errors,
+        then (fresh at each call) phase noise."""
         theta, phi = self.theta, self.phi
         if self.dac_bits is not None:
             theta, phi = quantize_mzi_phases(
@@ -299,6 +318,13 @@ class MZIMesh(ComplexModule):
             theta = theta + self.theta_error
         if self.phi_error is not None:
             phi = phi + self.phi_error
+        if self.phase_noise_std > 0:
+            gen = self.noise_generator
+            noise = torch.randn(
+                2, theta.shape[0], generator=gen, dtype=theta.dtype, device=gen.device
+            )
+            noise = self.phase_noise_std * noise.to(theta.device)
+            theta, phi = theta + noise[0], phi + noise[1]
         return theta, phi
 
     def _entries(self, ideal: bool):
