@@ -136,16 +136,21 @@ def neurophox_tf_case(n, batch, gen):
     def f_fwd():
         return mesh(x)
 
+    # RM keeps its phases as plain attributes: its trainable_variables list is empty, and
+    # a gradient with respect to it would let TensorFlow prune the whole computation
+    variables = [v for v in (mesh.theta, mesh.phi, getattr(mesh, "gamma", None)) if v is not None]
+
     @tf.function
     def f_bwd():
         with tf.GradientTape() as tape:
             y = mesh(x)
             loss = tf.reduce_sum(tf.abs(y) ** 2)
-        return tape.gradient(loss, mesh.trainable_variables)
+        return loss, tape.gradient(loss, variables)
 
     NOTES["neurophox-tf"] = (
         "neurophox 0.1.0a4 RM (TensorFlow 2 keras layer, tf.function): needs tensorflow-cpu "
-        "and the numpy aliases restored (shims.py)"
+        "and the numpy aliases restored (shims.py); gradients taken with respect to its "
+        "theta/phi/gamma variables (its trainable_variables list is empty)"
     )
     return (lambda: f_fwd()), (lambda: f_bwd())
 
