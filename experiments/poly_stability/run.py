@@ -183,7 +183,7 @@ def train_run(arch, dataset, kind, framework, data, args):
             out = model(xtr[idx])
             loss = nn.functional.cross_entropy(out, ytr[idx])
             if poly and framework:
-                loss = loss + args.lam * boundary_loss(model)
+                loss = loss + args.lam * boundary_loss(model, cap=args.cap)
             metrics = {}
             if monitor is not None:
                 monitor.on_batch_end(step, model, metrics)
@@ -442,6 +442,12 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lam", type=float, default=10.0)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument(
+        "--cap",
+        type=float,
+        default=None,
+        help="boundary-loss exponent cap (linear beyond; default: the exact formula)",
+    )
     p.add_argument(
         "--gamma-scale",
         type=float,

@@ -11,6 +11,8 @@ in the paper), e.g. as a training-loop regularizer
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -21,14 +23,20 @@ from .base import PolynomialActivation
 def boundary_penalty(x: torch.Tensor, bound: float, cap: float | None = None) -> torch.Tensor:
     """``mean(exp(relu(|x| - bound)) - 1)`` for one input tensor (a 0-d tensor).
 
-    ``cap`` (optional) clamps the exponent so that the loss stays finite in the
-    dtype (e.g. ``cap=80`` in float32); ``None`` applies the formula as is.
+    ``cap`` (optional) continues the penalty linearly, with the slope ``exp(cap)``,
+    for excesses ``e = |x| - bound`` above ``cap``: ``exp(cap) (1 + e - cap) - 1``.
+    The penalty and its gradient are then finite whatever the input (``cap=80``
+    keeps float32 finite: ``exp(88.7)`` overflows it), and unchanged wherever
+    ``e <= cap``. ``None`` applies the formula as is.
     """
     b = positive_float(bound, "bound")
     excess = torch.relu(x.abs() - b)
-    if cap is not None:
-        excess = excess.clamp_max(positive_float(cap, "cap"))
-    return torch.expm1(excess).mean()
+    if cap is None:
+        return torch.expm1(excess).mean()
+    c = positive_float(cap, "cap")
+    inside = torch.expm1(excess.clamp_max(c))
+    beyond = math.exp(c) * torch.relu(excess - c)
+    return (inside + beyond).mean()
 
 
 def boundary_loss(model: nn.Module, *, cap: float | None = None) -> torch.Tensor:

@@ -77,9 +77,16 @@ def test_recorded_input_does_not_block_copies(tmp_path):
 
 
 def test_boundary_penalty_cap_keeps_it_finite():
-    x = torch.tensor([1000.0])
+    x = torch.tensor([1000.0], requires_grad=True)
     assert math.isinf(boundary_penalty(x, 1.0).item())
-    assert boundary_penalty(x, 1.0, cap=50.0).item() == pytest.approx(math.expm1(50.0), rel=1e-6)
+    # excess 999 > cap 50: exp(50) (1 + 999 - 50) - 1, slope exp(50)
+    y = boundary_penalty(x, 1.0, cap=50.0)
+    assert y.item() == pytest.approx(math.exp(50.0) * 950 - 1, rel=1e-6)
+    (g,) = torch.autograd.grad(y, x)
+    assert g.item() == pytest.approx(math.exp(50.0), rel=1e-6)
+    # below the cap the formula is unchanged
+    z = torch.tensor([-3.0, 0.5, 2.0], dtype=F64)
+    assert boundary_penalty(z, 1.0, cap=50.0).item() == boundary_penalty(z, 1.0).item()
 
 
 # ------------------------------------------------------------------ selective clipping
