@@ -188,6 +188,7 @@ def mesh_apply(x: torch.Tensor, a, b, layout: MeshLayout, output_factor=None) ->
     return xt.T.reshape(shape)
 
 
+@functools.lru_cache(maxsize=1024)
 def prefer_matrix(batch: int, n: int, n_columns: int) -> bool:
     """Whether building the matrix and one GEMM beats running the columns on the batch."""
     direct = n_columns * (batch * n * 3 * 0.4e-9 + 3 * 3e-6)
@@ -317,13 +318,12 @@ def _cost(n: int, L: int, g: int) -> float:
     return L * n * w * 8 * 0.4e-9 + (nb - 1) * n**3 * 4 * 0.08e-9 + g * 8 * 3e-6
 
 
+@functools.lru_cache(maxsize=256)
 def _block_size(n: int, L: int) -> int:
     """Cheapest even block size whose per-step tensors stay below ``MAX_INDEXED_CELLS``."""
-    cands = [
-        g
-        for g in range(2, max(L, 2) + 2, 2)
-        if -(-L // g) * g * n * min(2 * g + 4, n) <= MAX_INDEXED_CELLS
-    ]
+    # block counts that are powers of two keep the GEMM tree free of identity padding
+    gs = {max(2, 2 * -(-L // (2 * nb))) for nb in (2**k for k in range(L.bit_length() + 1))}
+    cands = [g for g in sorted(gs) if -(-L // g) * g * n * min(2 * g + 4, n) <= MAX_INDEXED_CELLS]
     return min(cands or [2], key=lambda g: _cost(n, L, g))
 
 
