@@ -11,17 +11,23 @@ with ``C_c`` the block-diagonal matrix of column ``c`` (identity on idle modes).
 Every column acts on a vector as the butterfly ``y = a_c * x + b_c * x[perm_c]``,
 where ``perm_c`` swaps the partners of each pair and ``a_c``, ``b_c`` hold the
 2x2 blocks (``a = 1, b = 0`` on idle modes). One column is therefore a fixed
-number of whole-tensor operations, and a mesh costs ``O(L) = O(N)`` vectorised
-steps, forward and backward (autograd), never ``O(N^2)`` small ones.
+number of whole-tensor operations (a gather and two multiply-adds), never one
+small operation per MZI.
 
 Two evaluation paths give the same result:
 
-* :func:`mesh_apply` runs the ``L`` butterflies on the batch directly (best
-  when the batch is smaller than ``N``);
-* :func:`mesh_matrix` builds ``U``: the columns are cut into ``L/g`` blocks of
-  ``g`` columns, all blocks run their ``g`` butterflies at once on a stack of
-  identity matrices, and the block matrices are multiplied pairwise in
-  ``log2(L/g)`` batched GEMMs; a batch larger than ``N`` then needs one GEMM.
+* :func:`mesh_apply` runs the ``L`` butterflies on the batch directly: ``O(N)``
+  vectorised steps forward and backward (autograd);
+* :func:`mesh_matrix` / :func:`mesh_matrix_from_entries` build ``U``: the
+  columns are cut into ``nb`` blocks of ``g``; all blocks run their ``g``
+  butterflies at once, starting from the identity, on band windows (a block of
+  ``g`` columns couples modes at most ``g`` apart, so each of its columns is kept
+  as a window of ``2g + 4`` rows instead of ``N``) with a hand-written backward;
+  then the ``nb`` block matrices are multiplied pairwise in ``log2(nb)`` levels of
+  batched GEMMs. That is ``g + log2(nb)`` sequential steps instead of ``L``.
+  Applying ``U`` to a batch is then one GEMM. :func:`prefer_matrix` picks the
+  path, and the block size comes from a small cost model (element-wise work
+  against GEMM work against the number of steps).
 """
 
 from __future__ import annotations
