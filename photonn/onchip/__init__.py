@@ -2,8 +2,11 @@
 
 from ..functional.mzi_errors import thermal_crosstalk_matrix as thermal_crosstalk_matrix
 from ..functional.mzi_mesh import MeshLayout as MeshLayout
+from ..functional.mzi_mesh import clements_layout as clements_layout
+from ..functional.mzi_mesh import reck_layout as reck_layout
 from ..functional.unitary import MeshPhases as MeshPhases
 from ..functional.unitary import clements_decompose as clements_decompose
+from ..functional.unitary import decompose as decompose
 from ..functional.unitary import fidelity as fidelity
 from ..functional.unitary import haar_unitary as haar_unitary
 from ..functional.unitary import reck_decompose as reck_decompose
