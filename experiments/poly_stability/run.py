@@ -278,7 +278,7 @@ def write_table_b(records, path):
             )
             lines.append(
                 "| degree | (B, B_pen) | with framework | without | "
-                "peak max|x|/B_pen with / without | gap to ReLU (with) |"
+                "peak max abs x / B_pen, with / without | gap to ReLU (with) |"
             )
             lines.append("|---|---|---|---|---|---|")
             for d, (b, bp) in BOUNDS.items():
