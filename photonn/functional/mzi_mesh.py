@@ -196,15 +196,17 @@ class _DirectButterflies(torch.autograd.Function):
         L = a.shape[0]
         grad_a = torch.empty_like(a)
         grad_b = torch.empty_like(b)
-        G = G.contiguous()
-        ca = a.conj().resolve_conj()[..., None]
-        cpb = [b.index_select(1, perm[q]).conj().resolve_conj()[..., None] for q in (0, 1)]
+        H = G.conj().contiguous()  # conj(grad) throughout: no conj inside the loop
+        a3 = a[..., None]
+        pb = [b.index_select(1, perm[q])[..., None] for q in (0, 1)]
         for c in range(L - 1, -1, -1):
             x, p = saved[c], perm[c % 2]
-            grad_a[c] = torch.linalg.vecdot(x, G)  # sum over the batch of conj(x) G
-            grad_b[c] = torch.linalg.vecdot(x.index_select(0, p), G)
-            G = torch.addcmul(ca[c] * G, cpb[c % 2][c], G.index_select(0, p))
-        return G, grad_a, grad_b, None
+            PH = H.index_select(0, p)
+            torch.sum(x * H, 1, out=grad_a[c])
+            # sum x[p(i)] H[i] = (sum x H[p])[p(i)]: no gather of x
+            grad_b[c] = (x * PH).sum(1).index_select(0, p)
+            H = torch.addcmul(a3[c] * H, pb[c % 2][c], PH)
+        return H.conj(), grad_a.conj(), grad_b.conj(), None
 
 
 def mesh_apply(x: torch.Tensor, a, b, layout: MeshLayout, output_factor=None) -> torch.Tensor:
