@@ -22,9 +22,14 @@ propagation on a 2x zero-padded FFT grid (``--n 100``: 200 x 200 FFTs; ``--n
 
 Time: median of ``--repeats`` interleaved runs in one process (``_timing``),
 ratio to ``bare``. Peak memory: each implementation runs in a fresh
-subprocess; after building the model and the batch, the peak-RSS counter is
-reset (``/proc/self/clear_refs``), three steps run, and the reported figure is
-``VmHWM - VmRSS_before``: the extra resident memory a training step needs (Linux only).
+subprocess; after building the model and the batch and one warm-up step, freed
+heap is returned to the OS (``malloc_trim``), the peak-RSS counter is reset
+(``/proc/self/clear_refs``), three steps run, and the figure is ``VmHWM -
+VmRSS_before``: the extra resident memory a training step needs; the median of
+three subprocesses is reported (Linux only). The subprocesses run with glibc's
+``MALLOC_MMAP_THRESHOLD_=131072``, so every tensor above 128 KiB is mapped and
+unmapped with its life and RSS tracks the live tensors (with the default
+adaptive threshold the figure varied by 2x between identical runs).
 
 Run: ``PYTHONPATH=. /work/peers/bin/python benchmarks/d2nn.py [--n 100] [--repeats 7]``
 (``--quick`` for a smoke run; without the peer venv only bare and photonn run).
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -235,8 +241,17 @@ def _status() -> dict:
 
 def child(name: str, n: int, threads: int) -> None:
     """Subprocess entry: print the extra resident memory [MiB] of three steps."""
+    import ctypes
+    import gc
+
     torch.set_num_threads(threads)
     step = build(name, n)
+    step()  # warm-up: one-time allocations (FFT plans, autograd engine) are not counted
+    gc.collect()
+    try:  # hand freed heap memory back to the OS, so the baseline is what is really held
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
     before = _status()["VmRSS"]
     for _ in range(3):
@@ -244,13 +259,20 @@ def child(name: str, n: int, threads: int) -> None:
     print(json.dumps({"peak_mib": (_status()["VmHWM"] - before) / 1024}))
 
 
-def peak_memory(name: str, n: int, threads: int) -> float | None:
+def peak_memory(name: str, n: int, threads: int, runs: int = 3) -> float | None:
+    """Median over ``runs`` fresh subprocesses of :func:`child`'s figure."""
     cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--threads", str(threads)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        print(f"# {name}: memory run failed: {r.stderr.strip().splitlines()[-1:]}")
-        return None
-    return json.loads(r.stdout.strip().splitlines()[-1])["peak_mib"]
+    # a fixed mmap threshold: every large tensor is mmapped and unmapped when freed, so
+    # RSS follows the live tensors (glibc's adaptive threshold made the figure vary 2x)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    out = []
+    for _ in range(runs):
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if r.returncode:
+            print(f"# {name}: memory run failed: {r.stderr.strip().splitlines()[-1:]}")
+            return None
+        out.append(json.loads(r.stdout.strip().splitlines()[-1])["peak_mib"])
+    return sorted(out)[len(out) // 2]
 
 
 def main(argv=None) -> int:
