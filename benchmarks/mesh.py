@@ -14,6 +14,22 @@ of the same repeat set.
 Peers (optional, each skipped when it does not import; see the notes printed):
 neurophox (torch backend ``RMTorch`` and TensorFlow ``RM``), photontorch
 (``ClementsNxN``, a circuit solver: only small N are feasible) and torchonn.
+
+Measured on the shared 2-core CPU machine, one thread, torch 2.13, two runs
+(06:37 and 06:42 UTC, 2026-11-22; other jobs were running, so ratios move by
+~1.5x between runs). Forward+backward, ratio to the dense matmul of the same size
+(lower is better) and the peer's time over photonn's:
+
+| N | photonn f+b / dense | neurophox-tf / photonn | neurophox-torch / photonn | photontorch |
+|---|---|---|---|---|
+| 8 | 2.5 | - | - | 34 - 40 |
+| 16 | 1.9 - 2.1 | - | - | 248 - 254 |
+| 64 | 3.7 - 3.8 | 5.4 - 11.3 | 12.8 - 13.1 | (N = 64 not feasible) |
+| 256 | 3.5 - 14.8 | 3.95 - 4.6 | 10.8 - 15.4 | - |
+
+torchonn 0.0.8 is not installed in the peers environment (its sdist's setup
+imports the package itself, and its CPU decomposition/backward paths fail), so it
+is recorded as skipped.
 """
 
 from __future__ import annotations
