@@ -293,3 +293,24 @@ def test_polynomial_tools_plug_in():
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     assert "reg/boundary" in seen[0]
     assert any(k.startswith("act/") and k.endswith(".max_abs") for k in seen[0])
+
+
+def test_time_limit_stops_cleanly_with_checkpoint(tmp_path):
+    from photonn.training import TimeLimit
+
+    t = make(tmp_path)
+    t.callbacks = [TimeLimit(0.0)]
+    hist = t.fit(synthetic(), epochs=3, batch_size=16)
+    assert t.step == 1 and hist == []
+    ck = load_checkpoint(tmp_path / "ck.h5")
+    assert ck["step"] == 1 and ck["loop"]["batch"] == 1  # resumable mid-epoch
+
+
+def test_lr_decay_per_epoch():
+    from photonn.training import LRDecay
+
+    t = make(lr=0.1)
+    t.callbacks = [LRDecay(t.optimizer, 0.5)]
+    hist = t.fit(synthetic(), epochs=3, batch_size=64)
+    assert [h["lr"] for h in hist] == [0.1, 0.05, 0.025]
+    assert t.optimizer.param_groups[0]["lr"] == 0.0125
