@@ -90,6 +90,14 @@ def _cmd_train(args) -> int:
         cfg = load_config(args.config, args.set)
     else:
         cfg = resolve_config(None, args.set)
+    if args.print_config:
+        from .training.config import dump_config
+
+        print(
+            dump_config(cfg) if cfg is not None else Path(args.run_dir, "config.toml").read_text(),
+            end="",
+        )
+        return 0
     run_dir = Path(
         args.run_dir or f"runs/d2nn-{cfg['data']['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
@@ -165,6 +173,9 @@ def _add_training(sub) -> None:
     )
     s.add_argument("--run-dir", help="run directory (default: runs/d2nn-<dataset>-<time>)")
     s.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    s.add_argument(
+        "--print-config", action="store_true", help="print the resolved configuration and exit"
+    )
     s.set_defaults(func=_cmd_train)
     s = sub.add_parser("eval", help="evaluate a trained run and print its test accuracy")
     s.add_argument("run_dir", help="run directory written by photonn train")

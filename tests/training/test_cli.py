@@ -100,3 +100,12 @@ def test_errors(tmp_path, tiny, capsys):
     assert "already holds a run" in capsys.readouterr().err
     assert main(["train", "--run-dir", str(run), "--resume", "--set", "model.size=32"]) == 2
     assert "only [" in capsys.readouterr().err
+
+
+def test_print_config_is_a_valid_config(tmp_path, capsys):
+    from photonn.training import load_config, resolve_config
+
+    assert main(["train", "--print-config", "--set", "model.num_layers=3"]) == 0
+    path = tmp_path / "c.toml"
+    path.write_text(capsys.readouterr().out)
+    assert load_config(path) == resolve_config({"model": {"num_layers": 3}})
