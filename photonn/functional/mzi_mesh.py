@@ -28,6 +28,10 @@ Two evaluation paths give the same result:
   Applying ``U`` to a batch is then one GEMM. :func:`prefer_matrix` picks the
   path, and the block size comes from a small cost model (element-wise work
   against GEMM work against the number of steps).
+
+Both paths have hand-written first-order backward passes (checked against finite
+differences by ``torch.autograd.gradcheck``); second derivatives through a mesh
+are not supported.
 """
 
 from __future__ import annotations
