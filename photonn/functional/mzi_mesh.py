@@ -17,7 +17,7 @@ small operation per MZI.
 Two evaluation paths give the same result:
 
 * :func:`mesh_apply` runs the ``L`` butterflies on the batch directly: ``O(N)``
-  vectorised steps forward and backward (autograd);
+  vectorised steps forward and backward;
 * :func:`mesh_matrix` / :func:`mesh_matrix_from_entries` build ``U``: the
   columns are cut into ``nb`` blocks of ``g``; all blocks run their ``g``
   butterflies at once, starting from the identity, on band windows (a block of
