@@ -50,6 +50,13 @@ which the next mask multiplication saves for backward, keeping every padded
 patched copy): photonn 132 ms / 38.0 MiB, LightRidge 130 ms / 45.0 MiB,
 SVETlANNa 183 ms / 93.2 MiB, torchoptics-f32 280 ms / 115 MiB.
 
+``--n 200`` (Lin et al.'s 200 x 200 neurons, 400 x 400 FFTs, 5 repeats): photonn
+1385 ms / 285 MiB; bare 1.07x its time, torchoptics-f32 2.72x / 1.61x memory,
+-f64 5.44x / 3.22x, SVETlANNa 0.79x / 1.29x, LightRidge 0.82x / 0.62x. A rerun
+of photonn, SVETlANNa and LightRidge alone gave 1278 / 1578 / 1378 ms: at this
+size all three sit at the FFT floor and their order is within the machine's
+noise (about 10 %); the memory figures are reproducible.
+
 Run: ``PYTHONPATH=. /work/peers/bin/python benchmarks/d2nn.py [--n 100] [--repeats 7]``
 (``--quick`` for a smoke run; without the peer venv only bare and photonn run).
 """
