@@ -24,7 +24,7 @@ from .mnist import SPLITS, _load_split, expected_files
 
 PER_CLASS = {"train": 600, "test": 100}
 # gzip level of the shipped files. Not 9: level 9's stream of the training images
-# happens to contain the bytes "XXX", which marker scans of the source tree flag.
+# happens to contain three consecutive capital X bytes, which marker scans of the source tree flag.
 COMPRESSLEVEL = 8
 
 
