@@ -31,31 +31,32 @@ three subprocesses is reported (Linux only). The subprocesses run with glibc's
 unmapped with its life and RSS tracks the live tensors (with the default
 adaptive threshold the figure varied by 2x between identical runs).
 
-Measured (shared 2-core CPU, torch 2.13.0, 1 thread, ``--n 100 --repeats 9``):
+Measured (shared 2-core CPU under load, torch 2.13.0, 1 thread, ``--n 100 --repeats 9``,
+with ``conv_fft`` returning a compact crop, commit 06ab0f8):
 
     impl            | loss    | step ms | / photonn | peak MiB | mem / photonn
-    bare            | 2.33097 | 138.6   | 1.11      | 80.3     | 1.11
-    photonn         | 2.33097 | 125.3   | 1.00      | 72.3     | 1.00
-    photonn-asm     | 2.33291 | 119.3   | 0.95      | 72.5     | 1.00
-    torchoptics-f32 | 2.33292 | 225.7   | 1.80      | 115.2    | 1.59
-    torchoptics-f64 | 2.33291 | 700.2   | 5.59      | 229.5    | 3.17
-    svetlanna       | 2.33298 | 145.0   | 1.16      | 93.2     | 1.29
-    lightridge      | 2.27944 | 121.3   | 0.97      | 45.2     | 0.63
+    bare            | 2.33097 | 209.4   | 1.14      | 79.8     | 2.12
+    photonn         | 2.33097 | 184.3   | 1.00      | 37.7     | 1.00
+    photonn-asm     | 2.33291 | 168.5   | 0.91      | 38.0     | 1.01
+    torchoptics-f32 | 2.33292 | 447.3   | 2.43      | 115.0    | 3.05
+    torchoptics-f64 | 2.33291 | 1080.4  | 5.86      | 229.3    | 6.08
+    svetlanna       | 2.33298 | 216.1   | 1.17      | 93.3     | 2.47
+    lightridge      | 2.27944 | 178.5   | 0.97      | 45.2     | 1.20
 
 photonn-asm, torchoptics and SVETlANNa compute the same network (losses agree
-to 1e-4); LightRidge's Fresnel transfer function differs slightly. LightRidge
-is as fast and lighter: ``conv_fft`` returns a view of the padded inverse FFT,
-which the next mask multiplication saves for backward, keeping every padded
-(4x larger) field alive. With ``.contiguous()`` on that crop (measured on a
-patched copy): photonn 132 ms / 38.0 MiB, LightRidge 130 ms / 45.0 MiB,
-SVETlANNa 183 ms / 93.2 MiB, torchoptics-f32 280 ms / 115 MiB.
+to 1e-4); LightRidge's Fresnel transfer function differs slightly. photonn is
+the lightest (before that commit, when the crop was a view of the padded
+field: 72.3 MiB, and LightRidge was lighter at 0.63x). In time it is 2.4x
+faster than torchoptics (float32), 1.17x than SVETlANNa, and level with
+LightRidge: over four runs the LightRidge / photonn ratio was 0.94-0.98 and
+photonn-asm / LightRidge 0.94-1.08, all within this machine's noise; both sit
+at the FFT floor.
 
-``--n 200`` (Lin et al.'s 200 x 200 neurons, 400 x 400 FFTs, 5 repeats): photonn
-1385 ms / 285 MiB; bare 1.07x its time, torchoptics-f32 2.72x / 1.61x memory,
--f64 5.44x / 3.22x, SVETlANNa 0.79x / 1.29x, LightRidge 0.82x / 0.62x. A rerun
-of photonn, SVETlANNa and LightRidge alone gave 1278 / 1578 / 1378 ms: at this
-size all three sit at the FFT floor and their order is within the machine's
-noise (about 10 %); the memory figures are reproducible.
+``--n 200`` (Lin et al.'s 200 x 200 neurons, 400 x 400 FFTs, 5 repeats, before
+06ab0f8): photonn 1385 ms / 285 MiB; bare 1.07x its time, torchoptics-f32 2.72x /
+1.61x memory, -f64 5.44x / 3.22x, SVETlANNa 0.79x / 1.29x, LightRidge 0.82x /
+0.62x. A rerun of photonn, SVETlANNa and LightRidge alone gave 1278 / 1578 /
+1378 ms: at this size their order is within the noise (about 10 %).
 
 Run: ``PYTHONPATH=. /work/peers/bin/python benchmarks/d2nn.py [--n 100] [--repeats 7]``
 (``--quick`` for a smoke run; without the peer venv only bare and photonn run).
