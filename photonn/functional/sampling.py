@@ -110,7 +110,8 @@ class SamplingReport:
         wraps: on a padded axis, the light cone is wider than the padded
             window, so steep light wraps around (transfer-function methods) or is
             cut (impulse-response methods). Axes without padding
-            (``pad_factor == 1``) are periodic by choice and never flagged.
+            (``pad_factor == 1``) are periodic by choice and never flagged, nor
+            is "bl-asm", whose band limit keeps only the angles that fit.
         aliases: whether *this method's* result is corrupted by sampling. For
             the padded convolution methods ("asm", "fresnel", "fresnel-ir",
             "rs") this is ``wraps``: with ``N >= n + spread`` the periodised
@@ -199,8 +200,13 @@ def sampling_report(
     zc = min(zcs)
     tf_alias = z != 0 and any(abs(z) > zc_i for zc_i in zcs)
     ir_alias = z != 0 and any(abs(z) < zc_i for zc_i in zcs)
-    # an axis without padding (pad_factor == 1) is periodic by choice: nothing wraps there
-    wraps = z != 0 and any(c > a for c, a, n, N in zip(cones, allowed, grid.shape, shape) if N > n)
+    # an axis without padding (pad_factor == 1) is periodic by choice: nothing wraps there;
+    # the band-limited ASM keeps only the angles whose spread fits the window
+    wraps = (
+        z != 0
+        and method != "bl-asm"
+        and any(c > a for c, a, n, N in zip(cones, allowed, grid.shape, shape) if N > n)
+    )
     aliases = wraps if method in ("asm", "fresnel", "fresnel-ir", "rs") else False
     return SamplingReport(
         method=method,

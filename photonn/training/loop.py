@@ -94,7 +94,7 @@ def evaluate(
     if progress:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc="eval", leave=False)
+        starts = tqdm(starts, desc="eval", leave=False, mininterval=2.0)
     try:
         for s in starts:
             xb = as_input(x[s : s + batch_size], device)
@@ -307,7 +307,14 @@ class Trainer:
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=nb, initial=st["batch"], desc=f"epoch {self.epoch + 1}", leave=False)
+            # refresh at most every 2 s: a log file or CI output gets a line per refresh
+            bar = tqdm(
+                total=nb,
+                initial=st["batch"],
+                desc=f"epoch {self.epoch + 1}",
+                leave=False,
+                mininterval=2.0,
+            )
         t_last = time.perf_counter()
         try:
             for b in range(st["batch"], nb):
