@@ -36,9 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -47,23 +45,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_times  # noqa: E402
+
 from photonn.onchip import MZIMesh  # noqa: E402
 
 NOTES: dict[str, str] = {}
-
-
-def timeit(fns: dict, repeats: int, warmup: int = 2) -> dict:
-    """Median wall time [s] of each callable, repeats interleaved round-robin."""
-    for f in fns.values():
-        for _ in range(warmup):
-            f()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def photonn_case(n, batch, gen):
@@ -241,8 +228,8 @@ def run(sizes, batch, repeats, peers, threads):
         reps = repeats if n <= 64 else max(3, repeats // 3)
         if "photontorch" in cases:
             reps = 3
-        fw = timeit({k: v[0] for k, v in cases.items()}, reps)
-        fb = timeit({k: v[1] for k, v in cases.items()}, reps)
+        fw = median_times({k: v[0] for k, v in cases.items()}, reps)
+        fb = median_times({k: v[1] for k, v in cases.items()}, reps)
         for k in cases:
             rows.append(
                 {
