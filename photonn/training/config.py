@@ -38,8 +38,8 @@ Schema (defaults in brackets)::
     detector_size = 8           # side of each square class region, in neurons
     detector_span = 0.6         # fraction of the plane the regions cover
     readout = "normalized"      # "normalized" or "log" (see photonn.models.D2NN)
-    temperature = 10.0          # softmax temperature of the readout
-    learn_temperature = false
+    temperature = 10.0          # softmax temperature of the readout (initial value if learnt)
+    learn_temperature = true    # learn T (measured: 94.9 % vs 91.2 % fixed, main job)
     phase_bits = 0              # quantise the phase masks to 2^bits levels (0: continuous)
     init = "zeros"              # "zeros" or "uniform"
     dtype = "complex64"
@@ -98,7 +98,7 @@ DEFAULT_CONFIG: dict = {
         "detector_span": 0.6,
         "readout": "normalized",
         "temperature": 10.0,
-        "learn_temperature": False,
+        "learn_temperature": True,
         "phase_bits": 0,
         "init": "zeros",
         "dtype": "complex64",
