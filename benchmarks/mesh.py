@@ -30,6 +30,21 @@ Measured on the shared 2-core CPU machine, one thread, torch 2.13, two runs
 torchonn 0.0.8 is not installed in the peers environment (its sdist's setup
 imports the package itself, and its CPU decomposition/backward paths fail), so it
 is recorded as skipped.
+
+A third run (09:00 UTC, one training job on the other core), ``--sizes 64 256
+--repeats 20``: f+b / dense 2.2 (N = 8), 1.3 (16), 4.2 (64), 16.1 (256);
+neurophox-tf / photonn 4.96 (64) and 3.57 (256); neurophox-torch 10.8 and 14.4;
+photontorch 19 and 201 (N = 8, 16).
+
+At N = 256 (batch = N) photonn runs the columns on the batch: 256 butterflies of
+three element-wise operations forward, seven backward, about 0.3 ns per complex
+element each on this CPU: the element-wise floor. Measured and rejected
+(N = 256, batch 256, one thread, same process): the pairs as 2 x 2 batched
+GEMMs (``bmm`` on ``(N/2, 2, B)`` views, no gathers): 1.3x slower with a reused
+state buffer, 2.4x with a fresh one (page faults on the 134 MB of saved states);
+band tiles (blocks of g columns built on (t + 2g)-row windows, applied as
+batched GEMMs on overlapping windows of the batch): 1.15-1.5x slower for
+g, t in 4..16; the block-matrix GEMM tree: 2x slower.
 """
 
 from __future__ import annotations
