@@ -52,6 +52,17 @@ LightRidge: over four runs the LightRidge / photonn ratio was 0.94-0.98 and
 photonn-asm / LightRidge 0.94-1.08, all within this machine's noise; both sit
 at the FFT floor.
 
+Rerun on a quiet machine (09:40 UTC 2026-11-22, nothing else running, same
+command): step ms / ratio to photonn: bare 159.8 / 1.27, photonn 125.9 / 1.00,
+photonn-asm 128.6 / 1.02, torchoptics-f32 240.7 / 1.91, torchoptics-f64 656.6 /
+5.21, SVETlANNa 150.3 / 1.19, LightRidge 130.6 / 1.04; peak memory unchanged
+(photonn 38.1 MiB, LightRidge 1.19x, SVETlANNa 2.45x, torchoptics 3.02x / 6.02x).
+LightRidge stays level (1.04x, inside the run-to-run spread of 0.94-1.04).
+Measured and rejected for the padded FFTs (32 fields of 100 x 100 on 200 x 200,
+one thread): a polyphase split into four 100 x 100 FFTs with twiddles (12.2 ms
+against 12.3 ms for ``fft2(s=)``), pruned row/column transforms with explicit
+transposes (13.9 against 14.0 ms) and with strided column transforms (34 ms).
+
 ``--n 200`` (Lin et al.'s 200 x 200 neurons, 400 x 400 FFTs, 5 repeats, before
 06ab0f8): photonn 1385 ms / 285 MiB; bare 1.07x its time, torchoptics-f32 2.72x /
 1.61x memory, -f64 5.44x / 3.22x, SVETlANNa 0.79x / 1.29x, LightRidge 0.82x /
