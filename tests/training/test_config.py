@@ -83,3 +83,22 @@ def test_bad_files(tmp_path):
     unknown.write_text("[model]\nsizee = 3\n")
     with pytest.raises(ValueError, match=r"unknown.toml: unknown config key 'model.sizee'"):
         load_config(unknown)
+
+
+def test_default_learns_the_temperature():
+    # pinned: a fixed T = 10 caps the normalized logits and cost 3-4 points of accuracy
+    # (experiments/d2nn/README.md); the built-in default trains T with the phases
+    import torch
+
+    from photonn.training.run import build_model
+
+    cfg = resolve_config(
+        None,
+        ["model.size=16", "model.input_size=8", "model.detector_size=2", "model.method=bl-asm"],
+    )
+    assert cfg["model"]["learn_temperature"] is True
+    model = build_model(cfg)
+    assert isinstance(model.log_temperature, torch.nn.Parameter)
+    assert float(model.temperature.detach()) == pytest.approx(cfg["model"]["temperature"])
+    off = build_model(resolve_config(cfg, ["model.learn_temperature=false"]))
+    assert not isinstance(off.log_temperature, torch.nn.Parameter)
