@@ -196,6 +196,27 @@ def main(argv=None) -> int:
         "sigmas": {},
         "config": vars(args),
     }
+
+    def assess(chip, reprogram_steps, retrain_seed, until):
+        """Test accuracy of an errored chip as is, after reprogramming each mesh towards
+        the ideal one, and after a short retraining (in that order, in place)."""
+        res = {"errors": accuracy(chip, xte, yte)}
+        res["fidelity"] = reprogram_all(chip, model, reprogram_steps)
+        res["reprogrammed"] = accuracy(chip, xte, yte)
+        train(
+            chip,
+            xtr,
+            ytr,
+            epochs=args.retrain_epochs,
+            lr=args.lr / 5,
+            batch=args.batch,
+            gen=torch.Generator().manual_seed(retrain_seed),
+            log=log,
+            deadline=until,
+        )
+        res["retrained"] = accuracy(chip, xte, yte)
+        return res
+
     for sigma in args.sigmas:
         row = {"errors": [], "reprogrammed": [], "retrained": [], "fidelity": []}
         for seed in range(args.seeds):
@@ -204,22 +225,10 @@ def main(argv=None) -> int:
                 break
             chip = copy.deepcopy(model)
             apply_chip_errors(chip, sigma, torch.Generator().manual_seed(1000 + seed))
-            row["errors"].append(accuracy(chip, xte, yte))
-            fids = reprogram_all(chip, model, args.reprogram_steps)
-            row["fidelity"].append(fids)
-            row["reprogrammed"].append(accuracy(chip, xte, yte))
-            train(
-                chip,
-                xtr,
-                ytr,
-                epochs=args.retrain_epochs,
-                lr=args.lr / 5,
-                batch=args.batch,
-                gen=torch.Generator().manual_seed(seed),
-                log=log,
-                deadline=deadline,
-            )
-            row["retrained"].append(accuracy(chip, xte, yte))
+            res = assess(chip, args.reprogram_steps, seed, deadline)
+            for k, v in res.items():
+                row[k].append(v)
+            fids = res["fidelity"]
             f_mean = sum(b for b, _ in fids) / len(fids), sum(a for _, a in fids) / len(fids)
             log(
                 f"sigma {sigma}: chip {seed}: errors {row['errors'][-1]:.4f}, reprogrammed "
@@ -233,22 +242,7 @@ def main(argv=None) -> int:
     for key, xt in (("profile_si_thermo_optic_mzi", True), ("profile_no_crosstalk", False)):
         chip = copy.deepcopy(model)
         apply_profile(chip, profile, torch.Generator().manual_seed(7), crosstalk=xt)
-        prof = {"errors": accuracy(chip, xte, yte)}
-        fids = reprogram_all(chip, model, 3 * args.reprogram_steps)
-        prof["reprogrammed"] = accuracy(chip, xte, yte)
-        prof["fidelity"] = fids
-        train(
-            chip,
-            xtr,
-            ytr,
-            epochs=args.retrain_epochs,
-            lr=args.lr / 5,
-            batch=args.batch,
-            gen=torch.Generator().manual_seed(0),
-            log=log,
-            deadline=deadline + 600,
-        )
-        prof["retrained"] = accuracy(chip, xte, yte)
+        prof = assess(chip, 3 * args.reprogram_steps, 0, deadline + 600)
         results[key] = prof
         log(
             f"{key}: errors {prof['errors']:.4f}, reprogrammed {prof['reprogrammed']:.4f}, "

@@ -141,19 +141,25 @@ def mesh_layout(n: int, layout: str | MeshLayout = "clements") -> MeshLayout:
     return clements_layout(n) if layout == "clements" else reck_layout(n)
 
 
+def _swap_perms(n: int) -> torch.Tensor:
+    """``(2, n)`` long: row ``q`` swaps rows ``m, m + 1`` for every ``m = q (mod 2)``
+    (the partners of a column of parity ``q``; an unpaired last row maps to itself)."""
+    perms = []
+    for q in (0, 1):
+        p = list(range(n))
+        for m in range(q, n - 1, 2):
+            p[m], p[m + 1] = m + 1, m
+        perms.append(p)
+    return torch.tensor(perms, dtype=torch.long)
+
+
 @functools.lru_cache(maxsize=64)
 def _indices(layout: MeshLayout, device: torch.device):
     n, L = layout.n, layout.n_columns
     cols = torch.tensor(layout.columns, dtype=torch.long)
     tops = torch.tensor(layout.tops, dtype=torch.long)
     flat_top = cols * n + tops
-    perms = []
-    for parity in (0, 1):
-        p = list(range(n))
-        for m in range(parity, n - 1, 2):
-            p[m], p[m + 1] = m + 1, m
-        perms.append(p)
-    perm = torch.tensor(perms, dtype=torch.long)
+    perm = _swap_perms(n)
     return (
         torch.cat([flat_top, flat_top + 1]).to(device),
         torch.cat([flat_top, flat_top + 1]).to(device),
@@ -330,12 +336,6 @@ def _window_indices(n: int, g: int, device: torch.device):
     start = 2 * torch.div(j - g - 1, 2, rounding_mode="floor")  # even, <= j - g - 1
     win = torch.div(start + pad, 2, rounding_mode="floor")
     r0 = j - start
-    perms = []
-    for q in (0, 1):
-        p = list(range(w))
-        for r in range(q, w - 1, 2):
-            p[r], p[r + 1] = r + 1, r
-        perms.append(p)
     i = start[:, None] + torch.arange(w)[None, :]
     valid = ((i >= 0) & (i < n)).reshape(-1)
     src = torch.arange(n * w)[valid]
@@ -345,7 +345,7 @@ def _window_indices(n: int, g: int, device: torch.device):
         w,
         win.to(device),
         r0.to(device),
-        torch.tensor(perms).to(device),
+        _swap_perms(w).to(device),
         src.to(device),
         tgt.to(device),
     )
