@@ -64,6 +64,39 @@ def hardware_model(cfg, state, *, bits=None, noise=None):
     return model.eval()
 
 
+def embed_state(model, state) -> list[str]:
+    """Warm start: copy ``state`` (a smaller or equal trained D2NN) into ``model``.
+
+    Tensors of equal shape are copied. A smaller 2-D phase (``masks.i.raw``) is
+    placed at the centre of the larger mask, whose other neurons keep their
+    initial values (zero phase), so the trained layers sit on the same optical
+    axis with the same pitch. Everything else (propagators, detector boxes) is
+    rebuilt for the new grid. Returns the names that were copied or embedded.
+    """
+    done = []
+    own = model.state_dict()
+    with torch.no_grad():
+        for name, src in state.items():
+            dst = own.get(name)
+            if dst is None or not dst.is_floating_point():
+                continue
+            if dst.shape == src.shape:
+                dst.copy_(src)
+            elif name.endswith(".raw") and src.ndim == dst.ndim == 2:
+                (sy, sx), (dy, dx) = src.shape, dst.shape
+                if sy > dy or sx > dx or (dy - sy) % 2 or (dx - sx) % 2:
+                    raise ValueError(
+                        f"{name}: cannot centre {tuple(src.shape)} in {tuple(dst.shape)} "
+                        "(the new layer must be larger by an even number of neurons)"
+                    )
+                y0, x0 = (dy - sy) // 2, (dx - sx) // 2
+                dst[y0 : y0 + sy, x0 : x0 + sx] = src
+            else:
+                continue
+            done.append(name)
+    return done
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", choices=("mnist", "fashion-mnist", "embedded"), default="mnist")
@@ -77,6 +110,11 @@ def main(argv=None) -> int:
     p.add_argument("--signal-e", type=float, default=1000.0, help="electrons, brightest region")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--eval-only", action="store_true", help="skip training, evaluate --out")
+    p.add_argument(
+        "--init-from",
+        metavar="RUN_DIR",
+        help="warm start: centre the phases of a trained (smaller) run in the new layers",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seed-eval", type=int, default=1, help="seed of the detector-noise draws")
     args = p.parse_args(argv)
@@ -100,6 +138,11 @@ def main(argv=None) -> int:
             if args.resume
             else (),
         )
+        if args.init_from and not args.resume and trainer.step == 0:
+            _, src = load_run(args.init_from)
+            names = embed_state(trainer.model, src.state_dict())
+            print(f"warm start from {args.init_from}: {len(names)} tensors ({', '.join(names)})")
+            atomic_write_text(out / "init_from.txt", f"{Path(args.init_from).resolve()}\n")
         fit_run(trainer, out, train, test)
         print(
             f"trained {trainer.epoch} full epochs, {trainer.step} steps, "

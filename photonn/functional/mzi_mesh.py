@@ -236,9 +236,10 @@ def mesh_apply(x: torch.Tensor, a, b, layout: MeshLayout, output_factor=None) ->
 
 @functools.lru_cache(maxsize=1024)
 def prefer_matrix(batch: int, n: int, n_columns: int) -> bool:
-    """Whether building the matrix and one GEMM beats running the columns on the batch."""
-    direct = n_columns * (batch * n * 10 * 0.4e-9 + 10 * 3e-6) / 3
-    matrix = _cost(n, n_columns, _block_size(n, n_columns)) / 3 + batch * n * n * 0.08e-9
+    """Whether building the matrix and one GEMM beats running the columns on the batch
+    (forward + backward, by the cost models fitted on a 1-thread CPU, complex64)."""
+    direct = n_columns * batch * n * 3.3e-9 + n_columns * 58e-6
+    matrix = _cost(n, n_columns, _block_size(n, n_columns)) + 3 * batch * n * n * 0.14e-9
     return matrix < direct
 
 
@@ -281,94 +282,145 @@ class _BlockButterflies(torch.autograd.Function):
         return grad_a, grad_b, None
 
 
-class _WindowButterflies(torch.autograd.Function):
-    """Blocks of ``g`` butterflies on band windows: column ``j`` of a block matrix is
-    nonzero only in rows ``j - g .. j + g``, so each block is kept as ``(N, W)`` windows
-    (``W = 2g + 4``, starting at an even row so that the pairs of every window line up)
-    instead of ``N x N``. Coefficients arrive already windowed.
+class _PairWindows(torch.autograd.Function):
+    """Blocks of ``g`` butterflies on band windows, straight from padded coefficients.
 
-    Inputs: ``A, B`` ``(g, W, nb, N)`` complex (coefficient of window row ``r`` of input
-    mode ``j``), ``perm`` ``(2, W)`` long (partner window row by column parity),
-    ``r0`` ``(N,)`` long (window row of mode ``j`` itself). The window axis comes
-    first so that every partner swap is a gather of contiguous rows.
-    Output: ``Y`` ``(W, nb, N)``, the block matrices in window form.
+    A block of ``g`` columns couples modes at most ``g`` apart, so column ``j`` of a
+    block matrix is nonzero only in rows ``j - g .. j + g``. The two modes of a pair
+    slot ``k`` (``j = 2k, 2k + 1``) share one window of ``W = 2g + 4`` rows starting
+    at mode ``2k - g - 2`` (even, so the pairs of every window line up with the
+    mesh's). Window ``k`` of the coefficients is then ``c_pad[:, 2k : 2k + W]``: a
+    strided unfold, no gather; the backward folds the window gradients back (the
+    unfold's adjoint). The windows are written into the dense block
+    matrices through one strided view (row ``2k + r`` of a zero buffer padded by
+    ``g + 2`` rows on both sides, column ``2k + e``).
+
+    Inputs: ``a_pad, b_pad`` ``(nb * g, ne + 2 (g + 2))`` complex, the butterfly
+    coefficients of the ``nb * g`` columns with ``ne`` (``N`` rounded up to even)
+    modes padded by ``g + 2`` idle modes (``a = 1, b = 0``) on both sides; ``g``.
+    Output: ``(nb, ne, ne)``, the block matrices (block ``i`` = columns
+    ``i g .. i g + g - 1``).
     """
 
     @staticmethod
-    def forward(ctx, A, B, perm, r0):
-        g, w, nb, n = A.shape
-        Y = torch.nn.functional.one_hot(r0, w).T.to(A.dtype)[:, None].expand(w, nb, n)
-        Y = Y.contiguous()
+    def forward(ctx, a_pad, b_pad, g):
+        nbg, n_pad = a_pad.shape
+        nb, w, ne = nbg // g, 2 * g + 4, n_pad - 2 * (g + 2)
+        k = ne // 2
+
+        def windows(c):  # (nb g, n_pad) -> (g, W, nb, K)
+            c = c.view(nb, g, n_pad).unfold(2, w, 2)[:, :, :k]
+            return c.permute(1, 3, 0, 2).contiguous()
+
+        A, B = windows(a_pad), windows(b_pad)
+        perm = _swap_perms(w).to(a_pad.device)
+        Y = a_pad.new_zeros(w, nb, 2, k)  # window row, block, mode parity, pair slot
+        Y[g + 2, :, 0] = 1
+        Y[g + 3, :, 1] = 1
+        PY = torch.empty_like(Y)
         saved = []
         for s in range(g):
-            PY = Y.index_select(0, perm[s % 2])
-            saved += [Y, PY]
-            Y = torch.addcmul(A[s] * Y, B[s], PY)
+            saved.append(Y)
+            torch.index_select(Y, 0, perm[s % 2], out=PY)
+            Y = A[s].unsqueeze(2) * Y
+            Y.addcmul_(B[s].unsqueeze(2), PY)
+        D = Y.new_zeros(nb, ne + 2 * (g + 2), ne)
+        _dense_windows(D, w, k).copy_(Y.permute(1, 0, 2, 3))
+        ctx.g = g
         ctx.save_for_backward(A, B, perm, *saved)
-        return Y
+        return D[:, g + 2 : g + 2 + ne]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, G):
+    def backward(ctx, GM):
         A, B, perm, *saved = ctx.saved_tensors
-        g = A.shape[0]
-        grad_A = torch.empty_like(A)
-        grad_B = torch.empty_like(B)
-        H = G.conj().contiguous()  # work with conj(grad): no conj inside the loop
-        PB = (B[0::2].index_select(1, perm[0]), B[1::2].index_select(1, perm[1]))
+        g = ctx.g
+        _, w, nb, k = A.shape
+        ne = 2 * k
+        GD = GM.new_zeros(nb, ne + 2 * (g + 2), ne)
+        GD[:, g + 2 : g + 2 + ne] = GM
+        # work with conj(grad), conjugated physically once (conj views are slow operands);
+        # the per-step temporaries are reused: fresh memory costs page faults
+        H = torch.empty(w, nb, 2, k, dtype=GM.dtype, device=GM.device)
+        H.copy_(_dense_windows(GD, w, k).permute(1, 0, 2, 3).conj())
+        H2, PH, PY = torch.empty_like(H), torch.empty_like(H), torch.empty_like(H)
+        grad_A, grad_B = torch.empty_like(A), torch.empty_like(B)
+        A3 = A.unsqueeze(3)
+        PB3 = tuple(B[q::2].index_select(1, perm[q]).unsqueeze(3) for q in (0, 1))
         for s in range(g - 1, -1, -1):
-            Y, PY = saved[2 * s], saved[2 * s + 1]
-            torch.mul(Y, H, out=grad_A[s])
-            torch.mul(PY, H, out=grad_B[s])
+            Y, p = saved[s], perm[s % 2]
+            torch.index_select(Y, 0, p, out=PY)
+            H0, H1 = H.unbind(2)
+            for grad, X in ((grad_A[s], Y), (grad_B[s], PY)):
+                # both modes of a pair slot share one coefficient window
+                X0, X1 = X.unbind(2)
+                torch.mul(X0, H0, out=grad)
+                grad.addcmul_(X1, H1)
             if s:
-                pb = PB[s % 2][s // 2]
-                H = torch.addcmul(A[s] * H, pb, H.index_select(0, perm[s % 2]))
-        return grad_A.conj(), grad_B.conj(), None, None
+                torch.index_select(H, 0, p, out=PH)
+                torch.mul(H, A3[s], out=H2)
+                H2.addcmul_(PB3[s % 2][s // 2], PH)
+                H, H2 = H2, H
+        return _fold(grad_A.conj_physical_(), g), _fold(grad_B.conj_physical_(), g), None
+
+
+def _fold(gw: torch.Tensor, g: int) -> torch.Tensor:
+    """Window gradients ``(g, W, nb, K)`` -> padded coefficient gradients ``(nb g, n_pad)``
+    (the adjoint of the forward's unfold: coefficient ``2k + r`` of column
+    ``(block, s)`` collects window row ``r`` of slot ``k``)."""
+    _, w, nb, k = gw.shape
+    n_pad = 2 * k + 2 * (g + 2)
+    # the unfold has k + 1 windows; the last one is unused (zero gradient)
+    windows = torch.nn.functional.pad(gw.permute(2, 0, 3, 1), (0, 0, 0, 1))
+    return torch.ops.aten.unfold_backward(windows, [nb, g, n_pad], 2, w, 2).view(nb * g, n_pad)
+
+
+def _dense_windows(D, w: int, k: int) -> torch.Tensor:
+    """The ``(nb, W, 2, K)`` window cells inside a padded ``(nb, ne + 2 (g + 2), ne)``
+    buffer: cell ``(r, e, k)`` is row ``2k + r``, column ``2k + e`` (one strided view)."""
+    ne = D.shape[-1]
+    return D.as_strided((D.shape[0], w, 2, k), (D.stride(0), ne, 1, 2 * ne + 2))
 
 
 @functools.lru_cache(maxsize=64)
-def _window_indices(n: int, g: int, device: torch.device):
-    """Window geometry: modes are padded by ``pad`` (even) on both sides; window ``k`` of
-    the padded coefficients starts at padded row ``2k``; mode ``j`` uses window ``win[j]``."""
-    w = 2 * g + 4
-    pad = 2 * ((g + 3) // 2)
-    j = torch.arange(n)
-    start = 2 * torch.div(j - g - 1, 2, rounding_mode="floor")  # even, <= j - g - 1
-    win = torch.div(start + pad, 2, rounding_mode="floor")
-    r0 = j - start
-    i = start[:, None] + torch.arange(w)[None, :]
-    valid = ((i >= 0) & (i < n)).reshape(-1)
-    src = torch.arange(n * w)[valid]
-    tgt = (i * n + j[:, None]).reshape(-1)[valid]
-    return (
-        pad,
-        w,
-        win.to(device),
-        r0.to(device),
-        _swap_perms(w).to(device),
-        src.to(device),
-        tgt.to(device),
-    )
+def _padded_slots(layout: MeshLayout, g: int, device: torch.device):
+    """Flat index of every MZI's top and bottom mode in the padded ``(nb g, n_pad)``
+    coefficient arrays of :class:`_PairWindows`, and ``(nb, n_pad)``."""
+    n, L = layout.n, layout.n_columns
+    pad = g + 2
+    n_pad = n + n % 2 + 2 * pad
+    cols = torch.tensor(layout.columns, dtype=torch.long)
+    tops = torch.tensor(layout.tops, dtype=torch.long)
+    flat = cols * n_pad + tops + pad
+    return torch.cat([flat, flat + 1]).to(device), -(-L // g), n_pad
+
+
+def _windowed_matrix(a_pad, b_pad, g: int, n: int, output_factor):
+    M = _PairWindows.apply(a_pad, b_pad, g)
+    if M.shape[-1] != n:  # odd N: drop the idle mode added to complete the last pair
+        M = M[:, :n, :n]
+    return _tree(M, output_factor)
 
 
 def _cost(n: int, L: int, g: int) -> float:
-    """Rough seconds of one forward+backward for block size g (element-wise vs GEMM)."""
+    """Seconds of one forward + backward of :func:`mesh_matrix` with block size ``g``:
+    window cells (``L N W``), the GEMM tree (``3 (nb - 1) N^3`` complex multiply-adds)
+    and a constant; least-squares fit to N = 16..256 on one CPU thread (complex64)."""
     w = min(2 * g + 4, n)
     nb = -(-L // g)
-    return L * n * w * 8 * 0.4e-9 + (nb - 1) * n**3 * 4 * 0.08e-9 + g * 8 * 3e-6
+    return L * n * w * 15e-9 + 3 * (nb - 1) * n**3 * 0.12e-9 + 1e-3
 
 
 @functools.lru_cache(maxsize=256)
 def _block_size(n: int, L: int) -> int:
-    """Cheapest even block size whose per-step tensors stay below ``MAX_INDEXED_CELLS``."""
+    """Cheapest even block size by :func:`_cost`."""
     # block counts that are powers of two keep the GEMM tree free of identity padding
     gs = {max(2, 2 * -(-L // (2 * nb))) for nb in (2**k for k in range(L.bit_length() + 1))}
-    cands = [g for g in sorted(gs) if -(-L // g) * g * n * min(2 * g + 4, n) <= MAX_INDEXED_CELLS]
-    return min(cands or [2], key=lambda g: _cost(n, L, g))
+    return min(sorted(gs), key=lambda g: _cost(n, L, g))
 
 
 def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None = None):
-    """The ``N x N`` mesh matrix from butterfly coefficients.
+    """The ``N x N`` mesh matrix from butterfly coefficients ``a, b`` ``(L, N)``.
 
     The ``L`` columns are cut into ``nb`` blocks of ``g`` (``block``; by default the
     cheapest by a simple cost model). All blocks run their ``g`` butterflies at once,
@@ -376,100 +428,62 @@ def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None 
     ``g`` apart), then the block matrices are multiplied pairwise by batched GEMMs.
     """
     n, L = layout.n, layout.n_columns
-    g = _block_size(n, L) if block is None else block
-    if g % 2 or g < 2:
-        raise ValueError(f"block must be an even number >= 2, got {g}")
+    g = _check_block(n, L, block)
     nb = -(-L // g)
-    pad = nb * g - L
-    if pad:
-        a = torch.cat([a, torch.ones(pad, n, dtype=a.dtype, device=a.device)])
-        b = torch.cat([b, torch.zeros(pad, n, dtype=b.dtype, device=b.device)])
     if _use_windows(n, g):
-        pad_m, w, win, r0, perm, src, tgt = _window_indices(n, g, a.device)
-        one = torch.ones(nb * g, pad_m, dtype=a.dtype, device=a.device)
-        extra = torch.ones(nb * g, w, dtype=a.dtype, device=a.device)
-        a_ext = torch.cat([one, a, one, extra], 1)
-        b_ext = torch.cat([0 * one, b, 0 * one, 0 * extra], 1)
+        pad = g + 2
+        right = pad + n % 2
 
-        def windows(c):
-            c = c.unfold(1, w, 2).index_select(1, win)  # (L, n, w)
-            return c.view(nb, g, n, w).permute(1, 3, 0, 2).contiguous()
+        def padded(c, fill):
+            c = torch.cat([c, torch.full((nb * g - L, n), fill, dtype=c.dtype, device=c.device)])
+            return torch.cat(
+                [
+                    torch.full((nb * g, pad), fill, dtype=c.dtype, device=c.device),
+                    c,
+                    torch.full((nb * g, right), fill, dtype=c.dtype, device=c.device),
+                ],
+                1,
+            )
 
-        Y = _WindowButterflies.apply(windows(a_ext), windows(b_ext), perm, r0)
-        X = _windows_to_dense(Y, src, tgt)
-    else:
-        X = _BlockButterflies.apply(a.view(nb, g, n), b.view(nb, g, n), _perm(layout, a.device))
+        return _windowed_matrix(padded(a, 1), padded(b, 0), g, n, output_factor)
+    if nb * g > L:
+        a = torch.cat([a, torch.ones(nb * g - L, n, dtype=a.dtype, device=a.device)])
+        b = torch.cat([b, torch.zeros(nb * g - L, n, dtype=b.dtype, device=b.device)])
+    X = _BlockButterflies.apply(a.view(nb, g, n), b.view(nb, g, n), _perm(layout, a.device))
     return _tree(X, output_factor)
 
 
-@functools.lru_cache(maxsize=8)
-def _window_sources(layout: MeshLayout, g: int, device: torch.device):
-    """Index of every window cell ``(s, block, j, r)`` into ``cat([t00, t11, 1])`` (for A)
-    and ``cat([t01, t10, 0])`` (for B); int32, built once per layout and block size."""
-    n, L, m = layout.n, layout.n_columns, layout.n_mzi
-    nb = -(-L // g)
-    _, w, _, _, _, _, _ = _window_indices(n, g, torch.device("cpu"))
-    slot_a = torch.full((nb * g, n + 1), 2 * m, dtype=torch.long)  # last column: outside
-    slot_b = slot_a.clone()
-    cols = torch.tensor(layout.columns, dtype=torch.long)
-    tops = torch.tensor(layout.tops, dtype=torch.long)
-    k = torch.arange(m)
-    slot_a[cols, tops] = k
-    slot_a[cols, tops + 1] = m + k
-    slot_b[cols, tops] = k
-    slot_b[cols, tops + 1] = m + k
-    j = torch.arange(n)
-    start = 2 * torch.div(j - g - 1, 2, rounding_mode="floor")
-    i = start[:, None] + torch.arange(w)[None, :]
-    i = torch.where((i >= 0) & (i < n), i, n)  # outside the mesh -> the constant slot
-    # cell (s, r, block, j) -> column block * g + s, mode i[j, r]
-    c = (torch.arange(nb)[None, :] * g + torch.arange(g)[:, None])[:, None, :, None]
-    ii = i.T[None, :, None, :]
-    ia = slot_a[c, ii].to(torch.int32).reshape(-1)
-    ib = slot_b[c, ii].to(torch.int32).reshape(-1)
-    return ia.to(device), ib.to(device), w
+def _check_block(n: int, L: int, block) -> int:
+    g = _block_size(n, L) if block is None else block
+    if isinstance(g, bool) or not isinstance(g, int) or g % 2 or g < 2:
+        raise ValueError(f"block must be an even integer >= 2, got {g!r}")
+    return g
 
 
 def _use_windows(n: int, g: int) -> bool:
     return 2 * g + 4 < n
 
 
-# window cells above which the per-cell gather index (int32) is not cached; the
-# coefficients are then windowed from the (L, N) arrays by a strided unfold instead
-MAX_INDEXED_CELLS = 1 << 22
-
-
 def mesh_matrix_from_entries(entries, layout: MeshLayout, output_factor=None, block=None):
     """The ``N x N`` mesh matrix from per-MZI entries ``(t00, t01, t10, t11)`` ``(n_mzi,)``.
 
     Same result as ``mesh_matrix(*mesh_coefficients(*entries, layout), layout, ...)``;
-    on the band-window path the windowed coefficients are gathered straight from the
-    entries (one gather each for ``A`` and ``B``).
+    on the band-window path the entries are scattered straight into the padded
+    coefficient arrays (one ``index_put`` each for ``a`` and ``b``).
     """
     n, L = layout.n, layout.n_columns
-    g = _block_size(n, L) if block is None else block
-    if g % 2 or g < 2:
-        raise ValueError(f"block must be an even number >= 2, got {g}")
+    g = _check_block(n, L, block)
     t00, t01, t10, t11 = entries
-    cells = -(-L // g) * g * n * (2 * g + 4)
-    if not _use_windows(n, g) or layout.n_mzi == 0 or cells > MAX_INDEXED_CELLS:
+    if not _use_windows(n, g) or layout.n_mzi == 0:
         a, b = mesh_coefficients(t00, t01, t10, t11, layout)
         return mesh_matrix(a, b, layout, output_factor, block=g)
-    nb = -(-L // g)
-    ia, ib, w = _window_sources(layout, g, t00.device)
-    _, _, _, r0, perm, src, tgt = _window_indices(n, g, t00.device)
-    one = torch.ones(1, dtype=t00.dtype, device=t00.device)
-    A = torch.cat([t00, t11, one]).index_select(0, ia).view(g, w, nb, n)
-    B = torch.cat([t01, t10, 0 * one]).index_select(0, ib).view(g, w, nb, n)
-    Y = _WindowButterflies.apply(A, B, perm, r0)
-    return _tree(_windows_to_dense(Y, src, tgt), output_factor)
-
-
-def _windows_to_dense(Y, src, tgt):
-    """``(W, nb, N)`` windows -> ``(nb, N, N)`` block matrices."""
-    w, nb, n = Y.shape
-    Yf = Y.permute(1, 2, 0).reshape(nb, n * w)
-    return Yf.new_zeros(nb, n * n).index_copy(1, tgt, Yf.index_select(1, src)).view(nb, n, n)
+    idx, nb, n_pad = _padded_slots(layout, g, t00.device)
+    size = nb * g * n_pad
+    one = torch.ones(size, dtype=t00.dtype, device=t00.device)
+    zero = torch.zeros(size, dtype=t00.dtype, device=t00.device)
+    a = one.index_put((idx,), torch.cat([t00, t11])).view(nb * g, n_pad)
+    b = zero.index_put((idx,), torch.cat([t01, t10])).view(nb * g, n_pad)
+    return _windowed_matrix(a, b, g, n, output_factor)
 
 
 def _tree(X, output_factor):

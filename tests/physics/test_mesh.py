@@ -176,6 +176,14 @@ def test_mesh_of_x_equals_matrix_times_x(name, n):
     torch.testing.assert_close(mesh(x), x @ mesh.matrix().T, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("block", [0, 3, -2, 2.0, True])
+def test_bad_block_size(block):
+    layout = clements_layout(8)
+    a, b = mesh_coefficients(*mzi_entries(*random_phases(layout, torch.Generator())[:2]), layout)
+    with pytest.raises(ValueError, match="block must be an even integer"):
+        mesh_matrix(a, b, layout, block=block)
+
+
 def test_block_sizes_agree():
     gen = torch.Generator().manual_seed(7)
     layout = clements_layout(20)
@@ -287,15 +295,16 @@ def test_lossy_mesh_singular_values_at_most_one(name):
     torch.testing.assert_close(s, torch.ones(12, dtype=F64), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("block", [2, 4, 10])
-def test_gradcheck_blocked_paths(block):
-    """Band-window blocks (2 g + 4 < N) and full blocks, against finite differences."""
-    gen = torch.Generator().manual_seed(50 + block)
-    layout = clements_layout(12)
+@pytest.mark.parametrize("n, block", [(12, 2), (12, 4), (12, 10), (13, 2), (13, 4), (11, 6)])
+def test_gradcheck_blocked_paths(n, block):
+    """Band-window blocks (2 g + 4 < N) and full blocks, even and odd N (odd N adds an
+    idle mode to complete the last pair), against finite differences."""
+    gen = torch.Generator().manual_seed(50 + block + n)
+    layout = clements_layout(n)
     th, ph, al = random_phases(layout, gen)
     a, b = (t.detach().requires_grad_() for t in mesh_coefficients(*mzi_entries(th, ph), layout))
     out = torch.exp(1j * al)
-    ref = mesh_apply(torch.eye(12, dtype=C128), a, b, layout, out).T
+    ref = mesh_apply(torch.eye(n, dtype=C128), a, b, layout, out).T
     torch.testing.assert_close(mesh_matrix(a, b, layout, out, block=block), ref, rtol=0, atol=1e-13)
     assert torch.autograd.gradcheck(
         lambda a, b: mesh_matrix(a, b, layout, out, block=block), (a, b)
@@ -303,15 +312,15 @@ def test_gradcheck_blocked_paths(block):
 
 
 @pytest.mark.parametrize("name", ["clements", "reck"])
-@pytest.mark.parametrize("block", [2, 4, 8])
-def test_matrix_from_entries_window_path(name, block):
-    """Windowed coefficients gathered straight from the MZI entries, value and gradient."""
-    gen = torch.Generator().manual_seed(60 + block)
-    layout = LAYOUTS[name](14)
+@pytest.mark.parametrize("n, block", [(14, 2), (14, 4), (14, 8), (15, 4)])
+def test_matrix_from_entries_window_path(name, n, block):
+    """Entries scattered straight into the padded window coefficients, value and gradient."""
+    gen = torch.Generator().manual_seed(60 + block + n)
+    layout = LAYOUTS[name](n)
     th, ph, al = (t.requires_grad_() for t in random_phases(layout, gen))
     out = torch.exp(1j * al.detach())
     ent = mzi_entries(th, ph)
-    ref = mesh_apply(torch.eye(14, dtype=C128), *mesh_coefficients(*ent, layout), layout, out).T
+    ref = mesh_apply(torch.eye(n, dtype=C128), *mesh_coefficients(*ent, layout), layout, out).T
     got = mesh_matrix_from_entries(ent, layout, out, block=block)
     torch.testing.assert_close(got, ref, rtol=0, atol=1e-13)
     assert torch.autograd.gradcheck(
