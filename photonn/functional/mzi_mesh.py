@@ -188,14 +188,19 @@ def _perm(layout: MeshLayout, device) -> torch.Tensor:
 
 class _DirectButterflies(torch.autograd.Function):
     """The ``L`` butterflies on a batch laid out ``(N, batch)``, with a hand-written
-    backward (two batch reductions and one butterfly per column)."""
+    backward (two batch reductions and one butterfly per column). Per-column
+    temporaries are reused: on CPU, fresh memory costs page faults."""
 
     @staticmethod
     def forward(ctx, xt, a, b, perm):
         saved = []
+        a3, b3 = a.unsqueeze(2), b.unsqueeze(2)
+        px = torch.empty_like(xt)
         for c in range(a.shape[0]):
             saved.append(xt)
-            xt = torch.addcmul(a[c, :, None] * xt, b[c, :, None], xt.index_select(0, perm[c % 2]))
+            torch.index_select(xt, 0, perm[c % 2], out=px)
+            xt = a3[c] * xt
+            xt.addcmul_(b3[c], px)
         ctx.save_for_backward(a, b, perm, *saved)
         return xt
 
@@ -206,16 +211,23 @@ class _DirectButterflies(torch.autograd.Function):
         L = a.shape[0]
         grad_a = torch.empty_like(a)
         grad_b = torch.empty_like(b)
-        H = G.conj().contiguous()  # conj(grad) throughout: no conj inside the loop
-        a3 = a[..., None]
-        pb = [b.index_select(1, perm[q])[..., None] for q in (0, 1)]
+        red = torch.empty_like(a[0])
+        # conj(grad) throughout, conjugated physically once (conj views are slow operands)
+        H = torch.empty_like(G, memory_format=torch.contiguous_format)
+        H.copy_(G.conj())
+        H2, PH, prod = torch.empty_like(H), torch.empty_like(H), torch.empty_like(H)
+        a3 = a.unsqueeze(2)
+        pb = [b.index_select(1, perm[q]).unsqueeze(2) for q in (0, 1)]
         for c in range(L - 1, -1, -1):
             x, p = saved[c], perm[c % 2]
-            PH = H.index_select(0, p)
-            torch.sum(x * H, 1, out=grad_a[c])
+            torch.index_select(H, 0, p, out=PH)
+            torch.sum(torch.mul(x, H, out=prod), 1, out=grad_a[c])
             # sum x[p(i)] H[i] = (sum x H[p])[p(i)]: no gather of x
-            grad_b[c] = (x * PH).sum(1).index_select(0, p)
-            H = torch.addcmul(a3[c] * H, pb[c % 2][c], PH)
+            torch.sum(torch.mul(x, PH, out=prod), 1, out=red)
+            torch.index_select(red, 0, p, out=grad_b[c])
+            torch.mul(H, a3[c], out=H2)
+            H2.addcmul_(pb[c % 2][c], PH)
+            H, H2 = H2, H
         return H.conj(), grad_a.conj(), grad_b.conj(), None
 
 
