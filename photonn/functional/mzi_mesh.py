@@ -330,12 +330,14 @@ class _PairWindows(torch.autograd.Function):
         Y[g + 2, :, 0] = 1
         Y[g + 3, :, 1] = 1
         PY = torch.empty_like(Y)
+        p = perm.unbind(0)
+        A4, B4 = A.unsqueeze(3).unbind(0), B.unsqueeze(3).unbind(0)
         saved = []
         for s in range(g):
             saved.append(Y)
-            torch.index_select(Y, 0, perm[s % 2], out=PY)
-            Y = A[s].unsqueeze(2) * Y
-            Y.addcmul_(B[s].unsqueeze(2), PY)
+            torch.index_select(Y, 0, p[s % 2], out=PY)
+            Y = A4[s] * Y
+            Y.addcmul_(B4[s], PY)
         D = Y.new_zeros(nb, ne + 2 * (g + 2), ne)
         _dense_windows(D, w, k).copy_(Y.permute(1, 0, 2, 3))
         ctx.g = g
@@ -357,21 +359,21 @@ class _PairWindows(torch.autograd.Function):
         H.copy_(_dense_windows(GD, w, k).permute(1, 0, 2, 3).conj())
         H2, PH, PY = torch.empty_like(H), torch.empty_like(H), torch.empty_like(H)
         grad_A, grad_B = torch.empty_like(A), torch.empty_like(B)
-        A3 = A.unsqueeze(3)
-        PB3 = tuple(B[q::2].index_select(1, perm[q]).unsqueeze(3) for q in (0, 1))
+        gA, gB = grad_A.unbind(0), grad_B.unbind(0)
+        A4 = A.unsqueeze(3).unbind(0)
+        p = perm.unbind(0)
+        PB4 = [B[q::2].index_select(1, p[q]).unsqueeze(3).unbind(0) for q in (0, 1)]
+        PY0, PY1 = PY.unbind(2)
         for s in range(g - 1, -1, -1):
-            Y, p = saved[s], perm[s % 2]
-            torch.index_select(Y, 0, p, out=PY)
+            Y0, Y1 = saved[s].unbind(2)
             H0, H1 = H.unbind(2)
-            for grad, X in ((grad_A[s], Y), (grad_B[s], PY)):
-                # both modes of a pair slot share one coefficient window
-                X0, X1 = X.unbind(2)
-                torch.mul(X0, H0, out=grad)
-                grad.addcmul_(X1, H1)
+            torch.index_select(saved[s], 0, p[s % 2], out=PY)
+            # both modes of a pair slot share one coefficient window
+            torch.mul(Y0, H0, out=gA[s]).addcmul_(Y1, H1)
+            torch.mul(PY0, H0, out=gB[s]).addcmul_(PY1, H1)
             if s:
-                torch.index_select(H, 0, p, out=PH)
-                torch.mul(H, A3[s], out=H2)
-                H2.addcmul_(PB3[s % 2][s // 2], PH)
+                torch.index_select(H, 0, p[s % 2], out=PH)
+                torch.mul(H, A4[s], out=H2).addcmul_(PB4[s % 2][s // 2], PH)
                 H, H2 = H2, H
         return _fold(grad_A.conj_physical_(), g), _fold(grad_B.conj_physical_(), g), None
 
@@ -499,12 +501,15 @@ def mesh_matrix_from_entries(entries, layout: MeshLayout, output_factor=None, bl
 
 
 def _tree(X, output_factor):
+    """``X[nb-1] ... X[1] X[0]`` ``(nb, N, N)`` by pairwise batched GEMMs, then ``D``."""
     n = X.shape[-1]
     while X.shape[0] > 1:
         if X.shape[0] % 2:
             eye = torch.eye(n, dtype=X.dtype, device=X.device)
             X = torch.cat([X, eye[None]])
-        X = X[1::2] @ X[0::2]
+        # unbind (backward: one stack) rather than strided slices (zero-filled backward)
+        first, second = X.unflatten(0, (-1, 2)).unbind(1)
+        X = second @ first
     U = X[0]
     if output_factor is not None:
         U = output_factor[:, None] * U
