@@ -325,7 +325,7 @@ class _PairWindows(torch.autograd.Function):
             return c.permute(1, 3, 0, 2).contiguous()
 
         A, B = windows(a_pad), windows(b_pad)
-        perm = _swap_perms(w).to(a_pad.device)
+        perm = _window_perms(w, a_pad.device)
         Y = a_pad.new_zeros(w, nb, 2, k)  # window row, block, mode parity, pair slot
         Y[g + 2, :, 0] = 1
         Y[g + 3, :, 1] = 1
@@ -394,6 +394,11 @@ def _dense_windows(D, w: int, k: int) -> torch.Tensor:
     buffer: cell ``(r, e, k)`` is row ``2k + r``, column ``2k + e`` (one strided view)."""
     ne = D.shape[-1]
     return D.as_strided((D.shape[0], w, 2, k), (D.stride(0), ne, 1, 2 * ne + 2))
+
+
+@functools.lru_cache(maxsize=64)
+def _window_perms(w: int, device: torch.device) -> torch.Tensor:
+    return _swap_perms(w).to(device)
 
 
 @functools.lru_cache(maxsize=64)
