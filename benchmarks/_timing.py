@@ -9,22 +9,35 @@ import time
 import torch
 
 
-def median_times(fns: dict, repeats: int, warmup: int = 2) -> dict:
+def median_times(fns: dict, repeats: int, warmup: int = 2, gc_each_call: bool = False) -> dict:
     """Median wall time [s] of each zero-argument callable, runs interleaved.
 
     Interleaving (A B C A B C ...) makes the ratios robust to load that changes
-    during the run on a shared machine.
+    during the run on a shared machine. As in :mod:`timeit`, the garbage
+    collector is run once before the timed runs and kept off during them, so that
+    no collection lands inside a timed call. ``gc_each_call=True`` instead runs a
+    full collection before every call: a cold-cache protocol (the collection walks
+    every Python object of the process and evicts the CPU caches), which costs
+    implementations made of many small operations more than those made of few.
     """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     samples = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            gc.collect()
-            t0 = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - t0)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            for name, fn in fns.items():
+                if gc_each_call:
+                    gc.collect()
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
+    finally:
+        if enabled:
+            gc.enable()
     return {name: statistics.median(v) for name, v in samples.items()}
 
 

@@ -220,7 +220,7 @@ PEERS = {
 PEER_SIZES = {"photontorch": (8, 16)}
 
 
-def run(sizes, batch, repeats, peers, threads):
+def run(sizes, batch, repeats, peers, threads, gc_each_call=False):
     torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
     rows = []
@@ -243,8 +243,8 @@ def run(sizes, batch, repeats, peers, threads):
         reps = repeats if n <= 64 else max(3, repeats // 3)
         if "photontorch" in cases:
             reps = 3
-        fw = median_times({k: v[0] for k, v in cases.items()}, reps)
-        fb = median_times({k: v[1] for k, v in cases.items()}, reps)
+        fw = median_times({k: v[0] for k, v in cases.items()}, reps, gc_each_call=gc_each_call)
+        fb = median_times({k: v[1] for k, v in cases.items()}, reps, gc_each_call=gc_each_call)
         for k in cases:
             rows.append(
                 {
@@ -268,10 +268,20 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument(
+        "--gc-each-call",
+        action="store_true",
+        help="full garbage collection before every timed call (cold-cache protocol)",
+    )
     ap.add_argument("--json", default=None, help="write the rows to this file")
     args = ap.parse_args(argv)
-    rows = run(args.sizes, args.batch, args.repeats, not args.no_peers, args.threads)
-    print(f"torch {torch.__version__}, threads {args.threads}, batch {args.batch}, complex64")
+    rows = run(
+        args.sizes, args.batch, args.repeats, not args.no_peers, args.threads, args.gc_each_call
+    )
+    print(
+        f"torch {torch.__version__}, threads {args.threads}, batch {args.batch}, complex64, "
+        f"{'gc before every call' if args.gc_each_call else 'gc off while timing'}"
+    )
     print(
         f"{'N':>4} {'impl':<16} {'fwd ms':>9} {'fwd+bwd ms':>11} {'fwd/dense':>10} "
         f"{'f+b/dense':>10} {'f+b/photonn':>12}"
