@@ -58,6 +58,9 @@ photonn-asm 128.6 / 1.02, torchoptics-f32 240.7 / 1.91, torchoptics-f64 656.6 /
 5.21, SVETlANNa 150.3 / 1.19, LightRidge 130.6 / 1.04; peak memory unchanged
 (photonn 38.1 MiB, LightRidge 1.19x, SVETlANNa 2.45x, torchoptics 3.02x / 6.02x).
 LightRidge stays level (1.04x, inside the run-to-run spread of 0.94-1.04).
+Third quiet run (11:43 UTC, after the timing protocol became timeit's): bare
+1.20x, photonn 130.4 ms, photonn-asm 0.94x, torchoptics-f32 1.89x, f64 5.99x,
+SVETlANNa 1.18x, LightRidge 0.99x; memory unchanged. Level again.
 Measured and rejected for the padded FFTs (32 fields of 100 x 100 on 200 x 200,
 one thread): a polyphase split into four 100 x 100 FFTs with twiddles (12.2 ms
 against 12.3 ms for ``fft2(s=)``), pruned row/column transforms with explicit

@@ -36,6 +36,34 @@ A third run (09:00 UTC, one training job on the other core), ``--sizes 64 256
 neurophox-tf / photonn 4.96 (64) and 3.57 (256); neurophox-torch 10.8 and 14.4;
 photontorch 19 and 201 (N = 8, 16).
 
+Rerun after the pair-window rewrite of the matrix path (11:40 UTC, 2026-11-22,
+quiet machine, ``--sizes 64 256 --repeats 20``, three runs; timing protocol now
+as :mod:`timeit`: one collection before, gc off while timing). Forward+backward:
+
+| N | photonn ms | / dense | nphx-tf / photonn | nphx-torch / photonn | photontorch / photonn |
+|---|---|---|---|---|---|
+| 8 | 1.24-1.29 | 2.3-2.9 | - | - | 33-36 |
+| 16 | 1.98-2.00 | 1.6-2.5 | - | - | 193-231 |
+| 64 | 3.70-4.10 | 3.5-3.9 | 4.86 / 9.82 / 13.84 | 12.8-13.6 | - |
+| 256 | 53.2-55.6 | 5.3-11.8 | 5.30 / 4.93 / 5.11 | 14.3-15.3 | - |
+
+neurophox-tf's own time moves a lot between runs (20-51 ms at N = 64, 273-282
+ms at N = 256); photonn's by 10 %. With the old protocol (``--gc-each-call``: a
+full collection before every call) one run gave 8.53 (N = 64) and 5.30
+(N = 256). (nphx = neurophox.) So neurophox-tf is 4.9-13.8x slower: at or above the 5x target in
+five of seven runs and within 3 % of it in the other two. The dense reference
+at N = 256 also moves (4.5-10 ms), hence the spread of that ratio.
+
+What changed in the matrix path (N = 64, batch 256: 4.3 -> 3.1-3.7 ms warm in
+isolation; N = 128: 38 -> 13-18 ms): the two modes of a pair share one band
+window, so the windowed coefficients are a strided unfold of the padded
+coefficient arrays (the backward is its adjoint, ``unfold_backward``) instead of
+two gathers and two ``index_add`` of 80k cells per call; the windows go into the
+dense block matrices through one strided view; per-step temporaries are reused
+and the gradient is conjugated once (conj views are 3.5x slower operands); the
+block-size and path cost models were refitted. The direct path reuses its
+per-column temporaries (bit-identical, 5-12 % faster).
+
 At N = 256 (batch = N) photonn runs the columns on the batch: 256 butterflies of
 three element-wise operations forward, seven backward, about 0.3 ns per complex
 element each on this CPU: the element-wise floor. Measured and rejected
@@ -44,7 +72,13 @@ GEMMs (``bmm`` on ``(N/2, 2, B)`` views, no gathers): 1.3x slower with a reused
 state buffer, 2.4x with a fresh one (page faults on the 134 MB of saved states);
 band tiles (blocks of g columns built on (t + 2g)-row windows, applied as
 batched GEMMs on overlapping windows of the batch): 1.15-1.5x slower for
-g, t in 4..16; the block-matrix GEMM tree: 2x slower.
+g, t in 4..16; the block-matrix GEMM tree: 2x slower (still 2x after the
+pair-window rewrite: 111-127 ms); the modes stored as even and odd halves, so
+that partners are shifted views and no gather is needed: level (15.3 vs 15.2
+ms forward; twice the operations at half the size); saving only every k-th
+state and recomputing in the backward: 1.3x slower; all states in one buffer:
+slower (one fresh mapping per call costs page faults, while per-step tensors
+reuse freed heap memory).
 """
 
 from __future__ import annotations
