@@ -50,8 +50,10 @@ as :mod:`timeit`: one collection before, gc off while timing). Forward+backward:
 neurophox-tf's own time moves a lot between runs (20-51 ms at N = 64, 273-282
 ms at N = 256); photonn's by 10 %. With the old protocol (``--gc-each-call``: a
 full collection before every call) one run gave 8.53 (N = 64) and 5.30
-(N = 256). (nphx = neurophox.) So neurophox-tf is 4.9-13.8x slower: at or above the 5x target in
-five of seven runs and within 3 % of it in the other two. The dense reference
+(N = 256). (nphx = neurophox.) Two more quiet runs (12:25 UTC): 6.33 and 7.38
+(N = 64), 5.58 and 4.04 (N = 256; photonn 53 and 69 ms). Over these seven runs
+neurophox-tf is 4.9-13.8x slower at N = 64 and 4.0-5.6x at N = 256: at the
+5x target, not robustly past it at N = 256. The dense reference
 at N = 256 also moves (4.5-10 ms), hence the spread of that ratio.
 
 What changed in the matrix path (N = 64, batch 256: 4.3 -> 3.1-3.7 ms warm in
