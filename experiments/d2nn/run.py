@@ -118,6 +118,10 @@ def main(argv=None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seed-eval", type=int, default=1, help="seed of the detector-noise draws")
     args = p.parse_args(argv)
+    if args.init_from and (args.resume or args.eval_only):
+        p.error("--init-from starts a new run; it cannot be combined with --resume or --eval-only")
+    # load the warm-start source first, so a bad RUN_DIR fails before anything is written
+    warm = load_run(args.init_from)[1].state_dict() if args.init_from else None
     torch.set_num_threads(args.threads)
     out = Path(args.out or HERE / "runs" / args.dataset)
     overrides = [f"data.dataset={args.dataset}", *args.set]
@@ -138,9 +142,8 @@ def main(argv=None) -> int:
             if args.resume
             else (),
         )
-        if args.init_from and not args.resume and trainer.step == 0:
-            _, src = load_run(args.init_from)
-            names = embed_state(trainer.model, src.state_dict())
+        if warm is not None:
+            names = embed_state(trainer.model, warm)
             print(f"warm start from {args.init_from}: {len(names)} tensors ({', '.join(names)})")
             atomic_write_text(out / "init_from.txt", f"{Path(args.init_from).resolve()}\n")
         fit_run(trainer, out, train, test)

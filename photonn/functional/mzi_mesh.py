@@ -40,6 +40,7 @@ import functools
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .._checks import complex_of, one_of, positive_int
 from .mzi import mzi_entries
@@ -401,26 +402,6 @@ def _window_perms(w: int, device: torch.device) -> torch.Tensor:
     return _swap_perms(w).to(device)
 
 
-@functools.lru_cache(maxsize=64)
-def _padded_slots(layout: MeshLayout, g: int, device: torch.device):
-    """Flat index of every MZI's top and bottom mode in the padded ``(nb g, n_pad)``
-    coefficient arrays of :class:`_PairWindows`, and ``(nb, n_pad)``."""
-    n, L = layout.n, layout.n_columns
-    pad = g + 2
-    n_pad = n + n % 2 + 2 * pad
-    cols = torch.tensor(layout.columns, dtype=torch.long)
-    tops = torch.tensor(layout.tops, dtype=torch.long)
-    flat = cols * n_pad + tops + pad
-    return torch.cat([flat, flat + 1]).to(device), -(-L // g), n_pad
-
-
-def _windowed_matrix(a_pad, b_pad, g: int, n: int, output_factor):
-    M = _PairWindows.apply(a_pad, b_pad, g)
-    if M.shape[-1] != n:  # odd N: drop the idle mode added to complete the last pair
-        M = M[:, :n, :n]
-    return _tree(M, output_factor)
-
-
 def _cost(n: int, L: int, g: int) -> float:
     """Seconds of one forward + backward of :func:`mesh_matrix` with block size ``g``:
     window cells (``L N W``), the GEMM tree (``3 (nb - 1) N^3`` complex multiply-adds)
@@ -449,25 +430,16 @@ def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None 
     n, L = layout.n, layout.n_columns
     g = _check_block(n, L, block)
     nb = -(-L // g)
+    rows = nb * g - L  # idle columns completing the last block
     if _use_windows(n, g):
-        pad = g + 2
-        right = pad + n % 2
-
-        def padded(c, fill):
-            c = torch.cat([c, torch.full((nb * g - L, n), fill, dtype=c.dtype, device=c.device)])
-            return torch.cat(
-                [
-                    torch.full((nb * g, pad), fill, dtype=c.dtype, device=c.device),
-                    c,
-                    torch.full((nb * g, right), fill, dtype=c.dtype, device=c.device),
-                ],
-                1,
-            )
-
-        return _windowed_matrix(padded(a, 1), padded(b, 0), g, n, output_factor)
-    if nb * g > L:
-        a = torch.cat([a, torch.ones(nb * g - L, n, dtype=a.dtype, device=a.device)])
-        b = torch.cat([b, torch.zeros(nb * g - L, n, dtype=b.dtype, device=b.device)])
+        # idle modes: g + 2 on both sides, plus one to complete the last pair of an odd N
+        cols = (g + 2, g + 2 + n % 2)
+        a, b = (F.pad(c, (*cols, 0, rows), value=v) for c, v in ((a, 1.0), (b, 0.0)))
+        M = _PairWindows.apply(a, b, g)
+        if n % 2:
+            M = M[:, :n, :n]
+        return _tree(M, output_factor)
+    a, b = (F.pad(c, (0, 0, 0, rows), value=v) for c, v in ((a, 1.0), (b, 0.0)))
     X = _BlockButterflies.apply(a.view(nb, g, n), b.view(nb, g, n), _perm(layout, a.device))
     return _tree(X, output_factor)
 
@@ -484,25 +456,9 @@ def _use_windows(n: int, g: int) -> bool:
 
 
 def mesh_matrix_from_entries(entries, layout: MeshLayout, output_factor=None, block=None):
-    """The ``N x N`` mesh matrix from per-MZI entries ``(t00, t01, t10, t11)`` ``(n_mzi,)``.
-
-    Same result as ``mesh_matrix(*mesh_coefficients(*entries, layout), layout, ...)``;
-    on the band-window path the entries are scattered straight into the padded
-    coefficient arrays (one ``index_put`` each for ``a`` and ``b``).
-    """
-    n, L = layout.n, layout.n_columns
-    g = _check_block(n, L, block)
-    t00, t01, t10, t11 = entries
-    if not _use_windows(n, g) or layout.n_mzi == 0:
-        a, b = mesh_coefficients(t00, t01, t10, t11, layout)
-        return mesh_matrix(a, b, layout, output_factor, block=g)
-    idx, nb, n_pad = _padded_slots(layout, g, t00.device)
-    size = nb * g * n_pad
-    one = torch.ones(size, dtype=t00.dtype, device=t00.device)
-    zero = torch.zeros(size, dtype=t00.dtype, device=t00.device)
-    a = one.index_put((idx,), torch.cat([t00, t11])).view(nb * g, n_pad)
-    b = zero.index_put((idx,), torch.cat([t01, t10])).view(nb * g, n_pad)
-    return _windowed_matrix(a, b, g, n, output_factor)
+    """The ``N x N`` mesh matrix from per-MZI entries ``(t00, t01, t10, t11)`` ``(n_mzi,)``:
+    ``mesh_matrix(*mesh_coefficients(*entries, layout), layout, ...)``."""
+    return mesh_matrix(*mesh_coefficients(*entries, layout), layout, output_factor, block)
 
 
 def _tree(X, output_factor):

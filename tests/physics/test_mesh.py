@@ -314,7 +314,7 @@ def test_gradcheck_blocked_paths(n, block):
 @pytest.mark.parametrize("name", ["clements", "reck"])
 @pytest.mark.parametrize("n, block", [(14, 2), (14, 4), (14, 8), (15, 4)])
 def test_matrix_from_entries_window_path(name, n, block):
-    """Entries scattered straight into the padded window coefficients, value and gradient."""
+    """The matrix from MZI entries on the band-window path, value and gradient."""
     gen = torch.Generator().manual_seed(60 + block + n)
     layout = LAYOUTS[name](n)
     th, ph, al = (t.requires_grad_() for t in random_phases(layout, gen))
