@@ -104,6 +104,10 @@ def _cmd_train(args) -> int:
     threads = (cfg or {}).get("threads", 0)
     if threads:
         torch.set_num_threads(threads)
+    if (cfg or {}).get("keep_freed_memory", True):
+        from .training import keep_freed_memory
+
+        keep_freed_memory()
     print(f"photonn train: run directory {run_dir}")
     from .training import NonFiniteLossError
 

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 
 from photonn._io import atomic_write_text  # noqa: E402
 from photonn.freespace import DetectorNoise  # noqa: E402
-from photonn.training import evaluate  # noqa: E402
+from photonn.training import evaluate, keep_freed_memory  # noqa: E402
 from photonn.training.config import load_config  # noqa: E402
 from photonn.training.run import (  # noqa: E402
     build_model,
@@ -131,6 +131,8 @@ def main(argv=None) -> int:
         overrides.append(f"epochs={args.epochs}")
     overrides += [f"max_time_min={args.time_budget_min}", f"optimizer.lr_decay={args.lr_decay}"]
     cfg = load_config(HERE / "config.toml", overrides)
+    if cfg["keep_freed_memory"]:
+        keep_freed_memory()  # 200 x 200 layers: fields > 32 MB, page faults otherwise
 
     if not args.eval_only:
         t0 = time.perf_counter()

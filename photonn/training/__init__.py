@@ -18,6 +18,7 @@ from .clipping import normalization_parameters as normalization_parameters
 from .config import DEFAULT_CONFIG as DEFAULT_CONFIG
 from .config import load_config as load_config
 from .config import resolve_config as resolve_config
+from .heap import keep_freed_memory as keep_freed_memory
 from .loop import NonFiniteLossError as NonFiniteLossError
 from .loop import StopTraining as StopTraining
 from .loop import Trainer as Trainer

@@ -10,6 +10,8 @@ Schema (defaults in brackets)::
     seed = 0                    # seeds the model init and the shuffling
     device = "cpu"              # "cpu", "cuda", "cuda:1", ...
     threads = 0                 # torch.set_num_threads; 0 leaves torch's default
+    keep_freed_memory = true    # glibc: reuse freed memory, no mmap per large tensor
+                                # (photonn.training.keep_freed_memory)
     epochs = 3
     batch_size = 32
     eval_batch_size = 256
@@ -71,6 +73,7 @@ DEFAULT_CONFIG: dict = {
     "seed": 0,
     "device": "cpu",
     "threads": 0,
+    "keep_freed_memory": True,
     "epochs": 3,
     "batch_size": 32,
     "eval_batch_size": 256,

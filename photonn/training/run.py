@@ -34,6 +34,7 @@ RESUMABLE_KEYS = {
     "progress",
     "pictures",
     "threads",
+    "keep_freed_memory",
     "device",
     "eval_batch_size",
     "max_time_min",
