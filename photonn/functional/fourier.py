@@ -3,7 +3,9 @@
 ``conv_fft`` is the hot path of every propagator. It pads implicitly through
 ``torch.fft.fft2(x, s=(Ny, Nx))`` (no padded copy of the field is made),
 multiplies the spectrum in place, and returns a compact copy of the cropped
-window (so autograd never keeps padded fields alive). Pruning the transform (1-D FFTs that skip
+window (so autograd never keeps padded fields alive). On CPU it runs the batch in
+cache-sized chunks, forward and backward (a hand-written adjoint), which more than
+halves its time against whole-batch transforms. Pruning the transform (1-D FFTs that skip
 the all-zero rows) was measured and rejected: the strided 1-D transforms it
 needs cost 1.3-1.5x the full 2-D transform on CPU. The speed is won instead by
 padding less: see :func:`photonn.functional.sampling.padded_shape`.
@@ -38,6 +40,72 @@ def fast_size(n: int) -> int:
     return m
 
 
+# Bytes of padded spectrum per batch chunk on CPU: a chunk's transforms, product and
+# crop then stay in the core's L2 cache instead of streaming whole batches through
+# memory once per operation (measured, one thread, 32 fields of 100 x 100 on a 200 x
+# 200 grid: 9.0 ms against 21.1 ms unchunked; 200 x 200 on 400 x 400: 38 ms against
+# 106 ms; best chunk 1-4 fields of 80-320 KiB).
+CHUNK_BYTES = 512 * 1024
+
+
+def _conv(field: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
+    ny, nx = field.shape[-2:]
+    Ny, Nx = transfer.shape[-2:]
+    if Ny == ny and Nx == nx:
+        return torch.fft.ifft2(torch.fft.fft2(field).mul_(transfer))
+    spec = torch.fft.fft2(field, s=(Ny, Nx)).mul_(transfer)
+    return torch.fft.ifft2(spec)[..., :ny, :nx]
+
+
+def _chunk(field: torch.Tensor, transfer: torch.Tensor) -> int:
+    """Fields per chunk, or 0 when the batch is done in one piece (GPU, small batch,
+    or a transfer function with its own batch dimensions)."""
+    if field.device.type != "cpu" or field.ndim < 3:
+        return 0
+    if transfer.ndim > field.ndim or any(d != 1 for d in transfer.shape[:-2]):
+        return 0
+    Ny, Nx = transfer.shape[-2:]
+    per_field = Ny * Nx * max(field.element_size(), transfer.element_size())
+    c = max(1, CHUNK_BYTES // per_field)
+    return c if field[..., 0, 0].numel() > c else 0
+
+
+def _conv_chunked(field: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
+    """:func:`_conv` over chunks of the flattened batch (no autograd inside)."""
+    c = _chunk(field, transfer)
+    if not c:
+        return _conv(field, transfer).contiguous()
+    ny, nx = field.shape[-2:]
+    H = transfer.reshape(transfer.shape[-2:])
+    flat = field.reshape(-1, ny, nx)
+    first = _conv(flat[:c], H)
+    out = torch.empty(flat.shape, dtype=first.dtype, device=first.device)
+    out[:c] = first
+    for i in range(c, flat.shape[0], c):
+        out[i : i + c] = _conv(flat[i : i + c], H)
+    return out.view(field.shape)
+
+
+class _TransferConv(torch.autograd.Function):
+    """``crop(ifft2(fft2(pad(field)) * H))`` with a fixed ``H``. The map is linear and
+    its adjoint is the same map with ``conj(H)`` (the FFT scales cancel), so the
+    backward is one more chunked pass; no padded tensor is ever saved."""
+
+    @staticmethod
+    def forward(ctx, field, transfer):
+        ctx.save_for_backward(transfer)
+        ctx.real_field = not field.is_complex()
+        return _conv_chunked(field, transfer)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (transfer,) = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        g = _TransferConv.apply(grad, transfer.conj().resolve_conj())
+        return (g.real if ctx.real_field else g), None
+
+
 def conv_fft(field: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
     """Multiply the spectrum of ``field`` by ``transfer`` on a (possibly) larger grid.
 
@@ -45,18 +113,18 @@ def conv_fft(field: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
     has shape ``(..., Ny, Nx)`` with ``Ny >= ny`` and ``Nx >= nx``, unshifted.
     The field keeps its top-left corner; the result has the field's shape.
 
+    On CPU the batch is processed in chunks of about :data:`CHUNK_BYTES` of padded
+    spectrum (cache blocking), forward and backward; the backward is the same
+    operation with ``conj(transfer)``. A ``transfer`` that requires grad takes the
+    plain autograd path.
+
     Args:
         field: complex tensor ``(..., ny, nx)``.
         transfer: complex tensor broadcastable to ``(..., Ny, Nx)``.
     """
-    ny, nx = field.shape[-2:]
-    Ny, Nx = transfer.shape[-2:]
-    if Ny == ny and Nx == nx:
-        return torch.fft.ifft2(torch.fft.fft2(field).mul_(transfer))
-    spec = torch.fft.fft2(field, s=(Ny, Nx)).mul_(transfer)
-    # copy the crop: a view would keep the whole padded field alive wherever the
-    # next operation saves its input for backward (4x the memory for a 2x pad)
-    return torch.fft.ifft2(spec)[..., :ny, :nx].contiguous()
+    if transfer.requires_grad:
+        return _conv(field, transfer).contiguous()
+    return _TransferConv.apply(field, transfer)
 
 
 def centered_fft2(field: torch.Tensor, norm: str = "backward") -> torch.Tensor:
