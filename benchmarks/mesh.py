@@ -80,7 +80,16 @@ that partners are shifted views and no gather is needed: level (15.3 vs 15.2
 ms forward; twice the operations at half the size); saving only every k-th
 state and recomputing in the backward: 1.3x slower; all states in one buffer:
 slower (one fresh mapping per call costs page faults, while per-step tensors
-reuse freed heap memory).
+reuse freed heap memory). Later (13:00 UTC, one training job on the other core,
+interleaved A/B in one process, f+b at N = 256): the 2 x 2 pair GEMMs for both
+the butterflies and the four per-pair batch reductions of the backward (``bmm``
+of ``(N/2, 2, B)`` by its transpose; faster in isolation, 60 vs 77 us per
+column): 62.6 vs 53.4 ms; a reversible backward that recomputes each column's
+input from its output with the inverse 2 x 2 blocks (no saved states, 134 MB
+less memory; gradients to 1e-6 relative in complex64): 65.2 vs 54.2 ms, the
+three extra operations per column cost more than the memory traffic they save;
+glibc keeping freed memory (``photonn.training.keep_freed_memory``): 52-53 vs
+55-60 ms, inside the noise.
 """
 
 from __future__ import annotations
