@@ -58,31 +58,32 @@ def _conv(field: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
 
 
 def _chunk(field: torch.Tensor, transfer: torch.Tensor) -> int:
-    """Fields per chunk, or 0 when the batch is done in one piece (GPU, small batch,
-    or a transfer function with its own batch dimensions)."""
-    if field.device.type != "cpu" or field.ndim < 3:
+    """Items per chunk of the field's outer dimensions (those before the transfer
+    function's own), or 0 when the batch is done in one piece: on GPU, when one
+    chunk holds everything, or when broadcasting against ``transfer`` would grow
+    the field."""
+    if field.device.type != "cpu" or field.ndim <= transfer.ndim:
         return 0
-    if transfer.ndim > field.ndim or any(d != 1 for d in transfer.shape[:-2]):
+    inner = field.shape[field.ndim - transfer.ndim : -2]
+    if any(t not in (1, f) for t, f in zip(transfer.shape[:-2], inner)):
         return 0
-    Ny, Nx = transfer.shape[-2:]
-    per_field = Ny * Nx * max(field.element_size(), transfer.element_size())
-    c = max(1, CHUNK_BYTES // per_field)
-    return c if field[..., 0, 0].numel() > c else 0
+    per_item = math.prod(inner) * transfer.shape[-2] * transfer.shape[-1]
+    per_item *= max(field.element_size(), transfer.element_size())
+    c = max(1, CHUNK_BYTES // per_item)
+    return c if math.prod(field.shape[: field.ndim - transfer.ndim]) > c else 0
 
 
 def _conv_chunked(field: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
-    """:func:`_conv` over chunks of the flattened batch (no autograd inside)."""
+    """:func:`_conv` over chunks of the field's outer dimensions (no autograd inside)."""
     c = _chunk(field, transfer)
     if not c:
         return _conv(field, transfer).contiguous()
-    ny, nx = field.shape[-2:]
-    H = transfer.reshape(transfer.shape[-2:])
-    flat = field.reshape(-1, ny, nx)
-    first = _conv(flat[:c], H)
+    flat = field.reshape(-1, *field.shape[field.ndim - transfer.ndim :])
+    first = _conv(flat[:c], transfer)
     out = torch.empty(flat.shape, dtype=first.dtype, device=first.device)
     out[:c] = first
     for i in range(c, flat.shape[0], c):
-        out[i : i + c] = _conv(flat[i : i + c], H)
+        out[i : i + c] = _conv(flat[i : i + c], transfer)
     return out.view(field.shape)
 
 

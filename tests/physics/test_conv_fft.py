@@ -48,8 +48,24 @@ def test_chunked_equals_whole_batch(tiny_chunks, dtype, lead):
 def test_chunking_is_used(tiny_chunks):
     field, H = data(torch.complex128, (6,))
     assert fourier._chunk(field, H) == 2
-    # a transfer function with its own batch dimension is done in one piece
+    # a transfer function that would grow the field by broadcasting: one piece
     assert fourier._chunk(field, H.expand(6, 1, *H.shape)) == 0
+    assert fourier._chunk(field[:, None], H.expand(3, *H.shape)) == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_chunked_with_wavelength_axis(monkeypatch, dtype):
+    """A transfer function per wavelength ``(W, Ny, Nx)``, fields ``(B, W, ny, nx)``:
+    chunks run over the batch, the wavelength axis stays whole."""
+    g = torch.Generator().manual_seed(1)
+    field = torch.randn(5, 3, 5, 7, dtype=dtype, generator=g)
+    H = torch.randn(3, 9, 12, dtype=dtype, generator=g)
+    monkeypatch.setattr(fourier, "CHUNK_BYTES", 3 * 12 * 9 * field.element_size())
+    assert fourier._chunk(field, H) == 1
+    ref = plain(field, H)
+    torch.testing.assert_close(
+        conv_fft(field, H), ref, rtol=RTOL[dtype], atol=RTOL[dtype] * ref.abs().max()
+    )
 
 
 def test_adjoint_against_dense_operator(tiny_chunks):
