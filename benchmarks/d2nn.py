@@ -61,6 +61,14 @@ LightRidge stays level (1.04x, inside the run-to-run spread of 0.94-1.04).
 Third quiet run (11:43 UTC, after the timing protocol became timeit's): bare
 1.20x, photonn 130.4 ms, photonn-asm 0.94x, torchoptics-f32 1.89x, f64 5.99x,
 SVETlANNa 1.18x, LightRidge 0.99x; memory unchanged. Level again.
+After ``conv_fft`` became cache-blocked (the batch in chunks of about 512 KiB of
+padded spectrum, forward and backward, with a hand-written adjoint), two quiet
+runs (13:17 and 13:19 UTC, same command): photonn 142.7 / 119.9 ms and 23.5 MiB
+(was 38.0); ratios to photonn, time / memory: bare 1.42-1.44x / 3.4x,
+torchoptics-f32 2.83-2.95x / 4.9x, -f64 6.98-7.12x / 9.7x, SVETlANNa 1.36 /
+1.18x / 4.0x, LightRidge 1.24 / 1.30x / 1.9x. photonn is now faster and lighter
+than every peer. (A run with a training job on the other core: LightRidge
+1.41x, SVETlANNa 1.42x.)
 Measured and rejected for the padded FFTs (32 fields of 100 x 100 on 200 x 200,
 one thread): a polyphase split into four 100 x 100 FFTs with twiddles (12.2 ms
 against 12.3 ms for ``fft2(s=)``), pruned row/column transforms with explicit

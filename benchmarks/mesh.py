@@ -56,6 +56,12 @@ neurophox-tf is 4.9-13.8x slower at N = 64 and 4.0-5.6x at N = 256: at the
 5x target, not robustly past it at N = 256. The dense reference
 at N = 256 also moves (4.5-10 ms), hence the spread of that ratio.
 
+Quiet run at 13:20 UTC (same command, after the D2NN changes; no mesh code
+changed): N = 64 photonn 4.0 ms f+b, 3.64x dense, neurophox-tf 7.84x,
+neurophox-torch 13.05x; N = 256 photonn 61.9 ms (21.2 ms forward),
+neurophox-tf 4.75x f+b and 6.5x forward, neurophox-torch 14.85x; photontorch
+32.8x (N = 8) and 270x (N = 16).
+
 What changed in the matrix path (N = 64, batch 256: 4.3 -> 3.1-3.7 ms warm in
 isolation; N = 128: 38 -> 13-18 ms): the two modes of a pair share one band
 window, so the windowed coefficients are a strided unfold of the padded
