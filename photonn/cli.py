@@ -149,8 +149,10 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_eval(args) -> int:
+    from .training import keep_freed_memory
     from .training.run import evaluate_run
 
+    keep_freed_memory()  # large grids: no page faults per batch
     out = evaluate_run(args.run_dir, split=args.split, data_dir=args.data_dir)
     print(
         f"{out['split']} accuracy: {out['accuracy']:.4f} "
