@@ -124,6 +124,8 @@ def conv_fft(field: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
         transfer: complex tensor broadcastable to ``(..., Ny, Nx)``.
     """
     if transfer.requires_grad:
+        # copy the crop: a view would keep the whole padded field alive wherever the
+        # next operation saves its input for backward (4x the memory for a 2x pad)
         return _conv(field, transfer).contiguous()
     return _TransferConv.apply(field, transfer)
 
