@@ -27,9 +27,15 @@ Measured on the shared 2-core CPU machine, one thread, torch 2.13, two runs
 | 64 | 3.7 - 3.8 | 5.4 - 11.3 | 12.8 - 13.1 | (N = 64 not feasible) |
 | 256 | 3.5 - 14.8 | 3.95 - 4.6 | 10.8 - 15.4 | - |
 
-torchonn 0.0.8 is not installed in the peers environment (its sdist's setup
-imports the package itself, and its CPU decomposition/backward paths fail), so it
-is recorded as skipped.
+torchonn 0.0.8 is not installed in the peers environment, so it is recorded as
+skipped. What was checked (13:50 UTC, from its sdist on the package index): its
+``setup.py`` imports ``torchonn``, whose ``__init__`` imports ``torchonn.models``,
+which needs ``mmengine`` (not a declared dependency) and ``pyutils`` (on the index
+an unrelated package; the right one is ``torchonn-pyutils``), so ``pip install``
+fails at metadata. Its mesh is real-valued (``RealUnitaryDecomposerBatch``: Givens
+rotations), and on CPU ``reconstruct_clements`` converts the phases to NumPy,
+loops over columns in NumPy and returns ``torch.from_numpy(...)``: no autograd
+graph, so no forward+backward to time; only the CUDA extension is differentiable.
 
 A third run (09:00 UTC, one training job on the other core), ``--sizes 64 256
 --repeats 20``: f+b / dense 2.2 (N = 8), 1.3 (16), 4.2 (64), 16.1 (256);
