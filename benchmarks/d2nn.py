@@ -80,6 +80,11 @@ transposes (13.9 against 14.0 ms) and with strided column transforms (34 ms).
 0.62x. A rerun of photonn, SVETlANNa and LightRidge alone gave 1278 / 1578 /
 1378 ms: at this size their order is within the noise (about 10 %).
 
+``--n 200`` after the chunked ``conv_fft`` (15:06 UTC, quiet machine, 1 thread,
+5 repeats): photonn 426 ms / 89.3 MiB; bare 2.38x / 3.5x, LightRidge 1.87x / 2.0x,
+SVETlANNa 2.39x / 4.1x, torchoptics-f32 5.41x / 5.1x, -f64 13.8x / 10.3x. At this
+size photonn is now clearly the fastest and the lightest.
+
 Run: ``PYTHONPATH=. /work/peers/bin/python benchmarks/d2nn.py [--n 100] [--repeats 7]``
 (``--quick`` for a smoke run; without the peer venv only bare and photonn run).
 """
