@@ -73,11 +73,33 @@ _EXTENSIONS: list = []
 
 
 # -- training: photonn train / photonn eval ----------------------------------
+def _stored_config(run_dir, overrides=()) -> dict:
+    """The configuration stored in ``run_dir`` (``{}`` when there is none: the command
+    itself then reports the missing run directory)."""
+    from pathlib import Path
+
+    from .training.config import load_config
+
+    path = Path(run_dir) / "config.toml"
+    return load_config(path, overrides) if path.is_file() else {}
+
+
+def _apply_process_settings(cfg: dict) -> None:
+    """The process-wide settings of a configuration: torch threads and glibc's reuse of
+    freed memory (``keep_freed_memory``, default true)."""
+    import torch
+
+    from .training import keep_freed_memory
+
+    if cfg.get("threads"):
+        torch.set_num_threads(cfg["threads"])
+    if cfg.get("keep_freed_memory", True):
+        keep_freed_memory()
+
+
 def _cmd_train(args) -> int:
     import time
     from pathlib import Path
-
-    import torch
 
     from .training.config import load_config, resolve_config
     from .training.run import train_run
@@ -101,13 +123,7 @@ def _cmd_train(args) -> int:
     run_dir = Path(
         args.run_dir or f"runs/d2nn-{cfg['data']['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    threads = (cfg or {}).get("threads", 0)
-    if threads:
-        torch.set_num_threads(threads)
-    if (cfg or {}).get("keep_freed_memory", True):
-        from .training import keep_freed_memory
-
-        keep_freed_memory()
+    _apply_process_settings(cfg if cfg is not None else _stored_config(run_dir, args.set))
     print(f"photonn train: run directory {run_dir}")
     from .training import NonFiniteLossError
 
@@ -149,10 +165,9 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_eval(args) -> int:
-    from .training import keep_freed_memory
     from .training.run import evaluate_run
 
-    keep_freed_memory()  # large grids: no page faults per batch
+    _apply_process_settings(_stored_config(args.run_dir))
     out = evaluate_run(args.run_dir, split=args.split, data_dir=args.data_dir)
     print(
         f"{out['split']} accuracy: {out['accuracy']:.4f} "
