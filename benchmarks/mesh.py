@@ -15,6 +15,28 @@ Peers (optional, each skipped when it does not import; see the notes printed):
 neurophox (torch backend ``RMTorch`` and TensorFlow ``RM``), photontorch
 (``ClementsNxN``, a circuit solver: only small N are feasible) and torchonn.
 
+Threads: by default (``--threads 0``) every library runs with its own default
+thread settings, which on this 2-core machine means both cores (torch 2 threads,
+TensorFlow its defaults); ``--threads N`` gives torch N threads and TensorFlow N
+intra-op threads and one inter-op thread. The runs below up to 13:20 UTC were made
+with the one-thread protocol (the previous default), the 17:00 ones with both.
+
+Latest (17:00-17:10 UTC, 2026-11-22, quiet machine, ``--sizes 64 256 --repeats
+20``), neurophox-tf's forward+backward time over photonn's:
+
+| protocol | N = 64 | N = 256 | photonn f+b at N = 256 |
+|---|---|---|---|
+| library defaults (both cores), 3 runs | 9.06 / 8.55 / 9.59 | 6.61 / 7.72 / 7.95 | 45-63 ms |
+| ``--threads 2``, 3 runs | 14.56 / 18.34 / 12.30 | 6.81 / 8.40 / 7.07 | 44-56 ms |
+| ``--threads 1``, 3 runs | 8.07 / 6.98 / 8.60 | 4.72 / 5.05 / 5.38 | 63-73 ms |
+
+photonn's element-wise steps split over the two cores (f+b at N = 256: 63-73 ->
+44-63 ms); neurophox's TensorFlow graph does not get faster with a second thread
+(324-368 ms on one thread, 310-471 ms on two). On both cores photonn is 6.6-8.4x
+faster than neurophox-tf at N = 256 in all six runs; on one thread it is 4.0-5.6x
+(every one-thread run of the day), at the 5x target but not robustly past it.
+photonn / dense at N = 64: 3.6-3.8 under every protocol (target <= 8).
+
 Measured on the shared 2-core CPU machine, one thread, torch 2.13, two runs
 (06:37 and 06:42 UTC, 2026-11-22; other jobs were running, so ratios move by
 ~1.5x between runs). Forward+backward, ratio to the dense matmul of the same size
@@ -198,11 +220,12 @@ def neurophox_tf_case(n, batch, gen):
     import tensorflow as tf
     from neurophox.tensorflow import RM
 
-    try:  # only possible before TensorFlow starts its runtime (first case built)
-        tf.config.threading.set_intra_op_parallelism_threads(torch.get_num_threads())
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass
+    if THREADS[0]:  # --threads N: the same budget for TensorFlow; 0 leaves its defaults
+        try:  # only possible before TensorFlow starts its runtime (first case built)
+            tf.config.threading.set_intra_op_parallelism_threads(THREADS[0])
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            pass
     mesh = RM(n)
     xr = torch.randn(batch, n, dtype=torch.complex64, generator=gen).numpy()
     x = tf.constant(xr.astype(np.complex64))
@@ -277,8 +300,15 @@ PEERS = {
 PEER_SIZES = {"photontorch": (8, 16)}
 
 
+THREADS = [0]  # the --threads of this run (0: every library's default)
+
+
 def run(sizes, batch, repeats, peers, threads, gc_each_call=False):
-    torch.set_num_threads(threads)
+    if threads < 0:
+        raise ValueError(f"threads must be >= 0 (0: library defaults), got {threads}")
+    THREADS[0] = threads
+    if threads:
+        torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
     rows = []
     for n in sorted(set(sizes) | ({m for s in PEER_SIZES.values() for m in s} if peers else set())):
@@ -323,7 +353,13 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads for torch and TensorFlow (intra-op; TF inter-op 1); "
+        "0 (default): each library's default, i.e. all cores",
+    )
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument(
         "--gc-each-call",
@@ -336,7 +372,9 @@ def main(argv=None) -> int:
         args.sizes, args.batch, args.repeats, not args.no_peers, args.threads, args.gc_each_call
     )
     print(
-        f"torch {torch.__version__}, threads {args.threads}, batch {args.batch}, complex64, "
+        f"torch {torch.__version__}, threads "
+        f"{args.threads or f'default (torch {torch.get_num_threads()}, TF default)'}, "
+        f"batch {args.batch}, complex64, "
         f"{'gc before every call' if args.gc_each_call else 'gc off while timing'}"
     )
     print(
