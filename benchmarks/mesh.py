@@ -368,6 +368,8 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--json", default=None, help="write the rows to this file")
     args = ap.parse_args(argv)
+    if args.threads < 0:
+        ap.error(f"--threads must be >= 0 (0: each library's default), got {args.threads}")
     rows = run(
         args.sizes, args.batch, args.repeats, not args.no_peers, args.threads, args.gc_each_call
     )
