@@ -18,8 +18,8 @@ neurophox (torch backend ``RMTorch`` and TensorFlow ``RM``), photontorch
 Threads: by default (``--threads 0``) every library runs with its own default
 thread settings, which on this 2-core machine means both cores (torch 2 threads,
 TensorFlow its defaults); ``--threads N`` gives torch N threads and TensorFlow N
-intra-op threads and one inter-op thread. The runs below up to 13:20 UTC were made
-with the one-thread protocol (the previous default), the 17:00 ones with both.
+intra-op threads and one inter-op thread. The runs from 06:37 to 13:20 UTC below
+used the one-thread protocol (the previous default); the 17:00 table has all three.
 
 Latest (17:00-17:10 UTC, 2026-11-22, quiet machine, ``--sizes 64 256 --repeats
 20``), neurophox-tf's forward+backward time over photonn's:
@@ -35,7 +35,7 @@ photonn's element-wise steps split over the two cores (f+b at N = 256: 63-73 ->
 (324-368 ms on one thread, 310-471 ms on two). On both cores photonn is 6.6-8.4x
 faster than neurophox-tf at N = 256 in all six runs; on one thread it is 4.0-5.6x
 (every one-thread run of the day), at the 5x target but not robustly past it.
-photonn / dense at N = 64: 3.6-3.8 under every protocol (target <= 8).
+photonn / dense at N = 64: 3.5-3.8 under every protocol (target <= 8).
 
 Measured on the shared 2-core CPU machine, one thread, torch 2.13, two runs
 (06:37 and 06:42 UTC, 2026-11-22; other jobs were running, so ratios move by
@@ -304,8 +304,6 @@ THREADS = [0]  # the --threads of this run (0: every library's default)
 
 
 def run(sizes, batch, repeats, peers, threads, gc_each_call=False):
-    if threads < 0:
-        raise ValueError(f"threads must be >= 0 (0: library defaults), got {threads}")
     THREADS[0] = threads
     if threads:
         torch.set_num_threads(threads)
