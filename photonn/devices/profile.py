@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import difflib
 import math
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,16 +248,10 @@ class DeviceProfile:
 
 
 def _parse_toml(text: str, path: Path) -> dict:
-    if sys.version_info >= (3, 11):
-        import tomllib
-
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: invalid TOML: {exc}; fix the syntax") from None
-    from ._toml import loads  # Python 3.10: no tomllib, and tomli is not a dependency
-
-    return loads(text, str(path))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: invalid TOML: {exc}; fix the syntax") from None
 
 
 def profiles_dir() -> Path:

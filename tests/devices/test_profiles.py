@@ -4,14 +4,12 @@ naming the key, the file and the fix."""
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from photonn.devices import KINDS, DeviceProfile, list_profiles, load_profile, profiles_dir
-from photonn.devices._toml import loads as fallback_loads
 
 SHIPPED = list_profiles()
 
@@ -66,17 +64,6 @@ def test_shipped_profile_loads(name):
     for si, file_key in p.file_keys.items():
         if KINDS[p.kind][si].quantity is not None:
             assert file_key != si and file_key.startswith(si + "_")
-
-
-@pytest.mark.parametrize("name", SHIPPED)
-def test_fallback_parser_matches_tomllib(name):
-    """The Python 3.10 reader gives the same dict as tomllib on every shipped profile."""
-    if sys.version_info < (3, 11):
-        pytest.skip("tomllib is needed as the reference (Python >= 3.11)")
-    import tomllib
-
-    text = (profiles_dir() / f"{name}.toml").read_text(encoding="utf-8")
-    assert fallback_loads(text) == tomllib.loads(text)
 
 
 def test_si_conversion_pluto2():
@@ -260,17 +247,6 @@ def test_unknown_name_and_bad_types(tmp_path):
         load_profile(tmp_path / "missing.toml")
     with pytest.raises(TypeError, match="profile name or a path"):
         load_profile(3)
-
-
-def test_python310_path_loads_every_profile(monkeypatch, tmp_path):
-    """On Python 3.10 (no tomllib) the loader uses the bundled reader: same profiles."""
-    want = {n: load_profile(n) for n in SHIPPED}
-    monkeypatch.setattr(sys, "version_info", (3, 10, 14, "final", 0))
-    for name in SHIPPED:
-        assert load_profile(name) == want[name]
-    path = _write(tmp_path, _replace("bit_depth = 2", "bit_depth = = 2"))
-    with pytest.raises(ValueError, match="p.toml, line 9: expected a value"):
-        load_profile(path)
 
 
 def test_profiles_dir_falls_back_to_checkout(monkeypatch):
