@@ -21,7 +21,7 @@ from .._checks import (
     real_of,
 )
 from .._module import ComplexModule
-from ..data.transforms import ENCODINGS, image_to_field
+from ..encoding.image import ENCODINGS, image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
@@ -72,7 +72,7 @@ class D2NN(ComplexModule):
         output_distance: layer L -> detector [m] (default ``distance``).
         encoding: ``"amplitude"`` (default, ``E = x``), ``"intensity"`` (``E = sqrt(x)``)
             or ``"phase"`` (``E = exp(i pi x)``); see
-            :func:`photonn.data.transforms.image_to_field`.
+            :func:`photonn.encoding.image_to_field`.
         method, pad_factor: propagation method (default ``"bl-asm"``, band-limited angular
             spectrum, adequately sampled for the THz set-up) and padding (default 2).
         phase_mode, max_phase, phase_bits: per :class:`~photonn.freespace.PhaseMask`

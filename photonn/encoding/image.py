@@ -188,7 +188,7 @@ def image_to_field(
     Example:
         >>> import torch
         >>> from photonn.data import load_mnist
-        >>> from photonn.data.transforms import image_to_field
+        >>> from photonn.encoding import image_to_field
         >>> images, _ = load_mnist(split="test")
         >>> image_to_field(images[:8], (200, 200), region=(100, 100)).shape
         torch.Size([8, 200, 200])
@@ -211,7 +211,10 @@ class ImageToField(nn.Module):
     """Module form of :func:`image_to_field` with fixed geometry and encoding.
 
     With ``learnable_phase=True`` (phase encoding only), ``a`` and ``b`` become
-    learnable real scalars (float32 for complex64, float64 for complex128).
+    learnable real scalars (float32 for complex64, float64 for complex128), built
+    on ``device``.
+
+    Shapes: images ``(..., H, W)`` -> complex field ``(..., Ny, Nx)`` of ``dtype``.
     """
 
     def __init__(
@@ -225,6 +228,7 @@ class ImageToField(nn.Module):
         b: float = 0.0,
         learnable_phase: bool = False,
         dtype: torch.dtype = torch.complex64,
+        device=None,
     ):
         super().__init__()
         self.grid_shape = _shape2(grid_shape, "grid_shape")
@@ -240,8 +244,8 @@ class ImageToField(nn.Module):
             raise ValueError("learnable_phase=True needs encoding='phase'")
         rdt = real_of(dtype)
         if learnable_phase:
-            self.a = nn.Parameter(torch.tensor(float(a), dtype=rdt))
-            self.b = nn.Parameter(torch.tensor(float(b), dtype=rdt))
+            self.a = nn.Parameter(torch.tensor(float(a), dtype=rdt, device=device))
+            self.b = nn.Parameter(torch.tensor(float(b), dtype=rdt, device=device))
         else:
             self.a, self.b = float(a), float(b)
 

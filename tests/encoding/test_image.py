@@ -1,4 +1,4 @@
-"""Image -> optical field transforms: shapes, dtypes, centring, resampling references,
+"""Image -> optical field encoding: shapes, dtypes, centring, resampling references,
 the three encodings, errors and gradients."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import math
 import pytest
 import torch
 
-from photonn.data import (
+from photonn.data import load_embedded_mnist
+from photonn.encoding import (
     ImageToField,
     image_to_field,
-    load_embedded_mnist,
     pad_to,
     phase_encoding,
     resize,
