@@ -4,11 +4,12 @@ Families (shared interface ``degree``, ``coefficients``, ``interval``):
 power, Chebyshev, Hermite (``He_k/k!``), Fourier, tropical, PolyReLU, PolyNorm,
 and the Pi-net CCP layer. Device-response nonlinearities from datasheet
 parameters, :func:`fit_polynomial` for measured or modelled curves, the
-boundary loss, the activation monitor and :func:`replace_activations`.
+hook-based boundary loss :class:`BoundaryLoss`, the activation monitor and
+:func:`replace_activations`. Activations keep no state between calls.
 """
 
 from .base import PolynomialActivation as PolynomialActivation
-from .boundary import boundary_loss as boundary_loss
+from .boundary import BoundaryLoss as BoundaryLoss
 from .boundary import boundary_penalty as boundary_penalty
 from .curves import load_curve as load_curve
 from .device import EOModulator as EOModulator

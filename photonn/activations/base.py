@@ -4,10 +4,13 @@ A polynomial activation has a ``degree``, a ``coefficients`` parameter and a
 valid input range ``interval = (low, high)``: the range on which it was
 fitted or calibrated, outside which it is not trusted (a polynomial escapes
 like ``|x|**degree`` there). It also carries a penalty bound ``bound`` (the
-``B`` of the boundary loss, default ``max(|low|, |high|)``) and keeps its last
-input in ``last_input`` (with its autograd graph) so that
-:func:`photonn.activations.boundary_loss` can penalise inputs that left the
-range.
+``B`` of the boundary loss, default ``max(|low|, |high|)``).
+
+Activations keep no state between calls: ``forward`` is a pure function of its
+input and the coefficients. Tools that need the inputs (the boundary loss
+:class:`~photonn.activations.BoundaryLoss`, the
+:class:`~photonn.activations.ActivationMonitor`) register forward hooks, so
+``torch.compile``, copies and memory are unaffected.
 """
 
 from __future__ import annotations
@@ -46,10 +49,10 @@ def check_degree(degree, minimum: int = 0) -> int:
 
 
 class PolynomialActivation(nn.Module):
-    """Base class: ``degree``, ``coefficients``, ``interval``, ``bound``, ``last_input``.
+    """Base class: ``degree``, ``coefficients``, ``interval``, ``bound``.
 
     Subclasses implement :meth:`evaluate` (a pure function of the input);
-    :meth:`forward` records the input and calls it. ``trainable=False`` keeps
+    :meth:`forward` calls it and stores nothing. ``trainable=False`` keeps
     the coefficients fixed (a calibrated device curve).
     """
 
@@ -61,7 +64,6 @@ class PolynomialActivation(nn.Module):
         *,
         bound: float | None = None,
         trainable: bool = True,
-        record_input: bool = True,
     ):
         super().__init__()
         self.degree = check_degree(degree)
@@ -72,23 +74,12 @@ class PolynomialActivation(nn.Module):
             else positive_float(bound, "bound")
         )
         self.coefficients = nn.Parameter(coefficients, requires_grad=bool(trainable))
-        self.record_input = bool(record_input)
-        self.last_input: torch.Tensor | None = None
 
     def evaluate(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise TypeError(f"{type(self).__name__} must define evaluate(x)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.record_input:
-            self.last_input = x
         return self.evaluate(x)
-
-    def __getstate__(self):
-        # the recorded input belongs to one forward pass (and may carry a graph that
-        # cannot be copied): copies and pickles start without it
-        state = self.__dict__.copy()
-        state["last_input"] = None
-        return state
 
     def extra_repr(self) -> str:
         lo, hi = self.interval

@@ -213,7 +213,6 @@ def fit_polynomial(
         with torch.enable_grad():
             (dp,) = torch.autograd.grad(module.evaluate(xc).sum(), xc)
         module.max_derivative_error = float(np.max(np.abs(dp.numpy() - dy_check)))
-    module.last_input = None
     dtype = dtype or torch.get_default_dtype()
     if dtype != torch.float64:
         module.to(dtype)

@@ -50,7 +50,7 @@ def test_shared_interface_and_shape(make):
     x = torch.randn(2, 3, 5, dtype=F64)
     y = m(x)
     assert y.shape == x.shape and y.dtype == F64
-    assert m.last_input is x
+    assert not any(isinstance(v, torch.Tensor) for v in vars(m).values())  # stateless
     assert f"degree={m.degree}" in repr(m)
 
 

@@ -1,4 +1,5 @@
-"""Boundary loss, selective clipping, activation monitor, replace_activations, curve files."""
+"""Hook-based boundary loss, selective clipping, activation monitor, replace_activations,
+curve files."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from torch import nn
 
 from photonn.activations import (
     ActivationMonitor,
+    BoundaryLoss,
     ChebyshevActivation,
     EscapingActivationError,
     HermiteActivation,
+    PolynomialActivation,
     PolyReLU,
-    boundary_loss,
+    PowerActivation,
     boundary_penalty,
     fit_polynomial,
     load_curve,
@@ -41,39 +44,141 @@ def test_boundary_loss_hand_computed():
     a = ChebyshevActivation(3, interval=(-2.0, 2.0), dtype=F64)
     b = ChebyshevActivation(3, interval=(-5.0, 5.0), bound=1.0, dtype=F64)
     model = nn.ModuleDict({"a": a, "b": b})
+    loss = BoundaryLoss(model)
+    assert list(loss.layers) == ["a", "b"]
     a(torch.tensor([0.0, 1.0, 2.0, 3.0, -4.5], dtype=F64))
     b(torch.tensor([-1.5, 0.5], dtype=F64))
     expected = (math.e - 1 + math.exp(2.5) - 1) / 5 + (math.exp(0.5) - 1) / 2
-    assert boundary_loss(model).item() == pytest.approx(expected, rel=1e-14)
+    assert loss.pending == 2
+    assert loss(model).item() == pytest.approx(expected, rel=1e-14)
+    assert loss.pending == 0 and loss().item() == 0.0  # cleared by the call
     # its gradient w.r.t. the inputs: sign(x) exp(excess) / n outside [-B, B], 0 inside
     x = torch.tensor([0.5, 2.5, -3.0], dtype=F64, requires_grad=True)
     a(x)
-    (g,) = torch.autograd.grad(boundary_loss(nn.Sequential(a)), x)
+    (g,) = torch.autograd.grad(loss(), x)
     torch.testing.assert_close(
         g, torch.tensor([0.0, math.exp(0.5) / 3, -math.exp(1.0) / 3], dtype=F64)
     )
 
 
-def test_boundary_loss_zero_inside_and_without_activations():
+def _mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Linear(4, 8, dtype=F64),
+        ChebyshevActivation(4, interval=(-1.0, 1.0), dtype=F64),
+        nn.Linear(8, 8, dtype=F64),
+        PowerActivation(3, interval=(-0.5, 0.5), dtype=F64),
+        nn.Linear(8, 2, dtype=F64),
+    )
+
+
+@pytest.mark.parametrize("cap", [None, 0.5])
+def test_hook_loss_equals_the_formula_on_the_pre_activations(cap):
+    """The hooked loss is sum_l boundary_penalty(x_l, B_l, cap) over the pre-activations
+    x_l of one forward pass (the formula of the former last_input-based boundary_loss),
+    value and parameter gradients, to float64 rounding (the same operations)."""
+    model = _mlp()
+    x = 3 * torch.randn(16, 4, dtype=F64)
+    with BoundaryLoss(model, cap=cap) as loss:
+        model(x)
+        got = loss(model)
+    (g_got,) = torch.autograd.grad(got, model[0].weight)
+    h1 = model[0](x)
+    h2 = model[2](model[1](h1))
+    want = boundary_penalty(h1, model[1].bound, cap) + boundary_penalty(h2, model[3].bound, cap)
+    (g_want,) = torch.autograd.grad(want, model[0].weight)
+    assert want.item() > 0
+    torch.testing.assert_close(got, want, rtol=1e-14, atol=0)
+    torch.testing.assert_close(g_got, g_want, rtol=1e-12, atol=1e-15)
+
+
+def test_boundary_loss_records_only_with_grad_and_every_call():
+    model = _mlp()
+    loss = BoundaryLoss(model)
+    x = 3 * torch.randn(8, 4, dtype=F64)
+    with torch.no_grad():
+        model(x)
+    with torch.inference_mode():
+        model(x)
+    assert loss.pending == 0  # evaluation passes keep nothing
+    model(x)
+    model(x)
+    assert loss.pending == 4  # two forwards, two activations each
+    one = boundary_penalty(model[0](x), model[1].bound)
+    assert loss().item() == pytest.approx(2 * (one + loss_of_second(model, x)).item(), rel=1e-12)
+    model(x)
+    loss.reset()
+    assert loss.pending == 0
+    loss.remove()
+    model(x)
+    assert loss.pending == 0  # hooks detached
+
+
+def loss_of_second(model, x):
+    return boundary_penalty(model[2](model[1](model[0](x))), model[3].bound)
+
+
+def test_boundary_loss_errors():
+    with pytest.raises(ValueError, match="no PolynomialActivation"):
+        BoundaryLoss(nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="nn.Module"):
+        BoundaryLoss(lambda x: x)
+    with pytest.raises(ValueError, match="cap"):
+        BoundaryLoss(_mlp(), cap=-1.0)
+    loss = BoundaryLoss(_mlp())
+    with pytest.raises(ValueError, match="different model"):
+        loss(_mlp())
+    with pytest.raises(TypeError, match="nn.Module"):
+        loss("model")
     m = nn.Sequential(nn.Linear(3, 3), HermiteActivation(5))
-    assert boundary_loss(m).item() == 0.0  # not called yet
-    m(torch.zeros(4, 3))
+    inside = BoundaryLoss(m)
+    assert inside(m).item() == 0.0  # not called yet
     m[1](torch.full((4, 3), 2.9))
-    assert boundary_loss(m).item() == 0.0
-    assert boundary_loss(nn.Linear(2, 2)).item() == 0.0
-    with pytest.raises(TypeError):
-        boundary_loss(lambda x: x)
+    assert inside(m).item() == 0.0  # within the bound
 
 
-def test_recorded_input_does_not_block_copies(tmp_path):
+def test_activations_hold_no_tensor_after_forward(tmp_path):
     import copy
 
-    m = nn.Sequential(nn.Linear(3, 3), ChebyshevActivation(4))
-    m(torch.randn(2, 3))  # last_input now carries a graph
-    c = copy.deepcopy(m)
-    assert c[1].last_input is None and m[1].last_input is not None
-    torch.save(m, tmp_path / "m.pt")
-    torch.testing.assert_close(c[1].coefficients, m[1].coefficients)
+    model = _mlp()
+    loss = BoundaryLoss(model)
+    model(torch.randn(2, 4, dtype=F64))
+    for m in model.modules():
+        if isinstance(m, PolynomialActivation):
+            stray = {
+                k: type(v).__name__
+                for k, v in vars(m).items()
+                if not k.startswith("_") and isinstance(v, torch.Tensor)
+            }
+            assert not stray, stray
+    c = copy.deepcopy(model)  # the hooks (and a fresh, empty loss) travel with the copy
+    torch.save(model, tmp_path / "m.pt")
+    torch.testing.assert_close(c[1].coefficients, model[1].coefficients)
+    assert loss.pending == 2
+    c(torch.randn(2, 4, dtype=F64))
+    assert loss.pending == 2  # the copy records into its own loss, not this one
+
+
+def test_boundary_loss_under_torch_compile():
+    """Hooks registered before ``torch.compile`` are traced with the model (one graph,
+    ``fullgraph=True``): the compiled forward and the loss equal eager to float64
+    rounding, and gradients flow. Backend ``aot_eager`` (dynamo + AOTAutograd, eager
+    kernels) keeps the test at a few seconds; the inductor runs of the optical models
+    are in tests/test_compile.py."""
+    model = _mlp()
+    loss = BoundaryLoss(model)
+    x = 3 * torch.randn(16, 4, dtype=F64)
+    ref, lref = model(x), loss(model)
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    out = compiled(x)
+    got = loss(compiled)
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(got, lref, rtol=1e-12, atol=0)
+    got.backward()
+    assert model[0].weight.grad is not None and torch.isfinite(model[0].weight.grad).all()
+    with torch.no_grad():
+        compiled(x)
+    assert loss.pending == 0
 
 
 def test_boundary_penalty_cap_keeps_it_finite():
@@ -194,7 +299,7 @@ def test_monitor_needs_a_layer_with_a_range():
 
 
 def test_trainer_integration_regularizer_clip_and_monitor():
-    """boundary_loss as a regularizer, selective clipping as grad_clip, the monitor as callback."""
+    """BoundaryLoss as a regularizer, selective clipping as grad_clip, the monitor as callback."""
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Linear(6, 16), nn.BatchNorm1d(16), fit_polynomial(torch.relu, 8, (-4.0, 4.0), bound=3.0),
@@ -211,7 +316,7 @@ def test_trainer_integration_regularizer_clip_and_monitor():
         model,
         torch.optim.AdamW(model.parameters(), lr=1e-3),
         generator=torch.Generator().manual_seed(0),
-        regularizers={"boundary": (10.0, boundary_loss)},
+        regularizers={"boundary": (10.0, BoundaryLoss(model))},
         grad_clip=SelectiveGradClip(1.0),
         callbacks=[mon, Spy()],
         progress=False,
