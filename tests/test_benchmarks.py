@@ -1,0 +1,142 @@
+"""The benchmark runner and results writer (``python -m benchmarks``).
+
+Speed is measured by the benchmarks, never asserted here: these tests only check
+that a smoke run writes a results file with its header and tables, and that the
+timer synchronises CUDA. ``benchmarks/`` is not part of the wheel: the tests run
+from the repo root and are skipped where it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(
+    not (REPO / "benchmarks" / "__main__.py").is_file(), reason="needs the repo's benchmarks/"
+)
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    """The ``benchmarks`` package, imported from the repo root."""
+    monkeypatch.syspath_prepend(str(REPO))
+    import benchmarks._report
+    import benchmarks._timing
+
+    return benchmarks
+
+
+def run_main(*args, timeout=300):
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_quick_propagation_writes_results_file(tmp_path):
+    r = run_main("--quick", "--only", "propagation", "--threads", "1", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["propagation.md"]  # only the chosen benchmark, no temporary files left
+    text = (tmp_path / "propagation.md").read_text()
+    for field in (
+        "- machine: ",
+        "- versions: Python ",
+        "- commit: ",
+        "- date: ",
+        "- command: `",
+        "- run by: `",
+        "- device: cpu",
+        "- repeats: 2",
+        "- peers: ",
+    ):
+        assert field in text, field
+    assert "torch " in text and "photonn " in text
+    assert "benchmarks.propagation" in text and "--quick" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    header = rows[0]
+    assert "fwd / bare" in header and "same-FFT ref" in header
+    impls = {line.split("|")[2].strip() for line in rows[1:]}
+    assert {"bare", "photonn", "bare-trim", "photonn-trim", "bare-nopad"} <= impls
+    # photonn-trim is reported against bare-trim, on the same FFT size
+    trim = [line.split("|") for line in rows if line.split("|")[2].strip() == "photonn-trim"]
+    bare_trim = [line.split("|") for line in rows if line.split("|")[2].strip() == "bare-trim"]
+    assert all(t[8].strip() == "bare-trim" for t in trim)
+    assert [t[3] for t in trim] == [b[3] for b in bare_trim]
+    assert "equal accuracy" in text and "same FFT size" in text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--only", "nonsense"], "invalid choice"),
+        (["--peers", "/nonexistent/python"], "not an executable"),
+        (["--repeats", "0"], "must be >= 1"),
+        (["--threads", "0"], "mesh only"),
+    ],
+)
+def test_runner_argument_errors(bench, capsys, args, message):
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cuda_device_is_an_argument_error_without_cuda(bench, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    from benchmarks import propagation
+
+    with pytest.raises(SystemExit) as exc:
+        propagation.main(["--device", "cuda", "--quick"])
+    assert exc.value.code == 2
+    assert "--device cuda" in capsys.readouterr().err
+
+
+def test_median_times_synchronises_cuda_around_each_call(bench, monkeypatch):
+    import torch
+
+    events = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: events.append("sync"))
+    fns = {"a": lambda: events.append("a"), "b": lambda: events.append("b")}
+    out = bench._timing.median_times(fns, repeats=2, warmup=0, device="cuda")
+    assert set(out) == {"a", "b"}
+    timed = events[1:]  # after the sync that ends the warm-up
+    assert timed == ["sync", "a", "sync", "sync", "b", "sync"] * 2
+    events.clear()
+    bench._timing.median_times(fns, repeats=1, warmup=0, device="cpu")
+    assert events == ["a", "b"]
+
+
+def test_rewrite_keeps_notes_from_earlier_runs(bench, tmp_path):
+    Run = bench._report.Run
+    path = tmp_path / "demo.md"
+    path.write_text("# old\n\nold table\n\n## Notes from earlier runs\n\n### 2026-11-22\n\nnote\n")
+    run = Run("demo", "Demo benchmark", ["--quick"], "cpu", 3, 7)
+    run.peers["peerlib"] = "not available (ModuleNotFoundError)"
+    run.write(tmp_path, "## Time\n\n| a |\n|---|\n| 1 |\n")
+    text = path.read_text()
+    assert text.startswith("# Demo benchmark\n")
+    assert "old table" not in text
+    assert "- repeats: 3 (the default is 7)" in text
+    assert "peerlib: not available" in text
+    assert text.index("## Time") < text.index("## Notes from earlier runs")
+    assert text.rstrip().endswith("### 2026-11-22\n\nnote")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.md"]
