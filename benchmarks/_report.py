@@ -137,6 +137,7 @@ class Run:
         self.device = torch.device(device)
         self.repeats, self.default_repeats = repeats, default_repeats
         self.start = datetime.now(UTC)
+        self.commit = git_commit()  # at the start: the code this process imported
         self.t0 = time.perf_counter()
         self.load = os.getloadavg() if hasattr(os, "getloadavg") else None
         self.peers: dict[str, str] = {}  # peer -> "dist version" or "not available (...)"
@@ -166,7 +167,7 @@ class Run:
             f"- machine: {machine}",
             f"- versions: Python {platform.python_version()}, torch {torch.__version__}, "
             f"photonn {photonn_version()}",
-            f"- commit: {git_commit()}",
+            f"- commit: {self.commit}",
             f"- date: {self.start:%Y-%m-%d %H:%M} UTC (took {time.perf_counter() - self.t0:.0f} s)",
             f"- command: `{self.command}`",
         ]
