@@ -73,17 +73,6 @@ _EXTENSIONS: list = []
 
 
 # -- training: photonn train / photonn eval ----------------------------------
-def _stored_config(run_dir, overrides=()) -> dict:
-    """The configuration stored in ``run_dir`` (``{}`` when there is none: the command
-    itself then reports the missing run directory)."""
-    from pathlib import Path
-
-    from .training.config import load_config
-
-    path = Path(run_dir) / "config.toml"
-    return load_config(path, overrides) if path.is_file() else {}
-
-
 def _apply_process_settings(cfg: dict) -> None:
     """The process-wide settings of a configuration: torch threads and glibc's reuse of
     freed memory (``keep_freed_memory``, default true)."""
@@ -97,39 +86,43 @@ def _apply_process_settings(cfg: dict) -> None:
         keep_freed_memory()
 
 
+def _fmt(value, spec=".4f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
 def _cmd_train(args) -> int:
     import time
     from pathlib import Path
 
-    from .training.config import load_config, resolve_config
-    from .training.run import train_run
+    from .runs import dump_config, load_config, resolve_config, resume_config, train_run
 
     if args.resume and not args.run_dir:
         raise ValueError("--resume needs --run-dir, the directory of the run to continue")
+    overrides = list(args.set)
+    if args.log:
+        overrides.append(f"log={sorted(set(args.log))!r}".replace("'", '"'))
     if args.resume:
         cfg = None
     elif args.config:
-        cfg = load_config(args.config, args.set)
+        cfg = load_config(args.config, overrides)
     else:
-        cfg = resolve_config(None, args.set)
+        cfg = resolve_config(None, overrides)
     if args.print_config:
-        from .training.config import dump_config
-
-        print(
-            dump_config(cfg) if cfg is not None else Path(args.run_dir, "config.toml").read_text(),
-            end="",
-        )
+        print(dump_config(cfg if cfg is not None else resume_config(args.run_dir)), end="")
         return 0
-    run_dir = Path(
-        args.run_dir or f"runs/d2nn-{cfg['data']['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    _apply_process_settings(cfg if cfg is not None else _stored_config(run_dir, args.set))
+    if cfg is not None and "tensorboard" in cfg["log"]:
+        from .training import TensorBoardSink
+
+        TensorBoardSink.check_available()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.run_dir or f"runs/{cfg['model']['kind']}-{cfg['data']['dataset']}-{stamp}")
+    _apply_process_settings(cfg if cfg is not None else resume_config(run_dir, overrides))
     print(f"photonn train: run directory {run_dir}")
     from .training import NonFiniteLossError
 
     try:
         trainer = train_run(
-            cfg, run_dir, resume=args.resume, overrides=args.set if args.resume else ()
+            cfg, run_dir, resume=args.resume, overrides=overrides if args.resume else ()
         )
     except NonFiniteLossError as exc:
         print(f"photonn: error: {exc}", file=sys.stderr)
@@ -138,40 +131,43 @@ def _cmd_train(args) -> int:
     if not hist:
         print("no epoch completed")
         return 1
-    last = hist[-1]
     for h in hist:
-        print(
-            f"  epoch {h['epoch']}: train loss {h['train_loss']:.4f} acc {h['train_accuracy']:.4f}"
-            f" | test acc {h.get('test_accuracy', float('nan')):.4f}"
-            f" | {h['train_samples_per_s']:.0f} samples/s"
-        )
+        line = f"  epoch {h['epoch']}: train loss {h['train_loss']:.4f}"
+        if "train_accuracy" in h:
+            line += f" acc {h['train_accuracy']:.4f}"
+        if "val_accuracy" in h:
+            line += f" | val acc {h['val_accuracy']:.4f}"
+        print(line + f" | {h['train_samples_per_s']:.0f} samples/s")
     if trainer.config.get("pictures"):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             print("  (no pictures: install the plot extra, pip install 'photonn[plot]')")
         else:
-            from .plotting import plot_d2nn
-            from .training.run import load_data, load_run
+            from .runs import run_pictures
 
-            _, model = load_run(run_dir)
-            images, labels = load_data(trainer.config)[1]
-            for out in plot_d2nn(
-                model, images[0], run_dir, label=int(labels[0]), history=trainer.history
-            ):
+            for out in run_pictures(run_dir):
                 print(f"  wrote {out}")
-    print(f"test accuracy: {last['test_accuracy']:.4f}")
+    res = trainer.results
+    best = res.get("best")
+    if best is not None:
+        print(
+            f"best epoch {best['epoch']} by {best['chosen_by']} "
+            f"({_fmt(best.get(best['chosen_by']))}): test accuracy {_fmt(best['test_accuracy'])}"
+        )
+    print(f"test accuracy: {_fmt(res['final']['test_accuracy'])}")
     return 0
 
 
 def _cmd_eval(args) -> int:
-    from .training.run import evaluate_run
+    from .runs import evaluate_run, stored_config
 
-    _apply_process_settings(_stored_config(args.run_dir))
-    out = evaluate_run(args.run_dir, split=args.split, data_dir=args.data_dir)
+    _apply_process_settings(stored_config(args.run_dir))
+    out = evaluate_run(args.run_dir, split=args.split, which=args.which, data_dir=args.data_dir)
     print(
-        f"{out['split']} accuracy: {out['accuracy']:.4f} "
-        f"({out['samples']} images of {out['dataset']}, loss {out['loss']:.4f})"
+        f"{out['split']} accuracy: {_fmt(out.get('accuracy'))} "
+        f"({out['samples']} images of {out['dataset']}, {out['model']} model, "
+        f"loss {out['loss']:.4f})"
     )
     return 0
 
@@ -179,10 +175,10 @@ def _cmd_eval(args) -> int:
 def _add_training(sub) -> None:
     s = sub.add_parser(
         "train",
-        help="train a D2NN from a TOML config (default: the embedded MNIST subset)",
-        description="Train a model; writes config.toml, metrics.json/csv, checkpoint.h5 and "
-        "pictures into the run directory. Without CONFIG the built-in default is used "
-        "(see photonn.training.config).",
+        help="train a model from a TOML config (default: a D2NN on the embedded MNIST subset)",
+        description="Train a model; writes config.toml, metrics.json/csv, checkpoint.h5, best.h5, "
+        "results.json and pictures into the run directory. Without CONFIG the built-in default "
+        "is used; --print-config shows every key (docs/config.md describes them).",
     )
     s.add_argument("config", nargs="?", help="TOML configuration (optional)")
     s.add_argument(
@@ -192,16 +188,30 @@ def _add_training(sub) -> None:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set model.num_layers=3 (repeatable)",
     )
-    s.add_argument("--run-dir", help="run directory (default: runs/d2nn-<dataset>-<time>)")
+    s.add_argument(
+        "--log",
+        action="append",
+        default=[],
+        choices=("tensorboard",),
+        help="extra metric sink: tensorboard event files in RUN_DIR/tensorboard "
+        "(needs pip install 'photonn[tensorboard]')",
+    )
+    s.add_argument("--run-dir", help="run directory (default: runs/<kind>-<dataset>-<time>)")
     s.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     s.add_argument(
         "--print-config", action="store_true", help="print the resolved configuration and exit"
     )
     s.set_defaults(func=_cmd_train)
-    s = sub.add_parser("eval", help="evaluate a trained run and print its test accuracy")
+    s = sub.add_parser("eval", help="evaluate a trained run and print its accuracy")
     s.add_argument("run_dir", help="run directory written by photonn train")
-    s.add_argument("--split", choices=("test", "train"), default="test")
-    s.add_argument("--data-dir", help="directory of the IDX files, if it moved")
+    s.add_argument("--split", choices=("test", "validation", "train"), default="test")
+    s.add_argument(
+        "--which",
+        choices=("final", "best"),
+        default="final",
+        help="the final model (checkpoint.h5) or the best on validation (best.h5)",
+    )
+    s.add_argument("--data-dir", help="directory of the dataset's files, if it moved")
     s.set_defaults(func=_cmd_eval)
 
 
@@ -294,7 +304,7 @@ def main(argv=None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, KeyError, ImportError) as exc:
         print(f"photonn: error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,8 +1,11 @@
 """The import direction of DESIGN section 1, enforced by an AST walk over photonn/.
 
 units -> grid -> functional -> devices -> {freespace, onchip, activations, encoding,
-data} -> {reuse, models} -> {training, export} -> cli. Private base modules (``_checks``,
-``_module``, ``_io``, ``_version``) import nothing from photonn and may be used anywhere.
+data} -> {reuse, models} -> {training, export, plotting} -> runs -> cli. Private base
+modules (``_checks``, ``_module``, ``_io``, ``_version``) import nothing from photonn and
+may be used anywhere. The training loop knows no model and no dataset: ``training``
+imports none of the element, model or data packages (only ``runs`` knows which models
+and datasets exist).
 """
 
 from __future__ import annotations
@@ -35,12 +38,27 @@ RANK = {
     "training": 5,
     "export": 5,
     "plotting": 5,
+    # run recipes: configuration schema, model kinds, datasets, run directories
+    "runs": 6,
     "demo": 6,
     "cli": 7,
     "__init__": 7,
 }
-# same-rank parts that must not import each other
-FORBIDDEN = {("freespace", "onchip"), ("onchip", "freespace")}
+# pairs that must not import each other even where the ranks allow it
+FORBIDDEN = {("freespace", "onchip"), ("onchip", "freespace")} | {
+    ("training", part)
+    for part in (
+        "models",
+        "data",
+        "encoding",
+        "freespace",
+        "onchip",
+        "activations",
+        "reuse",
+        "devices",
+        "plotting",
+    )
+}
 HEAVY = {"matplotlib"}
 
 
@@ -96,13 +114,13 @@ def test_imports_point_one_way():
                 continue
             if dst not in RANK:
                 bad.append(f"{path.relative_to(PKG)}:{line} imports unknown part {dst!r}")
+            elif (src, dst) in FORBIDDEN:
+                bad.append(f"{path.relative_to(PKG)}:{line}: {src} must not import {dst}")
             elif RANK[dst] > RANK[src] or (RANK[dst] == RANK[src] and RANK[src] > 0):
                 bad.append(
                     f"{path.relative_to(PKG)}:{line}: {src} (rank {RANK[src]}) imports "
                     f"{dst} (rank {RANK[dst]})"
                 )
-            elif (src, dst) in FORBIDDEN:
-                bad.append(f"{path.relative_to(PKG)}:{line}: {src} must not import {dst}")
     assert not bad, "import direction violated:\n" + "\n".join(bad)
 
 
@@ -114,3 +132,14 @@ def test_core_never_imports_training_cli_or_matplotlib():
         for mod, line in _imports(path):
             top = mod.lstrip("!").split(".")[0]
             assert top not in {"training", "cli", "matplotlib", "export"}, f"{path}:{line} {mod}"
+
+
+def test_training_knows_no_model_and_no_dataset():
+    """The loop trains any nn.Module: photonn/training imports no model, element or data code."""
+    bad = []
+    for path in sorted((PKG / "training").rglob("*.py")):
+        for mod, line in _imports(path):
+            top = mod.lstrip("!").split(".")[0]
+            if not mod.startswith("!") and top in {p for _, p in FORBIDDEN if _ == "training"}:
+                bad.append(f"{path.relative_to(PKG)}:{line} imports {mod}")
+    assert not bad, "\n".join(bad)

@@ -37,15 +37,15 @@ HERE = Path(__file__).resolve().parent
 
 from photonn._io import atomic_write_text  # noqa: E402
 from photonn.freespace import DetectorNoise  # noqa: E402
-from photonn.training import evaluate, keep_freed_memory  # noqa: E402
-from photonn.training.config import load_config  # noqa: E402
-from photonn.training.run import (  # noqa: E402
+from photonn.runs import (  # noqa: E402
     build_model,
     fit_run,
+    load_config,
     load_data,
     load_run,
     prepare_run,
 )
+from photonn.training import evaluate, keep_freed_memory  # noqa: E402
 
 PAPER = {"mnist": 97.18, "fashion-mnist": 89.13}
 TARGET = {"mnist": 97.2, "fashion-mnist": 89.2}
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
 
     if not args.eval_only:
         t0 = time.perf_counter()
-        trainer, train, test = prepare_run(
+        trainer, data = prepare_run(
             None if args.resume else cfg,
             out,
             resume=args.resume,
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
             names = embed_state(trainer.model, warm)
             print(f"warm start from {args.init_from}: {len(names)} tensors ({', '.join(names)})")
             atomic_write_text(out / "init_from.txt", f"{Path(args.init_from).resolve()}\n")
-        fit_run(trainer, out, train, test)
+        fit_run(trainer, out, data)
         print(
             f"trained {trainer.epoch} full epochs, {trainer.step} steps, "
             f"{time.perf_counter() - t0:.0f} s wall"
@@ -159,7 +159,8 @@ def main(argv=None) -> int:
 
     ck = load_checkpoint(out / "checkpoint.h5")
     history = ck["history"]
-    train, test = load_data(cfg)
+    data = load_data(cfg)
+    train, test = data.train, data.test
     state = model.state_dict()
     steps = ck["step"]
     part = ck["loop"] or {}  # a partly done epoch (stopped by the time budget)
@@ -175,7 +176,7 @@ def main(argv=None) -> int:
     # detector exposure: brightest region collects args.signal_e electrons on average
     with torch.no_grad():
         xb = train[0][:512].float() / 255
-        e = torch.cat([model.energies(xb[i : i + 128]) for i in range(0, 512, 128)])
+        e = torch.cat([model.energies(xb[i : i + 128]) for i in range(0, len(xb), 128)])
         p_max = float(e.max(-1).values.mean())
     lam = cfg["model"]["wavelength_m"]
     probe = DetectorNoise(lam, 1.0, **CAMERA, shot=None)

@@ -1,12 +1,13 @@
 """Short design sweep behind ``config.toml``: one pass over the first 12,000 training
-images, test accuracy on the first 2,000 test images, per configuration.
+images, accuracy on the last 2,000 training images (held out, never trained on), per
+configuration. The test set is not read.
 
     python experiments/d2nn/sweep.py --data-dir /path/to/data \\
         "lr=0.01,model.learn_temperature=false" "lr=0.01" "lr=0.03"
 
 Each positional argument is one configuration: comma-separated ``key=value``
 overrides of ``config.toml`` (``lr=...`` sets the Adam learning rate; default: the
-configuration's). Prints one JSON line per configuration: mean training loss, test
+configuration's). Prints one JSON line per configuration: mean training loss, validation
 accuracy, the temperature at the end and the training time [s]. Seeded: a
 configuration reproduces.
 """
@@ -22,14 +23,14 @@ from pathlib import Path
 import torch
 
 from photonn.data import load_fashion_mnist, load_mnist
-from photonn.training.config import load_config
-from photonn.training.run import build_model
+from photonn.runs import build_model, load_config
+from photonn.training import Trainer
 
 HERE = Path(__file__).resolve().parent
 
 
 def run_one(spec: str, data, args) -> dict:
-    xtr, ytr, xte, yte = data
+    (xtr, ytr), (xval, yval) = data
     sets = [s for s in spec.split(",") if s]
     lr = next((float(s.split("=", 1)[1]) for s in sets if s.startswith("lr=")), None)
     overrides = [f"data.dataset={args.dataset}", f"data.data_dir={args.data_dir}"]
@@ -38,30 +39,28 @@ def run_one(spec: str, data, args) -> dict:
     lr = cfg["optimizer"]["lr"] if lr is None else lr
     torch.manual_seed(0)
     model = build_model(cfg, torch.Generator().manual_seed(0))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    perm = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1))
-    bs, total, steps = cfg["batch_size"], 0.0, 0
+    trainer = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), lr=lr),
+        generator=torch.Generator().manual_seed(1),
+        progress=False,
+    )
     t0 = time.perf_counter()
-    for i in range(0, len(ytr) - bs + 1, bs):
-        idx = perm[i : i + bs]
-        loss = torch.nn.functional.cross_entropy(model(xtr[idx]), ytr[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        total, steps = total + loss.item(), steps + 1
-    elapsed = time.perf_counter() - t0
-    with torch.no_grad():
-        correct = sum(
-            (model(xte[i : i + 250]).argmax(-1) == yte[i : i + 250]).sum().item()
-            for i in range(0, len(yte), 250)
-        )
+    (row,) = trainer.fit(
+        (xtr, ytr),
+        epochs=1,
+        batch_size=cfg["batch_size"],
+        validation=(xval, yval),
+        eval_batch_size=250,
+        drop_last=True,
+    )
     return {
         "config": spec or "(config.toml)",
         "lr": lr,
-        "train_loss": round(total / steps, 4),
-        "test_accuracy": correct / len(yte),
+        "train_loss": round(row["train_loss"], 4),
+        "val_accuracy": row["val_accuracy"],
         "temperature": round(float(model.temperature.detach()), 2),
-        "time_s": round(elapsed),
+        "time_s": round(time.perf_counter() - t0),
     }
 
 
@@ -71,18 +70,20 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     p.add_argument("--data-dir", required=True, help="directory of the IDX files")
     p.add_argument("--train", type=int, default=12000, help="training images (one pass)")
-    p.add_argument("--test", type=int, default=2000, help="test images")
+    p.add_argument(
+        "--val", type=int, default=2000, help="validation images (the end of the training set)"
+    )
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     load = load_mnist if args.dataset == "mnist" else load_fashion_mnist
+    if args.train + args.val > 60000:
+        p.error("--train + --val must not exceed the 60,000 training images")
     xtr, ytr = load(args.data_dir, split="train")
-    xte, yte = load(args.data_dir, split="test")
+    # settings are chosen on held-out training images, never on the test set
     data = (
-        xtr[: args.train].float() / 255,
-        ytr[: args.train],
-        xte[: args.test].float() / 255,
-        yte[: args.test],
+        (xtr[: args.train], ytr[: args.train]),
+        (xtr[-args.val :], ytr[-args.val :]),
     )
     for spec in args.configs:
         print(json.dumps(run_one(spec, data, args)), flush=True)

@@ -161,14 +161,14 @@ def plot_detector(intensity, regions, energies, out, *, label=None, pitch=None) 
 
 
 def plot_history(history, out) -> Path:
-    """Training curves: loss and accuracy per epoch (train and, if present, test)."""
+    """Training curves: loss and accuracy per epoch (train and, if present, validation and test)."""
     plt = _plt()
     if not history:
         raise ValueError("plot_history needs at least one epoch of history")
     ep = [h["epoch"] for h in history]
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
     for key, ax in (("loss", ax0), ("accuracy", ax1)):
-        for split, style in (("train", "o-"), ("test", "s--")):
+        for split, style in (("train", "o-"), ("val", "^-"), ("test", "s--")):
             vals = [h.get(f"{split}_{key}") for h in history]
             if all(v is not None for v in vals):
                 ax.plot(ep, vals, style, label=split)

@@ -1,16 +1,20 @@
 """Resumable training checkpoints in HDF5, written atomically.
 
 A checkpoint holds everything a run needs to continue bit-identically: the
-model's ``state_dict``, the optimizer's ``state_dict``, the states of the
-random generators (the global torch generator, CUDA's when present, the
-shuffling generator and every ``torch.Generator`` held by a module of the
-model), the epoch and step counters, the metrics history and the resolved
-configuration.
+model's ``state_dict``, the optimizer's and the learning-rate scheduler's
+``state_dict``, the states of the random generators (the global torch
+generator, CUDA's when present, the shuffling generator and every
+``torch.Generator`` held by a module of the model), the epoch and step
+counters, the metrics history, the trainer's own state (the best epoch so far)
+and the resolved configuration.
 
-Layout (format ``photonn-checkpoint`` version 1)::
+Layout (format ``photonn-checkpoint`` version 2; version 1, without the
+``scheduler`` and ``trainer`` attributes, is read too)::
 
     /                attrs: format, version, epoch, step, config (JSON), history (JSON),
-                     loop (JSON: counters of a partly done epoch)
+                     loop (JSON: counters of a partly done epoch),
+                     scheduler (JSON state_dict, "null" without one),
+                     trainer (JSON: e.g. {"best": {"metric", "value", "epoch", "step"}})
     /model/<key>     one dataset per state_dict entry
     /optimizer/param_groups   attr "json"
     /optimizer/state/<index>/<name>   tensors (attr "torch_dtype"); non-tensor values as attrs
@@ -28,7 +32,7 @@ import torch
 from .._io import atomic_path
 
 FORMAT = "photonn-checkpoint"
-VERSION = 1
+VERSION = 2
 
 _DTYPES = {
     str(d): d
@@ -122,15 +126,29 @@ def save_checkpoint(
     history: list | None = None,
     config: dict | None = None,
     loop: dict | None = None,
+    scheduler=None,
+    trainer: dict | None = None,
 ) -> Path:
     """Write a checkpoint atomically to ``path`` (HDF5); returns the path.
 
     ``rng`` maps names to uint8 generator states (see :func:`rng_states`);
-    ``loop`` holds JSON-able counters of a partly done epoch.
+    ``loop`` holds JSON-able counters of a partly done epoch; ``scheduler`` is a
+    learning-rate scheduler whose ``state_dict`` is stored (it must be JSON-able,
+    as those of ``torch.optim.lr_scheduler`` are); ``trainer`` is JSON-able state
+    of the training loop.
     """
     import h5py
 
     path = Path(path)
+    sched = None
+    if scheduler is not None:
+        try:
+            sched = json.dumps(scheduler.state_dict())
+        except TypeError as exc:
+            raise TypeError(
+                f"the state of scheduler {type(scheduler).__name__} cannot be stored as JSON "
+                f"({exc}); use a torch.optim.lr_scheduler scheduler without lambdas or tensors"
+            ) from exc
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["version"] = VERSION
@@ -139,6 +157,8 @@ def save_checkpoint(
         f.attrs["config"] = json.dumps(config or {})
         f.attrs["history"] = json.dumps(history or [])
         f.attrs["loop"] = json.dumps(loop or {})
+        f.attrs["scheduler"] = sched if sched is not None else "null"
+        f.attrs["trainer"] = json.dumps(trainer or {})
         g = f.create_group("model")
         for key, value in model.state_dict().items():
             _write_tensor(g, key, value)
@@ -160,13 +180,17 @@ def save_checkpoint(
     return path
 
 
-def load_checkpoint(path, model=None, optimizer=None, *, map_location="cpu") -> dict:
-    """Read a checkpoint; load the model and optimizer states when they are given.
+def load_checkpoint(
+    path, model=None, optimizer=None, *, scheduler=None, map_location="cpu"
+) -> dict:
+    """Read a checkpoint; load the model, optimizer and scheduler states when they are given.
 
-    Returns a dict with ``epoch``, ``step``, ``config``, ``history``, ``loop``,
-    ``rng`` (name -> state), ``model`` (state_dict) and ``optimizer`` (state_dict
-    or None). Raises ``FileNotFoundError`` or ``ValueError`` for a missing or
-    foreign file.
+    Returns a dict with ``version``, ``epoch``, ``step``, ``config``,
+    ``history``, ``loop``, ``rng`` (name -> state), ``model`` (state_dict),
+    ``optimizer`` (state_dict or None), ``scheduler`` (state_dict or None) and
+    ``trainer`` (dict). A scheduler given for a checkpoint that holds none (an
+    older run, trained without one) starts from its current state. Raises
+    ``FileNotFoundError`` or ``ValueError`` for a missing or foreign file.
     """
     import h5py
 
@@ -188,11 +212,14 @@ def load_checkpoint(path, model=None, optimizer=None, *, map_location="cpu") -> 
                 f"this photonn reads up to {VERSION}: upgrade photonn"
             )
         out = {
+            "version": int(f.attrs["version"]),
             "epoch": int(f.attrs["epoch"]),
             "step": int(f.attrs["step"]),
             "config": json.loads(f.attrs["config"]),
             "history": json.loads(f.attrs["history"]),
             "loop": json.loads(f.attrs["loop"]),
+            "scheduler": json.loads(f.attrs.get("scheduler", "null")),
+            "trainer": json.loads(f.attrs.get("trainer", "{}")),
         }
         out["model"] = {k: _read_tensor(ds).to(map_location) for k, ds in f["model"].items()}
         opt = None
@@ -212,4 +239,6 @@ def load_checkpoint(path, model=None, optimizer=None, *, map_location="cpu") -> 
         if opt is None:
             raise ValueError(f"{path} holds no optimizer state")
         optimizer.load_state_dict(opt)
+    if scheduler is not None and out["scheduler"] is not None:
+        scheduler.load_state_dict(out["scheduler"])
     return out

@@ -1,9 +1,15 @@
-"""A thin, explicit training loop: seeded, resumable, guarded against NaNs.
+"""A thin, explicit training loop for any ``nn.Module``: seeded, resumable, guarded against NaNs.
 
 Data are in-memory tensors ``(inputs, targets)``; each epoch draws a
 permutation from an explicit ``torch.Generator``, so the batches (and hence the
 whole run) reproduce exactly from the seed. ``uint8`` inputs are scaled to
-``[0, 1]`` per batch.
+``[0, 1]`` per batch. The loop knows no model and no dataset.
+
+The loss contract is one: ``loss_fn(output, target) -> scalar tensor``, the
+mean over the batch. Training and :func:`evaluate` both call it so; evaluation
+weights each batch's loss by its size, so the reported loss is the mean over
+samples whatever the batch sizes. Accuracy is reported when the output is
+``(B, C)`` and the target holds labels ``(B,)`` or scores ``(B, C)``.
 
 Extension points (each optional):
 
@@ -11,10 +17,20 @@ Extension points (each optional):
   ``weight * fn(model)`` is added to the loss and logged as ``reg/<name>``.
 * ``grad_clip``: ``callable(model)``, applied after ``backward`` and before the
   optimizer step.
-* ``callbacks``: objects with optional methods
-  ``on_batch_end(step, model, metrics)`` and ``on_epoch_end(epoch, model, metrics)``;
-  they may add entries to ``metrics``; raising :class:`StopTraining` ends the
-  run cleanly (a checkpoint is written), any other exception propagates.
+* ``scheduler`` (any ``torch.optim.lr_scheduler``), stepped per epoch or per
+  optimizer step; its state is checkpointed.
+* ``callbacks``: see :mod:`photonn.training.callbacks` (metric sinks are
+  callbacks too, :mod:`photonn.training.sinks`).
+* ``keep_best``: a validation metric (``"val_accuracy"``, ``"val_loss"``); the
+  model of the best epoch by it is written to ``best_checkpoint``. Test data
+  never choose anything.
+
+Every step makes one host synchronisation: the loss, the task loss, the
+regularizer terms, the largest absolute gradient entry (one fused
+``torch.nn.utils.get_total_norm(..., inf)`` reduction over every gradient) and
+the correct count are stacked and copied to the host together. A non-finite
+loss or gradient stops the run before the optimizer step, naming the step (and
+the parameters, found only then).
 
 Hardware effects (noise, quantisation) are properties of the model's modules;
 the loop only trains.
@@ -22,6 +38,7 @@ the loop only trains.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,42 +47,58 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .callbacks import StopTraining
 from .checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from .data import as_input, check_data, correct_count
+from .optim import INTERVALS
 
-
-class StopTraining(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised by a callback to end training after the current batch."""
+__all__ = ["NonFiniteLossError", "StopTraining", "Trainer", "evaluate"]
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The loss or a gradient became NaN or infinite; training stopped."""
+    """The loss or a gradient became NaN or infinite; training stopped.
 
+    Attributes:
+        epoch: the epoch being trained (1-based). step: the step that failed
+        (1-based; ``step - 1`` steps completed).
+    """
 
-def _check_data(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    if not (isinstance(data, Sequence) and len(data) == 2):
-        raise TypeError(f"{name} must be a pair (inputs, targets) of tensors, got {type(data)}")
-    x, y = data
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} must hold two tensors, got {type(x).__name__}, {type(y).__name__}")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"{name}: inputs have {x.shape[0]} samples but targets have {y.shape[0]}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} is empty")
-    return x, y
-
-
-def as_input(x: torch.Tensor, device) -> torch.Tensor:
-    """Move a batch to ``device``; ``uint8`` images become float32 in ``[0, 1]``."""
-    x = x.to(device, non_blocking=True)
-    if x.dtype == torch.uint8:
-        x = x.to(torch.float32) / 255.0
-    return x
+    def __init__(self, message: str, *, epoch: int = 0, step: int = 0):
+        super().__init__(message)
+        self.epoch, self.step = epoch, step
 
 
 def _positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     return value
+
+
+def _scalar_loss(value, where: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.is_complex():
+        what = (
+            f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+            if isinstance(value, torch.Tensor)
+            else type(value).__name__
+        )
+        raise TypeError(
+            f"{where} must return a real scalar tensor (the mean over the batch), got {what}; "
+            "the contract is loss_fn(output, target) -> scalar"
+        )
+    return value.reshape(())
+
+
+def _model_device(model):
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+def _sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 @torch.no_grad()
@@ -78,17 +111,23 @@ def evaluate(
     device=None,
     progress: bool = False,
 ) -> dict:
-    """Mean loss and accuracy of ``model`` on ``data = (inputs, targets)``.
+    """Mean loss (and accuracy, for classifications) of ``model`` on ``data = (inputs, targets)``.
 
-    Returns ``{"loss", "accuracy", "samples", "samples_per_s"}``. The model is
-    put in eval mode and restored afterwards.
+    ``loss_fn(output, target) -> scalar`` is the batch mean; each batch is
+    weighted by its size. Returns ``{"loss", "samples", "samples_per_s"}`` plus
+    ``"accuracy"`` when the output is ``(B, C)`` with labels ``(B,)`` or scores
+    ``(B, C)``. The model is put in eval mode and restored afterwards. One host
+    synchronisation at the end.
     """
-    x, y = _check_data(data, "data")
+    x, y = check_data(data, "data")
     _positive_int(batch_size, "batch_size")
     device = torch.device(device) if device is not None else _model_device(model)
     was_training = model.training
     model.eval()
-    total, correct, loss_sum = 0, 0, 0.0
+    total = 0
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    classify = True
     t0 = time.perf_counter()
     starts = range(0, x.shape[0], batch_size)
     if progress:
@@ -99,19 +138,24 @@ def evaluate(
         for s in starts:
             xb = as_input(x[s : s + batch_size], device)
             yb = y[s : s + batch_size].to(device)
-            logits = model(xb)
-            loss_sum += float(loss_fn(logits, yb, reduction="sum"))
-            correct += int((logits.argmax(-1) == yb).sum())
+            out = model(xb)
+            loss = _scalar_loss(loss_fn(out, yb), "loss_fn")
+            loss_sum += loss.detach().to(torch.float64) * yb.shape[0]
+            c = correct_count(out, yb) if classify else None
+            if c is None:
+                classify = False
+            else:
+                correct += c
             total += yb.shape[0]
+        values = torch.stack([loss_sum, correct.to(torch.float64)]).tolist()
     finally:
         model.train(was_training)
     dt = time.perf_counter() - t0
-    return {
-        "loss": loss_sum / total,
-        "accuracy": correct / total,
-        "samples": total,
-        "samples_per_s": total / dt if dt > 0 else math.inf,
-    }
+    out = {"loss": values[0] / total}
+    if classify:
+        out["accuracy"] = values[1] / total
+    out.update(samples=total, samples_per_s=total / dt if dt > 0 else math.inf)
+    return out
 
 
 def _jsonable_loop(loop: dict) -> dict:
@@ -121,35 +165,37 @@ def _jsonable_loop(loop: dict) -> dict:
     return out
 
 
-def _model_device(model):
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return torch.device("cpu")
-
-
 class Trainer:
-    """Train ``model`` with ``optimizer``; checkpoint, resume, stop on NaN.
+    """Train ``model`` with ``optimizer``; validate, keep the best, checkpoint, resume, stop on NaN.
 
     Args:
-        model: maps a batch of inputs to logits ``(B, C)`` (or whatever
-            ``loss_fn`` takes).
+        model: any module; ``model(inputs)`` is passed to ``loss_fn``.
         optimizer: built over ``model.parameters()``.
         generator: the shuffling generator; seed it for a reproducible run.
             Its state is checkpointed.
-        loss_fn: ``loss_fn(output, target) -> scalar`` (default: softmax
-            cross-entropy).
+        loss_fn: ``loss_fn(output, target) -> scalar``, the batch mean (default:
+            softmax cross-entropy).
+        scheduler: a ``torch.optim.lr_scheduler`` over ``optimizer`` (optional).
+        scheduler_interval: ``"epoch"`` (stepped after each epoch) or ``"step"``
+            (after each optimizer step). ``ReduceLROnPlateau`` is stepped per
+            epoch on ``val_loss`` (``train_loss`` without validation data).
         regularizers, grad_clip, callbacks: see the module docstring.
         checkpoint: HDF5 path written at the end of every epoch (and every
             ``checkpoint_every`` steps when > 0); ``None`` writes none.
+        keep_best: a validation metric of the epoch rows, ``"val_accuracy"``
+            (higher is better) or ``"val_loss"`` (a name ending in ``loss``:
+            lower is better); ``None`` keeps nothing.
+        best_checkpoint: where the best model goes (default: beside
+            ``checkpoint``, ``<stem>-best.h5``; without any path the best state
+            is kept in memory, :attr:`best_state`).
         config: JSON-able resolved configuration stored in the checkpoint.
         device: where batches go (default: where the model's parameters are).
         progress: show tqdm progress bars.
 
     Attributes:
         epoch: completed epochs. step: completed optimizer steps.
-        history: one metrics dict per completed epoch.
+        history: one metrics row per completed epoch.
+        best: ``{"metric", "value", "epoch", "step"}`` of the best epoch so far, or ``None``.
     """
 
     def __init__(
@@ -159,20 +205,32 @@ class Trainer:
         *,
         generator: torch.Generator,
         loss_fn: Callable = nn.functional.cross_entropy,
+        scheduler=None,
+        scheduler_interval: str = "epoch",
         regularizers: Mapping[str, tuple[float, Callable]] | None = None,
         grad_clip: Callable | None = None,
         callbacks: Sequence = (),
         checkpoint=None,
         checkpoint_every: int = 0,
+        keep_best: str | None = None,
+        best_checkpoint=None,
         config: dict | None = None,
         device=None,
         progress: bool = True,
     ):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+            )
         if not isinstance(generator, torch.Generator):
             raise TypeError(
                 "generator must be a torch.Generator (e.g. torch.Generator().manual_seed(0)), "
                 f"got {type(generator).__name__}"
             )
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable(output, target), got {loss_fn!r}")
         self.regularizers = dict(regularizers or {})
         for name, entry in self.regularizers.items():
             if not (isinstance(entry, tuple) and len(entry) == 2 and callable(entry[1])):
@@ -186,25 +244,58 @@ class Trainer:
             raise TypeError(f"checkpoint_every must be an int, got {checkpoint_every!r}")
         if checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
+        if scheduler_interval not in INTERVALS:
+            raise ValueError(
+                f"scheduler_interval must be one of {list(INTERVALS)}, got {scheduler_interval!r}"
+            )
+        if scheduler is not None and not hasattr(scheduler, "step"):
+            raise TypeError(f"scheduler must be a torch.optim.lr_scheduler, got {scheduler!r}")
+        plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        if plateau and scheduler_interval != "epoch":
+            raise ValueError("ReduceLROnPlateau steps on the epoch's loss: use interval 'epoch'")
+        if keep_best is not None:
+            if not isinstance(keep_best, str) or not keep_best.startswith("val_"):
+                raise ValueError(
+                    f"keep_best must name a validation metric such as 'val_accuracy' or "
+                    f"'val_loss', got {keep_best!r}: the best model is chosen on validation "
+                    "data, never on test data"
+                )
         self.model = model
         self.optimizer = optimizer
         self.generator = generator
         self.loss_fn = loss_fn
+        self.scheduler = scheduler
+        self.scheduler_interval = scheduler_interval
         self.grad_clip = grad_clip
         self.callbacks = list(callbacks)
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.checkpoint_every = checkpoint_every
+        self.keep_best = keep_best
+        if best_checkpoint is not None:
+            self.best_checkpoint = Path(best_checkpoint)
+        elif keep_best is not None and self.checkpoint is not None:
+            c = self.checkpoint
+            self.best_checkpoint = c.with_name(f"{c.stem}-best{c.suffix}")
+        else:
+            self.best_checkpoint = None
         self.config = config or {}
         self.device = torch.device(device) if device is not None else _model_device(model)
         self.progress = progress
         self.epoch = 0
         self.step = 0
         self.history: list[dict] = []
+        self.best: dict | None = None
+        self.best_state: dict | None = None
         # state of a partly done epoch (restored on resume)
         self._loop: dict = {}
         self._halt = False
+        self._last_lr = optimizer.param_groups[0]["lr"]
+        self._params = [p for p in model.parameters() if p.requires_grad]
 
     # -- checkpoints ----------------------------------------------------------
+    def _state(self) -> dict:
+        return {"best": self.best}
+
     def save(self, path=None) -> Path:
         """Write a checkpoint (default: ``self.checkpoint``)."""
         path = Path(path) if path is not None else self.checkpoint
@@ -220,53 +311,77 @@ class Trainer:
             history=self.history,
             config=self.config,
             loop=_jsonable_loop(self._loop),
+            scheduler=self.scheduler,
+            trainer=self._state(),
         )
 
     def load(self, path=None) -> dict:
-        """Restore model, optimizer, generators and counters from a checkpoint."""
+        """Restore model, optimizer, scheduler, generators and counters from a checkpoint."""
         path = Path(path) if path is not None else self.checkpoint
         if path is None:
             raise ValueError("no checkpoint path: pass one or build the Trainer with checkpoint=")
-        ck = load_checkpoint(path, self.model, self.optimizer, map_location=self.device)
+        ck = load_checkpoint(
+            path, self.model, self.optimizer, scheduler=self.scheduler, map_location=self.device
+        )
         set_rng_states(ck["rng"], self.model, self.generator)
         self.epoch, self.step = ck["epoch"], ck["step"]
         self.history = ck["history"]
         self._loop = ck["loop"]
         if self._loop:
             self._loop["epoch_rng"] = torch.tensor(self._loop["epoch_rng"], dtype=torch.uint8)
+        self.best = (ck.get("trainer") or {}).get("best")
         return ck
 
     # -- one batch --------------------------------------------------------------
-    def _batch(self, xb, yb) -> dict:
+    def _batch(self, xb, yb) -> tuple[dict, int | None]:
         model = self.model
         out = model(xb)
-        task = self.loss_fn(out, yb)
+        task = _scalar_loss(self.loss_fn(out, yb), "loss_fn")
         loss = task
-        terms = {}
+        terms = []
         for name, (weight, fn) in self.regularizers.items():
-            value = fn(model)
-            terms[f"reg/{name}"] = value
+            value = _scalar_loss(fn(model), f"regularizer {name!r}")
+            terms.append(value)
             loss = loss + weight * value
-        loss_value = float(loss.detach())
-        if not math.isfinite(loss_value):
-            self._nan(f"the loss is {loss_value} (task loss {float(task.detach())})")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.grad_clip is not None:
             self.grad_clip(model)
-        bad = [
-            n
-            for n, p in model.named_parameters()
-            if p.grad is not None and not p.grad.isfinite().all()
-        ]
-        if bad:
+        grads = [p.grad for p in self._params if p.grad is not None]
+        dev = loss.device
+        gmax = (
+            torch.nn.utils.get_total_norm(grads, norm_type=math.inf)
+            if grads
+            else torch.zeros((), device=dev)
+        )
+        correct = correct_count(out.detach(), yb)
+        parts = [loss.detach(), task.detach(), gmax.to(dev)]
+        parts += [t.detach() for t in terms]
+        if correct is not None:
+            parts.append(correct)
+        # the step's one host synchronisation
+        values = torch.stack([p.to(torch.float64) for p in parts]).tolist()
+        loss_value, task_value, gmax_value = values[:3]
+        if not math.isfinite(loss_value):
+            self._nan(f"the loss is {loss_value} (task loss {task_value})")
+        if not math.isfinite(gmax_value):
+            bad = [
+                n
+                for n, p in model.named_parameters()
+                if p.grad is not None and not bool(p.grad.isfinite().all())
+            ]
             self._nan(f"the gradient of {', '.join(bad[:5])} is not finite (loss {loss_value:.6g})")
         self.optimizer.step()
-        metrics = {"loss": loss_value, "task_loss": float(task.detach())}
-        metrics.update({k: float(torch.as_tensor(v).detach()) for k, v in terms.items()})
-        if out.ndim == 2 and yb.ndim == 1:
-            metrics["correct"] = int((out.detach().argmax(-1) == yb).sum())
-        return metrics
+        lr = self.optimizer.param_groups[0]["lr"]
+        if self.scheduler is not None and self.scheduler_interval == "step":
+            self.scheduler.step()
+        metrics = {"loss": loss_value, "task_loss": task_value}
+        for name, v in zip(self.regularizers, values[3 : 3 + len(terms)]):
+            metrics[f"reg/{name}"] = v
+        metrics["grad_max_abs"] = gmax_value
+        metrics["lr"] = lr
+        self._last_lr = lr
+        return metrics, (int(values[-1]) if correct is not None else None)
 
     def _nan(self, what: str):
         where = f"at epoch {self.epoch + 1}, step {self.step + 1}"
@@ -276,19 +391,29 @@ class Trainer:
             if self.checkpoint is not None and self.checkpoint.is_file()
             else "no checkpoint was written yet"
         )
-        raise NonFiniteLossError(f"training stopped {where}: {what}; {keep}")
+        raise NonFiniteLossError(
+            f"training stopped {where}: {what}; {keep}", epoch=self.epoch + 1, step=self.step + 1
+        )
 
     # -- epochs -------------------------------------------------------------------
-    def train_epoch(self, data, batch_size: int, *, max_steps: int | None = None) -> dict:
+    def train_epoch(
+        self, data, batch_size: int, *, max_steps: int | None = None, drop_last: bool = False
+    ) -> dict:
         """One pass over ``data`` (shuffled); returns the epoch's training metrics.
 
         ``max_steps`` stops early after that many steps in total (``self.step``),
-        leaving the epoch resumable from the checkpoint.
+        leaving the epoch resumable from the checkpoint. ``drop_last`` skips the
+        last, smaller batch of each epoch.
         """
-        x, y = _check_data(data, "train data")
+        x, y = check_data(data, "train data")
         _positive_int(batch_size, "batch_size")
         n = x.shape[0]
-        nb = math.ceil(n / batch_size)
+        nb = n // batch_size if drop_last else math.ceil(n / batch_size)
+        if nb == 0:
+            raise ValueError(
+                f"drop_last with batch_size {batch_size} leaves no batch of the {n} training "
+                "samples; lower batch_size"
+            )
         if self._loop:
             st = self._loop
             self.generator.set_state(st["epoch_rng"])
@@ -298,9 +423,11 @@ class Trainer:
                 "batch": 0,
                 "loss_sum": 0.0,
                 "correct": 0,
+                "classify": True,
                 "seen": 0,
                 "time": 0.0,
             }
+        st.setdefault("classify", True)
         perm = torch.randperm(n, generator=self.generator)
         self.model.train()
         bar = None
@@ -322,14 +449,17 @@ class Trainer:
                 xb = as_input(x[idx], self.device)
                 yb = y[idx].to(self.device)
                 self._loop = st
-                m = self._batch(xb, yb)
+                m, correct = self._batch(xb, yb)
                 self.step += 1
                 now = time.perf_counter()
                 st["time"] += now - t_last
                 t_last = now
                 st["batch"] = b + 1
                 st["loss_sum"] += m["loss"] * yb.shape[0]
-                st["correct"] += m.pop("correct", 0)
+                if correct is None:
+                    st["classify"] = False
+                else:
+                    st["correct"] += correct
                 st["seen"] += yb.shape[0]
                 m["samples_per_s"] = st["seen"] / st["time"] if st["time"] > 0 else math.inf
                 stop = None
@@ -342,9 +472,10 @@ class Trainer:
                     stop = exc
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(
-                        loss=f"{m['loss']:.4f}", acc=f"{st['correct'] / st['seen']:.3f}"
-                    )
+                    post = {"loss": f"{m['loss']:.4f}"}
+                    if st["classify"]:
+                        post["acc"] = f"{st['correct'] / st['seen']:.3f}"
+                    bar.set_postfix(post)
                 done = st["batch"] == nb
                 halt = stop is not None or (max_steps is not None and self.step >= max_steps)
                 if halt:
@@ -364,13 +495,75 @@ class Trainer:
             if bar is not None:
                 bar.close()
         self._loop = {}
-        return {
-            "train_loss": st["loss_sum"] / st["seen"],
-            "train_accuracy": st["correct"] / st["seen"],
-            "train_samples_per_s": st["seen"] / st["time"] if st["time"] > 0 else math.inf,
-            "train_time_s": st["time"],
-            "train_samples": st["seen"],
+        out = {"train_loss": st["loss_sum"] / st["seen"]}
+        if st["classify"]:
+            out["train_accuracy"] = st["correct"] / st["seen"]
+        out.update(
+            train_samples_per_s=st["seen"] / st["time"] if st["time"] > 0 else math.inf,
+            train_time_s=st["time"],
+            train_samples=st["seen"],
+        )
+        return out
+
+    def _evaluate(self, data, prefix: str, batch_size: int) -> dict:
+        ev = evaluate(
+            self.model,
+            data,
+            batch_size=batch_size,
+            loss_fn=self.loss_fn,
+            device=self.device,
+            progress=self.progress,
+        )
+        out = {f"{prefix}_loss": ev["loss"]}
+        if "accuracy" in ev:
+            out[f"{prefix}_accuracy"] = ev["accuracy"]
+        return out
+
+    def _better(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        lower = self.keep_best.endswith("loss")
+        return value < self.best["value"] if lower else value > self.best["value"]
+
+    def _keep_best(self, row: dict) -> None:
+        if self.keep_best is None:
+            return
+        if self.keep_best not in row:
+            raise KeyError(
+                f"keep_best={self.keep_best!r} is not among the epoch metrics "
+                f"{sorted(row)}; pass validation data or choose one of the val_* metrics"
+            )
+        value = float(row[self.keep_best])
+        if not self._better(value):
+            return
+        self.best = {
+            "metric": self.keep_best,
+            "value": value,
+            "epoch": self.epoch,
+            "step": self.step,
         }
+        if self.best_checkpoint is not None:
+            save_checkpoint(
+                self.best_checkpoint,
+                self.model,
+                epoch=self.epoch,
+                step=self.step,
+                history=self.history + [row],
+                config=self.config,
+                trainer={"best": self.best},
+            )
+        else:
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def _epoch_scheduler_step(self, row: dict) -> None:
+        if self.scheduler is None or self.scheduler_interval != "epoch":
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(row.get("val_loss", row["train_loss"]))
+        else:
+            self.scheduler.step()
 
     def fit(
         self,
@@ -378,45 +571,82 @@ class Trainer:
         *,
         epochs: int,
         batch_size: int,
+        validation=None,
         test=None,
         eval_batch_size: int = 256,
         max_steps: int | None = None,
+        drop_last: bool = False,
     ) -> list[dict]:
         """Train until ``epochs`` epochs are complete (counting resumed ones).
 
-        After each epoch the test set (if given) is evaluated, the metrics are
-        appended to :attr:`history`, the callbacks' ``on_epoch_end`` run and a
-        checkpoint is written. Returns the history.
+        After each epoch the validation data (if given) are evaluated
+        (``val_loss``, ``val_accuracy``), the epoch-interval scheduler steps,
+        the best model by ``keep_best`` is kept, the callbacks' ``on_epoch_end``
+        run, the row is appended to :attr:`history` and a checkpoint is written.
+        ``test`` (optional) is evaluated after each epoch too, as ``test_*``, for
+        monitoring only: nothing is chosen by it. Returns the history.
         """
         _positive_int(epochs, "epochs")
-        while self.epoch < epochs:
-            self._halt = False
-            m = self.train_epoch(train, batch_size, max_steps=max_steps)
-            if not m:  # stopped in the middle of an epoch (callback or max_steps)
-                break
-            self.epoch += 1
-            m = {"epoch": self.epoch, "step": self.step, **m}
-            if test is not None:
-                ev = evaluate(
-                    self.model,
-                    test,
-                    batch_size=eval_batch_size,
-                    loss_fn=self.loss_fn,
-                    device=self.device,
-                    progress=self.progress,
-                )
-                m["test_loss"], m["test_accuracy"] = ev["loss"], ev["accuracy"]
-            stop = self._halt
+        _positive_int(eval_batch_size, "eval_batch_size")
+        check_data(train, "train data")
+        if validation is not None:
+            check_data(validation, "validation data")
+        elif self.keep_best is not None:
+            raise ValueError(
+                f"keep_best={self.keep_best!r} needs validation data: pass validation=(x, y) "
+                "(photonn.training.split_validation draws it from the training set)"
+            )
+        if test is not None:
+            check_data(test, "test data")
+        for cb in self.callbacks:
+            hook = getattr(cb, "on_fit_start", None)
+            if hook is not None:
+                hook(self)
+        try:
+            while self.epoch < epochs:
+                self._halt = False
+                m = self.train_epoch(train, batch_size, max_steps=max_steps, drop_last=drop_last)
+                if not m:  # stopped in the middle of an epoch (callback or max_steps)
+                    break
+                self.epoch += 1
+                row = {"epoch": self.epoch, "step": self.step, **m}
+                if validation is not None:
+                    row.update(self._evaluate(validation, "val", eval_batch_size))
+                if test is not None:
+                    row.update(self._evaluate(test, "test", eval_batch_size))
+                # the rate of the epoch's last optimizer step
+                row["lr"] = self._last_lr
+                self._epoch_scheduler_step(row)
+                self._keep_best(row)
+                stop = self._halt
+                for cb in self.callbacks:
+                    hook = getattr(cb, "on_epoch_end", None)
+                    if hook is not None:
+                        try:
+                            hook(self.epoch, self.model, row)
+                        except StopTraining:
+                            stop = True
+                self.history.append(row)
+                if self.checkpoint is not None:
+                    self.save()
+                if stop:
+                    break
+        finally:
             for cb in self.callbacks:
-                hook = getattr(cb, "on_epoch_end", None)
+                hook = getattr(cb, "on_fit_end", None)
                 if hook is not None:
-                    try:
-                        hook(self.epoch, self.model, m)
-                    except StopTraining:
-                        stop = True
-            self.history.append(m)
-            if self.checkpoint is not None:
-                self.save()
-            if stop:
-                break
+                    hook(self)
         return self.history
+
+    def best_model_state(self) -> dict:
+        """The ``state_dict`` of the best epoch by ``keep_best`` (from disk or memory)."""
+        if self.best is None:
+            raise ValueError(
+                "no best model: build the Trainer with keep_best='val_accuracy' (or another "
+                "val_* metric) and fit with validation data"
+            )
+        if self.best_checkpoint is not None:
+            return load_checkpoint(self.best_checkpoint, map_location=self.device)["model"]
+        if self.best_state is None:
+            raise ValueError("the best model of a resumed run without best_checkpoint is lost")
+        return copy.copy(self.best_state)

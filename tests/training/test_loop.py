@@ -262,7 +262,7 @@ def test_bad_arguments():
 
 def test_polynomial_tools_plug_in():
     """Boundary loss, activation monitor and selective clipping through the agreed interface."""
-    from photonn.activations import ActivationMonitor, ChebyshevActivation, boundary_loss
+    from photonn.activations import ActivationMonitor, BoundaryLoss, ChebyshevActivation
     from photonn.training import SelectiveGradClip
 
     torch.manual_seed(0)
@@ -284,7 +284,7 @@ def test_polynomial_tools_plug_in():
         model,
         torch.optim.Adam(model.parameters(), lr=0.01),
         generator=torch.Generator().manual_seed(0),
-        regularizers={"boundary": (0.1, boundary_loss)},
+        regularizers={"boundary": (0.1, BoundaryLoss(model))},
         grad_clip=SelectiveGradClip(1.0),
         callbacks=[monitor, Keep()],
         progress=False,
@@ -314,3 +314,225 @@ def test_lr_decay_per_epoch():
     hist = t.fit(synthetic(), epochs=3, batch_size=64)
     assert [h["lr"] for h in hist] == [0.1, 0.05, 0.025]
     assert t.optimizer.param_groups[0]["lr"] == 0.0125
+
+
+# -- the loss contract, validation, best model, schedulers, sinks -----------------------------
+
+
+def smoothed_ce(output, target):
+    """A custom loss: label smoothing 0.1 (a scalar, the batch mean)."""
+    return nn.functional.cross_entropy(output, target, label_smoothing=0.1)
+
+
+def one_hot_mse(output, target):
+    """A custom loss on other targets: mean-squared error of softmax against one-hot (B, C)."""
+    return ((output.softmax(-1) - target) ** 2).sum(-1).mean()
+
+
+def test_custom_loss_in_fit_and_evaluate():
+    data = synthetic()
+    t = make(loss_fn=smoothed_ce)
+    hist = t.fit(data, epochs=3, batch_size=16, validation=synthetic(seed=1))
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    ev = evaluate(t.model, synthetic(seed=1), loss_fn=smoothed_ce, batch_size=50)
+    assert ev["loss"] == pytest.approx(hist[-1]["val_loss"], rel=1e-6)
+    # MSE on one-hot targets: accuracy compares argmaxes
+    x, y = data
+    onehot = nn.functional.one_hot(y, 4).float()
+    t2 = make(loss_fn=one_hot_mse)
+    h2 = t2.fit((x, onehot), epochs=3, batch_size=16, validation=(x, onehot))
+    assert h2[-1]["train_loss"] < h2[0]["train_loss"] and 0 <= h2[-1]["val_accuracy"] <= 1
+    ev2 = evaluate(t2.model, (x, y), loss_fn=smoothed_ce)
+    with torch.no_grad():
+        direct = (t2.model(x).argmax(-1) == y).float().mean().item()
+    assert ev2["accuracy"] == pytest.approx(direct)
+
+
+def test_evaluate_weights_batches_by_size():
+    """A last batch of 1 sample must weigh 1/N, not 1/(number of batches)."""
+    data = synthetic(count=33)
+    t = make()
+    full = evaluate(t.model, data, batch_size=33)
+    split = evaluate(t.model, data, batch_size=16)  # 16 + 16 + 1
+    assert split["loss"] == pytest.approx(full["loss"], rel=1e-6)
+    assert split["accuracy"] == full["accuracy"]
+
+
+def test_a_loss_that_is_not_a_scalar_is_refused():
+    t = make(loss_fn=lambda out, y: nn.functional.cross_entropy(out, y, reduction="none"))
+    with pytest.raises(TypeError, match="loss_fn must return a real scalar tensor"):
+        t.fit(synthetic(), epochs=1, batch_size=16)
+
+
+def test_keep_best_is_chosen_on_validation(tmp_path):
+    from photonn.training import split_validation
+
+    train, val = split_validation(synthetic(), 32, generator=torch.Generator().manual_seed(3))
+    assert train[0].shape[0] == 96 and val[0].shape[0] == 32
+    t = make(tmp_path, keep_best="val_accuracy")
+    hist = t.fit(train, epochs=4, batch_size=16, validation=val)
+    best = max(range(4), key=lambda i: (hist[i]["val_accuracy"], -i))
+    assert t.best["epoch"] == hist[best]["epoch"]
+    ck = load_checkpoint(tmp_path / "ck-best.h5")
+    assert ck["epoch"] == t.best["epoch"]
+    assert evaluate(make().model, val)["loss"] != pytest.approx(hist[best]["val_loss"])
+    m = make().model
+    m.load_state_dict(t.best_model_state())
+    assert evaluate(m, val)["accuracy"] == hist[best]["val_accuracy"]
+    # the best survives a resume
+    t2 = make(tmp_path, keep_best="val_accuracy")
+    t2.load()
+    assert t2.best == t.best
+
+
+def test_keep_best_refuses_test_data_and_needs_validation():
+    with pytest.raises(ValueError, match="never on test data"):
+        make(keep_best="test_accuracy")
+    with pytest.raises(ValueError, match="needs validation data"):
+        make(keep_best="val_loss").fit(synthetic(), epochs=1, batch_size=16)
+
+
+def test_split_validation():
+    from photonn.training import split_validation
+
+    data = synthetic(count=100)
+    a = split_validation(data, 0.2, generator=torch.Generator().manual_seed(5))
+    b = split_validation(data, 20, generator=torch.Generator().manual_seed(5))
+    assert a[1][0].shape[0] == 20 and torch.equal(a[1][0], b[1][0])
+    seen = torch.cat([a[0][0], a[1][0]]).reshape(100, -1)
+    assert (
+        torch.unique(seen, dim=0).shape[0] == torch.unique(data[0].reshape(100, -1), dim=0).shape[0]
+    )
+    assert split_validation(data, 0, generator=torch.Generator())[1] is None
+    with pytest.raises(ValueError, match="leaves none to train on"):
+        split_validation(data, 100, generator=torch.Generator())
+    with pytest.raises(ValueError, match=r"fraction must be in \[0, 1\)"):
+        split_validation(data, 1.0, generator=torch.Generator())
+    with pytest.raises(TypeError, match="sample count"):
+        split_validation(data, "10", generator=torch.Generator())
+
+
+@pytest.mark.parametrize(
+    "name, interval, options",
+    [
+        ("cosine", "step", {}),
+        ("cosine", "epoch", {"eta_min": 1e-3}),
+        ("onecycle", "step", {}),
+        ("plateau", "epoch", {"patience": 0, "factor": 0.5, "threshold": 10.0}),
+        ("StepLR", "epoch", {"step_size": 1, "gamma": 0.7}),
+    ],
+)
+def test_scheduler_state_resumes_bit_identically(tmp_path, name, interval, options):
+    from photonn.training import build_scheduler
+
+    data = synthetic()
+
+    def trainer(ck=None):
+        t = make(ck, noise=0.01)
+        t.scheduler = build_scheduler(
+            t.optimizer, name, epochs=3, steps_per_epoch=8, interval=interval, **options
+        )
+        t.scheduler_interval = interval
+        return t
+
+    ref = trainer()
+    ref.fit(data, epochs=3, batch_size=16, validation=data)
+    first = trainer(tmp_path)
+    first.fit(data, epochs=3, batch_size=16, validation=data, max_steps=11)
+    second = trainer(tmp_path)
+    second.load()
+    second.fit(data, epochs=3, batch_size=16, validation=data)
+    assert [h["lr"] for h in second.history] == [h["lr"] for h in ref.history]
+    assert len({h["lr"] for h in ref.history}) > 1  # the schedule did change the rate
+    for k, v in params(ref.model).items():
+        assert torch.equal(v, params(second.model)[k]), k
+
+
+def test_build_optimizer_and_scheduler_errors():
+    from photonn.training import build_optimizer, build_scheduler
+
+    model = TinyOptical()
+    opt = build_optimizer(model.parameters(), "AdamW", lr=0.1, weight_decay=0.01)
+    assert isinstance(opt, torch.optim.AdamW)
+    with pytest.raises(ValueError, match="unknown optimizer 'adamx'.*Adam"):
+        build_optimizer(model.parameters(), "adamx", lr=0.1)
+    with pytest.raises(ValueError, match="needs a closure"):
+        build_optimizer(model.parameters(), "lbfgs")
+    with pytest.raises(TypeError, match="rejected the options.*momentum.*it takes: lr"):
+        build_optimizer(model.parameters(), "adam", lr=0.1, momentum=0.9)
+    kw = {"epochs": 2, "steps_per_epoch": 4}
+    assert build_scheduler(opt, "none", **kw) is None
+    assert build_scheduler(opt, "cosine", **kw).T_max == 2
+    assert build_scheduler(opt, "cosine", interval="step", **kw).T_max == 8
+    with pytest.raises(ValueError, match="unknown scheduler 'cosin'"):
+        build_scheduler(opt, "cosin", **kw)
+    with pytest.raises(ValueError, match="interval='step'"):
+        build_scheduler(opt, "onecycle", **kw)
+    with pytest.raises(TypeError, match="rejected the options.*gama"):
+        build_scheduler(opt, "exponential", gama=0.5, **kw)
+
+
+def test_sinks_write_every_row_and_keep_the_resumed_history(tmp_path):
+    import csv
+    import json
+
+    from photonn.training import CSVSink, JSONSink
+
+    data = synthetic()
+    sinks = lambda: [JSONSink(tmp_path / "m.json"), CSVSink(tmp_path / "m.csv")]  # noqa: E731
+    t = make(tmp_path, callbacks=sinks())
+    t.fit(data, epochs=2, batch_size=32, validation=data)
+    t2 = make(tmp_path, callbacks=sinks())
+    t2.load()
+    t2.fit(data, epochs=3, batch_size=32, validation=data)
+    rows = json.loads((tmp_path / "m.json").read_text())
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and rows == t2.history
+    with open(tmp_path / "m.csv") as fh:
+        table = list(csv.DictReader(fh))
+    assert [float(r["val_loss"]) for r in table] == [r["val_loss"] for r in rows]
+
+
+def test_one_host_sync_per_step(monkeypatch):
+    """The finiteness check is one fused reduction: a single device-to-host copy per step.
+
+    SGD here: Adam reads its CPU step counters with ``.item()`` (no device sync).
+    """
+    torch.manual_seed(0)
+    model = TinyOptical()
+    t = Trainer(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        generator=torch.Generator().manual_seed(7),
+        progress=False,
+    )
+    data = synthetic()
+    calls = []
+    real = torch.Tensor.tolist
+
+    def counting(self):
+        calls.append(self.shape)
+        return real(self)
+
+    monkeypatch.setattr(torch.Tensor, "tolist", counting)
+    item_calls = []
+    real_item = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: item_calls.append(1) or real_item(self))
+    t.fit(data, epochs=1, batch_size=16)
+    # 8 steps; one stacked copy each (loss, task loss, max |grad|, correct count)
+    assert len(calls) == 8 and all(c == (4,) for c in calls)
+    assert item_calls == []
+
+
+def test_fit_start_and_end_hooks():
+    events = []
+
+    class Hooks:
+        def on_fit_start(self, trainer):
+            events.append(("start", trainer.epoch))
+
+        def on_fit_end(self, trainer):
+            events.append(("end", trainer.epoch))
+
+    t = make(callbacks=[Hooks()])
+    t.fit(synthetic(), epochs=2, batch_size=64)
+    assert events == [("start", 0), ("end", 2)]

@@ -1,17 +1,27 @@
-"""Configuration: defaults, TOML, --set overrides, clear errors for bad keys and values."""
+"""Configuration: one schema for defaults, validation, TOML, --set overrides and the docs."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
-from photonn.training.config import (
-    DEFAULT_CONFIG,
+from photonn.runs import (
+    MODEL_KINDS,
+    SCHEMA_VERSION,
+    config_reference,
+    default_config,
     dump_config,
     flat_config,
     load_config,
+    migrate,
     parse_override,
     resolve_config,
 )
+
+DEFAULT_CONFIG = default_config()
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 
 
 def test_defaults_and_overrides():
@@ -60,7 +70,21 @@ def test_toml_round_trip(tmp_path):
         ({"model": {"num_layers": 2.5}}, TypeError, r"'model.num_layers' must be int"),
         ({"model": {"num_layers": 0}}, ValueError, r"'model.num_layers' must be > 0"),
         ({"epochs": True}, TypeError, r"'epochs' must be int"),
-        ({"optimizer": {"name": "lbfgs"}}, ValueError, r"must be one of \['adam', 'sgd'\]"),
+        ({"optimizer": {"lr": -1.0}}, ValueError, r"'optimizer.lr' must be > 0"),
+        ({"model": {"kind": "laser"}}, ValueError, r"'model.kind' must be one of"),
+        ({"data": {"dataset": "cifar"}}, ValueError, r"'data.dataset' must be one of"),
+        ({"data": {"validation": 1.5}}, ValueError, r"a fraction must be < 1"),
+        ({"data": {"validation": -3}}, ValueError, r"'data.validation' must be >= 0"),
+        ({"data": {"validation": "10%"}}, TypeError, r"'data.validation' must be int or float"),
+        ({"data": {"validation": 0}}, ValueError, r"keep_best = 'val_accuracy' chooses"),
+        ({"log": ["wandb"]}, ValueError, r"'log' must be one of \['tensorboard'\]"),
+        ({"model": {"input_size": 100}}, ValueError, r"does not fit in model.size"),
+        (
+            {"optimizer": {"lr_decay": 0.5}, "scheduler": {"name": "cosine"}},
+            ValueError,
+            r"lr_decay is a shorthand",
+        ),
+        ({"schema": 99}, ValueError, r"upgrade photonn"),
         ({"data": {"dataset": "mnist"}}, ValueError, r"needs data.data_dir"),
         ({"model": 3}, TypeError, r"must be a table"),
         ({"seed": {"a": 1}}, TypeError, r"is a value, not a table"),
@@ -90,7 +114,7 @@ def test_default_learns_the_temperature():
     # (experiments/d2nn/README.md); the built-in default trains T with the phases
     import torch
 
-    from photonn.training.run import build_model
+    from photonn.runs import build_model
 
     cfg = resolve_config(
         None,
@@ -102,3 +126,45 @@ def test_default_learns_the_temperature():
     assert float(model.temperature.detach()) == pytest.approx(cfg["model"]["temperature"])
     off = build_model(resolve_config(cfg, ["model.learn_temperature=false"]))
     assert not isinstance(off.log_temperature, torch.nn.Parameter)
+
+
+def test_model_kind_selects_its_section():
+    cfg = resolve_config(None, ["model.kind=photonic_mlp", "model.hidden=[32, 16]"])
+    assert cfg["model"]["kind"] == "photonic_mlp" and cfg["model"]["hidden"] == [32, 16]
+    assert "size" not in cfg["model"]  # the d2nn keys are not part of this kind
+    with pytest.raises(ValueError, match=r"unknown config key 'model.size'.*hidden"):
+        resolve_config({"model": {"kind": "photonic_mlp", "size": 3}})
+    for kind in MODEL_KINDS:
+        assert default_config(kind)["model"]["kind"] == kind
+
+
+def test_every_key_is_documented_and_round_trips():
+    """The printed configuration is valid TOML, comments every key and reads back equal."""
+    for kind in MODEL_KINDS:
+        cfg = default_config(kind)
+        text = dump_config(cfg)
+        assert tomllib.loads(text) == cfg
+        for line in text.splitlines():
+            if "=" in line and not line.startswith("["):
+                assert "  # " in line, f"undocumented key: {line}"
+        assert resolve_config(tomllib.loads(text)) == cfg
+
+
+def test_docs_are_generated_from_the_schema():
+    """docs/config.md is the schema's reference; regenerate with python -m photonn.runs.docs."""
+    assert DOCS.read_text() == config_reference(), (
+        "docs/config.md is stale: run python -m photonn.runs.docs docs/config.md"
+    )
+    for kind in MODEL_KINDS:
+        assert f'kind = "{kind}"' in DOCS.read_text()
+
+
+def test_old_configs_migrate():
+    """A configuration written before the schema key existed is read as it was trained."""
+    old = {"seed": 1, "data": {"dataset": "embedded"}, "model": {"size": 20, "input_size": 10}}
+    new, notes = migrate(old)
+    assert new["schema"] == SCHEMA_VERSION and new["data"]["validation"] == 0
+    assert new["keep_best"] == "" and notes
+    assert migrate(new) == (new, [])
+    cfg = resolve_config(new)
+    assert cfg["model"]["kind"] == "d2nn" and cfg["data"]["validation"] == 0

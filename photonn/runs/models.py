@@ -1,0 +1,175 @@
+"""The model kinds a run can name in ``[model] kind = ...``, each declared once here.
+
+A kind is its ``[model]`` section schema (a dataclass of :func:`~photonn.runs.schema.key`
+fields), a builder that turns the validated section into an ``nn.Module`` mapping
+a batch of dataset inputs to class scores, and optionally the pictures a run
+directory gets. Later recipes add kinds with :func:`register_model`.
+
+Built-in kinds:
+
+* ``"d2nn"``: :class:`photonn.models.D2NN`, a diffractive network of phase masks
+  (Lin et al. 2018), images encoded on its input plane.
+* ``"photonic_mlp"``: :class:`photonn.models.PhotonicMLP`, SVD layers of MZI
+  meshes (Shen et al. 2017), images area-averaged to ``features x features``
+  amplitudes of unit power (:class:`photonn.encoding.ImageToVector`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .schema import key
+
+DTYPES = {"complex64": torch.complex64, "complex128": torch.complex128}
+METHODS = ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs")
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A model kind of the run layer.
+
+    Attributes:
+        name: the value of ``model.kind``.
+        schema: the ``[model]`` section dataclass (it has a ``kind`` field).
+        build: ``build(section, *, num_classes, generator, device, **extra) -> nn.Module``.
+        pictures: ``pictures(model, run_dir, images, labels, history) -> list[Path]``
+            (needs matplotlib), or ``None``: the training curves only.
+        check: ``check(section)`` raising ``ValueError`` for combinations the
+            schema's per-key checks cannot see, or ``None``.
+    """
+
+    name: str
+    schema: type
+    build: Callable[..., nn.Module]
+    pictures: Callable | None = None
+    check: Callable[[dict], None] | None = None
+
+
+MODEL_KINDS: dict[str, ModelKind] = {}
+
+
+def register_model(kind: ModelKind) -> ModelKind:
+    """Add a model kind (a later recipe's); a name may be registered once."""
+    if kind.name in MODEL_KINDS:
+        raise ValueError(f"model kind {kind.name!r} is already registered")
+    MODEL_KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> ModelKind:
+    if name not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {name!r}; known: {', '.join(MODEL_KINDS)}")
+    return MODEL_KINDS[name]
+
+
+# -- d2nn ------------------------------------------------------------------------------
+@dataclass
+class D2NNSection:
+    """A diffractive network (`photonn.models.D2NN`): phase masks between free-space steps."""
+
+    kind: str = key("d2nn", "model kind", choices=lambda: tuple(MODEL_KINDS))
+    size: int = key(80, "neurons per side of every layer", gt=0)
+    pitch_m: float = key(4e-4, "neuron pitch [m]", gt=0)
+    wavelength_m: float = key(7.5e-4, "wavelength [m]", gt=0)
+    num_layers: int = key(5, "phase layers", gt=0)
+    distance_m: float = key(0.01, "spacing between planes (input, layers, detector) [m]", gt=0)
+    method: str = key("asm", "propagation method", choices=METHODS)
+    pad_factor: float = key(2.0, "most zero padding per axis", ge=1)
+    input_size: int = key(40, "the image is resized to input_size^2 neurons", gt=0)
+    encoding: str = key(
+        "amplitude", "image -> input field", choices=("amplitude", "intensity", "phase")
+    )
+    detector_size: int = key(8, "side of each square class region [neurons]", gt=0)
+    detector_span: float = key(0.6, "fraction of the plane the regions cover", gt=0, le=1)
+    readout: str = key(
+        "normalized", "class scores from region energies", choices=("normalized", "log")
+    )
+    temperature: float = key(
+        10.0, "softmax temperature of the readout (initial value if learnt)", gt=0
+    )
+    learn_temperature: bool = key(True, "learn the temperature (94.9 % vs 91.2 % fixed, main job)")
+    phase_bits: int = key(0, "quantise the phase masks to 2^bits levels (0: continuous)", ge=0)
+    init: str = key("zeros", "initial phases", choices=("zeros", "uniform"))
+    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
+
+
+def _build_d2nn(m: dict, *, num_classes: int, generator, device, detector_noise=None):
+    from ..grid import Grid
+    from ..models import D2NN
+
+    model = D2NN(
+        Grid(m["size"], m["pitch_m"]),
+        m["wavelength_m"],
+        m["num_layers"],
+        m["distance_m"],
+        num_classes=num_classes,
+        input_size=m["input_size"],
+        encoding=m["encoding"],
+        method=m["method"],
+        pad_factor=m["pad_factor"],
+        phase_bits=m["phase_bits"] or None,
+        region_size=m["detector_size"] * m["pitch_m"],
+        span=m["detector_span"],
+        readout=m["readout"],
+        temperature=m["temperature"],
+        learn_temperature=m["learn_temperature"],
+        detector_noise=detector_noise,
+        init=m["init"],
+        generator=generator,
+        dtype=DTYPES[m["dtype"]],
+    )
+    return model.to(device)
+
+
+def _pictures_d2nn(model, run_dir, images, labels, history) -> list[Path]:
+    from ..plotting import plot_d2nn
+
+    return plot_d2nn(model, images[0], run_dir, label=int(labels[0]), history=history)
+
+
+def _check_d2nn(m: dict) -> None:
+    if m["input_size"] > m["size"]:
+        raise ValueError(
+            f"model.input_size = {m['input_size']} does not fit in model.size = {m['size']} "
+            "neurons; lower input_size or raise size"
+        )
+
+
+register_model(ModelKind("d2nn", D2NNSection, _build_d2nn, _pictures_d2nn, _check_d2nn))
+
+
+# -- photonic_mlp ------------------------------------------------------------------------
+@dataclass
+class PhotonicMLPSection:
+    """An on-chip coherent MLP (`photonn.models.PhotonicMLP`): SVD layers of MZI meshes."""
+
+    kind: str = key("photonic_mlp", "model kind", choices=lambda: tuple(MODEL_KINDS))
+    features: int = key(8, "images are area-averaged to features x features input modes", gt=0)
+    hidden: list[int] = key([64], "hidden layer widths [modes]", gt=0)
+    activation: str = key(
+        "abs", "opto-electronic nonlinearity between layers", choices=("abs", "abs2")
+    )
+    layout: str = key("clements", "MZI mesh layout", choices=("clements", "reck"))
+    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
+
+
+def _build_photonic_mlp(m: dict, *, num_classes: int, generator, device):
+    from ..encoding import ImageToVector
+    from ..models import PhotonicMLP
+
+    f = m["features"]
+    sizes = (f * f, *m["hidden"], num_classes)
+    return nn.Sequential(
+        ImageToVector((f, f), normalize="power"),
+        PhotonicMLP(
+            sizes, m["activation"], m["layout"], generator=generator, dtype=DTYPES[m["dtype"]]
+        ),
+    ).to(device)
+
+
+register_model(ModelKind("photonic_mlp", PhotonicMLPSection, _build_photonic_mlp))

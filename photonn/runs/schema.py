@@ -1,0 +1,374 @@
+"""Configuration schemas as dataclasses: one definition gives defaults, validation, TOML and docs.
+
+A section is a dataclass whose fields are declared with :func:`key`: a default,
+a one-line description (with the unit where there is one), and optional
+``choices`` and bounds. The field's annotation is its type: ``bool``, ``int``,
+``float``, ``str``, ``list[str]``, ``list[int]``, ``dict`` (a TOML table passed
+through, e.g. extra optimizer options) or ``int | float``. A field whose
+annotation is a dataclass is a sub-section (a TOML table).
+
+From that one definition come:
+
+* :func:`defaults`: the nested dict of defaults;
+* :func:`validate`: a nested dict (from TOML and ``--set``) checked against it:
+  an unknown key names the known ones, a value of the wrong type, outside the
+  choices or bounds names the key, the value and what is allowed; missing keys
+  take their default;
+* :func:`dump_toml`: TOML text, each key commented with its description;
+* :func:`reference`: a Markdown table per section (the docs).
+
+Sections may be chosen by a ``kind`` key (see :class:`Variants`), as the model
+section is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field
+
+
+def key(
+    default,
+    doc: str,
+    *,
+    choices: tuple | Callable[[], tuple] | None = None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+):
+    """A schema field: ``default``, a one-line ``doc`` (state the unit), optional choices/bounds.
+
+    ``choices`` may be a callable returning the allowed values (for registries
+    that grow after import). Bounds apply to numbers and to each entry of a list
+    of numbers.
+    """
+    meta = {"doc": doc, "choices": choices, "ge": ge, "gt": gt, "le": le}
+    if isinstance(default, (list, dict)):
+        value = default
+        return field(default_factory=lambda: json.loads(json.dumps(value)), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Variants:
+    """A section chosen by its ``kind`` key: ``{kind: dataclass}``, with a default kind."""
+
+    by_kind: Mapping[str, type]
+    default: str
+    doc: str = ""
+
+
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
+def _fields(cls):
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        yield f, hints[f.name]
+
+
+def _default(f):
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    raise TypeError(f"schema field {f.name!r} has no default")
+
+
+def _choices(f) -> tuple | None:
+    c = f.metadata.get("choices")
+    return tuple(c()) if callable(c) else c
+
+
+def _variants(f, tp) -> Variants | None:
+    v = f.metadata.get("variants")
+    return v if isinstance(v, Variants) else None
+
+
+def section(cls_or_variants, doc: str = ""):
+    """A sub-section field: a dataclass, or a :class:`Variants` chosen by ``kind``."""
+    if isinstance(cls_or_variants, Variants):
+        v = cls_or_variants
+        return field(
+            default_factory=lambda: defaults(v.by_kind[v.default]),
+            metadata={"variants": v, "doc": doc or v.doc},
+        )
+    cls = cls_or_variants
+    return field(default_factory=lambda: defaults(cls), metadata={"doc": doc, "section": cls})
+
+
+def _section_cls(f, tp):
+    if dataclasses.is_dataclass(tp):
+        return tp
+    return f.metadata.get("section")
+
+
+def defaults(cls) -> dict:
+    """The nested dict of defaults of a section dataclass."""
+    out = {}
+    for f, tp in _fields(cls):
+        v = _variants(f, tp)
+        sub = _section_cls(f, tp)
+        if v is not None:
+            out[f.name] = defaults(v.by_kind[v.default])
+        elif sub is not None:
+            out[f.name] = defaults(sub)
+        else:
+            out[f.name] = _default(f)
+    return out
+
+
+def _type_name(tp) -> str:
+    if tp is bool:
+        return "bool"
+    if tp is int:
+        return "int"
+    if tp is float:
+        return "float"
+    if tp is str:
+        return "string"
+    if tp is dict or typing.get_origin(tp) is dict:
+        return "table"
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        return f"list of {_type_name(inner)}"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _check_number(name: str, value, f) -> None:
+    m = f.metadata
+    if not math.isfinite(value):
+        raise ValueError(f"config key {name!r} must be finite, got {value}")
+    if m.get("gt") is not None and not value > m["gt"]:
+        raise ValueError(f"config key {name!r} must be > {m['gt']:g}, got {value!r}")
+    if m.get("ge") is not None and not value >= m["ge"]:
+        raise ValueError(f"config key {name!r} must be >= {m['ge']:g}, got {value!r}")
+    if m.get("le") is not None and not value <= m["le"]:
+        raise ValueError(f"config key {name!r} must be <= {m['le']:g}, got {value!r}")
+
+
+def _coerce(name: str, value, tp, f):
+    """``value`` checked against the annotation ``tp`` (ints are accepted for floats)."""
+    want = _type_name(tp)
+
+    def bad():
+        default = _default(f)
+        return TypeError(
+            f"config key {name!r} must be {want} (like {default!r}), "
+            f"got {type(value).__name__} {value!r}"
+        )
+
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise bad()
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad()
+        _check_number(name, value, f)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad()
+        value = float(value)
+        _check_number(name, value, f)
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise bad()
+        return value
+    if tp is dict or typing.get_origin(tp) is dict:
+        if not isinstance(value, dict):
+            raise bad()
+        return json.loads(json.dumps(value))
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise bad()
+        return [_coerce(f"{name}[{i}]", v, inner, f) for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        # int | float: keep the int (a count), a float stays a float (a fraction)
+        if isinstance(value, bool):
+            raise bad()
+        for a in args:
+            if a is int and isinstance(value, int):
+                _check_number(name, value, f)
+                return value
+            if a is float and isinstance(value, float):
+                _check_number(name, value, f)
+                return value
+        raise bad()
+    raise TypeError(f"schema type {tp!r} of {name!r} is not supported")  # pragma: no cover
+
+
+def validate(cls, update: Mapping | None, where: str = "") -> dict:
+    """Defaults of ``cls`` updated by ``update``, every key checked (see the module docstring)."""
+    update = dict(update or {})
+    out = {}
+    known = {f.name for f in dataclasses.fields(cls)}
+    for k in update:
+        if k not in known:
+            place = f"section [{where[:-1]}]" if where else "the top level"
+            names = ", ".join(sorted(known))
+            raise ValueError(f"unknown config key {where + k!r}; known keys at {place}: {names}")
+    for f, tp in _fields(cls):
+        name = f"{where}{f.name}"
+        v = _variants(f, tp)
+        sub = _section_cls(f, tp)
+        if v is not None or sub is not None:
+            value = update.get(f.name, {})
+            if not isinstance(value, Mapping):
+                raise TypeError(f"config key {name!r} must be a table [{name}], got {value!r}")
+            if v is not None:
+                kind = value.get("kind", v.default)
+                if kind not in v.by_kind:
+                    raise ValueError(
+                        f"config key '{name}.kind' must be one of {sorted(v.by_kind)}, got {kind!r}"
+                    )
+                sub = v.by_kind[kind]
+            out[f.name] = validate(sub, value, f"{name}.")
+            continue
+        if f.name not in update:
+            out[f.name] = _default(f)
+            continue
+        value = update[f.name]
+        if isinstance(value, Mapping) and not (tp is dict or typing.get_origin(tp) is dict):
+            raise TypeError(f"config key {name!r} is a value, not a table")
+        value = _coerce(name, value, tp, f)
+        choices = _choices(f)
+        if choices is not None:
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if item not in choices:
+                    raise ValueError(
+                        f"config key {name!r} must be one of {list(choices)}, got {item!r}"
+                    )
+        out[f.name] = value
+    return out
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items())
+        return "{" + (f" {inner} " if inner else "") + "}"
+    raise TypeError(f"cannot write {type(v).__name__} {v!r} as TOML")
+
+
+def _toml_key(k: str) -> str:
+    bare = k.replace("_", "").replace("-", "").isalnum() and k.isascii()
+    return k if bare else json.dumps(k)
+
+
+def _doc_of(cls, values: Mapping) -> dict[str, tuple[str, type | None]]:
+    """``{field: (doc, section class or None)}`` for the fields of ``cls`` given ``values``."""
+    out = {}
+    for f, tp in _fields(cls):
+        v = _variants(f, tp)
+        sub = _section_cls(f, tp)
+        if v is not None:
+            sub = v.by_kind[values.get(f.name, {}).get("kind", v.default)]
+        out[f.name] = (f.metadata.get("doc", ""), sub)
+    return out
+
+
+def dump_toml(cls, values: Mapping, *, comments: bool = True) -> str:
+    """``values`` (validated against ``cls``) as TOML: scalars first, then one table per section."""
+    lines: list[str] = []
+    _dump(cls, values, "", lines, comments)
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+def _dump(cls, values, prefix, lines, comments) -> None:
+    docs = _doc_of(cls, values)
+    width = max(
+        [
+            len(f"{_toml_key(k)} = {_toml_value(v)}")
+            for k, v in values.items()
+            if docs.get(k, ("", None))[1] is None
+        ]
+        + [0]
+    )
+    for k, v in values.items():
+        doc, sub = docs.get(k, ("", None))
+        if sub is not None:
+            continue
+        text = f"{_toml_key(k)} = {_toml_value(v)}"
+        if comments and doc:
+            text = f"{text:<{min(width, 40)}}  # {doc}"
+        lines.append(text)
+    for k, v in values.items():
+        doc, sub = docs.get(k, ("", None))
+        if sub is None:
+            continue
+        name = f"{prefix}{k}"
+        lines.append("")
+        lines.append(f"[{name}]" + (f"  # {doc}" if comments and doc else ""))
+        _dump(sub, v, name + ".", lines, comments)
+
+
+def reference(cls, title: str, *, level: int = 2) -> str:
+    """Markdown reference of a schema: one table (key, type, default, description) per section."""
+    out: list[str] = []
+    _reference(cls, title, "", level, out)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _reference(cls, title, prefix, level, out) -> None:
+    rows, subs = [], []
+    for f, tp in _fields(cls):
+        v = _variants(f, tp)
+        sub = _section_cls(f, tp)
+        doc = f.metadata.get("doc", "")
+        if v is not None:
+            for kind, sc in v.by_kind.items():
+                subs.append((sc, f'[{prefix}{f.name}] kind = "{kind}"', f"{prefix}{f.name}."))
+            continue
+        if sub is not None:
+            subs.append((sub, f"[{prefix}{f.name}]", f"{prefix}{f.name}."))
+            continue
+        extra = ""
+        choices = _choices(f)
+        if choices is not None:
+            extra = " One of " + ", ".join(f"`{_toml_value(c)}`" for c in choices) + "."
+        bounds = [
+            f"{op} {f.metadata[m]:g}"
+            for m, op in (("gt", ">"), ("ge", ">="), ("le", "<="))
+            if f.metadata.get(m) is not None
+        ]
+        if bounds:
+            extra += " Must be " + " and ".join(bounds) + "."
+        default = _toml_value(_default(f)).replace("|", "\\|")
+        text = (doc + ("" if not extra or doc.endswith(".") else ".") + extra).strip()
+        rows.append(f"| `{f.name}` | {_type_name(tp)} | `{default}` | {text} |")
+    out.append(f"{'#' * level} {title}")
+    out.append("")
+    if cls.__doc__ and dataclasses.is_dataclass(cls):
+        first = cls.__doc__.strip().split("\n\n")[0].replace("\n", " ")
+        if not first.startswith(cls.__name__ + "("):
+            out.append(first)
+            out.append("")
+    if rows:
+        out += ["| key | type | default | description |", "|---|---|---|---|", *rows, ""]
+    for sub, sub_title, sub_prefix in subs:
+        _reference(sub, sub_title, sub_prefix, level + 1, out)
