@@ -101,3 +101,33 @@ def real_of(dtype: torch.dtype) -> torch.dtype:
 def complex_of(dtype: torch.dtype) -> torch.dtype:
     """The complex dtype matching a real (or complex) dtype."""
     return {torch.float32: torch.complex64, torch.float64: torch.complex128}.get(dtype, dtype)
+
+
+def optional_dtype(dtype, allowed, name: str = "dtype"):
+    """``None`` or one of ``allowed`` (for modules that hold no tensor and check inputs)."""
+    if dtype is not None and dtype not in allowed:
+        names = " or ".join(str(d) for d in allowed)
+        raise TypeError(f"{name} must be None (accept any) or {names}, got {dtype}")
+    return dtype
+
+
+def check_device(device):
+    """``None`` or a valid ``torch.device`` spec (``"cpu"``, ``"cuda:0"``, a device)."""
+    if device is None:
+        return None
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device must be a torch.device or a name like 'cpu', got {device!r}"
+        ) from exc
+
+
+def input_dtype(module, x, dtype, name: str = "input"):
+    """Raise when ``dtype`` is set and the tensor ``x`` has another dtype."""
+    if dtype is not None and isinstance(x, torch.Tensor) and x.dtype != dtype:
+        raise TypeError(
+            f"{name} is {x.dtype} but this {type(module).__name__} was built for {dtype}; "
+            f"build it with dtype={x.dtype} (or dtype=None to accept any)"
+        )
+    return x

@@ -40,6 +40,15 @@ def as_coefficients(values, size: int | None, dtype, name: str = "coefficients")
     return t
 
 
+def real_dtype(dtype) -> torch.dtype:
+    """``dtype`` if it is float32 or float64 (the dtypes of real activations), else raise."""
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(
+            f"dtype must be torch.float32 or torch.float64 (real coefficients), got {dtype}"
+        )
+    return dtype
+
+
 def check_degree(degree, minimum: int = 0) -> int:
     if isinstance(degree, bool) or not isinstance(degree, int):
         raise TypeError(f"degree must be an int, got {type(degree).__name__} {degree!r}")

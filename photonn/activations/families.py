@@ -1,7 +1,8 @@
 """Learnable polynomial activation families: power, Chebyshev, Hermite, Fourier, tropical.
 
 All share the :class:`PolynomialActivation` interface (``degree``,
-``coefficients``, ``interval``, ``bound``) and evaluate by Horner or Clenshaw
+``coefficients``, ``interval``, ``bound``) and the keywords ``dtype`` (real,
+default ``torch.float32``) and ``device`` of the coefficients, and evaluate by Horner or Clenshaw
 recurrences (:mod:`photonn.functional.polynomial`). Coefficients are ordered
 low to high. Without explicit ``coefficients`` each family starts as the
 identity on its interval (tropical: ReLU; Hermite: the variance-preserving
@@ -25,7 +26,7 @@ from ..functional.polynomial import (
     to_unit_interval,
     tropical_series,
 )
-from .base import PolynomialActivation, as_coefficients, check_degree
+from .base import PolynomialActivation, as_coefficients, check_degree, real_dtype
 
 
 class PowerActivation(PolynomialActivation):
@@ -36,16 +37,23 @@ class PowerActivation(PolynomialActivation):
     """
 
     def __init__(
-        self, degree: int = 3, coefficients=None, interval=(-1.0, 1.0), *, dtype=None, **kw
+        self,
+        degree: int = 3,
+        coefficients=None,
+        interval=(-1.0, 1.0),
+        *,
+        dtype=torch.float32,
+        device=None,
+        **kw,
     ):
         degree = check_degree(degree, 1 if coefficients is None else 0)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = real_dtype(dtype)
         if coefficients is None:
             c = torch.zeros(degree + 1, dtype=dtype)
             c[1] = 1.0
         else:
             c = as_coefficients(coefficients, degree + 1, dtype)
-        super().__init__(degree, c, interval, **kw)
+        super().__init__(degree, c.to(device), interval, **kw)
 
     def evaluate(self, x):
         return power_series(x, self.coefficients)
@@ -60,17 +68,24 @@ class ChebyshevActivation(PolynomialActivation):
     """
 
     def __init__(
-        self, degree: int = 3, coefficients=None, interval=(-1.0, 1.0), *, dtype=None, **kw
+        self,
+        degree: int = 3,
+        coefficients=None,
+        interval=(-1.0, 1.0),
+        *,
+        dtype=torch.float32,
+        device=None,
+        **kw,
     ):
         degree = check_degree(degree, 1 if coefficients is None else 0)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = real_dtype(dtype)
         a, b = check_interval(interval)
         if coefficients is None:
             c = torch.zeros(degree + 1, dtype=dtype)
             c[0], c[1] = (a + b) / 2, (b - a) / 2
         else:
             c = as_coefficients(coefficients, degree + 1, dtype)
-        super().__init__(degree, c, (a, b), **kw)
+        super().__init__(degree, c.to(device), (a, b), **kw)
 
     def evaluate(self, x):
         return chebyshev_series(to_unit_interval(x, self.interval), self.coefficients)
@@ -92,11 +107,12 @@ class HermiteActivation(PolynomialActivation):
         interval=(-3.0, 3.0),
         *,
         init: str = "variance_preserving",
-        dtype=None,
+        dtype=torch.float32,
+        device=None,
         **kw,
     ):
         degree = check_degree(degree, 1 if coefficients is None else 0)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = real_dtype(dtype)
         if coefficients is None:
             one_of(init, {"variance_preserving", "identity"}, "init")
             if init == "variance_preserving":
@@ -106,7 +122,7 @@ class HermiteActivation(PolynomialActivation):
                 c[1] = 1.0
         else:
             c = as_coefficients(coefficients, degree + 1, dtype)
-        super().__init__(degree, c, interval, **kw)
+        super().__init__(degree, c.to(device), interval, **kw)
 
     def evaluate(self, x):
         return hermite_e_series(x, self.coefficients, normalized=True)
@@ -122,17 +138,24 @@ class FourierActivation(PolynomialActivation):
     """
 
     def __init__(
-        self, degree: int = 4, coefficients=None, interval=(-math.pi, math.pi), *, dtype=None, **kw
+        self,
+        degree: int = 4,
+        coefficients=None,
+        interval=(-math.pi, math.pi),
+        *,
+        dtype=torch.float32,
+        device=None,
+        **kw,
     ):
         degree = check_degree(degree, 1)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = real_dtype(dtype)
         a, b = check_interval(interval)
         if coefficients is None:
             c = torch.full((2 * degree + 1,), 1.0 / math.sqrt(degree), dtype=dtype)
             c[0] = 0.0
         else:
             c = as_coefficients(coefficients, 2 * degree + 1, dtype)
-        super().__init__(degree, c, (a, b), **kw)
+        super().__init__(degree, c.to(device), (a, b), **kw)
         self.omega = 2.0 * math.pi / (b - a)
 
     def evaluate(self, x):
@@ -156,17 +179,18 @@ class TropicalActivation(PolynomialActivation):
         interval=(-1.0, 1.0),
         *,
         scale: float | None = None,
-        dtype=None,
+        dtype=torch.float32,
+        device=None,
         **kw,
     ):
         degree = check_degree(degree, 1)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = real_dtype(dtype)
         c = (
             torch.zeros(degree + 1, dtype=dtype)
             if coefficients is None
             else as_coefficients(coefficients, degree + 1, dtype)
         )
-        super().__init__(degree, c, interval, **kw)
+        super().__init__(degree, c.to(device), interval, **kw)
         self.scale = 1.0 / degree if scale is None else positive_float(scale, "scale")
 
     def evaluate(self, x):

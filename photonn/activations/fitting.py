@@ -20,7 +20,7 @@ import torch
 
 from .._checks import finite_float, one_of, positive_int
 from ..functional.polynomial import check_interval
-from .base import PolynomialActivation, check_degree
+from .base import PolynomialActivation, check_degree, real_dtype
 from .curves import load_curve
 from .families import ChebyshevActivation, HermiteActivation, PowerActivation
 
@@ -42,8 +42,8 @@ def _call(fn, x: np.ndarray, want_derivative: bool):
             xt = xt.clone().requires_grad_(True)
         try:
             y = fn(xt)
-        except RuntimeError:
-            # a float32-only callable (e.g. a module built in float32)
+        except (RuntimeError, TypeError):
+            # a float32-only callable (e.g. a module built in float32, or with dtype=float32)
             xt32 = xt.detach().to(torch.float32).requires_grad_(want_derivative)
             y = fn(xt32)
             xt = xt32
@@ -138,7 +138,8 @@ def fit_polynomial(
     n_samples: int | None = None,
     bound: float | None = None,
     trainable: bool = True,
-    dtype: torch.dtype | None = None,
+    dtype: torch.dtype = torch.float32,
+    device=None,
 ) -> PolynomialActivation:
     """Fit a degree-``degree`` polynomial activation to a curve on ``interval``.
 
@@ -160,7 +161,9 @@ def fit_polynomial(
         n_samples: Chebyshev-Lobatto points for a callable (default
             ``max(64 (degree + 1), 2049)``).
         bound, trainable: passed to the returned module.
-        dtype: dtype of the returned coefficients (default: torch's default).
+        dtype: real dtype of the returned coefficients (default ``torch.float32``;
+            the fit itself is solved in float64).
+        device: where the returned module's coefficients live.
 
     Returns:
         The activation module, with ``max_error`` (largest ``|p - y|`` on a
@@ -169,6 +172,7 @@ def fit_polynomial(
         ``max_derivative_error``.
     """
     degree = check_degree(degree)
+    real_dtype(dtype)
     one_of(basis, set(BASES), "basis")
     one_of(method, set(METHODS), "method")
     w = finite_float(derivative_weight, "derivative_weight")
@@ -213,7 +217,4 @@ def fit_polynomial(
         with torch.enable_grad():
             (dp,) = torch.autograd.grad(module.evaluate(xc).sum(), xc)
         module.max_derivative_error = float(np.max(np.abs(dp.numpy() - dy_check)))
-    dtype = dtype or torch.get_default_dtype()
-    if dtype != torch.float64:
-        module.to(dtype)
-    return module
+    return module.to(dtype=dtype, device=device)

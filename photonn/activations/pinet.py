@@ -15,7 +15,7 @@ from torch import nn
 
 from .._checks import positive_int
 from ..functional.polynomial import check_interval
-from .base import check_degree
+from .base import check_degree, real_dtype
 
 
 class CCP(nn.Module):
@@ -24,7 +24,8 @@ class CCP(nn.Module):
     ``U_n`` are ``(hidden, in_features)`` matrices without bias, ``C`` a linear
     map with bias ``beta``. ``interval`` is the declared valid range of the
     input entries (for monitoring); ``generator`` seeds the initialisation
-    (uniform, +-1/sqrt(fan_in), as ``nn.Linear``).
+    (uniform, +-1/sqrt(fan_in), as ``nn.Linear``; drawn on the CPU, then moved to
+    ``device``). ``dtype``: real dtype of the weights (default ``torch.float32``).
     """
 
     def __init__(
@@ -36,7 +37,8 @@ class CCP(nn.Module):
         *,
         interval=(-1.0, 1.0),
         generator: torch.Generator | None = None,
-        dtype=None,
+        dtype=torch.float32,
+        device=None,
     ):
         super().__init__()
         self.degree = check_degree(degree, 1)
@@ -44,12 +46,13 @@ class CCP(nn.Module):
         self.hidden = positive_int(hidden, "hidden")
         self.out_features = positive_int(out_features, "out_features")
         self.interval = check_interval(interval)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = real_dtype(dtype)
         ku = 1.0 / math.sqrt(in_features)
         kc = 1.0 / math.sqrt(hidden)
 
         def uni(shape, k):
-            return (torch.rand(shape, generator=generator, dtype=dtype) * 2 - 1) * k
+            u = torch.rand(shape, generator=generator, dtype=dtype)
+            return ((u * 2 - 1) * k).to(device)
 
         self.U = nn.Parameter(uni((self.degree, hidden, in_features), ku))
         self.C = nn.Parameter(uni((out_features, hidden), kc))

@@ -3,9 +3,10 @@
 ``PolyReLU(x) = sum_{i=1..r} a_i ReLU(x)^i + b`` and
 ``PolyNorm(x) = sum_{i=1..r} a_i N(x^i) + b`` with ``N(u) = u / sqrt(mean(u^2) + eps)``
 over the last dimension (an RMS normalisation without weight). Defaults as in
-the paper: order ``r = 3``, weights ``a_i = 1/r``, bias ``b = 0``. Both store
-``coefficients = (b, a_1, ..., a_r)`` so that they share the
-:class:`~photonn.activations.PolynomialActivation` interface.
+the paper: degree (the paper's order) ``r = 3``, weights ``a_i = 1/r``, bias
+``b = 0``. Both store ``coefficients = (b, a_1, ..., a_r)`` so that they share the
+:class:`~photonn.activations.PolynomialActivation` interface (``degree`` is ``r``,
+the same keyword as every other family).
 """
 
 from __future__ import annotations
@@ -13,27 +14,43 @@ from __future__ import annotations
 import torch
 
 from .._checks import positive_float
-from .base import PolynomialActivation, as_coefficients, check_degree
+from .base import PolynomialActivation, as_coefficients, check_degree, real_dtype
 
 
-def _init(order: int, coefficients, dtype) -> torch.Tensor:
+def _init(degree: int, coefficients, dtype, device) -> torch.Tensor:
     if coefficients is None:
-        c = torch.full((order + 1,), 1.0 / order, dtype=dtype)
+        c = torch.full((degree + 1,), 1.0 / degree, dtype=dtype)
         c[0] = 0.0
-        return c
-    return as_coefficients(coefficients, order + 1, dtype)
+    else:
+        c = as_coefficients(coefficients, degree + 1, dtype)
+    return c.to(device)
 
 
 class PolyReLU(PolynomialActivation):
-    """``sum_i a_i ReLU(x)^i + b``, evaluated by Horner's rule in ``ReLU(x)``."""
+    """``sum_i a_i ReLU(x)^i + b``, evaluated by Horner's rule in ``ReLU(x)``.
+
+    Args:
+        degree: the highest power ``r`` (the paper's "order"; default 3).
+        coefficients: ``(b, a_1, ..., a_r)`` (default ``(0, 1/r, ..., 1/r)``).
+        interval: valid input range (default ``(-1, 1)``).
+        dtype: real dtype of the coefficients (default ``torch.float32``).
+        device: where to build them.
+        bound, trainable: see :class:`~photonn.activations.PolynomialActivation`.
+    """
 
     def __init__(
-        self, order: int = 3, coefficients=None, interval=(-1.0, 1.0), *, dtype=None, **kw
+        self,
+        degree: int = 3,
+        coefficients=None,
+        interval=(-1.0, 1.0),
+        *,
+        dtype=torch.float32,
+        device=None,
+        **kw,
     ):
-        order = check_degree(order, 1)
-        super().__init__(
-            order, _init(order, coefficients, dtype or torch.get_default_dtype()), interval, **kw
-        )
+        degree = check_degree(degree, 1)
+        c = _init(degree, coefficients, real_dtype(dtype), device)
+        super().__init__(degree, c, interval, **kw)
 
     def evaluate(self, x):
         r = torch.relu(x)
@@ -45,22 +62,25 @@ class PolyReLU(PolynomialActivation):
 
 
 class PolyNorm(PolynomialActivation):
-    """``sum_i a_i x^i / rms(x^i) + b``, RMS over the last dimension (``eps`` guards 0)."""
+    """``sum_i a_i x^i / rms(x^i) + b``, RMS over the last dimension (``eps`` guards 0).
+
+    Arguments as :class:`PolyReLU`, plus ``eps``.
+    """
 
     def __init__(
         self,
-        order: int = 3,
+        degree: int = 3,
         coefficients=None,
         interval=(-1.0, 1.0),
         *,
         eps: float = 1e-6,
-        dtype=None,
+        dtype=torch.float32,
+        device=None,
         **kw,
     ):
-        order = check_degree(order, 1)
-        super().__init__(
-            order, _init(order, coefficients, dtype or torch.get_default_dtype()), interval, **kw
-        )
+        degree = check_degree(degree, 1)
+        c = _init(degree, coefficients, real_dtype(dtype), device)
+        super().__init__(degree, c, interval, **kw)
         self.eps = positive_float(eps, "eps")
 
     def evaluate(self, x):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import positive_float, positive_int
+from .._checks import (
+    COMPLEX_DTYPES,
+    check_device,
+    input_dtype,
+    optional_dtype,
+    positive_float,
+    positive_int,
+)
 from ..functional.detection import intensity
 from ..grid import Grid
 from ._common import check_grid
@@ -27,6 +34,8 @@ class Camera(nn.Module):
         grid: simulation :class:`photonn.Grid`; its shape must be a multiple of ``binning``.
         binning: samples per camera pixel per axis, int or ``(by, bx)`` (default 1).
         noise: optional module mapping pixel powers [W] to readings.
+        dtype: ``None`` (default: any field) or the complex dtype the fields must have.
+        device: accepted like every element's; the camera holds no tensor.
 
     Attributes:
         pixel_grid: the camera-pixel :class:`photonn.Grid`.
@@ -35,8 +44,10 @@ class Camera(nn.Module):
         complex ``(..., ny, nx)`` -> real ``(..., ny / by, nx / bx)``.
     """
 
-    def __init__(self, grid, *, binning=1, noise: nn.Module | None = None):
+    def __init__(self, grid, *, binning=1, noise: nn.Module | None = None, dtype=None, device=None):
         super().__init__()
+        self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
+        check_device(device)
         self.grid = check_grid(grid)
         if isinstance(binning, int):
             binning = (binning, binning)
@@ -54,6 +65,7 @@ class Camera(nn.Module):
         """Noise-free optical power [W] on every camera pixel."""
         if not isinstance(field, torch.Tensor):
             raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
+        input_dtype(self, field, self.dtype, "field")
         self.grid.check_field(field)
         I = intensity(field) * self.grid.pixel_area
         by, bx = self.binning

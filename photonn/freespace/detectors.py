@@ -5,7 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, positive_int, real_of
+from .._checks import (
+    COMPLEX_DTYPES,
+    check_device,
+    complex_dtype,
+    input_dtype,
+    optional_dtype,
+    positive_int,
+    real_of,
+)
 from .._module import ComplexModule
 from ..functional.detection import (
     DIFFERENTIAL_MODES,
@@ -28,13 +36,17 @@ class IntensityDetector(nn.Module):
         noise: optional per-pixel noise model mapping pixel powers [W] to readings [W]
             (e.g. :class:`~photonn.freespace.DetectorNoise`; one camera pixel per sample):
             the detector returns ``noise(I dx dy) / (dx dy)``.
+        dtype: ``None`` (default: any field) or the complex dtype the fields must have.
+        device: accepted like every element's; the detector holds no tensor.
 
     Shapes:
         complex ``(..., ny, nx)`` -> real ``(..., ny, nx)``.
     """
 
-    def __init__(self, grid=None, *, noise: nn.Module | None = None):
+    def __init__(self, grid=None, *, noise: nn.Module | None = None, dtype=None, device=None):
         super().__init__()
+        self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
+        check_device(device)
         self.grid = None if grid is None else check_grid(grid)
         if noise is not None and self.grid is None:
             raise ValueError("a noisy IntensityDetector needs the pixel area: pass grid=")
@@ -43,6 +55,7 @@ class IntensityDetector(nn.Module):
     def forward(self, field: torch.Tensor) -> torch.Tensor:
         if not isinstance(field, torch.Tensor):
             raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
+        input_dtype(self, field, self.dtype, "field")
         if self.grid is not None:
             self.grid.check_field(field)
         I = intensity(field)

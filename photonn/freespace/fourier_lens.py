@@ -29,6 +29,8 @@ class FourierLens(ComplexModule):
         focal_length: [m], > 0.
         pad_factor: zero padding (>= 1) before the FFT; samples the focal plane more finely.
         dtype: complex64 (default) or complex128.
+        device: accepted like every element's; the module holds no tensor (its scale
+            is a Python complex), so there is nothing to place.
 
     Attributes:
         output_grid: focal-plane grid, ``ceil(pad_factor n)`` samples of pitch
@@ -38,8 +40,12 @@ class FourierLens(ComplexModule):
         ``(..., ny, nx)`` -> ``(..., Ny, Nx)`` on ``output_grid``.
     """
 
-    def __init__(self, grid, wavelength, focal_length, *, pad_factor=1.0, dtype=torch.complex64):
+    def __init__(
+        self, grid, wavelength, focal_length, *, pad_factor=1.0, dtype=torch.complex64, device=None
+    ):
         super().__init__()
+        if device is not None:
+            torch.device(device)  # validates
         self.grid = check_grid(grid)
         self.dtype = complex_dtype(dtype)
         self.wavelength = positive_float(wavelength, "wavelength")

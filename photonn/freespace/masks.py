@@ -59,8 +59,10 @@ class PhaseMask(ComplexModule):
         init: ``"zeros"`` (default), ``"uniform"`` (phases uniform in ``[0, 2 pi)``,
             needs ``generator``; in ``"bounded"`` mode raw values uniform in
             ``[-2, 2)``) or a real ``(ny, nx)`` tensor of raw values.
-        generator: ``torch.Generator`` for random init.
+        generator: ``torch.Generator`` for random init (values are drawn on the CPU, then
+            moved to ``device``, so a seed gives the same mask on every device).
         dtype: complex dtype of the fields (complex64 default); ``raw`` is the matching real dtype.
+        device: where to build ``raw`` and the levels.
 
     Shapes:
         field ``(..., ny, nx)`` complex -> same.
@@ -76,6 +78,7 @@ class PhaseMask(ComplexModule):
         init="zeros",
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
+        device=None,
     ):
         super().__init__()
         self.grid = check_grid(grid)
@@ -84,7 +87,7 @@ class PhaseMask(ComplexModule):
         self.max_phase = positive_float(max_phase, "max_phase")
         self.bits = bits
         if bits is not None:
-            levels = uniform_levels(bits, dtype=real_of(dtype))
+            levels = uniform_levels(bits, dtype=real_of(dtype), device=device)
             self.register_buffer("levels", levels, persistent=False)
         else:
             self.levels = None
@@ -92,7 +95,7 @@ class PhaseMask(ComplexModule):
             raw = _init_values("uniform", grid.shape, real_of(dtype), generator, 4.0) - 2.0
         else:
             raw = _init_values(init, grid.shape, real_of(dtype), generator, 2 * math.pi)
-        self.raw = nn.Parameter(raw)
+        self.raw = nn.Parameter(raw.to(device))
 
     def phase(self) -> torch.Tensor:
         """The applied phase [rad], real ``(ny, nx)`` (quantised when ``bits`` is set)."""
@@ -130,7 +133,8 @@ class AmplitudeMask(ComplexModule):
         passive: bound the amplitude to ``(0, 1)``.
         init: ``"zeros"`` (``a = 0.5`` when passive), ``"uniform"`` (needs
             ``generator``) or a real ``(ny, nx)`` tensor of raw values.
-        dtype: complex dtype of the fields.
+        dtype: complex dtype of the fields; ``raw`` is the matching real dtype.
+        device: where to build ``raw``.
     """
 
     def __init__(
@@ -141,12 +145,14 @@ class AmplitudeMask(ComplexModule):
         init="zeros",
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
+        device=None,
     ):
         super().__init__()
         self.grid = check_grid(grid)
         self.dtype = complex_dtype(dtype)
         self.passive = bool(passive)
-        self.raw = nn.Parameter(_init_values(init, grid.shape, real_of(dtype), generator, 1.0))
+        raw = _init_values(init, grid.shape, real_of(dtype), generator, 1.0)
+        self.raw = nn.Parameter(raw.to(device))
 
     def amplitude(self) -> torch.Tensor:
         """Real ``(ny, nx)`` amplitude transmission."""
@@ -177,6 +183,7 @@ class ComplexMask(ComplexModule):
             phases uniform in ``[0, 2 pi)``, needs ``generator``) or a complex
             ``(ny, nx)`` tensor of raw values.
         dtype: complex dtype of the fields and of ``raw``.
+        device: where to build ``raw``.
     """
 
     def __init__(
@@ -187,6 +194,7 @@ class ComplexMask(ComplexModule):
         init="ones",
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
+        device=None,
     ):
         super().__init__()
         self.grid = check_grid(grid)
@@ -203,7 +211,7 @@ class ComplexMask(ComplexModule):
             raw = _init_values(init, grid.shape, dtype, None, 1.0)
         else:
             raise ValueError(f"init must be 'ones', 'uniform' or a complex tensor, got {init!r}")
-        self.raw = nn.Parameter(raw)
+        self.raw = nn.Parameter(raw.to(device))
 
     def transmission(self) -> torch.Tensor:
         """Complex ``(ny, nx)`` transmission."""

@@ -5,7 +5,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import finite_float, one_of, positive_float, positive_int
+from .._checks import (
+    REAL_DTYPES,
+    check_device,
+    finite_float,
+    input_dtype,
+    one_of,
+    optional_dtype,
+    positive_float,
+    positive_int,
+)
 from ..functional.detection import adc, photoelectrons, read_noise, shot_noise
 from ..units import c as C_LIGHT
 from ..units import h as H_PLANCK
@@ -44,6 +53,10 @@ class DetectorNoise(nn.Module):
         output: ``"power"`` (default: the reading converted back to W, so the
             module can replace an ideal detector), ``"electrons"`` or ``"counts"`` (needs ADC).
         generator: default ``torch.Generator``.
+        dtype: ``None`` (default: any real power, computed in its dtype) or
+            ``torch.float32`` / ``torch.float64`` (other powers are refused).
+        device: accepted like every element's; the module holds no tensor (the
+            noise is drawn where the power is), so there is nothing to place.
 
     Shapes:
         real power ``(...)`` [W] -> real ``(...)``.
@@ -62,8 +75,12 @@ class DetectorNoise(nn.Module):
         shot: str | None = "gaussian",
         output: str = "power",
         generator: torch.Generator | None = None,
+        dtype=None,
+        device=None,
     ):
         super().__init__()
+        self.dtype = optional_dtype(dtype, REAL_DTYPES)
+        check_device(device)
         self.wavelength = positive_float(wavelength, "wavelength")
         self.exposure_time = positive_float(exposure_time, "exposure_time")
         self.quantum_efficiency = positive_float(quantum_efficiency, "quantum_efficiency")
@@ -111,6 +128,7 @@ class DetectorNoise(nn.Module):
     def forward(self, power: torch.Tensor, generator: torch.Generator | None = None):
         if not isinstance(power, torch.Tensor) or power.is_complex():
             raise TypeError("power must be a real tensor [W]; detect |E|^2 first")
+        input_dtype(self, power, self.dtype, "power")
         gen = generator if generator is not None else self.generator
         if gen is None and (self.shot is not None or self.read_noise_e > 0):
             raise ValueError(

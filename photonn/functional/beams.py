@@ -10,7 +10,7 @@ from .._checks import complex_dtype, finite_float, positive_float
 
 
 def gaussian_beam(
-    grid, wavelength: float, waist: float, z: float = 0.0, *, dtype=torch.complex128, device=None
+    grid, wavelength: float, waist: float, z: float = 0.0, *, dtype=torch.complex64, device=None
 ) -> torch.Tensor:
     """Paraxial TEM00 Gaussian beam at distance ``z`` from its waist.
 
@@ -22,9 +22,13 @@ def gaussian_beam(
     Args:
         grid: :class:`photonn.Grid`; the beam axis is at index ``n // 2``.
         wavelength: [m]. waist: 1/e field radius ``w0`` [m]. z: [m].
+        dtype: ``torch.complex64`` (default, the dtype of the optical modules, so
+            ``Propagator(grid, wl, z)(gaussian_beam(grid, wl, waist=w))`` works as is)
+            or ``torch.complex128``. The field is computed in complex128 and cast once.
+        device: where to build it.
 
     Returns:
-        complex tensor ``(ny, nx)``.
+        complex tensor ``(ny, nx)`` of ``dtype``.
     """
     lam = positive_float(wavelength, "wavelength")
     w0 = positive_float(waist, "waist")

@@ -189,6 +189,7 @@ class D2NN(ComplexModule):
                 init=init,
                 generator=generator,
                 dtype=dtype,
+                device=device,
             )
             for _ in range(self.num_layers)
         )
@@ -212,8 +213,6 @@ class D2NN(ComplexModule):
             self.log_temperature = nn.Parameter(t)
         else:
             self.register_buffer("log_temperature", t)
-        if device is not None:
-            self.masks.to(device)
 
     # -- pieces --------------------------------------------------------------
     @property

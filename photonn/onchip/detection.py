@@ -5,7 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import complex_tensor, one_of, positive_float
+from .._checks import (
+    COMPLEX_DTYPES,
+    check_device,
+    complex_tensor,
+    input_dtype,
+    one_of,
+    optional_dtype,
+    positive_float,
+)
 
 __all__ = [
     "coherent_detection",
@@ -50,15 +58,28 @@ class Photodetector(nn.Module):
             ``"incoherent"`` (``R sum |E|^2`` over axis ``dim``).
         responsivity: [A/W].
         dim: the incoherent axis for ``"incoherent"``.
+        dtype: ``None`` (default: any complex field) or the complex dtype fields must have.
+        device: accepted like every element's; the detector holds no tensor.
     """
 
-    def __init__(self, kind: str = "coherent", responsivity: float = 1.0, dim: int = -2):
+    def __init__(
+        self,
+        kind: str = "coherent",
+        responsivity: float = 1.0,
+        dim: int = -2,
+        *,
+        dtype=None,
+        device=None,
+    ):
         super().__init__()
+        self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
+        check_device(device)
         self.kind = one_of(kind, ("coherent", "balanced", "incoherent"), "kind")
         self.responsivity = positive_float(responsivity, "responsivity")
         self.dim = int(dim)
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
+        input_dtype(self, field, self.dtype, "field")
         if self.kind == "coherent":
             return coherent_detection(field, self.responsivity)
         if self.kind == "incoherent":

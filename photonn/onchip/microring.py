@@ -79,7 +79,8 @@ def ring_lorentzian(
 class MicroringWeightBank(nn.Module):
     """A broadcast-and-weight bank (Tait et al., Sci. Rep. 7, 7430 (2017)).
 
-    ``n_inputs`` WDM channels at ``wavelengths`` feed ``n_outputs`` buses; bus ``j``
+    ``in_features`` WDM channels at ``wavelengths`` feed ``out_features`` buses (the
+    names of :class:`~photonn.onchip.SVDLinear` and ``nn.Linear``); bus ``j``
     carries one ring per channel, ring ``(j, i)`` resonant at
     ``wavelengths[i] + tuning[j, i] * linewidth``. Each channel ``k`` meets every ring of
     its bus in turn (Lorentzian through/drop, so neighbouring channels leak); the
@@ -87,24 +88,24 @@ class MicroringWeightBank(nn.Module):
     of channel ``k`` on output ``j`` is ``drop - through`` in ``[-1, 1]``.
 
     Args:
-        n_inputs, n_outputs: channel and output counts.
-        wavelengths: ``n_inputs`` channel wavelengths [m].
+        in_features, out_features: channel and output counts.
+        wavelengths: ``in_features`` channel wavelengths [m].
         linewidth: ring FWHM [m].
         drop_peak, through_min: on-resonance transmissions (defaults: lossless, critical).
         dtype: real dtype of the parameters.
 
-    Parameters: ``tuning`` ``(n_outputs, n_inputs)`` ring detunings in linewidths
+    Parameters: ``tuning`` ``(out_features, in_features)`` ring detunings in linewidths
     (initialised three linewidths off resonance, weights near ``-1``; set them with
     :meth:`set_tuning` or train them).
 
-    Shapes: input powers ``(..., n_inputs)`` [W] -> photocurrents ``(..., n_outputs)``
+    Shapes: input powers ``(..., in_features)`` [W] -> photocurrents ``(..., out_features)``
     [A] at ``responsivity`` [A/W].
     """
 
     def __init__(
         self,
-        n_inputs: int,
-        n_outputs: int,
+        in_features: int,
+        out_features: int,
         wavelengths,
         linewidth: float,
         *,
@@ -115,11 +116,11 @@ class MicroringWeightBank(nn.Module):
         device=None,
     ):
         super().__init__()
-        self.n_inputs = positive_int(n_inputs, "n_inputs")
-        self.n_outputs = positive_int(n_outputs, "n_outputs")
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
         lams = positive_floats(wavelengths, "wavelengths")
-        if len(lams) != n_inputs:
-            raise ValueError(f"wavelengths must have {n_inputs} entries, got {len(lams)}")
+        if len(lams) != in_features:
+            raise ValueError(f"wavelengths must have {in_features} entries, got {len(lams)}")
         self.linewidth = positive_float(linewidth, "linewidth")
         self.drop_peak = _unit(drop_peak, "drop_peak")
         self.through_min = _unit(through_min, "through_min")
@@ -127,15 +128,15 @@ class MicroringWeightBank(nn.Module):
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         lam = torch.tensor(lams, dtype=torch.float64)
-        # channel offsets from each channel, in linewidths: (n_inputs ring i, n_inputs channel k)
+        # channel offsets from each channel, in linewidths: (ring i, channel k)
         rel = (lam[None, :] - lam[:, None]) / self.linewidth
         self.register_buffer("channel_offset", rel.to(dtype=dtype, device=device))
         self.tuning = nn.Parameter(
-            torch.full((n_outputs, n_inputs), 3.0, dtype=dtype, device=device)
+            torch.full((out_features, in_features), 3.0, dtype=dtype, device=device)
         )
 
     def set_tuning(self, tuning: torch.Tensor) -> None:
-        """Set the ring detunings ``(n_outputs, n_inputs)`` [linewidths]."""
+        """Set the ring detunings ``(out_features, in_features)`` [linewidths]."""
         if tuning.shape != self.tuning.shape:
             raise ValueError(
                 f"tuning must be {tuple(self.tuning.shape)}, got {tuple(tuning.shape)}"
@@ -144,7 +145,7 @@ class MicroringWeightBank(nn.Module):
             self.tuning.copy_(tuning)
 
     def transmissions(self):
-        """``(through, drop)`` of each bus for each channel, ``(n_outputs, n_inputs)`` each."""
+        """``(through, drop)`` of each bus for each channel, ``(out_features, in_features)``."""
         # detuning of channel k from ring (j, i), in linewidths: offset[i, k] - tuning[j, i]
         d = self.channel_offset[None] - self.tuning[:, :, None]  # (j, i, k)
         thr, drp = ring_lorentzian(d, 1.0, drop_peak=self.drop_peak, through_min=self.through_min)
@@ -154,14 +155,14 @@ class MicroringWeightBank(nn.Module):
         return through, drop
 
     def weights(self) -> torch.Tensor:
-        """Effective weight matrix ``drop - through`` ``(n_outputs, n_inputs)``, in [-1, 1]."""
+        """Weight matrix ``drop - through``, ``(out_features, in_features)``, in [-1, 1]."""
         through, drop = self.transmissions()
         return drop - through
 
     def forward(self, power: torch.Tensor) -> torch.Tensor:
-        if power.shape[-1] != self.n_inputs:
+        if power.shape[-1] != self.in_features:
             raise ValueError(
-                f"input must have last dimension {self.n_inputs}, got {tuple(power.shape)}"
+                f"input must have last dimension {self.in_features}, got {tuple(power.shape)}"
             )
         if power.is_complex():
             raise TypeError("input must be real channel powers [W]; detect complex fields first")
@@ -169,5 +170,6 @@ class MicroringWeightBank(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, linewidth={self.linewidth:.4g}"
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"linewidth={self.linewidth:.4g}"
         )

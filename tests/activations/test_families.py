@@ -69,10 +69,12 @@ def test_gradcheck_input_and_coefficients(make):
 
 
 def test_polyrelu_polynorm_defaults_of_the_paper():
-    """Order 3, weights 1/3, bias 0 (Zhuo et al. 2024)."""
+    """Order (here: degree) 3, weights 1/3, bias 0 (Zhuo et al. 2024)."""
     for cls in (PolyReLU, PolyNorm):
         m = cls()
-        assert m.degree == 3
+        assert m.degree == 3 and cls(degree=2).degree == 2
+        with pytest.raises(TypeError, match="order"):
+            cls(order=3)  # one keyword for the highest power across the families: degree
         torch.testing.assert_close(m.coefficients.detach(), torch.tensor([0, 1 / 3, 1 / 3, 1 / 3]))
     x = torch.randn(4, 8, dtype=F64)
     r = torch.relu(x)

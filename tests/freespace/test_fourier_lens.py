@@ -85,7 +85,7 @@ def test_matches_propagate_lens_propagate():
     g = Grid(n, d)
     w0 = d * math.sqrt(n / math.pi)
     X = g.meshgrid()[1]
-    x = gaussian_beam(g, lam, w0) * torch.exp(1j * 2 * math.pi * 3 * X / (n * d))
+    x = gaussian_beam(g, lam, w0, dtype=C128) * torch.exp(1j * 2 * math.pi * 3 * X / (n * d))
     fl = FourierLens(g, lam, f, dtype=C128)
     assert fl.output_grid == g
     p = Propagator(g, lam, f, "fresnel", pad_factor=1, dtype=C128)

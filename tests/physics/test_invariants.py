@@ -121,7 +121,7 @@ def test_forward_then_backward_padded_beam():
     round trip is limited by round-off: bound 1e-12.
     """
     grid = Grid(128, 2 * um)
-    x = gaussian_beam(grid, LAM, 20 * um)
+    x = gaussian_beam(grid, LAM, 20 * um, dtype=torch.complex128)
     prop = Propagator(grid, LAM, 1 * mm, dtype=torch.complex128)
     back = Propagator(grid, LAM, -1 * mm, dtype=torch.complex128)
     out = back(prop(x))
