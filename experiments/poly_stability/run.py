@@ -27,13 +27,13 @@ from torch import nn
 from photonn._io import atomic_write_text
 from photonn.activations import (
     ActivationMonitor,
+    BoundaryLoss,
     EscapingActivationError,
-    boundary_loss,
     fit_polynomial,
 )
 from photonn.activations import PolynomialActivation as PolyAct
 from photonn.data import load_fashion_mnist, load_mnist
-from photonn.training import clip_grad_norm_selective
+from photonn.training import NonFiniteLossError, SelectiveGradClip, Trainer
 
 HERE = Path(__file__).resolve().parent
 # degree -> (B: fit range [-B, B], B_pen: penalty bound), Hossain & Rahman 2025
@@ -138,7 +138,12 @@ def lsuv_(model, xb, target_std):
 
 @torch.no_grad()
 def accuracy(model, x, y, batch=1000, *, with_nonfinite=False):
-    """Test accuracy [%] (a sample whose logits are not all finite counts as wrong)."""
+    """Test accuracy [%] (a sample whose logits are not all finite counts as wrong).
+
+    ``photonn.training.evaluate`` would count an argmax over NaN logits as a guess;
+    the escaping networks of part (a) need the NaN samples counted as errors and
+    reported, hence this metric.
+    """
     model.eval()
     correct = bad = 0
     for i in range(0, len(x), batch):
@@ -151,8 +156,36 @@ def accuracy(model, x, y, batch=1000, *, with_nonfinite=False):
     return (acc, 100.0 * bad / len(x)) if with_nonfinite else acc
 
 
+class PeakRatio:
+    """Callback: the largest max |x| / B_pen of any polynomial layer, from the monitor's
+    per-batch metrics (``act/<layer>.max_abs``)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.peak = 0.0
+
+    def update(self, metrics):
+        ratios = [
+            v / self.model.get_submodule(k[4:-8]).bound
+            for k, v in metrics.items()
+            if k.endswith(".max_abs")
+        ]
+        self.peak = max([self.peak] + [r for r in ratios if math.isfinite(r)])
+
+    def on_batch_end(self, step, model, metrics):
+        self.update(metrics)
+
+
 def train_run(arch, dataset, kind, framework, data, args):
-    """One training run; returns its record (accuracy or the step of the first NaN)."""
+    """One training run; returns its record (accuracy or the step of the first NaN).
+
+    Trained by ``photonn.training.Trainer``: AdamW, shuffling from a generator seeded
+    with 1, full batches only (``drop_last``); with the framework, the boundary loss
+    is a regularizer (``BoundaryLoss``, hooks on the polynomial layers) and the
+    selective clipping the trainer's ``grad_clip``. A non-finite loss or gradient
+    stops the trainer before the optimizer step; ``nan_step`` is the number of steps
+    completed before it.
+    """
     torch.manual_seed(0)
     (xtr, ytr), (xte, yte) = data
     if arch == "resnet":
@@ -171,39 +204,30 @@ def train_run(arch, dataset, kind, framework, data, args):
         lsuv_(model, xtr[: args.batch_size], BOUNDS[kind][1] * args.gamma_scale)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     monitor = ActivationMonitor(model, raise_on_escape=False) if poly else None
-    gen = torch.Generator().manual_seed(1)
-    n, bs = len(xtr), args.batch_size
-    step, nan_step, peak = 0, None, 0.0
-    t0 = time.perf_counter()
+    peak = PeakRatio(model)
+    framework = bool(poly and framework)
+    trainer = Trainer(
+        model,
+        opt,
+        generator=torch.Generator().manual_seed(1),
+        regularizers={"boundary": (args.lam, BoundaryLoss(model, cap=args.cap))}
+        if framework
+        else None,
+        grad_clip=SelectiveGradClip(args.clip) if framework else None,
+        callbacks=[monitor, peak] if monitor is not None else [],
+        progress=False,
+    )
     epochs = args.resnet_epochs if arch == "resnet" else args.epochs
-    for _epoch in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n - bs + 1, bs):
-            idx = perm[i : i + bs]
-            out = model(xtr[idx])
-            loss = nn.functional.cross_entropy(out, ytr[idx])
-            if poly and framework:
-                loss = loss + args.lam * boundary_loss(model, cap=args.cap)
+    nan_step = None
+    t0 = time.perf_counter()
+    try:
+        trainer.fit((xtr, ytr), epochs=epochs, batch_size=args.batch_size, drop_last=True)
+    except NonFiniteLossError as err:
+        nan_step = err.step - 1
+        if monitor is not None:  # the statistics of the batch that failed
             metrics = {}
-            if monitor is not None:
-                monitor.on_batch_end(step, model, metrics)
-                ratios = [
-                    v / model.get_submodule(k[4:-8]).bound
-                    for k, v in metrics.items()
-                    if k.endswith(".max_abs")
-                ]
-                peak = max([peak] + [r for r in ratios if math.isfinite(r)])
-            if not torch.isfinite(loss):
-                nan_step = step
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if poly and framework:
-                clip_grad_norm_selective(model, args.clip)
-            opt.step()
-            step += 1
-        if nan_step is not None:
-            break
+            monitor.on_batch_end(err.step, model, metrics)
+            peak.update(metrics)
     train_s = time.perf_counter() - t0
     acc, bad = accuracy(model, xte, yte, with_nonfinite=True)
     if monitor is not None:
@@ -212,12 +236,12 @@ def train_run(arch, dataset, kind, framework, data, args):
         "arch": arch,
         "dataset": dataset,
         "act": "relu" if kind == "relu" else f"poly{kind}",
-        "framework": bool(framework and poly),
-        "steps": step,
+        "framework": framework,
+        "steps": trainer.step,
         "nan_step": nan_step,
         "test_acc": None if nan_step is not None else acc,
         "test_nonfinite_pct": bad,
-        "peak_maxabs_over_bpen": peak if poly else None,
+        "peak_maxabs_over_bpen": peak.peak if poly else None,
         "train_seconds": round(train_s, 1),
     }
 
@@ -304,15 +328,14 @@ def part_a(args):
     xte, yte = load("mnist", args.data, "test")
     depth = args.a_depth
     model = MLP(nn.ReLU, widths=(args.a_width,) * depth, norm=False)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(2)
-    perm = torch.randperm(len(xtr), generator=gen)
-    for i in range(0, args.a_train - 127, 128):
-        idx = perm[i : i + 128]
-        loss = nn.functional.cross_entropy(model(xtr[idx]), ytr[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    # one pass over the first a_train samples of a shuffled epoch (batches of 128)
+    trainer = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), lr=1e-3),
+        generator=torch.Generator().manual_seed(2),
+        progress=False,
+    )
+    trainer.fit((xtr, ytr), epochs=1, batch_size=128, drop_last=True, max_steps=args.a_train // 128)
     relu_acc = accuracy(model, xte, yte)
     # calibration: pre-activation magnitudes on training data fix the fit range
     linears = [m for m in model.net if isinstance(m, nn.Linear)][:-1]
