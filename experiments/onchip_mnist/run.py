@@ -26,6 +26,12 @@ the training data for ``--retrain-epochs`` with the errors in the loop. Also (5)
 the ``si_thermo_optic_mzi`` device profile (coupler sigma, 0.3 dB per MZI,
 heater crosstalk, 16-bit heater DAC), with and without the heater crosstalk.
 Writes ``results/results.json``, ``results/table.md`` and ``results/accuracy.png``.
+
+Training (steps 1 and 4) is ``photonn.training.Trainer``: Adam, a per-step
+cosine decay over the run, drop-last batches shuffled by an explicit generator,
+the time budget checked after each epoch; accuracy is
+``photonn.training.evaluate``. The recipe is the recorded one; the test set is
+only evaluated, nothing is chosen on it.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from photonn.data import load_mnist
 from photonn.functional import mzi_mesh_matrix
 from photonn.models import PhotonicMLP
 from photonn.onchip import MZIMesh, reprogram
+from photonn.training import Callback, StopTraining, Trainer, build_scheduler, evaluate
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,37 +63,49 @@ def features(images: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def accuracy(model, x, y, batch=2000) -> float:
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            correct += (model(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum().item()
-    return correct / len(x)
+def accuracy(model, x, y) -> float:
+    """Test accuracy through ``photonn.training.evaluate`` (no choice is made on it)."""
+    return evaluate(model, (x, y), batch_size=2000)["accuracy"]
+
+
+class EpochLog(Callback):
+    """The per-epoch log line, from the trainer's epoch row, and the time budget.
+
+    As in the recorded protocol, the deadline is checked after each completed
+    epoch (never in the middle of one): past it, training stops cleanly.
+    """
+
+    def __init__(self, log, epochs: int, deadline: float):
+        self.log, self.epochs, self.deadline = log, epochs, deadline
+
+    def on_epoch_end(self, epoch, model, metrics):
+        self.log(
+            f"  epoch {epoch}/{self.epochs}: loss {metrics['train_loss']:.4f} "
+            f"({metrics['train_time_s']:.0f} s)"
+        )
+        if time.time() > self.deadline:
+            self.log("  time budget reached: stopping training early")
+            raise StopTraining
 
 
 def train(model, x, y, *, epochs, lr, batch, gen, log, deadline):
+    """Adam with a per-step cosine decay over the run, drop-last batches of ``batch``,
+    shuffled by ``gen``: ``photonn.training.Trainer``."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs * (len(x) // batch)))
-    for ep in range(epochs):
-        model.train()
-        perm = torch.randperm(len(x), generator=gen)
-        tot, t0 = 0.0, time.time()
-        for i in range(0, len(x) - batch + 1, batch):
-            idx = perm[i : i + batch]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot += loss.item()
-        log(
-            f"  epoch {ep + 1}/{epochs}: loss {tot / (len(x) // batch):.4f} "
-            f"({time.time() - t0:.0f} s)"
-        )
-        if time.time() > deadline:
-            log("  time budget reached: stopping training early")
-            break
+    sched = build_scheduler(
+        opt, "cosine", epochs=epochs, steps_per_epoch=len(x) // batch, interval="step"
+    )
+    trainer = Trainer(
+        model,
+        opt,
+        generator=gen,
+        loss_fn=F.cross_entropy,
+        scheduler=sched,
+        scheduler_interval="step",
+        callbacks=[EpochLog(log, epochs, deadline)],
+        progress=False,
+    )
+    return trainer.fit((x, y), epochs=epochs, batch_size=batch, drop_last=True)
 
 
 def apply_chip_errors(model, sigma: float, gen: torch.Generator) -> None:
