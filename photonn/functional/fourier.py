@@ -51,6 +51,9 @@ CHUNK_BYTES = 512 * 1024
 def _conv(field: torch.Tensor, transfer: torch.Tensor) -> torch.Tensor:
     ny, nx = field.shape[-2:]
     Ny, Nx = transfer.shape[-2:]
+    if field.numel() == 0:  # an empty batch: MKL rejects empty transforms
+        batch = torch.broadcast_shapes(field.shape[:-2], transfer.shape[:-2])
+        return torch.zeros((*batch, ny, nx), dtype=transfer.dtype, device=field.device)
     if Ny == ny and Nx == nx:
         return torch.fft.ifft2(torch.fft.fft2(field).mul_(transfer))
     spec = torch.fft.fft2(field, s=(Ny, Nx)).mul_(transfer)

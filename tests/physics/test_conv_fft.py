@@ -102,3 +102,18 @@ def test_learnable_transfer_takes_autograd_path(tiny_chunks):
     H.requires_grad_(True)
     field.requires_grad_(True)
     assert torch.autograd.gradcheck(conv_fft, (field, H))
+
+
+@pytest.mark.parametrize("pad", [1, 2])
+def test_empty_batch_gives_an_empty_field(pad):
+    """A batch of 0 fields propagates to 0 fields (MKL rejects empty transforms)."""
+    from photonn import Grid
+    from photonn.freespace import Propagator
+    from photonn.units import mm
+
+    prop = Propagator(Grid(16, 0.4 * mm), 0.75 * mm, 5 * mm, method="bl-asm", pad_factor=pad)
+    x = torch.zeros(0, 16, 16, dtype=torch.complex64, requires_grad=True)
+    out = prop(x)
+    assert out.shape == (0, 16, 16) and out.dtype == torch.complex64
+    (g,) = torch.autograd.grad(out.abs().sum(), x, allow_unused=True)
+    assert g is None or g.shape == (0, 16, 16)
