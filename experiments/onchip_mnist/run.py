@@ -116,7 +116,7 @@ def apply_chip_errors(model, sigma: float, gen: torch.Generator) -> None:
 def apply_profile(model, profile, gen: torch.Generator, crosstalk: bool = True) -> None:
     for mesh in model.meshes():
         ref = MZIMesh.from_profile(
-            profile, mesh.n, mesh.layout.name, generator=gen, crosstalk=crosstalk
+            profile, n=mesh.n, layout=mesh.layout.name, generator=gen, crosstalk=crosstalk
         )
         mesh.set_errors(coupler_error=ref.coupler_error, arm_loss_db=ref.arm_loss_db)
         if crosstalk:
