@@ -10,6 +10,15 @@ name (``insertion_loss_db``, ``read_noise_e``, ``dark_current_e_per_s``).
 Every problem (unknown key, missing key, missing/unknown/wrong unit suffix, wrong
 type, out-of-range value, malformed TOML, bad look-up table) raises a
 ``ValueError`` naming the key, the file and the fix.
+
+Values derived from a profile (``v_pi``, ``phase_range_at_vmax``, ``dac_step``,
+``active_area``, ``gray_levels``, ``dynamic_range``, the SLM's ``phase_lut`` ...) are
+properties and methods of :class:`DeviceProfile`, computed here once; the modules'
+``from_profile`` and ``photonn devices show`` use them.
+
+:func:`resolve_profile` is the one resolver behind every ``from_profile``: it takes
+a ``DeviceProfile``, a shipped name, a ``.toml`` path or a mapping of SI values and
+checks the kind.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import csv
 import difflib
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +34,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 import torch
+
+from ..functional.slm import linear_lut
 
 # -- units --------------------------------------------------------------------
 
@@ -238,10 +250,131 @@ class DeviceProfile:
 
         ``None`` when the profile has no ``lut``. The table was validated at load.
         """
+        table = self.values.get("lut")
+        if table is None:
+            return None
+        if not isinstance(table, str):  # a profile built from SI values may hold the phases
+            return torch.tensor(table, dtype=dtype)
         path = self.lut_path
         if path is None:
-            return None
+            raise ValueError(
+                f"lut = {table!r} of profile {self.name!r} names a file, but the profile has no "
+                "file location: load it with photonn.devices.load_profile, or give the phases "
+                "[rad] as a sequence"
+            )
         return torch.tensor(read_lut(path, self.values["bit_depth"]), dtype=dtype)
+
+    # -- derived values (computed here, once, for every user) ------------------------
+    def _of(self, *kinds: str):
+        if self.kind not in kinds:
+            raise ValueError(
+                f"profile {self.name!r} is a {self.kind!r} profile; this value belongs to "
+                f"{' and '.join(repr(k) for k in kinds)} profiles"
+            )
+        return self
+
+    def require(self, *keys: str) -> DeviceProfile:
+        """Raise ``ValueError`` naming the keys this profile lacks (else return it)."""
+        missing = [k for k in keys if k not in self.values]
+        if missing:
+            raise ValueError(
+                f"the {self.kind} profile {self.name!r} lacks {missing}; it has "
+                f"{sorted(self.values)}"
+            )
+        return self
+
+    @property
+    def active_area(self) -> tuple[float, float]:
+        """``(height, width)`` [m] of the pixels: ``resolution * pixel_pitch`` (slm, camera)."""
+        self._of("slm", "camera").require("resolution", "pixel_pitch")
+        (ny, nx), pitch = self.values["resolution"], self.values["pixel_pitch"]
+        return (ny * pitch, nx * pitch)
+
+    @property
+    def gray_levels(self) -> int:
+        """``2 ** bit_depth``: SLM gray levels or camera ADC levels."""
+        self._of("slm", "camera").require("bit_depth")
+        return 2 ** self.values["bit_depth"]
+
+    @property
+    def dynamic_range(self) -> float:
+        """``full_well_e / read_noise_e`` (camera; ``inf`` without read noise)."""
+        self._of("camera").require("full_well_e", "read_noise_e")
+        r = self.values["read_noise_e"]
+        return math.inf if r == 0 else self.values["full_well_e"] / r
+
+    @property
+    def dynamic_range_db(self) -> float:
+        """``20 log10(dynamic_range)`` [dB] (camera)."""
+        dr = self.dynamic_range
+        return math.inf if math.isinf(dr) else 20 * math.log10(dr)
+
+    def phase_lut(self, wavelength: float | None = None, dtype=torch.float64) -> torch.Tensor:
+        """SLM phase [rad] per gray level, ``(gray_levels,)``, at ``wavelength`` [m].
+
+        The profile's look-up table if it has one, else the linear
+        ``max_phase * g / 2**bit_depth``; scaled by ``wavelength_design / wavelength``
+        (liquid-crystal dispersion neglected). Default: the design wavelength.
+        """
+        self._of("slm").require("bit_depth")
+        bits = self.values["bit_depth"]
+        table = self.lut(dtype=torch.float64)
+        if table is None:
+            self.require("max_phase")
+            table = linear_lut(bits, float(self.values["max_phase"]))
+        if table.numel() != 2**bits:
+            raise ValueError(
+                f"the look-up table of {self.name!r} holds {table.numel()} levels but "
+                f"bit_depth = {bits} needs {2**bits}"
+            )
+        if wavelength is not None:
+            self.require("wavelength")
+            lam = float(wavelength)
+            if not math.isfinite(lam) or lam <= 0:
+                raise ValueError(f"wavelength must be a finite number > 0 [m], got {wavelength!r}")
+            table = table * (self.values["wavelength"] / lam)
+        return table.to(dtype)
+
+    @property
+    def p_pi(self) -> float:
+        """Heater power [W] for a pi phase shift (mzi_platform)."""
+        return self._of("mzi_platform").require("p_pi").values["p_pi"]
+
+    @property
+    def heater_resistance(self) -> float:
+        """Heater resistance [ohm] (mzi_platform)."""
+        return self._of("mzi_platform").require("heater_resistance").values["heater_resistance"]
+
+    @property
+    def v_pi(self) -> float:
+        """Heater voltage [V] for a pi phase shift: ``sqrt(p_pi R)`` (mzi_platform)."""
+        return math.sqrt(self.p_pi * self.heater_resistance)
+
+    @property
+    def p_max(self) -> float:
+        """Heater power [W] at the DAC's full-scale voltage: ``v_max^2 / R`` (mzi_platform)."""
+        self._of("mzi_platform").require("v_max")
+        return self.values["v_max"] ** 2 / self.heater_resistance
+
+    @property
+    def phase_range_at_vmax(self) -> float:
+        """Phase [rad] a heater reaches at ``v_max``: ``pi v_max^2 / (R p_pi)`` (mzi_platform).
+
+        The full-scale phase of the heater DAC law (see
+        :func:`photonn.functional.dac_quantize_phase`).
+        """
+        return math.pi * self.p_max / self.p_pi
+
+    @property
+    def dac_levels(self) -> int:
+        """``2 ** dac_bits`` DAC codes (mzi_platform)."""
+        return 2 ** self._of("mzi_platform").require("dac_bits").values["dac_bits"]
+
+    @property
+    def dac_step(self) -> float:
+        """Voltage [V] of one DAC code: ``v_max / (2**dac_bits - 1)`` (mzi_platform)."""
+        self._of("mzi_platform").require("v_max")
+        return self.values["v_max"] / (self.dac_levels - 1)
 
 
 # -- loading --------------------------------------------------------------------
@@ -328,6 +461,109 @@ def load_profile(name_or_path) -> DeviceProfile:
     path = _resolve(name_or_path)
     data = _parse_toml(path.read_text(encoding="utf-8"), path)
     return profile_from_dict(data, path)
+
+
+def resolve_profile(profile, /, kind: str | None = None) -> DeviceProfile:
+    """The device profile behind ``profile``, checked to be of ``kind``.
+
+    The one resolver of every ``from_profile`` in photonn. Those share one shape,
+    ``Cls.from_profile(profile, /, **keywords)``: the profile is the only positional
+    argument and everything else (geometry, ``generator``, ``dtype``, ``device`` ...)
+    is keyword-only.
+
+    Args:
+        profile: a :class:`DeviceProfile`, a shipped profile name
+            (``"holoeye_pluto2"``, see :func:`list_profiles`), the path of a ``.toml``
+            file, or a mapping of SI values (``{"pixel_pitch": 8e-6, ...}``; needs
+            ``kind``; each value is checked, missing ones are allowed and reported by
+            the user that needs them).
+        kind: the expected kind (``"slm"``, ``"camera"``, ``"mzi_platform"``), or None
+            for any.
+
+    Raises:
+        TypeError: ``profile`` is none of the above.
+        ValueError: a profile of another kind (the message names the expected kind
+            and the shipped profiles of it), or a bad value.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
+    if isinstance(profile, DeviceProfile):
+        prof = profile
+    elif isinstance(profile, (str, os.PathLike)):
+        prof = load_profile(profile)
+    elif isinstance(profile, Mapping):
+        if kind is None:
+            raise TypeError("a mapping of SI values needs kind=... to be checked")
+        prof = profile_from_values(profile, kind)
+    else:
+        raise TypeError(
+            "profile must be a photonn.devices.DeviceProfile, a shipped profile name, the path "
+            f"of a .toml file or a mapping of SI values, got {type(profile).__name__}"
+        )
+    if kind is not None and prof.kind != kind:
+        same = [n for n in list_profiles() if _kind_of(n) == kind]
+        raise ValueError(
+            f"profile {prof.name!r} is a {prof.kind!r}, not a {kind!r} profile; expected kind "
+            f"{kind!r} (shipped: {', '.join(same) or 'none'})"
+        )
+    return prof
+
+
+def _kind_of(name: str) -> str | None:
+    try:
+        return load_profile(name).kind
+    except (ValueError, FileNotFoundError):
+        return None
+
+
+def profile_from_values(values: Mapping, kind: str, *, name: str = "<values>") -> DeviceProfile:
+    """A :class:`DeviceProfile` from a mapping of SI values (no file, no unit suffixes).
+
+    Keys are the SI names of ``kind`` (``pixel_pitch`` [m], ``p_pi`` [W], ...); each
+    value is checked for type and range like a file's; keys may be missing (users
+    of the profile report what they need). ``lut`` may also hold the phases [rad]
+    themselves (a sequence of ``2**bit_depth`` numbers).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
+    specs = KINDS[kind]
+    out: dict = {}
+    for key, raw in values.items():
+        if key not in specs:
+            close = difflib.get_close_matches(str(key), list(specs), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"{name}: unknown value {key!r} for kind {kind!r}{hint}; SI names: "
+                f"{', '.join(specs)}"
+            )
+        spec = specs[key]
+        if key == "lut" and not isinstance(raw, str):
+            phases = torch.as_tensor(raw, dtype=torch.float64).reshape(-1)
+            if phases.numel() < 2 or not bool(torch.isfinite(phases).all()):
+                raise ValueError(f"{name}: lut must hold at least two finite phases [rad]")
+            out[key] = tuple(phases.tolist())
+            continue
+        if spec.type == "pair" and isinstance(raw, tuple):
+            raw = list(raw)
+        out[key] = _convert(key, key, raw, spec, None, name)
+    lut = out.get("lut")
+    if lut is not None and not isinstance(lut, str) and "bit_depth" in out:
+        if len(lut) != 2 ** out["bit_depth"]:
+            raise ValueError(
+                f"{name}: lut holds {len(lut)} phases but bit_depth = {out['bit_depth']} "
+                f"needs {2 ** out['bit_depth']}"
+            )
+    if all(k in out for k in ("v_max", "heater_resistance", "p_pi")):
+        _check_consistency(kind, out, name)
+    return DeviceProfile(
+        name=name,
+        kind=kind,
+        description="built from SI values",
+        provenance="given in code",
+        values=MappingProxyType(out),
+        path=None,
+        file_keys=MappingProxyType({k: k for k in out}),
+    )
 
 
 def _header(data: dict, path) -> tuple[str, str, str, object]:

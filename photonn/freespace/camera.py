@@ -12,11 +12,12 @@ from .._checks import (
     optional_dtype,
     positive_float,
     positive_int,
+    real_of,
 )
+from ..devices import resolve_profile
 from ..functional.detection import intensity
 from ..grid import Grid
 from ._common import check_grid
-from ._profiles import profile_values, require
 from .noise import DetectorNoise
 
 __all__ = ["Camera"]
@@ -85,7 +86,8 @@ class Camera(nn.Module):
     @classmethod
     def from_profile(
         cls,
-        name_or_profile,
+        profile,
+        /,
         *,
         grid: Grid,
         wavelength,
@@ -93,17 +95,24 @@ class Camera(nn.Module):
         shot: str | None = "gaussian",
         output: str = "power",
         generator: torch.Generator | None = None,
+        dtype=None,
+        device=None,
     ) -> Camera:
-        """Build from a ``camera`` device profile (name, path, ``DeviceProfile`` or mapping).
+        """Build from a ``camera`` device profile.
+
+        ``profile``: a ``DeviceProfile``, a shipped name, a ``.toml`` path or a
+        mapping of SI values (see :func:`photonn.devices.resolve_profile`); the only
+        positional argument, the rest are keywords.
 
         The binning is ``pixel_pitch / grid spacing`` (a whole number per axis);
         the grid may cover a window of the sensor. The noise is
-        :meth:`DetectorNoise.from_profile` of the same profile.
+        :meth:`DetectorNoise.from_profile` of the same profile (with the real
+        dtype matching ``dtype``).
         """
         check_grid(grid)
-        v, prof = profile_values(name_or_profile, "camera")
-        require(v, ("pixel_pitch", "resolution"), "camera")
-        pitch = positive_float(v["pixel_pitch"], "pixel_pitch")
+        prof = resolve_profile(profile, kind="camera")
+        prof.require("pixel_pitch", "resolution")
+        pitch = positive_float(prof["pixel_pitch"], "pixel_pitch")
         b = []
         for d in grid.spacing:
             k = round(pitch / d)
@@ -113,7 +122,7 @@ class Camera(nn.Module):
                     f"{grid.spacing}; use a spacing of pitch / k for an integer k"
                 )
             b.append(k)
-        res = tuple(int(r) for r in v["resolution"])
+        res = tuple(int(r) for r in prof["resolution"])
         if grid.ny // b[0] > res[0] or grid.nx // b[1] > res[1]:
             raise ValueError(
                 f"{grid} needs {(grid.ny // b[0], grid.nx // b[1])} pixels but the sensor has {res}"
@@ -125,8 +134,10 @@ class Camera(nn.Module):
             shot=shot,
             output=output,
             generator=generator,
+            dtype=None if dtype is None else real_of(dtype),
+            device=device,
         )
-        return cls(grid, binning=tuple(b), noise=noise)
+        return cls(grid, binning=tuple(b), noise=noise, dtype=dtype, device=device)
 
     def extra_repr(self) -> str:
         return f"grid={self.grid}, binning={self.binning}, pixel_grid={self.pixel_grid}"

@@ -15,10 +15,10 @@ from .._checks import (
     positive_float,
     positive_int,
 )
+from ..devices import resolve_profile
 from ..functional.detection import adc, photoelectrons, read_noise, shot_noise
 from ..units import c as C_LIGHT
 from ..units import h as H_PLANCK
-from ._profiles import profile_values, require
 
 __all__ = ["DetectorNoise"]
 
@@ -154,37 +154,42 @@ class DetectorNoise(nn.Module):
     @classmethod
     def from_profile(
         cls,
-        name_or_profile,
+        profile,
+        /,
         *,
         wavelength,
         exposure_time,
         shot: str | None = "gaussian",
         output: str = "power",
         generator: torch.Generator | None = None,
+        dtype=None,
+        device=None,
     ) -> DetectorNoise:
-        """Build from a ``camera`` device profile (name, path, ``DeviceProfile`` or mapping).
+        """Build from a ``camera`` device profile.
+
+        ``profile``: a ``DeviceProfile``, a shipped name, a ``.toml`` path or a
+        mapping of SI values (see :func:`photonn.devices.resolve_profile`); the only
+        positional argument, the rest are keywords of the constructor.
 
         Uses ``quantum_efficiency``, ``read_noise_e``, ``full_well_e``,
         ``bit_depth`` and ``dark_current_e_per_s``; the quantum efficiency is the
         profile's value at its stated wavelength.
         """
-        v, _ = profile_values(name_or_profile, "camera")
-        require(
-            v,
-            ("quantum_efficiency", "read_noise_e", "full_well_e", "bit_depth"),
-            "camera",
-        )
+        prof = resolve_profile(profile, kind="camera")
+        prof.require("quantum_efficiency", "read_noise_e", "full_well_e", "bit_depth")
         return cls(
             wavelength,
             exposure_time,
-            quantum_efficiency=float(v["quantum_efficiency"]),
-            read_noise_e=float(v["read_noise_e"]),
-            full_well_e=float(v["full_well_e"]),
-            bit_depth=int(v["bit_depth"]),
-            dark_current_e_per_s=float(v.get("dark_current_e_per_s", 0.0)),
+            quantum_efficiency=float(prof["quantum_efficiency"]),
+            read_noise_e=float(prof["read_noise_e"]),
+            full_well_e=float(prof["full_well_e"]),
+            bit_depth=int(prof["bit_depth"]),
+            dark_current_e_per_s=float(prof.get("dark_current_e_per_s", 0.0)),
             shot=shot,
             output=output,
             generator=generator,
+            dtype=dtype,
+            device=device,
         )
 
     def extra_repr(self) -> str:

@@ -9,6 +9,7 @@ from torch import nn
 
 from .._checks import complex_dtype, positive_float, positive_int, real_of
 from .._module import ComplexModule
+from ..devices import resolve_profile
 from ..functional.slm import (
     apply_crosstalk,
     crosstalk_kernel,
@@ -20,7 +21,6 @@ from ..functional.slm import (
 )
 from ..grid import Grid
 from ._common import check_field, check_grid
-from ._profiles import profile_values, require
 
 __all__ = ["SLM"]
 
@@ -164,7 +164,8 @@ class SLM(ComplexModule):
     @classmethod
     def from_profile(
         cls,
-        name_or_profile,
+        profile,
+        /,
         *,
         grid: Grid | None = None,
         wavelength: float | None = None,
@@ -174,39 +175,28 @@ class SLM(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ) -> SLM:
-        """Build from an ``slm`` device profile (name, path, ``DeviceProfile`` or mapping).
+        """Build from an ``slm`` device profile.
+
+        ``profile``: a ``DeviceProfile``, a shipped name, a ``.toml`` path or a
+        mapping of SI values (see :func:`photonn.devices.resolve_profile`); the only
+        positional argument, the rest are keywords of the constructor plus:
 
         Args:
             grid: simulation grid; its spacing must divide the pixel pitch
                 (``oversample = pitch / spacing``, an integer) and it may cover
                 a window of the panel. Default: the whole panel, one sample per pixel.
             wavelength: operating wavelength [m]; the phases scale as
-                ``design_wavelength / wavelength`` (dispersion of the liquid
-                crystal neglected). Default: the design wavelength.
+                ``design_wavelength / wavelength`` (see
+                :meth:`~photonn.devices.DeviceProfile.phase_lut`). Default: the
+                design wavelength.
         """
-        v, prof = profile_values(name_or_profile, "slm")
-        require(v, ("pixel_pitch", "resolution", "bit_depth", "max_phase", "wavelength"), "slm")
-        pitch = positive_float(v["pixel_pitch"], "pixel_pitch")
-        res = tuple(int(r) for r in v["resolution"])
-        bits = int(v["bit_depth"])
-        ff = float(v.get("fill_factor", 1.0))
-        design = positive_float(v["wavelength"], "wavelength")
-        lam = design if wavelength is None else positive_float(wavelength, "wavelength")
-        scale = design / lam
-        lut = v.get("lut")
-        if lut is None:
-            table = linear_lut(bits, float(v["max_phase"]))
-        elif isinstance(lut, str):
-            if not callable(getattr(prof, "lut", None)):
-                raise ValueError(
-                    f"lut = {lut!r} names a file: load the profile with "
-                    "photonn.devices.load_profile, or give the phases as a sequence"
-                )
-            table = _lut_tensor(prof.lut(), bits)
-        else:
-            table = _lut_tensor(lut, bits)
-        if table.numel() != 2**bits:
-            raise ValueError(f"the LUT holds {table.numel()} levels but bit_depth is {bits}")
+        prof = resolve_profile(profile, kind="slm")
+        prof.require("pixel_pitch", "resolution", "bit_depth", "max_phase", "wavelength")
+        pitch = positive_float(prof["pixel_pitch"], "pixel_pitch")
+        res = tuple(int(r) for r in prof["resolution"])
+        if wavelength is not None:
+            positive_float(wavelength, "wavelength")
+        table = _lut_tensor(prof.phase_lut(wavelength), prof["bit_depth"])
         if grid is None:
             grid = Grid(res, pitch)
             s = 1
@@ -225,8 +215,8 @@ class SLM(ComplexModule):
                 )
         return cls(
             grid,
-            lut=table * scale,
-            fill_factor=ff,
+            lut=table,
+            fill_factor=float(prof.get("fill_factor", 1.0)),
             oversample=s,
             crosstalk=crosstalk,
             init=init,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, complex_tensor, finite_float, one_of, positive_int, real_of
 from .._module import ComplexModule
-from ..devices import DeviceProfile, load_profile
+from ..devices import resolve_profile
 from ..functional.mzi import mzi_entries
 from ..functional.mzi_errors import quantize_mzi_phases, thermal_crosstalk_matrix
 from ..functional.mzi_mesh import (
@@ -102,9 +101,10 @@ class MZIMesh(ComplexModule):
     def from_profile(
         cls,
         profile,
+        /,
+        *,
         n: int,
         layout: str = "clements",
-        *,
         generator: torch.Generator | None = None,
         crosstalk: bool = True,
         dac: bool = True,
@@ -114,58 +114,40 @@ class MZIMesh(ComplexModule):
         """A mesh with the non-idealities of an ``mzi_platform`` device profile.
 
         Args:
-            profile: a profile of kind ``"mzi_platform"``: its name
-                (``"si_thermo_optic_mzi"``), a TOML path, or a loaded
-                ``photonn.devices.DeviceProfile``.
-            n, layout: as for the constructor.
+            profile: the only positional argument: a profile of kind
+                ``"mzi_platform"`` (a ``DeviceProfile``, its name
+                ``"si_thermo_optic_mzi"``, a TOML path or a mapping of SI values;
+                see :func:`photonn.devices.resolve_profile`).
+            n, layout: as for the constructor (keywords here).
             generator: draws the coupler errors (std ``coupler_imbalance_sigma``);
                 without it the couplers are ideal.
             crosstalk: apply ``thermal_crosstalk`` between neighbouring heaters.
             dac: quantise phases with ``dac_bits`` through the heater law, full-scale
-                phase ``pi V_max^2 / (R P_pi)``.
+                phase :attr:`~photonn.devices.DeviceProfile.phase_range_at_vmax`
+                (``pi V_max^2 / (R P_pi)``).
+            dtype, device: as for the constructor.
 
         Each MZI loses ``insertion_loss_db`` (on both internal arms).
         """
-        if isinstance(profile, (str, os.PathLike)):
-            profile = load_profile(profile)
-        if not isinstance(profile, DeviceProfile):
-            raise TypeError(
-                "profile must be a profile name, a TOML path or a photonn.devices.DeviceProfile, "
-                f"got {type(profile).__name__}"
-            )
-        kind = getattr(profile, "kind", None)
-        if kind != "mzi_platform":
-            raise ValueError(f"profile {profile.name!r} is of kind {kind!r}, not 'mzi_platform'")
-        v = profile.values
-        missing = [
-            k
-            for k in ("insertion_loss_db", "coupler_imbalance_sigma", "thermal_crosstalk")
-            if k not in v
-        ]
+        prof = resolve_profile(profile, kind="mzi_platform")
+        prof.require("insertion_loss_db", "coupler_imbalance_sigma", "thermal_crosstalk")
         if dac:
-            missing += [k for k in ("dac_bits", "v_max", "heater_resistance", "p_pi") if k not in v]
-        if missing:
-            raise ValueError(f"profile {profile.name!r} lacks {missing}")
+            prof.require("dac_bits", "v_max", "heater_resistance", "p_pi")
         mesh = cls(n, layout, dtype=dtype, device=device)
         m = mesh.layout.n_mzi
         rdt = real_of(dtype)
-        loss = torch.full((m, 2), float(v["insertion_loss_db"]), dtype=rdt, device=device)
+        loss = torch.full((m, 2), float(prof["insertion_loss_db"]), dtype=rdt, device=device)
         coupler = None
-        sigma = float(v["coupler_imbalance_sigma"])
+        sigma = float(prof["coupler_imbalance_sigma"])
         if generator is not None and sigma > 0:
             coupler = sigma * torch.randn(m, 2, generator=generator, dtype=torch.float64)
             coupler = coupler.to(device=device, dtype=rdt)
         mesh.set_errors(coupler_error=coupler, arm_loss_db=loss)
         if crosstalk:
-            mesh.set_crosstalk(float(v["thermal_crosstalk"]))
+            mesh.set_crosstalk(float(prof["thermal_crosstalk"]))
         if dac:
-            pmax = (
-                math.pi
-                * float(v["v_max"]) ** 2
-                / (float(v["heater_resistance"]) * float(v["p_pi"]))
-            )
-            mesh.set_dac(int(v["dac_bits"]), law="heater", phase_max=pmax)
-        mesh.profile_name = profile.name
+            mesh.set_dac(int(prof["dac_bits"]), law="heater", phase_max=prof.phase_range_at_vmax)
+        mesh.profile_name = prof.name
         return mesh
 
     def program(self, U: torch.Tensor) -> None:

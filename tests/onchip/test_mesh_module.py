@@ -193,7 +193,7 @@ def test_from_profile():
     prof = load_profile("si_thermo_optic_mzi")
     v = prof.values
     gen = torch.Generator().manual_seed(0)
-    mesh = MZIMesh.from_profile("si_thermo_optic_mzi", 8, generator=gen)
+    mesh = MZIMesh.from_profile("si_thermo_optic_mzi", n=8, generator=gen)
     assert mesh.profile_name == "si_thermo_optic_mzi"
     torch.testing.assert_close(
         mesh.arm_loss_db, torch.full((28, 2), v["insertion_loss_db"], dtype=torch.float32)
@@ -207,11 +207,16 @@ def test_from_profile():
     assert mesh.dac_phase_max == pytest.approx(expect_pmax)
     assert mesh.crosstalk_value.unique().tolist() == [pytest.approx(v["thermal_crosstalk"])]
     # each MZI loses insertion_loss_db: a lone MZI at theta = 0 transmits 10^(-IL/10)
-    one = MZIMesh.from_profile(prof, 2, crosstalk=False, dac=False, dtype=C128)
+    one = MZIMesh.from_profile(prof, n=2, crosstalk=False, dac=False, dtype=C128)
     p = (one(torch.tensor([1.0 + 0j, 0], dtype=C128)).abs() ** 2).sum()
     torch.testing.assert_close(p, torch.tensor(10 ** (-v["insertion_loss_db"] / 10), dtype=F64))
     with pytest.raises(TypeError, match="DeviceProfile"):
-        MZIMesh.from_profile(42, 4)
+        MZIMesh.from_profile(42, n=4)
+    with pytest.raises(TypeError, match="positional"):
+        MZIMesh.from_profile(prof, 4)  # everything but the profile is a keyword
+    with pytest.raises(ValueError, match="not a 'mzi_platform' profile"):
+        MZIMesh.from_profile("holoeye_pluto2", n=4)
+    assert mesh.dac_phase_max == prof.phase_range_at_vmax  # the profile's derived value
 
 
 def test_reck_mesh_module_round_trip():
