@@ -251,19 +251,18 @@ def _cmd_devices_show(args) -> int:
             factor = UNIT_SUFFIXES[file_key[len(key) + 1 :]][1]
             written = f"{file_key} = {value / factor:.6g}"
         print(f"  {key:<{width}}  {(shown + ' ' + unit).strip():<22}  {written}".rstrip())
+    # derived values are properties of the profile (photonn.devices.DeviceProfile)
     derived = []
     if p.kind in ("slm", "camera"):
-        (ny, nx), pitch = p["resolution"], p["pixel_pitch"]
-        derived.append(f"active area {ny * pitch * 1e3:.4g} mm x {nx * pitch * 1e3:.4g} mm")
-        derived.append(f"{2 ** p['bit_depth']} gray levels")
-    if p.kind == "camera" and p["read_noise_e"] > 0:
-        dr = p["full_well_e"] / p["read_noise_e"]
-        derived.append(f"dynamic range {dr:.4g}:1 ({20 * math.log10(dr):.1f} dB)")
+        h, w = p.active_area
+        derived.append(f"active area {h * 1e3:.4g} mm x {w * 1e3:.4g} mm")
+        derived.append(f"{p.gray_levels} gray levels")
+    if p.kind == "camera" and math.isfinite(p.dynamic_range):
+        derived.append(f"dynamic range {p.dynamic_range:.4g}:1 ({p.dynamic_range_db:.1f} dB)")
     if p.kind == "mzi_platform":
-        v_pi = math.sqrt(p["p_pi"] * p["heater_resistance"])
-        p_max = p["v_max"] ** 2 / p["heater_resistance"]
-        derived.append(f"V_pi = sqrt(p_pi R) = {v_pi:.4g} V")
-        derived.append(f"phase range at v_max = {p_max / p['p_pi']:.3g} pi")
+        derived.append(f"V_pi = sqrt(p_pi R) = {p.v_pi:.4g} V")
+        derived.append(f"phase range at v_max = {p.phase_range_at_vmax / math.pi:.3g} pi")
+        derived.append(f"DAC step {p.dac_step * 1e3:.4g} mV ({p.dac_levels} levels)")
     if derived:
         print("derived:")
         for line in derived:

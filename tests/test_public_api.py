@@ -229,3 +229,55 @@ def test_field_functions_default_to_the_module_dtype():
     img = pn.encoding.image_to_field(torch.rand(2, 4, 4), (8, 8))
     assert img.dtype == torch.complex64
     assert pn.functional.gaussian_beam(grid, 633e-9, 40e-6, device="cpu").device.type == "cpu"
+
+
+# -- from_profile: one shape everywhere ------------------------------------------------
+
+
+def _from_profile_methods():
+    out = {}
+    for name, cls in _module_classes().items():
+        if "from_profile" in vars(cls):
+            out[name] = cls.from_profile
+    return out
+
+
+def test_from_profile_has_one_signature_everywhere():
+    """``Cls.from_profile(profile, /, *, ...)``: the profile is the only positional
+    argument (resolved by photonn.devices.resolve_profile), everything else is a
+    keyword, ``dtype`` and ``device`` included."""
+    methods = _from_profile_methods()
+    assert set(methods) >= {"SLM", "DetectorNoise", "Camera", "MZIMesh"}
+    for name, fn in methods.items():
+        params = list(inspect.signature(fn).parameters.values())
+        first, rest = params[0], params[1:]
+        assert first.name == "profile" and first.kind is inspect.Parameter.POSITIONAL_ONLY, name
+        assert first.default is inspect.Parameter.empty, name
+        bad = [p.name for p in rest if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        assert not bad, (name, bad)
+        assert {"dtype", "device"} <= {p.name for p in rest}, name
+        assert "resolve_profile" in inspect.getsource(fn), name
+
+
+@pytest.mark.parametrize(
+    "make, other",
+    [
+        (lambda p: pn.freespace.SLM.from_profile(p), "hamamatsu_orca_flash4_v3"),
+        (
+            lambda p: pn.freespace.DetectorNoise.from_profile(p, wavelength=5e-7, exposure_time=1),
+            "holoeye_pluto2",
+        ),
+        (
+            lambda p: pn.freespace.Camera.from_profile(
+                p, grid=pn.Grid(4, 6.5e-6), wavelength=5e-7, exposure_time=1
+            ),
+            "si_thermo_optic_mzi",
+        ),
+        (lambda p: pn.onchip.MZIMesh.from_profile(p, n=4), "holoeye_pluto2"),
+    ],
+)
+def test_from_profile_refuses_another_kind_by_name(make, other):
+    with pytest.raises(ValueError, match="expected kind"):
+        make(other)
+    with pytest.raises(TypeError, match="DeviceProfile"):
+        make(3.5)

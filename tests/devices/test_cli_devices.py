@@ -33,7 +33,14 @@ def test_devices_list(capsys):
         ),
         (
             "si_thermo_optic_mzi",
-            ["(mzi_platform)", "p_pi_mw = 25", "V_pi = sqrt(p_pi R) = 5 V", "10.1364/OE.22.010487"],
+            [
+                "(mzi_platform)",
+                "p_pi_mw = 25",
+                "V_pi = sqrt(p_pi R) = 5 V",
+                "phase range at v_max = 4 pi",
+                "DAC step 0.1526 mV (65536 levels)",
+                "10.1364/OE.22.010487",
+            ],
         ),
         ("hamamatsu_orca_flash4_v3", ["(camera)", "read_noise_e", "dynamic range"]),
     ],

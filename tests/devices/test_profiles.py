@@ -264,3 +264,76 @@ def test_profiles_dir_falls_back_to_checkout(monkeypatch):
     monkeypatch.setattr(resources, "files", missing)
     path = profiles_dir()
     assert path.name == "devices" and (path / "holoeye_pluto2.toml").is_file()
+
+
+# -- derived values and the one resolver ------------------------------------------------
+
+
+def test_derived_values_of_an_mzi_platform():
+    """si_thermo_optic_mzi: P_pi 25 mW, R 1 kOhm, V_max 10 V, 16-bit DAC.
+    V_pi = sqrt(0.025 * 1000) = 5 V; P_max = 100 / 1000 = 0.1 W; full-scale phase
+    pi * 0.1 / 0.025 = 4 pi; one code = 10 / 65535 V."""
+    p = load_profile("si_thermo_optic_mzi")
+    assert p.p_pi == pytest.approx(0.025) and p.heater_resistance == pytest.approx(1e3)
+    assert p.v_pi == pytest.approx(5.0, rel=1e-14)
+    assert p.p_max == pytest.approx(0.1, rel=1e-14)
+    assert p.phase_range_at_vmax == pytest.approx(4 * math.pi, rel=1e-14)
+    assert p.dac_levels == 2**16 and p.dac_step == pytest.approx(10 / 65535, rel=1e-14)
+    with pytest.raises(ValueError, match="'mzi_platform' profiles"):
+        load_profile("holoeye_pluto2").v_pi  # noqa: B018
+
+
+def test_derived_values_of_an_slm_and_a_camera():
+    slm = load_profile("holoeye_pluto2")  # 1080 x 1920 pixels of 8 um, 8 bit
+    assert slm.active_area == pytest.approx((1080 * 8e-6, 1920 * 8e-6), rel=1e-14)
+    assert slm.gray_levels == 256
+    lut = slm.phase_lut()
+    assert lut.shape == (256,) and lut.dtype == torch.float64
+    torch.testing.assert_close(lut, slm.lut())  # the shipped look-up table
+    red = slm.phase_lut(2 * slm["wavelength"])  # twice the wavelength: half the phase
+    torch.testing.assert_close(red, lut / 2, rtol=1e-15, atol=0)
+    cam = load_profile("hamamatsu_orca_flash4_v3")  # 30 ke- full well, 1.6 e- read noise
+    assert cam.dynamic_range == pytest.approx(30000 / 1.6, rel=1e-14)
+    assert cam.dynamic_range_db == pytest.approx(20 * math.log10(30000 / 1.6), rel=1e-14)
+    assert cam.gray_levels == 2**16
+    with pytest.raises(ValueError, match="'camera' profiles"):
+        slm.dynamic_range  # noqa: B018
+    with pytest.raises(ValueError, match="'slm' profiles"):
+        cam.phase_lut()
+
+
+def test_resolve_profile_takes_objects_names_paths_and_si_mappings(tmp_path):
+    from photonn.devices import resolve_profile
+
+    p = load_profile("holoeye_pluto2")
+    assert resolve_profile(p, kind="slm") is p
+    assert resolve_profile("holoeye_pluto2", kind="slm") == p
+    assert resolve_profile(p.path) == p
+    assert resolve_profile(str(_write(tmp_path, GOOD_SLM)), kind="slm")["bit_depth"] == 2
+    m = resolve_profile({"pixel_pitch": 8e-6, "resolution": (4, 6), "lut": [0, 1, 2, 3]}, "slm")
+    assert m.kind == "slm" and m["resolution"] == (4, 6) and m.path is None
+    assert m.lut().tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert hash(m) == hash(resolve_profile(dict(m.values), kind="slm"))
+
+
+def test_resolve_profile_errors():
+    from photonn.devices import resolve_profile
+
+    with pytest.raises(ValueError, match="not a 'camera' profile; expected kind 'camera'"):
+        resolve_profile("holoeye_pluto2", kind="camera")
+    with pytest.raises(ValueError, match="unknown kind 'laser'"):
+        resolve_profile("holoeye_pluto2", kind="laser")
+    with pytest.raises(TypeError, match="DeviceProfile, a shipped profile name"):
+        resolve_profile(42, kind="slm")
+    with pytest.raises(TypeError, match="needs kind"):
+        resolve_profile({"pixel_pitch": 8e-6})
+    with pytest.raises(ValueError, match="did you mean 'pixel_pitch'"):
+        resolve_profile({"pixel_pich": 8e-6}, kind="slm")
+    with pytest.raises(ValueError, match="fill_factor = 1.3 must lie in"):
+        resolve_profile({"fill_factor": 1.3}, kind="slm")
+    with pytest.raises(ValueError, match="bit_depth = 2 needs 4"):
+        resolve_profile({"bit_depth": 2, "lut": [0.0, 1.0]}, kind="slm")
+    with pytest.raises(ValueError, match="cannot reach a 2 pi"):
+        resolve_profile({"v_max": 1.0, "heater_resistance": 1e3, "p_pi": 0.025}, "mzi_platform")
+    with pytest.raises(ValueError, match="lacks \\['p_pi'\\]"):
+        resolve_profile({"heater_resistance": 1e3}, kind="mzi_platform").v_pi  # noqa: B018
