@@ -34,6 +34,10 @@ from photonn import Grid
 from photonn.models import D2NN
 from photonn.onchip import MZIMesh
 
+# Dynamo traces through the functools.lru_cache of the mesh's index helpers (pure
+# functions of the hashable layout and the device) and says so once per function
+pytestmark = pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
+
 EPS = torch.finfo(torch.float32).eps
 TOL = 64 * EPS  # forward
 GRAD_TOL = 256 * EPS  # gradients
