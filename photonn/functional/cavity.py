@@ -1,0 +1,303 @@
+"""A multiply-scattering cavity whose phases carry the data (Savinson et al. 2025).
+
+Light enters a cavity through a partially reflecting mirror of reflectivity
+``r``, passes a phase screen ``T = diag(t)`` (the encoded data, ``|t| <= 1``),
+a scatterer ``S`` (unitary), the screen again, and returns. The steady-state
+field at the screen is
+
+    E = 1/2 (I - r T S T)^-1 s,
+
+``s`` the injected field. With ``r = 1/2`` this is the authors' ``(2I - TST)^-1 s``.
+The field is a nonlinear (multivariate) function of the phases, though the
+optics is linear.
+
+Solvers:
+
+* :func:`cavity_neumann`: ``E = 1/2 sum_k (r T S T)^k s``, as batched GEMMs
+  (``S`` is shared by the batch, ``T`` is diagonal). Since ``||T S T|| <= 1``,
+  the tail after ``K`` terms is at most ``r^K / (1 - r) ||s||``: the number of
+  terms follows from the tolerance, with no convergence check (and no host
+  synchronisation). The backward pass is implicit: one adjoint solve (the same
+  series with ``S^T``) and one outer-product GEMM, nothing saved per term, so
+  memory does not grow with the number of terms.
+* :func:`cavity_direct`: the dense matrix ``I - r T S T`` built and solved per
+  system (``torch.linalg.solve``), for reference. Batched solves go through
+  :func:`safe_solve` (see its docstring for the MKL pitfall it avoids).
+
+:func:`symmetric_unitary` builds ``S = expm(i Sym(P))`` from a real matrix in
+float64, by the eigendecomposition of the real symmetric ``Sym(P)``.
+
+Shapes: ``t`` is ``(*batch, *sys, N)``; ``S`` is ``(*sys, N, N)`` and ``s`` is
+``(*sys, N)``, shared by the batch dimensions (e.g. ``sys = (classes, replicas)``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+
+from .._checks import positive_float
+
+__all__ = [
+    "cavity_direct",
+    "cavity_neumann",
+    "neumann_terms",
+    "neumann_bound",
+    "safe_solve",
+    "symmetric_unitary",
+]
+
+
+def symmetric_unitary(P: torch.Tensor) -> torch.Tensor:
+    """``S = expm(i Sym(P))`` with ``Sym(P) = (P + P^T) / 2``, in complex128.
+
+    ``Sym(P)`` is real symmetric, so ``Sym(P) = Q diag(lam) Q^T`` with ``Q``
+    real orthogonal and ``S = Q diag(exp(i lam)) Q^T``, exactly symmetric and
+    unitary up to float64 rounding. Differentiable (through ``eigh``; the
+    eigenvalues of a random ``P`` are distinct).
+
+    Args:
+        P: real tensor ``(..., N, N)`` (any float dtype; computed in float64).
+
+    Returns:
+        complex128 tensor ``(..., N, N)``.
+    """
+    if not isinstance(P, torch.Tensor) or P.is_complex() or not P.is_floating_point():
+        raise TypeError("P must be a real floating-point tensor (..., N, N)")
+    if P.ndim < 2 or P.shape[-1] != P.shape[-2]:
+        raise ValueError(f"P must be square in its last two axes, got {tuple(P.shape)}")
+    p = P.to(torch.float64)
+    lam, Q = torch.linalg.eigh(0.5 * (p + p.mT))
+    Qc = Q.to(torch.complex128)
+    return (Qc * torch.polar(torch.ones_like(lam), lam).unsqueeze(-2)) @ Qc.mT
+
+
+def neumann_terms(reflectivity: float, tol: float) -> int:
+    """Terms ``K`` of the Neumann series for a tail ``r^K / (1 - r)`` of at most ``tol``."""
+    r = _reflectivity(reflectivity)
+    tol = positive_float(tol, "tol")
+    return max(1, math.ceil(math.log(tol * (1.0 - r)) / math.log(r)))
+
+
+def neumann_bound(reflectivity: float, terms: int) -> float:
+    """Bound on ``||E_exact - E_K|| / ||s||`` after ``terms`` terms: ``r^K / (2 (1 - r))``.
+
+    (The factor 1/2 is the cavity's input coupling in ``E = 1/2 (I - rTST)^-1 s``.)
+    """
+    r = _reflectivity(reflectivity)
+    return r**terms / (2.0 * (1.0 - r))
+
+
+def _reflectivity(r) -> float:
+    r = positive_float(r, "reflectivity")
+    if not r < 1.0:
+        raise ValueError(f"reflectivity must be in (0, 1), got {r}")
+    return r
+
+
+# -- internal layout: (*sys, N, B), one GEMM per system over the batch columns ------------
+def _to_cols(v: torch.Tensor, nsys: int) -> torch.Tensor:
+    """``(*batch, *sys, N)`` -> ``(*sys, N, B)`` with ``B = prod(batch)``."""
+    nb = v.ndim - nsys - 1
+    batch = math.prod(v.shape[:nb])
+    v = v.reshape(batch, *v.shape[nb:])
+    return v.movedim(0, -1)
+
+
+def _from_cols(v: torch.Tensor, batch_shape) -> torch.Tensor:
+    return v.movedim(-1, 0).reshape(*batch_shape, *v.shape[:-1])
+
+
+def _series(t, S, src, r: float, terms: int):
+    """``x = sum_{k < terms} (r t S t)^k src`` and ``u = S (t x)`` (to the series' accuracy).
+
+    All in column layout: ``t, src`` ``(*sys, N, B)`` (``src`` may have ``B = 1``),
+    ``S`` ``(*sys, N, N)``.
+    """
+    y = src.expand_as(t) if src.shape[-1] != t.shape[-1] else src
+    x = y.clone()
+    u = None
+    for _ in range(terms - 1):
+        w = S @ (t * y)
+        u = w if u is None else u + w
+        y = (r * t) * w
+        x = x + y
+    w = S @ (t * y)  # the last term's image: u then equals S (t x) to rounding
+    u = w if u is None else u + w
+    return x, u
+
+
+class _Neumann(torch.autograd.Function):
+    """``x = (I - r T S T)^-1 s`` by the series; the backward is the adjoint series.
+
+    With ``A = I - r D S D`` (``D = diag(t)``) and the incoming gradient ``g``
+    (PyTorch's conjugate-Wirtinger convention):
+
+    * ``g_s = A^-H g = conj((A^T)^-1 conj(g))``: the same series with ``S^T``;
+    * ``g_S = r (conj(t) g_s) (t x)^H``, summed over the batch (one GEMM);
+    * ``g_t = r [g_s conj(S (t x)) + conj(x) conj(S^T (t conj(g_s)))]``; both
+      images come out of the two series for free.
+    """
+
+    @staticmethod
+    def forward(ctx, t, S, src, r, terms):
+        x, u = _series(t, S, src, r, terms)
+        ctx.save_for_backward(t, S, x, u)
+        ctx.r, ctx.terms = r, terms
+        ctx.src_cols = src.shape[-1]
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        t, S, x, u = ctx.saved_tensors
+        r, terms = ctx.r, ctx.terms
+        St = S.mT
+        z, v = _series(t, St, g.conj(), r, terms)  # z = (A^T)^-1 conj(g), v = S^T (t z)
+        gs = z.conj()
+        g_t = g_S = g_src = None
+        if ctx.needs_input_grad[0]:
+            g_t = r * (gs * u.conj() + (x * v).conj())
+        if ctx.needs_input_grad[1]:
+            g_S = r * ((t.conj() * gs) @ (t * x).mH)
+        if ctx.needs_input_grad[2]:
+            g_src = gs.sum(-1, keepdim=True) if ctx.src_cols == 1 else gs
+        return g_t, g_S, g_src, None, None
+
+
+def _check(t, S, src):
+    for name, v in (("t", t), ("S", S), ("s", src)):
+        if not isinstance(v, torch.Tensor) or not v.is_complex():
+            raise TypeError(f"{name} must be a complex tensor")
+    if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
+        raise ValueError(f"S must be (..., N, N), got {tuple(S.shape)}")
+    n = S.shape[-1]
+    nsys = S.ndim - 2
+    if src.shape != S.shape[:-1]:
+        raise ValueError(
+            f"s must have shape {tuple(S.shape[:-1])} (S without its last axis), "
+            f"got {tuple(src.shape)}"
+        )
+    if t.ndim < nsys + 1 or t.shape[-nsys - 1 :] != S.shape[:-1]:
+        raise ValueError(
+            f"t must end in {tuple(S.shape[:-1])} (the systems and N = {n}), got {tuple(t.shape)}"
+        )
+    if not (t.dtype == S.dtype == src.dtype):
+        raise TypeError(
+            f"t, S and s must share one complex dtype, got {t.dtype}, {S.dtype}, {src.dtype}"
+        )
+    return nsys
+
+
+def cavity_neumann(
+    t: torch.Tensor,
+    S: torch.Tensor,
+    source: torch.Tensor,
+    reflectivity: float = 0.5,
+    *,
+    tol: float | None = None,
+    terms: int | None = None,
+) -> torch.Tensor:
+    """The cavity field ``E = 1/2 (I - r T S T)^-1 s`` by its Neumann series.
+
+    Args:
+        t: phase-screen transmissions ``(*batch, *sys, N)``, ``|t| <= 1``
+            (e.g. ``exp(i (a x + b))``).
+        S: scatterers ``(*sys, N, N)``, ``||S|| <= 1`` (unitary for a lossless cavity).
+        source: injected fields ``(*sys, N)``.
+        reflectivity: ``r`` in ``(0, 1)``.
+        tol: bound on ``||E - E_K|| / ||s||`` (:func:`neumann_bound`); default
+            ``1e-7`` for complex64 and ``1e-14`` for complex128.
+        terms: the number of terms instead of ``tol``.
+
+    Returns:
+        ``E`` of shape ``(*batch, *sys, N)``.
+    """
+    nsys = _check(t, S, source)
+    r = _reflectivity(reflectivity)
+    if terms is None:
+        if tol is None:
+            tol = 1e-7 if t.dtype == torch.complex64 else 1e-14
+        terms = neumann_terms(r, tol)
+    elif isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
+        raise ValueError(f"terms must be an int >= 1, got {terms!r}")
+    batch_shape = t.shape[: t.ndim - nsys - 1]
+    tc = _to_cols(t, nsys)
+    src = source.unsqueeze(-1)
+    x = _Neumann.apply(tc, S, src, r, terms)
+    return 0.5 * _from_cols(x, batch_shape)
+
+
+# -- the direct reference, and a solve that is correct on every thread count ------------
+_MKL_SAFE_THREADS = 1
+
+
+@contextlib.contextmanager
+def _threads(n: int):
+    old = torch.get_num_threads()
+    if old == n:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _needs_guard(A: torch.Tensor) -> bool:
+    return A.device.type == "cpu" and A.ndim > 2 and math.prod(A.shape[:-2]) > 1
+
+
+class _SafeSolve(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, A, b):
+        with _threads(_MKL_SAFE_THREADS):
+            x = torch.linalg.solve(A, b)
+        ctx.save_for_backward(A, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        A, x = ctx.saved_tensors
+        with _threads(_MKL_SAFE_THREADS):
+            gb = torch.linalg.solve(A.mH, g)
+        gA = -gb @ x.mH if ctx.needs_input_grad[0] else None
+        return gA, gb
+
+
+def safe_solve(A: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``torch.linalg.solve(A, b)`` (``b`` of shape ``(..., N, K)``), correct on every thread count.
+
+    With torch 2.13.0 on CPU (MKL), batched solves of matrices of size about 152
+    and larger return wrong answers silently, raise, or hang when more than one
+    thread is used (single matrices and one thread are correct). On CPU a
+    batched solve, and its backward, therefore run on one thread; other devices
+    and single systems call ``torch.linalg.solve`` directly. ``tests/functional/
+    test_cavity.py`` checks the answer on two threads.
+    """
+    if _needs_guard(A) and torch.get_num_threads() != _MKL_SAFE_THREADS:
+        return _SafeSolve.apply(A, b)
+    return torch.linalg.solve(A, b)
+
+
+def cavity_matrix(t: torch.Tensor, S: torch.Tensor, reflectivity: float = 0.5) -> torch.Tensor:
+    """``I - r T S T`` of shape ``(*batch, *sys, N, N)`` (dense; for reference and tests)."""
+    r = _reflectivity(reflectivity)
+    n = S.shape[-1]
+    eye = torch.eye(n, dtype=S.dtype, device=S.device)
+    return eye - r * (t.unsqueeze(-1) * S * t.unsqueeze(-2))
+
+
+def cavity_direct(
+    t: torch.Tensor, S: torch.Tensor, source: torch.Tensor, reflectivity: float = 0.5
+) -> torch.Tensor:
+    """The cavity field ``E = 1/2 (I - r T S T)^-1 s`` by a dense solve per system (reference).
+
+    Same arguments and shapes as :func:`cavity_neumann`.
+    """
+    _check(t, S, source)
+    A = cavity_matrix(t, S, reflectivity)
+    b = source.expand(A.shape[:-1]).unsqueeze(-1)
+    return 0.5 * safe_solve(A, b).squeeze(-1)
