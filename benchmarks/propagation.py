@@ -170,7 +170,7 @@ def accuracy(device, with_peers: bool, run: Run | None) -> list:
     src = gaussian_beam(grid, LAM, 100 * um, dtype=torch.complex64).to(device)
     results: dict[str, list] = {}
     for z in (1 * cm, 10 * cm):
-        ref = gaussian_beam(grid, LAM, 100 * um, z)
+        ref = gaussian_beam(grid, LAM, 100 * um, z, dtype=torch.complex128)
         for name, fn in implementations(grid, z, device, with_peers, run).items():
             try:
                 with torch.no_grad():
