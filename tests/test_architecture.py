@@ -42,7 +42,7 @@ RANK = {
     "runs": 6,
     "demo": 6,
     "cli": 7,
-    "__main__": 7,
+    "__main__": 8,
     "__init__": 7,
 }
 # pairs that must not import each other even where the ranks allow it
