@@ -93,11 +93,26 @@ COMPLEX = {
     "SLM": lambda **kw: pn.freespace.SLM(_grid(), bits=4, crosstalk=0.05, **kw),
     "ThinLens": lambda **kw: pn.freespace.ThinLens(_grid(), 633e-9, 0.1, diameter=40e-6, **kw),
     "MZIMesh": lambda **kw: pn.onchip.MZIMesh(4, **kw),
+    "EncodedMesh": lambda **kw: pn.onchip.EncodedMesh(
+        4,
+        in_features=6,
+        slots=2,
+        integrate="coherent",
+        readout="affine",
+        num_classes=3,
+        generator=torch.Generator().manual_seed(0),
+        **kw,
+    ),
     "SVDLinear": lambda **kw: pn.onchip.SVDLinear(3, 2, **kw),
     "D2NN": lambda **kw: pn.models.D2NN(_grid(16), 0.75e-3, 2, 3e-2, 2, input_size=4, **kw),
     "PhotonicMLP": lambda **kw: pn.models.PhotonicMLP([4, 3, 2], **kw),
     "ImageToField": lambda **kw: pn.encoding.ImageToField(
         (8, 8), (4, 4), encoding="phase", learnable_phase=True, **kw
+    ),
+    "PhaseEncoder": lambda **kw: pn.encoding.PhaseEncoder(3, (2,), phase_range=6.3, **kw),
+    "AmplitudeEncoder": lambda **kw: pn.encoding.AmplitudeEncoder(3, (2,), **kw),
+    "IsomorphicPNN": lambda **kw: pn.models.IsomorphicPNN(
+        3, 2, generator=torch.Generator().manual_seed(0), **kw
     ),
 }
 REAL = {

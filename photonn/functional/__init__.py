@@ -15,6 +15,7 @@ from .mzi_errors import thermal_crosstalk_matrix as thermal_crosstalk_matrix
 from .mzi_mesh import MeshLayout as MeshLayout
 from .mzi_mesh import clements_layout as clements_layout
 from .mzi_mesh import mzi_mesh as mzi_mesh
+from .mzi_mesh import mzi_mesh_batched as mzi_mesh_batched
 from .mzi_mesh import mzi_mesh_matrix as mzi_mesh_matrix
 from .mzi_mesh import reck_layout as reck_layout
 from .optics import circular_aperture as circular_aperture

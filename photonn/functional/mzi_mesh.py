@@ -56,6 +56,8 @@ __all__ = [
     "mesh_matrix_from_entries",
     "mzi_mesh",
     "mzi_mesh_matrix",
+    "mesh_coefficients_batched",
+    "mzi_mesh_batched",
 ]
 
 LAYOUTS = ("clements", "reck")
@@ -534,3 +536,159 @@ def mzi_mesh(
     if prefer_matrix(batch, layout.n, layout.n_columns):
         return x @ mesh_matrix_from_entries(ent, layout, out).transpose(-1, -2)
     return mesh_apply(x, *mesh_coefficients(*ent, layout), layout, out)
+
+
+# -- meshes whose phases differ per sample (data written into the phase shifters) -------
+
+
+def mesh_coefficients_batched(t00, t01, t10, t11, layout: MeshLayout):
+    """Per-sample butterfly coefficients ``a, b`` ``(L, N, B)`` from entries ``(n_mzi, B)``.
+
+    The batch is the *last* axis (as in :func:`mzi_mesh_batched`'s butterflies):
+    column ``c`` maps ``x`` ``(N, B)`` to ``a[c] * x + b[c] * x[perm[c % 2]]``, every
+    sample with its own 2x2 blocks (``a = 1, b = 0`` on idle modes).
+    """
+    n, L = layout.n, layout.n_columns
+    batch = t00.shape[-1]
+    idx = _indices(layout, t00.device)[0]
+    one = torch.ones(L * n, batch, dtype=t00.dtype, device=t00.device)
+    zero = torch.zeros(L * n, batch, dtype=t00.dtype, device=t00.device)
+    a = one.index_put((idx,), torch.cat([t00, t11]))
+    b = zero.index_put((idx,), torch.cat([t01, t10]))
+    return a.view(L, n, batch), b.view(L, n, batch)
+
+
+class _SampleButterflies(torch.autograd.Function):
+    """The ``L`` butterflies on ``x`` ``(N, B)`` with per-sample coefficients ``(L, N, B)``
+    and a hand-written backward (per column: two gathers and four element-wise products;
+    nothing is reduced over the batch, every sample has its own gradient)."""
+
+    @staticmethod
+    def forward(ctx, xt, a, b, perm):
+        saved = []
+        px = torch.empty_like(xt)
+        for c in range(a.shape[0]):
+            saved.append(xt)
+            torch.index_select(xt, 0, perm[c % 2], out=px)
+            xt = a[c] * xt
+            xt.addcmul_(b[c], px)
+        ctx.save_for_backward(a, b, perm, *saved)
+        return xt
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, G):
+        a, b, perm, *saved = ctx.saved_tensors
+        L = a.shape[0]
+        grad_a = torch.empty_like(a)
+        grad_b = torch.empty_like(b)
+        # conj(grad) throughout, conjugated physically once (conj views are slow operands)
+        H = torch.empty_like(G, memory_format=torch.contiguous_format)
+        H.copy_(G.conj())
+        H2, PH, PX = torch.empty_like(H), torch.empty_like(H), torch.empty_like(H)
+        for c in range(L - 1, -1, -1):
+            x, p = saved[c], perm[c % 2]
+            torch.mul(x, H, out=grad_a[c])
+            torch.index_select(x, 0, p, out=PX)
+            torch.mul(PX, H, out=grad_b[c])
+            # x_j feeds y_j (through a_j) and y_p(j) (through b_p(j)): gather b H once
+            torch.mul(b[c], H, out=PX)
+            torch.index_select(PX, 0, p, out=PH)
+            torch.mul(H, a[c], out=H2).add_(PH)
+            H, H2 = H2, H
+        return H.conj(), grad_a.conj_physical_(), grad_b.conj_physical_(), None
+
+
+def _check_batched(x, theta, phi, output_phase, layout: MeshLayout):
+    for name, t in (("theta", theta), ("phi", phi)):
+        if not isinstance(t, torch.Tensor) or t.is_complex() or not t.is_floating_point():
+            raise TypeError(
+                f"{name} must be a real floating tensor of phases [rad], got "
+                f"{type(t).__name__ if not isinstance(t, torch.Tensor) else t.dtype}"
+            )
+        if t.ndim < 1 or t.shape[-1] != layout.n_mzi:
+            raise ValueError(
+                f"{name} must have shape (..., {layout.n_mzi}) for this {layout.name} mesh of "
+                f"{layout.n} modes (one phase per MZI, in the layout's order), got {tuple(t.shape)}"
+            )
+    if theta.dtype != phi.dtype:
+        raise TypeError(f"theta is {theta.dtype} but phi is {phi.dtype}; use one precision")
+    if not isinstance(x, torch.Tensor) or not x.is_complex():
+        raise TypeError(
+            "x must be a complex tensor (the input field), got "
+            f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}"
+        )
+    if x.ndim < 1 or x.shape[-1] != layout.n:
+        raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
+    cdt = complex_of(theta.dtype)
+    if x.dtype != cdt:
+        raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
+    if output_phase is not None:
+        if not isinstance(output_phase, torch.Tensor) or output_phase.dtype != theta.dtype:
+            raise TypeError(f"output_phase must be a real tensor of dtype {theta.dtype} or None")
+        if output_phase.ndim < 1 or output_phase.shape[-1] != layout.n:
+            raise ValueError(
+                f"output_phase must have shape (..., {layout.n}), got {tuple(output_phase.shape)}"
+            )
+    shapes = [x.shape[:-1], theta.shape[:-1], phi.shape[:-1]]
+    if output_phase is not None:
+        shapes.append(output_phase.shape[:-1])
+    try:
+        return torch.broadcast_shapes(*shapes)
+    except RuntimeError as exc:
+        raise ValueError(
+            "the leading (batch) dimensions of x, theta, phi and output_phase must broadcast, "
+            f"got {[tuple(s) for s in shapes]}"
+        ) from exc
+
+
+def mzi_mesh_batched(
+    x, theta, phi, output_phase, layout: MeshLayout, coupler_error=None, arm_loss_db=None
+) -> torch.Tensor:
+    """Apply a mesh whose phases differ per sample: ``y[s] = U(theta[s], phi[s]) x[s]``.
+
+    For data written into the phase shifters (:class:`photonn.onchip.EncodedMesh`)
+    every sample has its own mesh, so no matrix is shared across the batch. The
+    mesh runs column by column on the whole batch at once: each column is one
+    butterfly ``a_c * x + b_c * x[perm]`` with per-sample coefficients (batch on
+    the last axis, so every partner swap is a gather of contiguous rows), ``L``
+    steps forward and ``L`` backward, with a hand-written backward pass. Cost and
+    memory ``O(B L N)``; building the ``B`` dense matrices would cost ``O(B L N^2)``.
+
+    Args:
+        x: complex ``(..., N)``, the input fields.
+        theta, phi: real ``(..., n_mzi)`` [rad], in the layout's MZI order.
+        output_phase: real ``(..., N)`` [rad] (or ``(N,)``, or None: no output screen).
+        layout: a :class:`MeshLayout`.
+        coupler_error, arm_loss_db: optional ``(n_mzi, 2)`` static errors shared by
+            every sample (see :func:`~photonn.functional.mzi.mzi_entries`).
+
+    The leading dimensions of ``x``, ``theta``, ``phi`` and ``output_phase``
+    broadcast (e.g. one input field ``(N,)`` for a batch of phases ``(B, n_mzi)``);
+    ``x`` must be the complex dtype of the phases. Returns complex
+    ``(*batch, N)``. Differentiable in all four tensors (first order).
+
+    Equals ``mzi_mesh_matrix(theta[s], phi[s], output_phase[s], layout) @ x[s]`` for
+    every sample ``s`` (tested to 1e-12 in complex128).
+    """
+    batch = _check_batched(x, theta, phi, output_phase, layout)
+    n, m = layout.n, layout.n_mzi
+    count = 1
+    for d in batch:
+        count *= d
+    # phases with the batch last: (n_mzi, B); errors broadcast over the batch
+    th = theta.expand(*batch, m).reshape(count, m).T
+    ph = phi.expand(*batch, m).reshape(count, m).T
+    ce = None if coupler_error is None else torch.as_tensor(coupler_error).to(th)[:, None, :]
+    al = None if arm_loss_db is None else torch.as_tensor(arm_loss_db).to(th)[:, None, :]
+    for name, t in (("coupler_error", ce), ("arm_loss_db", al)):
+        if t is not None and t.shape != (m, 1, 2):
+            raise ValueError(f"{name} must have shape ({m}, 2), got {tuple(t.shape[::2])}")
+    ent = mzi_entries(th, ph, ce, al)
+    a, b = mesh_coefficients_batched(*ent, layout)
+    xt = x.expand(*batch, n).reshape(count, n).T.contiguous()
+    yt = _SampleButterflies.apply(xt, a, b, _perm(layout, x.device))
+    y = yt.T.reshape(*batch, n)
+    if output_phase is not None:
+        y = y * torch.polar(torch.ones_like(output_phase), output_phase)
+    return y
