@@ -152,8 +152,14 @@ class Run:
         )
         if self.device.type == "cuda":
             machine += f", GPU {torch.cuda.get_device_name(self.device)}"
-        if self.load is not None:
-            machine += ", load average at start " + " / ".join(f"{x:.2f}" for x in self.load)
+        end = os.getloadavg() if hasattr(os, "getloadavg") else None
+        if self.load is not None and end is not None:
+            machine += (
+                ", load average (1 / 5 / 15 min) at start "
+                + " / ".join(f"{x:.2f}" for x in self.load)
+                + ", at end "
+                + " / ".join(f"{x:.2f}" for x in end)
+            )
         repeats = str(self.repeats)
         if self.default_repeats is not None and self.repeats != self.default_repeats:
             repeats += f" (the default is {self.default_repeats})"
@@ -178,7 +184,18 @@ class Run:
             f"- repeats: {repeats}",
             f"- peers: {peers}",
         ]
-        lines += [f"- note: {n}" for n in self.notes]
+        notes = list(self.notes)
+        threads = torch.get_num_threads()
+        peak = max(self.load[0], end[0]) if end is not None else 0.0
+        if threads > 1 and peak > usable + 1:  # the run itself accounts for up to `usable`
+            notes.append(
+                f"the machine was loaded (1-min load average up to {peak:.1f} on {usable} "
+                "usable cores) "
+                f"and torch ran {threads} threads: operations that wait for all threads are "
+                "slowed by oversubscription, most for implementations made of many small "
+                "operations, which interleaving does not cancel; compare with a --threads 1 run"
+            )
+        lines += [f"- note: {n}" for n in notes]
         return "\n".join(lines)
 
     def write(self, out_dir, body: str) -> Path:
