@@ -1,4 +1,5 @@
 """Ready-made optical networks built from the element modules."""
 
 from .d2nn import D2NN as D2NN
+from .isomorphic import IsomorphicPNN as IsomorphicPNN
 from .photonic_mlp import PhotonicMLP as PhotonicMLP
