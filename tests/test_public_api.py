@@ -106,6 +106,7 @@ COMPLEX = {
     "SVDLinear": lambda **kw: pn.onchip.SVDLinear(3, 2, **kw),
     "D2NN": lambda **kw: pn.models.D2NN(_grid(16), 0.75e-3, 2, 3e-2, 2, input_size=4, **kw),
     "PhotonicMLP": lambda **kw: pn.models.PhotonicMLP([4, 3, 2], **kw),
+    "MultivariatePNN": lambda **kw: pn.models.MultivariatePNN(4, 2, 1, **kw),
     "ImageToField": lambda **kw: pn.encoding.ImageToField(
         (8, 8), (4, 4), encoding="phase", learnable_phase=True, **kw
     ),
@@ -128,6 +129,7 @@ REAL = {
         2, 1, [1550e-9, 1551e-9], 1e-10, **kw
     ),
     "ImageToVector": lambda **kw: pn.encoding.ImageToVector(**kw),
+    "ImageFeatures": lambda **kw: pn.encoding.ImageFeatures(**kw),
 }
 # hold no tensor: dtype=None accepts any input; a given dtype is checked in forward
 TENSOR_FREE = {
@@ -139,6 +141,7 @@ TENSOR_FREE = {
     "OEConverter": (lambda **kw: pn.activations.OEConverter(0.8, 1e3, 3.5, **kw), "real"),
     "SOAGain": (lambda **kw: pn.activations.SOAGain(20.0, 1e-3, **kw), "real"),
     "SaturableAbsorber": (lambda **kw: pn.activations.SaturableAbsorber(1e7, 0.5, **kw), "real"),
+    "RandomFlipErase": (lambda **kw: pn.encoding.RandomFlipErase(**kw), "real"),
 }
 # not optical elements: a wrapper of any function, and the abstract base of the families
 EXEMPT = {"Lambda", "PolynomialActivation"}

@@ -12,6 +12,9 @@ condition). :mod:`photonn.data` hands back images and labels only; everything th
 turns them into light lives here.
 """
 
+from .features import ImageFeatures as ImageFeatures
+from .features import RandomFlipErase as RandomFlipErase
+from .features import image_features as image_features
 from .image import ENCODINGS as ENCODINGS
 from .image import RESIZE_MODES as RESIZE_MODES
 from .image import ImageToField as ImageToField

@@ -19,7 +19,8 @@ Solvers:
   terms follows from the tolerance, with no convergence check (and no host
   synchronisation). The backward pass is implicit: one adjoint solve (the same
   series with ``S^T``) and one outer-product GEMM, nothing saved per term, so
-  memory does not grow with the number of terms.
+  memory does not grow with the number of terms. It is differentiable once:
+  a second derivative raises (use ``solver="direct"`` for higher derivatives).
 * :func:`cavity_direct`: the dense matrix ``I - r T S T`` built and solved per
   system (``torch.linalg.solve``), for reference. Batched solves go through
   :func:`safe_solve` (see its docstring for the MKL pitfall it avoids).
@@ -37,6 +38,7 @@ import contextlib
 import math
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from .._checks import positive_float
 
@@ -150,6 +152,7 @@ class _Neumann(torch.autograd.Function):
         return x
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, g):
         t, S, x, u = ctx.saved_tensors
         r, terms = ctx.r, ctx.terms
@@ -259,6 +262,7 @@ class _SafeSolve(torch.autograd.Function):
         return x
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, g):
         A, x = ctx.saved_tensors
         with _threads(_MKL_SAFE_THREADS):

@@ -2,4 +2,5 @@
 
 from .d2nn import D2NN as D2NN
 from .isomorphic import IsomorphicPNN as IsomorphicPNN
+from .multivariate import MultivariatePNN as MultivariatePNN
 from .photonic_mlp import PhotonicMLP as PhotonicMLP

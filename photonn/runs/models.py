@@ -173,3 +173,68 @@ def _build_photonic_mlp(m: dict, *, num_classes: int, generator, device):
 
 
 register_model(ModelKind("photonic_mlp", PhotonicMLPSection, _build_photonic_mlp))
+
+
+# -- multivariate ----------------------------------------------------------------------
+@dataclass
+class MultivariateSection:
+    """Savinson et al.'s data-encoded cavity (`photonn.models.MultivariatePNN`)."""
+
+    kind: str = key("multivariate", "model kind", choices=lambda: tuple(MODEL_KINDS))
+    image_size: int = key(14, "images are resized (bilinear) to image_size^2 inputs", gt=0)
+    mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels (the authors': MNIST's)")
+    std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
+    replicas: int = key(1, "copies of the input (a square number: 1, 4, 9, 16)", gt=0)
+    reflectivity: float = key(0.5, "cavity mirror reflectivity r", gt=0, le=0.999)
+    train_scatterer: bool = key(True, "learn the scatterer S (false: random and fixed)")
+    solver: str = key("neumann", "cavity solver", choices=("neumann", "direct"))
+    tol: float = key(0.0, "Neumann bound on ||E - E_K|| / ||I_in|| (0: the dtype's default)", ge=0)
+    flip: float = key(0.0, "training augmentation: probability of a left-right flip", ge=0, le=1)
+    erase: float = key(0.0, "training augmentation: probability of random erasing", ge=0, le=1)
+    dtype: str = key("complex64", "cavity precision (S is built in float64)", choices=tuple(DTYPES))
+
+
+def _build_multivariate(m: dict, *, num_classes: int, generator, device):
+    from ..encoding import ImageFeatures, RandomFlipErase
+    from ..models import MultivariatePNN
+
+    n = m["image_size"]
+    layers = [ImageFeatures((n, n), mean=m["mean"], std=m["std"])]
+    if m["flip"] or m["erase"]:
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator)) if generator else 0
+        layers.append(
+            RandomFlipErase(m["flip"], m["erase"], generator=torch.Generator().manual_seed(seed))
+        )
+    layers.append(
+        MultivariatePNN(
+            n * n,
+            num_classes,
+            m["replicas"],
+            m["reflectivity"],
+            m["train_scatterer"],
+            m["solver"],
+            tol=m["tol"] or None,
+            generator=generator,
+            dtype=DTYPES[m["dtype"]],
+            device=device,
+        )
+    )
+    return nn.Sequential(*layers).to(device)
+
+
+def _check_multivariate(m: dict) -> None:
+    import math
+
+    r = m["replicas"]
+    if math.isqrt(r) ** 2 != r:
+        raise ValueError(
+            f"model.replicas = {r} must be a square number (1, 4, 9, 16, ...): the replica "
+            "fields tile a square plane"
+        )
+    if not m["reflectivity"] < 1:
+        raise ValueError(f"model.reflectivity must be < 1, got {m['reflectivity']}")
+
+
+register_model(
+    ModelKind("multivariate", MultivariateSection, _build_multivariate, check=_check_multivariate)
+)
