@@ -34,10 +34,11 @@ def as_input(x: torch.Tensor, device) -> torch.Tensor:
 def correct_count(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor | None:
     """Correct classifications in a batch as a 0-d tensor, or ``None`` when not a classification.
 
-    A classification is ``output (B, C)`` with integer labels ``target (B,)``, or
-    with ``target (B, C)`` scores (one-hot or soft labels, compared by argmax).
+    A classification is ``output (B, C)`` with ``C >= 2`` and integer labels
+    ``target (B,)``, or with ``target (B, C)`` scores (one-hot or soft labels,
+    compared by argmax). A single output column is a regression: no accuracy.
     """
-    if output.ndim != 2 or output.is_complex():
+    if output.ndim != 2 or output.is_complex() or output.shape[-1] < 2:
         return None
     if target.ndim == 1 and not target.is_floating_point() and not target.is_complex():
         return (output.argmax(-1) == target).sum()

@@ -536,3 +536,22 @@ def test_fit_start_and_end_hooks():
     t = make(callbacks=[Hooks()])
     t.fit(synthetic(), epochs=2, batch_size=64)
     assert events == [("start", 0), ("end", 2)]
+
+
+def test_a_regression_reports_no_accuracy():
+    """One output column with float targets is a regression: loss only."""
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    x = torch.randn(64, 3)
+    y = x.sum(-1, keepdim=True)
+    t = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), lr=0.05),
+        generator=torch.Generator().manual_seed(0),
+        loss_fn=nn.functional.mse_loss,
+        progress=False,
+    )
+    hist = t.fit((x, y), epochs=3, batch_size=16, validation=(x, y))
+    assert "train_accuracy" not in hist[-1] and "val_accuracy" not in hist[-1]
+    assert hist[-1]["val_loss"] < hist[0]["val_loss"]
+    assert "accuracy" not in evaluate(model, (x, y), loss_fn=nn.functional.mse_loss)
