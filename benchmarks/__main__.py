@@ -7,7 +7,10 @@
 Each benchmark runs in its own subprocess (``python -m benchmarks.<name>``, from the
 repo root, with the repo on ``PYTHONPATH`` so that photonn and ``benchmarks`` import),
 with the interpreter given by ``--peers`` or else this one. Options other than
-``--peers`` and ``--only`` are passed on to every benchmark.
+``--peers`` and ``--only`` are passed on to every benchmark. Peers are imported
+after the compatibility ``shims.py`` of ``../shared/peers`` beside the checkout
+(or of ``$PHOTONN_PEER_SHIMS``); a peer that does not import is skipped, and each
+results file says which ones ran.
 """
 
 from __future__ import annotations
