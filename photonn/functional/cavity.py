@@ -45,6 +45,8 @@ from .._checks import positive_float
 __all__ = [
     "cavity_direct",
     "cavity_neumann",
+    "cavity_neumann_sym",
+    "sym_eigh",
     "neumann_terms",
     "neumann_bound",
     "safe_solve",
@@ -167,6 +169,154 @@ class _Neumann(torch.autograd.Function):
         if ctx.needs_input_grad[2]:
             g_src = gs.sum(-1, keepdim=True) if ctx.src_cols == 1 else gs
         return g_t, g_S, g_src, None, None
+
+
+# -- the same series with S = expm(i Sym(P)) applied in its eigenbasis ----------------------
+def _real_gemm(Q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``Q @ v`` for a real ``Q (*sys, N, N)`` and a complex ``v (*sys, N, B)``: one real GEMM
+    on the interleaved real view (``(*sys, N, 2B)``), a quarter of a complex GEMM's work."""
+    vr = torch.view_as_real(v.contiguous()).flatten(-2)
+    return torch.view_as_complex((Q @ vr).unflatten(-1, (-1, 2)))
+
+
+def _eig_apply(Q, Qt, e, v):
+    """``S v`` with ``S = Q diag(e) Q^T``: two real GEMMs and a diagonal."""
+    return _real_gemm(Q, e * _real_gemm(Qt, v))
+
+
+def _series_eig(t, Q, Qt, e, src, r: float, terms: int):
+    """:func:`_series` with ``S = Q diag(e) Q^T`` (symmetric, so ``S^T = S``).
+
+    The recurrence runs on ``a_k = t y_k``: ``w_k = S a_k``, ``a_{k+1} = r t^2 w_k``,
+    so a term costs the two GEMMs, one diagonal, one product and one sum. Then
+    ``x = y_0 + r t sum_{k < K-1} w_k`` and ``u = S (t x) = sum_{k < K} w_k``.
+    """
+    y0 = src.expand_as(t) if src.shape[-1] != t.shape[-1] else src
+    rt2 = (r * t) * t
+    a = t * y0
+    acc = None  # sum of w_0 .. w_{K-2}
+    w = _eig_apply(Q, Qt, e, a)
+    for _ in range(terms - 1):
+        acc = w if acc is None else acc + w
+        a = rt2 * w
+        w = _eig_apply(Q, Qt, e, a)
+    if acc is None:
+        return y0.clone(), w
+    return y0 + (r * t) * acc, acc + w
+
+
+def _divided_differences(lam: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """``F_ij = (e^{i lam_i} - e^{i lam_j}) / (lam_i - lam_j)`` (``i e^{i lam_i}`` on the
+    diagonal), written ``i e^{i (lam_i + lam_j)/2} sinc((lam_i - lam_j)/2)``: no division,
+    exact for equal or close eigenvalues."""
+    d = lam.unsqueeze(-1) - lam.unsqueeze(-2)
+    mid = torch.polar(torch.ones_like(d), 0.5 * (lam.unsqueeze(-1) + lam.unsqueeze(-2)))
+    return 1j * mid * torch.sinc(d / (2 * math.pi))
+
+
+class _NeumannSym(torch.autograd.Function):
+    """The series with ``S = expm(i Sym(P))`` built from ``eigh(Sym(P))`` in float64.
+
+    ``S = Q diag(e^{i lam}) Q^T`` is never formed: each term applies it as two real
+    GEMMs. The backward needs no derivative of ``eigh`` by autograd: the gradient
+    with respect to ``S`` is the low-rank ``G = r U V^H`` (``U = conj(t) g_s``,
+    ``V = t x``, summed over the batch), and by the Daleckii-Krein formula the
+    gradient with respect to ``A = Sym(P)`` is ``Q Re(F ∘ conj(Q^T G Q)) Q^T``
+    with the divided differences ``F`` of ``e^{i lam}``; ``Q^T G Q = r (Q^T U)(Q^T V)^H``
+    costs two thin GEMMs, so the backward adds two ``N^3`` real GEMMs to the
+    adjoint series. It runs in the precision of ``t`` (the forward's ``eigh`` is
+    float64).
+    """
+
+    @staticmethod
+    def forward(ctx, t, P, src, r, terms, eig):
+        real = torch.float32 if t.dtype == torch.complex64 else torch.float64
+        if eig is None:
+            p = P.detach().to(torch.float64)
+            lam64, Q64 = torch.linalg.eigh(0.5 * (p + p.mT))
+        else:
+            lam64, Q64 = eig
+        Q = Q64.to(real)
+        Qt = Q.mT.contiguous()
+        e = torch.polar(torch.ones_like(lam64), lam64).to(t.dtype).unsqueeze(-1)
+        x, u = _series_eig(t, Q, Qt, e, src, r, terms)
+        ctx.save_for_backward(t, Q, Qt, e, lam64.to(real), x, u)
+        ctx.r, ctx.terms, ctx.src_cols = r, terms, src.shape[-1]
+        ctx.p_dtype = P.dtype
+        return x
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        t, Q, Qt, e, lam, x, u = ctx.saved_tensors
+        r, terms = ctx.r, ctx.terms
+        z, v = _series_eig(t, Q, Qt, e, g.conj(), r, terms)
+        gs = z.conj()
+        g_t = g_P = g_src = None
+        if ctx.needs_input_grad[0]:
+            g_t = r * (gs * u.conj() + (x * v).conj())
+        if ctx.needs_input_grad[1]:
+            qu = _real_gemm(Qt, t.conj() * gs)  # Q^T U, (*sys, N, B)
+            qv = _real_gemm(Qt, t * x)  # Q^T V
+            H = r * (qu @ qv.mH)  # Q^T G_S Q, (*sys, N, N)
+            GK = (_divided_differences(lam, e.squeeze(-1)) * H.conj()).real
+            GA = Q @ GK @ Qt
+            g_P = (0.5 * (GA + GA.mT)).to(ctx.p_dtype)
+        if ctx.needs_input_grad[2]:
+            g_src = gs.sum(-1, keepdim=True) if ctx.src_cols == 1 else gs
+        return g_t, g_P, g_src, None, None, None
+
+
+def sym_eigh(P: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(lam, Q)`` of ``Sym(P) = (P + P^T)/2`` in float64: ``expm(i Sym(P)) = Q e^{i lam} Q^T``."""
+    p = P.detach().to(torch.float64)
+    return torch.linalg.eigh(0.5 * (p + p.mT))
+
+
+def cavity_neumann_sym(
+    t: torch.Tensor,
+    P: torch.Tensor,
+    source: torch.Tensor,
+    reflectivity: float = 0.5,
+    *,
+    tol: float | None = None,
+    terms: int | None = None,
+    eig: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """:func:`cavity_neumann` with the scatterer given as ``P``: ``S = expm(i Sym(P))``.
+
+    ``S`` is built from the eigendecomposition of ``Sym(P)`` in float64 inside the
+    solve and applied in its eigenbasis (see :class:`_NeumannSym`); the gradient
+    with respect to ``P`` comes from the Daleckii-Krein formula, not from
+    differentiating ``eigh``. Same result as
+    ``cavity_neumann(t, symmetric_unitary(P).to(t.dtype), source, ...)``, faster.
+
+    Args:
+        t: ``(*batch, *sys, N)`` complex, ``|t| <= 1``.
+        P: ``(*sys, N, N)`` real.
+        source: ``(*sys, N)`` complex, the dtype of ``t``.
+        reflectivity, tol, terms: as :func:`cavity_neumann`.
+        eig: ``sym_eigh(P)`` computed once, for a fixed ``P`` (then ``P`` gets no
+            gradient); ``None`` decomposes ``Sym(P)`` in every call.
+    """
+    if not isinstance(P, torch.Tensor) or P.is_complex() or not P.is_floating_point():
+        raise TypeError("P must be a real floating-point tensor (*sys, N, N)")
+    if P.ndim < 2 or P.shape[-1] != P.shape[-2]:
+        raise ValueError(f"P must be square in its last two axes, got {tuple(P.shape)}")
+    probe = torch.empty(0, dtype=t.dtype if t.is_complex() else torch.complex64)
+    nsys = _check(t, probe.new_empty(P.shape), source)
+    r = _reflectivity(reflectivity)
+    if terms is None:
+        if tol is None:
+            tol = 1e-7 if t.dtype == torch.complex64 else 1e-14
+        terms = neumann_terms(r, tol)
+    elif isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
+        raise ValueError(f"terms must be an int >= 1, got {terms!r}")
+    batch_shape = t.shape[: t.ndim - nsys - 1]
+    if eig is not None and P.requires_grad:
+        raise ValueError("eig= is for a fixed P: P must not require grad when it is given")
+    x = _NeumannSym.apply(_to_cols(t, nsys), P, source.unsqueeze(-1), r, terms, eig)
+    return 0.5 * _from_cols(x, batch_shape)
 
 
 def _check(t, S, src):

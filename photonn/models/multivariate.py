@@ -33,9 +33,10 @@ from .._checks import complex_dtype, positive_int, real_of
 from .._module import ComplexModule
 from ..functional.cavity import (
     cavity_direct,
-    cavity_neumann,
+    cavity_neumann_sym,
     neumann_bound,
     neumann_terms,
+    sym_eigh,
     symmetric_unitary,
 )
 
@@ -120,10 +121,10 @@ class MultivariatePNN(ComplexModule):
             self.P = nn.Parameter(P)
         else:
             self.register_buffer("P", P)
-            # S of the fixed P, rebuilt whenever P changes (in place, by load_state_dict
-            # or by a move): keyed by P's version counter and storage
-            self.register_buffer("_S", self._scatterer(), persistent=False)
-            self._S_key = self._key()
+            # S of the fixed P (and its eigendecomposition), rebuilt whenever P changes
+            # (in place, by load_state_dict or by a move): keyed by P's version and storage
+            self._fixed = None
+            self._fixed_key = None
 
     # -- configuration -------------------------------------------------------------------
     @property
@@ -153,6 +154,18 @@ class MultivariatePNN(ComplexModule):
     def _key(self):
         return (self.P._version, self.P.data_ptr(), self.P.device)
 
+    def _fixed_scatterer(self):
+        """``(S, (lam, Q))`` of the fixed ``P``, cached until ``P`` changes."""
+        key = self._key()
+        if key != self._fixed_key:
+            with torch.no_grad():
+                lam, Q = sym_eigh(self.P)
+                Qc = Q.to(torch.complex128)
+                S = (Qc * torch.polar(torch.ones_like(lam), lam).unsqueeze(-2)) @ Qc.mT
+                self._fixed = (S.to(self.dtype), (lam, Q))
+            self._fixed_key = key
+        return self._fixed
+
     def scatterer(self) -> torch.Tensor:
         """``S``, complex ``(C, R, N, N)`` in the model's dtype.
 
@@ -161,12 +174,7 @@ class MultivariatePNN(ComplexModule):
         """
         if self.train_scatterer:
             return self._scatterer()
-        key = self._key()
-        if key != self._S_key:
-            with torch.no_grad():
-                self._S = self._scatterer()
-            self._S_key = self._key()
-        return self._S
+        return self._fixed_scatterer()[0]
 
     def input_field(self) -> torch.Tensor:
         """``I_in``, complex ``(C, R, N)``."""
@@ -197,10 +205,12 @@ class MultivariatePNN(ComplexModule):
         """The cavity field ``E`` at the phase screen, complex ``(B, C, R, N)``."""
         ph = self.phases(x)
         t = torch.polar(torch.ones_like(ph), ph)
-        S, src = self.scatterer(), self.input_field()
+        src = self.input_field()
         if self.solver == "direct":
-            return cavity_direct(t, S, src, self.reflectivity)
-        return cavity_neumann(t, S, src, self.reflectivity, terms=self.terms)
+            return cavity_direct(t, self.scatterer(), src, self.reflectivity)
+        # the series applies S = Q e^{i lam} Q^T in its eigenbasis (eigh in float64)
+        eig = None if self.train_scatterer else self._fixed_scatterer()[1]
+        return cavity_neumann_sym(t, self.P, src, self.reflectivity, terms=self.terms, eig=eig)
 
     def plane(self, x: torch.Tensor) -> torch.Tensor:
         """The replica fields tiled on the ``n x n`` plane before the lens, ``(B, C, n, n)``.
