@@ -238,3 +238,73 @@ def _check_multivariate(m: dict) -> None:
 register_model(
     ModelKind("multivariate", MultivariateSection, _build_multivariate, check=_check_multivariate)
 )
+
+
+# -- baselines: the isomorphic optical model and a digital MLP ---------------------------
+@dataclass
+class IsomorphicSection:
+    """The isomorphic optical baseline (`photonn.models.IsomorphicPNN`): pixels in the field."""
+
+    kind: str = key("isomorphic", "model kind", choices=lambda: tuple(MODEL_KINDS))
+    image_size: int = key(14, "images are resized (bilinear) to image_size^2 inputs", gt=0)
+    mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels")
+    std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
+    readout: str = key("linear", "readout of the intensities", choices=("linear", "intensity"))
+    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
+
+
+def _build_isomorphic(m: dict, *, num_classes: int, generator, device):
+    from ..encoding import ImageFeatures
+    from ..models import IsomorphicPNN
+
+    n = m["image_size"]
+    return nn.Sequential(
+        ImageFeatures((n, n), mean=m["mean"], std=m["std"]),
+        nn.Flatten(-2),
+        IsomorphicPNN(
+            n * n,
+            num_classes,
+            readout=m["readout"],
+            generator=generator,
+            dtype=DTYPES[m["dtype"]],
+            device=device,
+        ),
+    ).to(device)
+
+
+register_model(ModelKind("isomorphic", IsomorphicSection, _build_isomorphic))
+
+
+@dataclass
+class MLPSection:
+    """A digital multilayer perceptron (baseline): standardised pixels, Linear + ReLU layers."""
+
+    kind: str = key("mlp", "model kind", choices=lambda: tuple(MODEL_KINDS))
+    image_size: int = key(14, "images are resized (bilinear) to image_size^2 inputs", gt=0)
+    mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels")
+    std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
+    hidden: list[int] = key([128], "hidden layer widths", gt=0)
+
+
+def _build_mlp(m: dict, *, num_classes: int, generator, device):
+    from ..encoding import ImageFeatures
+
+    n = m["image_size"]
+    layers: list[nn.Module] = [ImageFeatures((n, n), mean=m["mean"], std=m["std"]), nn.Flatten(-2)]
+    prev = n * n
+    for width in m["hidden"]:
+        layers += [nn.Linear(prev, width), nn.ReLU()]
+        prev = width
+    layers.append(nn.Linear(prev, num_classes))
+    model = nn.Sequential(*layers)
+    if generator is not None:  # seeded initialisation, as every other kind
+        with torch.no_grad():
+            for layer in model:
+                if isinstance(layer, nn.Linear):
+                    bound = 1.0 / layer.in_features**0.5
+                    layer.weight.uniform_(-bound, bound, generator=generator)
+                    layer.bias.uniform_(-bound, bound, generator=generator)
+    return model.to(device)
+
+
+register_model(ModelKind("mlp", MLPSection, _build_mlp))

@@ -203,3 +203,31 @@ def test_tensorboard_missing_names_the_extra(tmp_path, tiny, capsys, monkeypatch
     assert main(["train", str(tiny), "--run-dir", str(run), "--log", "tensorboard"]) == 2
     assert "photonn[tensorboard]" in capsys.readouterr().err
     assert not run.exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    "kind, extra",
+    [
+        ("multivariate", ["model.image_size=7", "model.flip=0.5", "model.erase=0.25"]),
+        ("isomorphic", ["model.image_size=7"]),
+        ("mlp", ["model.image_size=7", "model.hidden=[16]"]),
+    ],
+)
+def test_every_kind_trains_through_the_cli(tmp_path, kind, extra):
+    run = tmp_path / kind
+    args = ["train", "--run-dir", str(run), "--set", f"model.kind={kind}"]
+    for item in [
+        "epochs=1",
+        "progress=false",
+        "pictures=false",
+        "data.train_limit=96",
+        "data.test_limit=32",
+        "data.validation=32",
+        *extra,
+    ]:
+        args += ["--set", item]
+    assert main(args) == 0
+    res = json.loads((run / "results.json").read_text())
+    assert 0.0 <= res["final"]["test_accuracy"] <= 1.0 and "best" in res
+    # and it resumes from its checkpoint (the augmentation generator included)
+    assert main(["train", "--run-dir", str(run), "--resume", "--set", "epochs=2"]) == 0
