@@ -29,6 +29,11 @@ Two evaluation paths give the same result:
   path, and the block size comes from a small cost model (element-wise work
   against GEMM work against the number of steps).
 
+When the phases differ per sample (data written into the phase shifters),
+:func:`mzi_mesh_batched` runs the same butterflies with per-sample
+coefficients ``(L, N, B)``: no matrix is shared, so the direct path is the only
+sensible one.
+
 Both paths have hand-written first-order backward passes (checked against finite
 differences by ``torch.autograd.gradcheck``); second derivatives through a mesh
 are not supported.
