@@ -79,6 +79,43 @@ def test_quick_propagation_writes_results_file(tmp_path):
     assert "equal accuracy" in text and "same FFT size" in text
 
 
+def test_quick_multivariate_writes_results_file(tmp_path):
+    r = run_main("--quick", "--only", "multivariate", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["multivariate.md"]
+    text = (tmp_path / "multivariate.md").read_text()
+    assert "benchmarks.multivariate" in text and "--quick" in text
+    assert "OMP_WAIT_POLICY=PASSIVE" in text  # set before torch loads libgomp
+    for section in (
+        "## Training step",
+        "## Targets",
+        "## S = expm",
+        "step breakdown",
+        "wait policy",
+    ):
+        assert section in text, section
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| ")]
+    step = [
+        r
+        for r in rows
+        if len(r) > 4
+        and r[3].strip()
+        in ("photonn", "photonn-direct", "photonn-dense-S", "autograd-neumann", "authors")
+    ]
+    assert {(r[1].strip(), r[2].strip()) for r in step} >= {("1", "1"), ("1", "2"), ("4", "2")}
+    assert {r[3].strip() for r in step} == {
+        "photonn",
+        "photonn-direct",
+        "photonn-dense-S",
+        "autograd-neumann",
+        "authors",
+    }
+    # the authors' formulation never runs on two threads (batched solves, PITFALLS 1)
+    assert all(r[2].strip() == "1" for r in step if r[3].strip() == "authors")
+    # every implementation computes the same scores (relative error column)
+    assert all(float(r[7]) < 1e-4 for r in step)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
