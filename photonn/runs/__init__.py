@@ -32,6 +32,7 @@ from .run import evaluate_run as evaluate_run
 from .run import fit_run as fit_run
 from .run import load_data as load_data
 from .run import load_run as load_run
+from .run import loss_function as loss_function
 from .run import prepare_run as prepare_run
 from .run import resume_config as resume_config
 from .run import run_pictures as run_pictures

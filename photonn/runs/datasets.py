@@ -28,6 +28,9 @@ class Dataset:
         num_classes: number of label values.
         needs_dir: whether ``data.data_dir`` is required.
         doc: one line for ``--print-config`` and the docs.
+        loss: the task's ``loss_fn(output, target) -> scalar`` (batch mean), or
+            ``None`` for softmax cross-entropy on ``(B, C)`` scores (e.g. a
+            character-level language task flattens ``(B, T, V)`` scores).
     """
 
     name: str
@@ -35,6 +38,7 @@ class Dataset:
     num_classes: int
     needs_dir: bool
     doc: str
+    loss: Callable | None = None
 
 
 DATASETS: dict[str, Dataset] = {}

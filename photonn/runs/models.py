@@ -41,6 +41,8 @@ class ModelKind:
             (needs matplotlib), or ``None``: the training curves only.
         check: ``check(section)`` raising ``ValueError`` for combinations the
             schema's per-key checks cannot see, or ``None``.
+        loss: ``loss(section) -> loss_fn`` when the kind needs its own loss
+            (``None``: the dataset's loss, else softmax cross-entropy).
     """
 
     name: str
@@ -48,6 +50,7 @@ class ModelKind:
     build: Callable[..., nn.Module]
     pictures: Callable | None = None
     check: Callable[[dict], None] | None = None
+    loss: Callable[[dict], Callable] | None = None
 
 
 MODEL_KINDS: dict[str, ModelKind] = {}

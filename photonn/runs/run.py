@@ -149,6 +149,15 @@ def _scheduler(cfg: dict, optimizer, steps_per_epoch: int):
     return sched, interval
 
 
+def loss_function(cfg: dict):
+    """The run's ``loss_fn``: the model kind's, else the dataset's, else cross-entropy."""
+    kind = get_kind(cfg["model"]["kind"])
+    if kind.loss is not None:
+        return kind.loss(cfg["model"])
+    ds = get_dataset(cfg["data"]["dataset"])
+    return ds.loss if ds.loss is not None else torch.nn.functional.cross_entropy
+
+
 def make_trainer(cfg: dict, run_dir, data: RunData, *, callbacks=(), **kw) -> Trainer:
     """Model, optimizer, scheduler, sinks and trainer of a configuration, seeded.
 
@@ -170,6 +179,7 @@ def make_trainer(cfg: dict, run_dir, data: RunData, *, callbacks=(), **kw) -> Tr
     cbs += [JSONSink(run_dir / METRICS_JSON), CSVSink(run_dir / METRICS_CSV)]
     if "tensorboard" in cfg["log"]:
         cbs.append(TensorBoardSink(run_dir / TENSORBOARD_DIR))
+    kw.setdefault("loss_fn", loss_function(cfg))
     return Trainer(
         model,
         optimizer,
@@ -346,7 +356,13 @@ def evaluate_run(
     chosen = {"test": data.test, "train": data.train, "validation": data.validation}[split]
     if chosen is None:
         raise ValueError(f"{run_dir} was trained without a validation split (data.validation = 0)")
-    out = evaluate(model, chosen, batch_size=cfg["eval_batch_size"], device=cfg["device"])
+    out = evaluate(
+        model,
+        chosen,
+        batch_size=cfg["eval_batch_size"],
+        device=cfg["device"],
+        loss_fn=loss_function(cfg),
+    )
     out = {"split": split, "model": which, "dataset": cfg["data"]["dataset"], **out}
     if not math.isfinite(out["samples_per_s"]):
         out["samples_per_s"] = None
