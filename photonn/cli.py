@@ -94,7 +94,7 @@ def _cmd_train(args) -> int:
     import time
     from pathlib import Path
 
-    from .runs import dump_config, load_config, resolve_config, resume_config, train_run
+    from .runs import dump_config, load_config, resolve_config, resume_config
 
     if args.resume and not args.run_dir:
         raise ValueError("--resume needs --run-dir, the directory of the run to continue")
@@ -116,17 +116,55 @@ def _cmd_train(args) -> int:
         TensorBoardSink.check_available()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.run_dir or f"runs/{cfg['model']['kind']}-{cfg['data']['dataset']}-{stamp}")
-    _apply_process_settings(cfg if cfg is not None else resume_config(run_dir, overrides))
-    print(f"photonn train: run directory {run_dir}")
-    from .training import NonFiniteLossError
+    settings = cfg if cfg is not None else resume_config(run_dir, overrides)
+    _apply_process_settings(settings)
+    from .training import distributed
 
+    # under torchrun: one process group, rank 0 prints and writes (docs/distributed.md)
+    info = distributed.init_from_env(settings["device"])
+    try:
+        return _train(args, cfg, run_dir, overrides, info)
+    finally:
+        distributed.shutdown()
+
+
+def _train(args, cfg, run_dir, overrides, info) -> int:
+    from pathlib import Path
+
+    from .runs import train_run
+    from .runs.run import restart_resumes
+    from .training import NonFiniteLossError, distributed
+
+    resume = args.resume
+    launch = None
+    if info is not None:
+        run_dir = Path(distributed.broadcast_object(str(run_dir)))  # rank 0's time stamp
+        if not resume and info.restart_count and restart_resumes(run_dir, info.run_id, cfg):
+            resume, cfg, overrides = True, None, ()
+            if info.rank == 0:
+                print(
+                    f"photonn train: torchrun restart {info.restart_count}: continuing from "
+                    f"{run_dir / 'checkpoint.h5'}"
+                )
+        launch = {
+            "torchrun_run_id": info.run_id,
+            "restart_count": info.restart_count,
+            "world_size": info.world_size,
+            "backend": info.backend,
+        }
+    main = distributed.is_main()
+    if main:
+        where = f" ({info.world_size} processes, {info.backend})" if info is not None else ""
+        print(f"photonn train: run directory {run_dir}{where}")
     try:
         trainer = train_run(
-            cfg, run_dir, resume=args.resume, overrides=overrides if args.resume else ()
+            cfg, run_dir, resume=resume, overrides=overrides if resume else (), launch=launch
         )
     except NonFiniteLossError as exc:
         print(f"photonn: error: {exc}", file=sys.stderr)
         return 3
+    if not main:
+        return 0
     hist = trainer.history
     if not hist:
         print("no epoch completed")

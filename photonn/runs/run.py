@@ -11,10 +11,21 @@ directory holds:
 * ``results.json``: the test metrics of the final model and of the best model,
   each measured once after training;
 * ``tensorboard/``: event files, when ``log`` includes ``"tensorboard"``;
+* ``launch.json``: how a ``torchrun`` job launched the run (its job id, world
+  size and backend), when it did;
 * ``eval.json``: written by :func:`evaluate_run`.
 
 Seeds: the model is initialised from ``seed``, the shuffling generator is
 seeded with ``seed + 1`` and the validation split drawn with ``seed + 2``.
+
+Under ``torch.distributed`` (a process group initialised before
+:func:`prepare_run`, e.g. by ``photonn train`` under ``torchrun``), every rank
+runs the same calls: the ranks check that they resolved the same configuration
+(a hash of it), the trainer trains data-parallel
+(:mod:`photonn.training.distributed`), every rank resumes from the same
+checkpoint, the validation and test sets are evaluated in shares, and rank 0
+alone writes the run directory. Its files are the same as a single process
+writes, and every metrics row records ``world_size`` and ``backend``.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from pathlib import Path
 import torch
 
 from .._io import atomic_write_text
+from .._version import __version__
 from ..training import (
     CSVSink,
     JSONSink,
@@ -40,6 +52,7 @@ from ..training import (
     load_checkpoint,
     split_validation,
 )
+from ..training import distributed as dist_
 from ..training.optim import optimizer_class
 from .config import dump_config, load_config, migrate, read_toml, resolve_config
 from .datasets import get_dataset
@@ -52,6 +65,7 @@ METRICS_JSON = "metrics.json"
 METRICS_CSV = "metrics.csv"
 RESULTS_FILE = "results.json"
 TENSORBOARD_DIR = "tensorboard"
+LAUNCH_FILE = "launch.json"
 # keys that may change when a run is resumed
 RESUMABLE_KEYS = {
     "epochs",
@@ -228,7 +242,56 @@ def resume_config(run_dir, overrides=()) -> dict:
     return cfg
 
 
-def prepare_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=(), **trainer_kw):
+def check_ranks_agree(cfg: dict) -> None:
+    """In a process group: raise unless every rank resolved the same configuration and runs
+    the same photonn version (a SHA-256 of both per rank, gathered and compared)."""
+    if dist_.world_size() > 1:
+        dist_.check_same(
+            {"config": cfg, "photonn": __version__},
+            what="configuration",
+            fix="launch every rank with the same CONFIG file, the same --set overrides and "
+            "the same photonn version",
+        )
+
+
+def restart_resumes(run_dir, run_id: str, cfg: dict | None = None) -> bool:
+    """Whether a restarted torchrun job (``--max-restarts``) continues the run in ``run_dir``.
+
+    True when ``run_dir`` holds a checkpoint and its :data:`LAUNCH_FILE` names
+    the same torchrun job id ``run_id``: the run was started by an earlier
+    attempt of this very job. ``cfg`` (the configuration the job was launched
+    with) must then equal the stored one, except :data:`RESUMABLE_KEYS`.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / LAUNCH_FILE
+    if not run_id or not (run_dir / CHECKPOINT_FILE).is_file() or not path.is_file():
+        return False
+    try:
+        launched = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if launched.get("torchrun_run_id") != run_id:
+        return False
+    if cfg is not None:
+        stored = resume_config(run_dir)
+        changed = sorted(k for k in cfg if cfg[k] != stored.get(k) and k not in RESUMABLE_KEYS)
+        if changed:
+            raise ValueError(
+                f"torchrun restarted the job, but the configuration differs from the one "
+                f"stored in {run_dir} in {changed}: the run cannot continue"
+            )
+    return True
+
+
+def prepare_run(
+    cfg: dict | None,
+    run_dir,
+    *,
+    resume: bool = False,
+    overrides=(),
+    launch: dict | None = None,
+    **trainer_kw,
+):
     """Resolve the configuration, write it, load the data and build the trainer.
 
     Without ``resume``, ``run_dir`` must not hold a checkpoint yet. With
@@ -236,7 +299,12 @@ def prepare_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=()
     :data:`RESUMABLE_KEYS`, e.g. ``epochs`` to train longer) and the trainer is
     restored from the checkpoint. Returns ``(trainer, data)``; the resolved
     configuration is ``trainer.config``. ``trainer_kw["callbacks"]`` run after
-    the time limit and before the metric sinks.
+    the time limit and before the metric sinks. ``launch`` (JSON-able, e.g.
+    torchrun's job id) is written to :data:`LAUNCH_FILE`.
+
+    In a process group every rank calls it: the ranks must agree on the
+    configuration (:func:`check_ranks_agree`), ``batch_size`` must be a multiple
+    of the world size, every rank loads the checkpoint, and rank 0 alone writes.
     """
     run_dir = Path(run_dir)
     if resume:
@@ -248,10 +316,20 @@ def prepare_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=()
                 f"{run_dir} already holds a run; continue it with --resume "
                 "or choose another --run-dir"
             )
+    check_ranks_agree(cfg)
+    world = dist_.world_size()
+    if world > 1:
+        try:
+            dist_.check_batch_size(cfg["batch_size"], world)
+        except ValueError as exc:
+            raise ValueError(f"config key 'batch_size': {exc}") from None
     data = load_data(cfg)
     trainer = make_trainer(cfg, run_dir, data, **trainer_kw)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / CONFIG_FILE, dump_config(cfg))
+    if dist_.is_main():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / CONFIG_FILE, dump_config(cfg))
+        if launch is not None:
+            atomic_write_text(run_dir / LAUNCH_FILE, json.dumps(launch, indent=1) + "\n")
     if resume:
         trainer.load()
         trainer.config = cfg
@@ -261,8 +339,8 @@ def prepare_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=()
 def _test_results(trainer: Trainer, run_dir: Path, data: RunData) -> dict:
     """Test loss/accuracy of the final model and of the best-on-validation model, once each."""
     cfg = trainer.config
-    kw = {"batch_size": cfg["eval_batch_size"], "device": cfg["device"]}
-    final = evaluate(trainer.model, data.test, loss_fn=trainer.loss_fn, **kw)
+    kw = {"batch_size": cfg["eval_batch_size"], "progress": False}
+    final = trainer.evaluate(data.test, **kw)
     out = {
         "final": {
             "epoch": trainer.epoch,
@@ -277,8 +355,8 @@ def _test_results(trainer: Trainer, run_dir: Path, data: RunData) -> dict:
         out["final"].update({k: v for k, v in last.items() if k.startswith("val_")})
     if trainer.best is not None and (run_dir / BEST_FILE).is_file():
         model = build_model(cfg)
-        ck = load_checkpoint(run_dir / BEST_FILE, model, map_location=cfg["device"])
-        best = evaluate(model, data.test, loss_fn=trainer.loss_fn, **kw)
+        ck = load_checkpoint(run_dir / BEST_FILE, model, map_location=trainer.device)
+        best = trainer.evaluate(data.test, model=model, **kw)
         row = next((h for h in ck["history"] if h["epoch"] == trainer.best["epoch"]), {})
         out["best"] = {
             "epoch": trainer.best["epoch"],
@@ -288,7 +366,8 @@ def _test_results(trainer: Trainer, run_dir: Path, data: RunData) -> dict:
             "test_loss": best["loss"],
             "test_accuracy": best.get("accuracy"),
         }
-    atomic_write_text(run_dir / RESULTS_FILE, json.dumps(out, indent=1) + "\n")
+    if dist_.is_main():
+        atomic_write_text(run_dir / RESULTS_FILE, json.dumps(out, indent=1) + "\n")
     return out
 
 
@@ -312,9 +391,19 @@ def fit_run(trainer: Trainer, run_dir, data: RunData) -> Trainer:
     return trainer
 
 
-def train_run(cfg: dict | None, run_dir, *, resume: bool = False, overrides=(), **trainer_kw):
+def train_run(
+    cfg: dict | None,
+    run_dir,
+    *,
+    resume: bool = False,
+    overrides=(),
+    launch: dict | None = None,
+    **trainer_kw,
+):
     """:func:`prepare_run` then :func:`fit_run`; returns the :class:`Trainer`."""
-    trainer, data = prepare_run(cfg, run_dir, resume=resume, overrides=overrides, **trainer_kw)
+    trainer, data = prepare_run(
+        cfg, run_dir, resume=resume, overrides=overrides, launch=launch, **trainer_kw
+    )
     return fit_run(trainer, run_dir, data)
 
 

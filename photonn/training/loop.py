@@ -34,6 +34,16 @@ the parameters, found only then).
 
 Hardware effects (noise, quantisation) are properties of the model's modules;
 the loop only trains.
+
+Under ``torch.distributed`` (a process group initialised, e.g. by ``torchrun``
+and :func:`photonn.training.distributed.init_from_env`), the trainer trains
+data-parallel: the model runs inside ``DistributedDataParallel``, each rank
+takes its slice of every global batch of the shared permutation, the step's
+metrics are all-reduced in the tensor that is copied to the host anyway, and
+rank 0 alone writes checkpoints, sinks and progress bars. A model holding a
+:class:`~photonn.training.distributed.WavelengthParallel` module is trained
+model-parallel instead (every rank sees the whole batch). See
+:mod:`photonn.training.distributed`.
 """
 
 from __future__ import annotations
@@ -47,10 +57,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import distributed as dist_
 from .callbacks import StopTraining
 from .checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from .data import as_input, check_data, correct_count
 from .optim import INTERVALS
+from .sinks import TensorBoardSink, _RowSink
 
 __all__ = ["NonFiniteLossError", "StopTraining", "Trainer", "evaluate"]
 
@@ -158,6 +170,15 @@ def evaluate(
     return out
 
 
+def _rank_zero_only(callback) -> bool:
+    """Whether a callback runs on rank 0 only: its ``rank_zero_only`` attribute, else True
+    for the metric sinks (they write files) and False for the rest."""
+    flag = getattr(callback, "rank_zero_only", None)
+    if flag is not None:
+        return bool(flag)
+    return isinstance(callback, (_RowSink, TensorBoardSink))
+
+
 def _jsonable_loop(loop: dict) -> dict:
     out = dict(loop)
     if "epoch_rng" in out:
@@ -191,6 +212,21 @@ class Trainer:
         config: JSON-able resolved configuration stored in the checkpoint.
         device: where batches go (default: where the model's parameters are).
         progress: show tqdm progress bars.
+        data_parallel: ``None`` (default): data-parallel when a process group of
+            two or more ranks is initialised (see
+            :mod:`photonn.training.distributed`); ``False``: every rank trains on
+            its own. A model already wrapped in ``DistributedDataParallel`` is used
+            as it is.
+        ddp_options: keyword arguments for ``DistributedDataParallel`` (e.g.
+            ``{"find_unused_parameters": True}``).
+
+    In a process group, rank 0 alone writes checkpoints and runs the metric
+    sinks (callbacks with ``rank_zero_only = True``, and the built-in sinks);
+    the other callbacks run on every rank. :meth:`save` is then collective
+    (call it on every rank). A ``StopTraining`` raised on any rank in
+    ``on_batch_end`` stops every rank one step later (the flag travels in the
+    next step's all-reduce, so no extra synchronisation is needed); in
+    ``on_epoch_end`` it stops every rank after that epoch.
 
     Attributes:
         epoch: completed epochs. step: completed optimizer steps.
@@ -217,7 +253,14 @@ class Trainer:
         config: dict | None = None,
         device=None,
         progress: bool = True,
+        data_parallel: bool | None = None,
+        ddp_options: Mapping | None = None,
     ):
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = model
+        if isinstance(model, DistributedDataParallel):
+            model = model.module
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -280,7 +323,18 @@ class Trainer:
             self.best_checkpoint = None
         self.config = config or {}
         self.device = torch.device(device) if device is not None else _model_device(model)
-        self.progress = progress
+        self.plan = dist_.plan_for(model, data_parallel)
+        if net is not model and self.plan.mode != "data":
+            raise ValueError(
+                "the model is wrapped in DistributedDataParallel but the trainer is not "
+                "data-parallel: pass the bare module (and an initialised process group)"
+            )
+        if self.plan.mode == "data" and net is model:
+            net = dist_.wrap_ddp(model, self.device, **dict(ddp_options or {}))
+            if self.plan.rank:  # independent noise draws per rank (rank 0 as one process)
+                dist_.decorrelate_generators(model, self.plan.rank)
+        self._net = net
+        self.progress = progress and self.plan.main
         self.epoch = 0
         self.step = 0
         self.history: list[dict] = []
@@ -289,6 +343,8 @@ class Trainer:
         # state of a partly done epoch (restored on resume)
         self._loop: dict = {}
         self._halt = False
+        self._stop_local = False  # a rank's StopTraining, not yet agreed with the others
+        self._stop_all = False  # agreed in the step's all-reduce
         self._last_lr = optimizer.param_groups[0]["lr"]
         self._params = [p for p in model.parameters() if p.requires_grad]
 
@@ -297,17 +353,28 @@ class Trainer:
         return {"best": self.best}
 
     def save(self, path=None) -> Path:
-        """Write a checkpoint (default: ``self.checkpoint``)."""
+        """Write a checkpoint (default: ``self.checkpoint``).
+
+        In a process group this is collective: every rank calls it, the random
+        generator states of every rank are gathered and rank 0 writes them all.
+        """
         path = Path(path) if path is not None else self.checkpoint
         if path is None:
             raise ValueError("no checkpoint path: pass one or build the Trainer with checkpoint=")
+        rng = rng_states(self.model, self.generator)
+        if self.plan.parallel:
+            every = dist_.gather_objects(rng)
+            if not self.plan.main:
+                return path
+            for r, states in enumerate(every[1:], 1):
+                rng.update({f"rank{r}/{k}": v for k, v in states.items()})
         return save_checkpoint(
             path,
             self.model,
             self.optimizer,
             epoch=self.epoch,
             step=self.step,
-            rng=rng_states(self.model, self.generator),
+            rng=rng,
             history=self.history,
             config=self.config,
             loop=_jsonable_loop(self._loop),
@@ -323,7 +390,26 @@ class Trainer:
         ck = load_checkpoint(
             path, self.model, self.optimizer, scheduler=self.scheduler, map_location=self.device
         )
-        set_rng_states(ck["rng"], self.model, self.generator)
+        states = ck["rng"]
+        own = None
+        if self.plan.parallel and self.plan.rank:
+            prefix = f"rank{self.plan.rank}/"
+            own = {k[len(prefix) :]: v for k, v in states.items() if k.startswith(prefix)}
+        set_rng_states(own or states, self.model, self.generator)
+        if self.plan.parallel:
+            if not own and self.plan.rank and self.plan.mode == "data":
+                # a checkpoint of fewer ranks: this rank draws its own noise again
+                dist_.decorrelate_generators(self.model, self.plan.rank)
+            dist_.check_same(
+                {
+                    "epoch": ck["epoch"],
+                    "step": ck["step"],
+                    "loop": dist_.digest(ck["loop"]),
+                    "shuffle": dist_.digest(self.generator.get_state().tolist()),
+                },
+                what="checkpoint they resume from",
+                fix=f"every rank must read the same {path} (a file system all nodes share)",
+            )
         self.epoch, self.step = ck["epoch"], ck["step"]
         self.history = ck["history"]
         self._loop = ck["loop"]
@@ -333,9 +419,11 @@ class Trainer:
         return ck
 
     # -- one batch --------------------------------------------------------------
-    def _batch(self, xb, yb) -> tuple[dict, int | None]:
+    def _batch(self, xb, yb, share=None) -> tuple[dict, int | None]:
+        """One optimizer step. ``share = (n_r, n)``: data-parallel, this rank holds ``n_r``
+        of the global batch's ``n`` samples (``n_r = 0``: a placeholder sample, weight 0)."""
         model = self.model
-        out = model(xb)
+        out = self._net(xb)
         task = _scalar_loss(self.loss_fn(out, yb), "loss_fn")
         loss = task
         terms = []
@@ -344,7 +432,12 @@ class Trainer:
             terms.append(value)
             loss = loss + weight * value
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if share is not None:
+            # DDP averages over ranks: N n_r / n makes it the mean over the global batch
+            scale = self.plan.world * share[0] / share[1]
+            (loss * scale if scale != 1.0 else loss).backward()
+        else:
+            loss.backward()
         if self.grad_clip is not None:
             self.grad_clip(model)
         grads = [p.grad for p in self._params if p.grad is not None]
@@ -359,8 +452,11 @@ class Trainer:
         parts += [t.detach() for t in terms]
         if correct is not None:
             parts.append(correct)
-        # the step's one host synchronisation
-        values = torch.stack([p.to(torch.float64) for p in parts]).tolist()
+        if self.plan.parallel:
+            values = self._reduced(parts, correct is not None, share)
+        else:
+            # the step's one host synchronisation
+            values = torch.stack([p.to(torch.float64) for p in parts]).tolist()
         loss_value, task_value, gmax_value = values[:3]
         if not math.isfinite(loss_value):
             self._nan(f"the loss is {loss_value} (task loss {task_value})")
@@ -382,6 +478,38 @@ class Trainer:
         metrics["lr"] = lr
         self._last_lr = lr
         return metrics, (int(values[-1]) if correct is not None else None)
+
+    def _reduced(self, parts, counted: bool, share) -> list:
+        """The step's values summed over ranks, in the layout of ``parts``, with the stop flag.
+
+        Means (losses, regularizer terms) are weighted by the rank's share of the
+        global batch, counts summed; in model-parallel mode every rank holds the
+        same values and rank 0's are taken. The largest gradient entry is this
+        rank's: after the gradient all-reduce it is the same everywhere. One
+        all-reduce, then the step's one host copy; the pending stop flag of the
+        callbacks rides along and comes back as ``self._stop_all``.
+        """
+        if share is not None:
+            weight = share[0] / share[1]
+            count_weight = 1.0 if share[0] else 0.0
+        else:
+            weight = count_weight = 1.0 if self.plan.main else 0.0
+        dev = parts[0].device
+        means = [parts[0], parts[1], *parts[3 : len(parts) - counted]]
+        vec = [p.to(torch.float64) * weight for p in means]
+        if counted:
+            vec.append(parts[-1].to(torch.float64) * count_weight)
+        vec.append(torch.tensor(1.0 if self._stop_local else 0.0, dtype=torch.float64, device=dev))
+        red = dist_.all_reduce_sum(torch.stack(vec))
+        # the step's one host synchronisation
+        got = torch.cat([red, parts[2].to(torch.float64).reshape(1)]).tolist()
+        gmax, stop = got[-1], got[-2]
+        self._stop_all = stop > 0
+        k = len(means)
+        out = [got[0], got[1], gmax, *got[2:k]]
+        if counted:
+            out.append(got[k])
+        return out
 
     def _nan(self, what: str):
         where = f"at epoch {self.epoch + 1}, step {self.step + 1}"
@@ -407,6 +535,9 @@ class Trainer:
         """
         x, y = check_data(data, "train data")
         _positive_int(batch_size, "batch_size")
+        world = self.plan.data_world
+        if world > 1:
+            dist_.check_batch_size(batch_size, world)
         n = x.shape[0]
         nb = n // batch_size if drop_last else math.ceil(n / batch_size)
         if nb == 0:
@@ -446,25 +577,31 @@ class Trainer:
         try:
             for b in range(st["batch"], nb):
                 idx = perm[b * batch_size : (b + 1) * batch_size]
+                share = None
+                if world > 1:  # this rank's slice of the global batch
+                    lo, hi = dist_.shard_bounds(idx.numel(), self.plan.rank, world)
+                    share = (hi - lo, idx.numel())
+                    idx = idx[lo:hi] if hi > lo else idx[:1]
                 xb = as_input(x[idx], self.device)
                 yb = y[idx].to(self.device)
                 self._loop = st
-                m, correct = self._batch(xb, yb)
+                m, correct = self._batch(xb, yb, share)
+                count = yb.shape[0] if share is None else share[1]
                 self.step += 1
                 now = time.perf_counter()
                 st["time"] += now - t_last
                 t_last = now
                 st["batch"] = b + 1
-                st["loss_sum"] += m["loss"] * yb.shape[0]
+                st["loss_sum"] += m["loss"] * count
                 if correct is None:
                     st["classify"] = False
                 else:
                     st["correct"] += correct
-                st["seen"] += yb.shape[0]
+                st["seen"] += count
                 m["samples_per_s"] = st["seen"] / st["time"] if st["time"] > 0 else math.inf
                 stop = None
                 try:
-                    for cb in self.callbacks:
+                    for cb in self._callbacks():
                         hook = getattr(cb, "on_batch_end", None)
                         if hook is not None:
                             hook(self.step, self.model, m)
@@ -477,8 +614,15 @@ class Trainer:
                         post["acc"] = f"{st['correct'] / st['seen']:.3f}"
                     bar.set_postfix(post)
                 done = st["batch"] == nb
-                halt = stop is not None or (max_steps is not None and self.step >= max_steps)
+                if self.plan.parallel:  # every rank stops at the same step
+                    self._stop_local = self._stop_local or stop is not None
+                    stopped = self._stop_all
+                else:
+                    stopped = stop is not None
+                halt = stopped or (max_steps is not None and self.step >= max_steps)
                 if halt:
+                    if stopped:
+                        self._stop_local = self._stop_all = False
                     self._halt = True
                     if not done:
                         if self.checkpoint is not None:
@@ -505,15 +649,56 @@ class Trainer:
         )
         return out
 
+    def _callbacks(self) -> list:
+        """The callbacks that run in this process (rank 0 runs all)."""
+        if self.plan.main:
+            return self.callbacks
+        return [cb for cb in self.callbacks if not _rank_zero_only(cb)]
+
+    def evaluate(
+        self,
+        data,
+        *,
+        batch_size: int = 256,
+        model: nn.Module | None = None,
+        progress: bool | None = None,
+    ) -> dict:
+        """:func:`evaluate` of ``model`` (default: the trained one) with the trainer's loss.
+
+        Data-parallel, each rank evaluates its contiguous share of ``data`` and
+        the sums are all-reduced: every rank returns the whole set's numbers.
+        Call it on every rank then. ``progress`` defaults to the trainer's.
+        """
+        model = self.model if model is None else model
+        progress = self.progress if progress is None else progress and self.plan.main
+        kw = {"batch_size": batch_size, "loss_fn": self.loss_fn, "device": self.device}
+        kw["progress"] = progress
+        if self.plan.mode != "data":
+            return evaluate(model, data, **kw)
+        x, y = check_data(data, "data")
+        lo, hi = dist_.shard_bounds(x.shape[0], self.plan.rank, self.plan.world)
+        t0 = time.perf_counter()
+        # loss sum, correct count, samples, shares evaluated, shares with an accuracy
+        vec = [0.0] * 5
+        if hi > lo:
+            ev = evaluate(model, (x[lo:hi], y[lo:hi]), **kw)
+            n, acc = ev["samples"], ev.get("accuracy")
+            if acc is None:
+                vec = [ev["loss"] * n, 0.0, n, 1.0, 0.0]
+            else:
+                vec = [ev["loss"] * n, round(acc * n), n, 1.0, 1.0]
+        comm = self.device if self.plan.backend == "nccl" else torch.device("cpu")
+        t = dist_.all_reduce_sum(torch.tensor(vec, dtype=torch.float64, device=comm))
+        loss_sum, correct, total, shares, classify = t.tolist()
+        dt = time.perf_counter() - t0
+        out = {"loss": loss_sum / total}
+        if classify == shares:
+            out["accuracy"] = correct / total
+        out.update(samples=int(total), samples_per_s=total / dt if dt > 0 else math.inf)
+        return out
+
     def _evaluate(self, data, prefix: str, batch_size: int) -> dict:
-        ev = evaluate(
-            self.model,
-            data,
-            batch_size=batch_size,
-            loss_fn=self.loss_fn,
-            device=self.device,
-            progress=self.progress,
-        )
+        ev = self.evaluate(data, batch_size=batch_size)
         out = {f"{prefix}_loss": ev["loss"]}
         if "accuracy" in ev:
             out[f"{prefix}_accuracy"] = ev["accuracy"]
@@ -545,15 +730,16 @@ class Trainer:
             "step": self.step,
         }
         if self.best_checkpoint is not None:
-            save_checkpoint(
-                self.best_checkpoint,
-                self.model,
-                epoch=self.epoch,
-                step=self.step,
-                history=self.history + [row],
-                config=self.config,
-                trainer={"best": self.best},
-            )
+            if self.plan.main:
+                save_checkpoint(
+                    self.best_checkpoint,
+                    self.model,
+                    epoch=self.epoch,
+                    step=self.step,
+                    history=self.history + [row],
+                    config=self.config,
+                    trainer={"best": self.best},
+                )
         else:
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
@@ -598,7 +784,7 @@ class Trainer:
             )
         if test is not None:
             check_data(test, "test data")
-        for cb in self.callbacks:
+        for cb in self._callbacks():
             hook = getattr(cb, "on_fit_start", None)
             if hook is not None:
                 hook(self)
@@ -616,23 +802,30 @@ class Trainer:
                     row.update(self._evaluate(test, "test", eval_batch_size))
                 # the rate of the epoch's last optimizer step
                 row["lr"] = self._last_lr
+                row["world_size"] = self.plan.world
+                row["backend"] = self.plan.backend
                 self._epoch_scheduler_step(row)
                 self._keep_best(row)
                 stop = self._halt
-                for cb in self.callbacks:
+                for cb in self._callbacks():
                     hook = getattr(cb, "on_epoch_end", None)
                     if hook is not None:
                         try:
                             hook(self.epoch, self.model, row)
                         except StopTraining:
                             stop = True
+                if self.plan.parallel:
+                    stop = dist_.agree(stop or self._stop_local)
+                    self._stop_local = self._stop_all = False
                 self.history.append(row)
                 if self.checkpoint is not None:
                     self.save()
                 if stop:
                     break
+            if self.plan.parallel:  # rank 0's files are complete before any rank reads them
+                dist_.barrier()
         finally:
-            for cb in self.callbacks:
+            for cb in self._callbacks():
                 hook = getattr(cb, "on_fit_end", None)
                 if hook is not None:
                     hook(self)
