@@ -128,6 +128,25 @@ KINDS: dict[str, dict[str, _Spec]] = {
         ),
         "frame_rate": _Spec("frequency", "float", 0.0, None, lo_open=True, required=False),
         "lut": _Spec(None, "str", required=False, help="CSV of gray level -> phase [rad]"),
+        # -- export (photonn.export): the operating band of the panel ---------------------
+        "wavelength_min": _Spec(
+            "length",
+            "float",
+            0.0,
+            1e-2,
+            lo_open=True,
+            required=False,
+            help="shortest operating wavelength",
+        ),
+        "wavelength_max": _Spec(
+            "length",
+            "float",
+            0.0,
+            1e-2,
+            lo_open=True,
+            required=False,
+            help="longest operating wavelength",
+        ),
     },
     "camera": {
         "pixel_pitch": _PITCH,
@@ -172,6 +191,46 @@ KINDS: dict[str, dict[str, _Spec]] = {
         "dac_bits": _Spec(None, "int", 1, 32, unit="bit"),
         "v_max": _Spec("voltage", "float", 0.0, None, lo_open=True, help="DAC full-scale voltage"),
         "response_time": _Spec("time", "float", 0.0, None, lo_open=True, required=False),
+        # -- export (photonn.export): the controller and its limits ------------------------
+        "dac_channels": _Spec(
+            None,
+            "int",
+            1,
+            None,
+            required=False,
+            unit="channels",
+            help="DAC channels of the controller (one per phase shifter)",
+        ),
+        "channel_power_max": _Spec(
+            "power",
+            "float",
+            0.0,
+            None,
+            lo_open=True,
+            required=False,
+            help="largest electrical power of one heater",
+        ),
+        "total_power_max": _Spec(
+            "power",
+            "float",
+            0.0,
+            None,
+            lo_open=True,
+            required=False,
+            help="largest electrical power of all heaters of a chip together",
+        ),
+        "heater_iv": _Spec(
+            None,
+            "str",
+            required=False,
+            help="CSV current_A,voltage_V of a heater; fitted to V = r1 I + r3 I^3",
+        ),
+        "heater_calibration": _Spec(
+            None,
+            "str",
+            required=False,
+            help="CSV channel,power_W,phase_rad: measured phase against power per channel",
+        ),
     },
 }
 HEADER_KEYS = ("name", "kind", "description", "provenance")
@@ -376,6 +435,91 @@ class DeviceProfile:
         self._of("mzi_platform").require("v_max")
         return self.values["v_max"] / (self.dac_levels - 1)
 
+    # -- export (photonn.export): operating band, controller, calibration files ----------
+    @property
+    def wavelength_range(self) -> tuple[float, float] | None:
+        """``(wavelength_min, wavelength_max)`` [m] of an SLM, or None when not given."""
+        self._of("slm")
+        if "wavelength_min" not in self.values or "wavelength_max" not in self.values:
+            return None
+        return (self.values["wavelength_min"], self.values["wavelength_max"])
+
+    def phase_range(self, wavelength: float | None = None) -> float:
+        """Phase stroke [rad] of an SLM at ``wavelength`` [m]: ``max_phase * wavelength_design /
+        wavelength`` (liquid-crystal dispersion neglected; default: the design wavelength)."""
+        self._of("slm").require("max_phase", "wavelength")
+        if wavelength is None:
+            return self.values["max_phase"]
+        return self.values["max_phase"] * self.values["wavelength"] / float(wavelength)
+
+    def check_wavelength(self, wavelength: float) -> None:
+        """Raise ``ValueError`` naming both numbers when ``wavelength`` [m] is outside the
+        profile's ``wavelength_min .. wavelength_max`` (no check without them)."""
+        band = self.wavelength_range
+        if band is None:
+            return
+        lo, hi = band
+        if not lo * (1 - 1e-12) <= wavelength <= hi * (1 + 1e-12):
+            raise ValueError(
+                f"the wavelength {wavelength * 1e9:.6g} nm is outside the operating band "
+                f"{lo * 1e9:.6g} .. {hi * 1e9:.6g} nm of {self.kind} profile {self.name!r} "
+                "(wavelength_min / wavelength_max); choose a device for this wavelength"
+            )
+
+    def file_path(self, key: str) -> Path | None:
+        """Path of a file named by ``key`` (``lut``, ``heater_iv``, ``heater_calibration``),
+        beside the TOML; None when the key is absent or the profile has no file location."""
+        name = self.values.get(key)
+        if not isinstance(name, str) or self.path is None:
+            return None
+        return self.path.parent / name
+
+    def referenced_files(self) -> list[Path]:
+        """The files the profile names (look-up table, heater tables), in key order."""
+        keys = ("lut", "heater_iv", "heater_calibration")
+        return [p for p in (self.file_path(k) for k in keys) if p is not None]
+
+    def heater_iv_law(self) -> tuple[float, float] | None:
+        """``(r1, r3)`` [V/A, V/A^3] of ``V = r1 I + r3 I^3`` fitted to the ``heater_iv``
+        table (mzi_platform), or None without one (then ``V = R I``)."""
+        self._of("mzi_platform")
+        path = self.file_path("heater_iv")
+        if path is None:
+            return None
+        from ..functional.heater import fit_iv_law
+
+        current, voltage = read_iv_table(path)
+        return fit_iv_law(current, voltage)
+
+    def heater_calibration(self) -> dict[int, tuple[list[float], list[float]]] | None:
+        """Measured phase against power per channel from ``heater_calibration``:
+        ``{channel: (power [W], phase [rad])}`` (mzi_platform), or None."""
+        self._of("mzi_platform")
+        path = self.file_path("heater_calibration")
+        return None if path is None else read_heater_calibration(path)
+
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of the profile: its TOML file and every file it names, byte for byte;
+        for a profile built from values, of its values (JSON, sorted keys)."""
+        import hashlib
+        import json
+
+        h = hashlib.sha256()
+        if self.path is not None and self.path.is_file():
+            h.update(self.path.read_bytes())
+            for p in self.referenced_files():
+                h.update(b"\0" + p.name.encode() + b"\0")
+                h.update(p.read_bytes() if p.is_file() else b"<missing>")
+        else:
+            h.update(
+                json.dumps(
+                    {"name": self.name, "kind": self.kind, "values": dict(self.values)},
+                    sort_keys=True,
+                    default=list,
+                ).encode()
+            )
+        return h.hexdigest()
+
 
 # -- loading --------------------------------------------------------------------
 
@@ -555,6 +699,8 @@ def profile_from_values(values: Mapping, kind: str, *, name: str = "<values>") -
             )
     if all(k in out for k in ("v_max", "heater_resistance", "p_pi")):
         _check_consistency(kind, out, name)
+    else:
+        _check_export_keys(kind, out, name)
     return DeviceProfile(
         name=name,
         kind=kind,
@@ -759,10 +905,49 @@ def profile_from_dict(data: dict, path="<dict>") -> DeviceProfile:
             read_lut(profile.lut_path, values["bit_depth"])
         except ValueError as exc:
             raise ValueError(f"{path}: lut = {values['lut']!r}: {exc}") from None
+    for key, reader in (
+        ("heater_iv", read_iv_table),
+        ("heater_calibration", read_heater_calibration),
+    ):
+        if key in values:
+            try:
+                reader(profile.file_path(key))
+                if key == "heater_iv":
+                    profile.heater_iv_law()
+            except ValueError as exc:
+                raise ValueError(f"{path}: {key} = {values[key]!r}: {exc}") from None
     return profile
 
 
+def _check_export_keys(kind: str, values: dict, path) -> None:
+    """The export keys (operating band, controller limits) agree with each other."""
+    lo, hi = values.get("wavelength_min"), values.get("wavelength_max")
+    if (lo is None) != (hi is None):
+        raise ValueError(
+            f"{path}: give both wavelength_min and wavelength_max (the operating band), or neither"
+        )
+    if lo is not None:
+        if not lo < hi:
+            raise ValueError(
+                f"{path}: wavelength_min = {lo * 1e9:.6g} nm must be below wavelength_max = "
+                f"{hi * 1e9:.6g} nm"
+            )
+        lam = values.get("wavelength")
+        if lam is not None and not lo <= lam <= hi:
+            raise ValueError(
+                f"{path}: the design wavelength {lam * 1e9:.6g} nm lies outside the band "
+                f"{lo * 1e9:.6g} .. {hi * 1e9:.6g} nm; check wavelength, wavelength_min/max"
+            )
+    pc, pt = values.get("channel_power_max"), values.get("total_power_max")
+    if pc is not None and pt is not None and pt < pc:
+        raise ValueError(
+            f"{path}: total_power_max = {pt:.6g} W is below channel_power_max = {pc:.6g} W; "
+            "the total limit covers all heaters together"
+        )
+
+
 def _check_consistency(kind: str, values: dict, path) -> None:
+    _check_export_keys(kind, values, path)
     if kind == "mzi_platform":
         p_max = values["v_max"] ** 2 / values["heater_resistance"]
         if p_max < 2 * values["p_pi"]:
@@ -804,3 +989,76 @@ def read_lut(path, bit_depth: int) -> list[float]:
             )
         phases.append(phase)
     return phases
+
+
+def _table_rows(path, header: list[str]) -> list[list[str]]:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"table {path} not found; put it beside the profile TOML")
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
+    if not rows or [c.strip() for c in rows[0]] != header:
+        raise ValueError(f"{path}: the first row must be the header '{','.join(header)}'")
+    return rows[1:]
+
+
+def _floats(path, i: int, row, n: int) -> list[float]:
+    try:
+        vals = [float(c) for c in row[:n]]
+    except ValueError:
+        raise ValueError(f"{path}: row {i + 2} {row!r} is not {n} numbers") from None
+    if len(row) < n or not all(math.isfinite(v) for v in vals):
+        raise ValueError(f"{path}: row {i + 2} {row!r} must hold {n} finite numbers")
+    return vals
+
+
+def read_iv_table(path) -> tuple[list[float], list[float]]:
+    """A heater's measured V(I): CSV header ``current_A,voltage_V``, currents increasing, >= 2 rows.
+
+    Returns ``(current [A], voltage [V])``.
+    """
+    rows = _table_rows(path, ["current_A", "voltage_V"])
+    pts = [_floats(path, i, r, 2) for i, r in enumerate(rows)]
+    if len(pts) < 2:
+        raise ValueError(f"{path}: a V(I) table needs at least 2 rows, got {len(pts)}")
+    cur = [p[0] for p in pts]
+    if any(b <= a for a, b in zip(cur, cur[1:])) or cur[0] < 0:
+        raise ValueError(f"{path}: currents must be >= 0 and strictly increasing")
+    return cur, [p[1] for p in pts]
+
+
+def read_heater_calibration(path) -> dict[int, tuple[list[float], list[float]]]:
+    """Measured phase against electrical power per channel.
+
+    CSV header ``channel,power_W,phase_rad``; for each channel (an integer >= 0) at
+    least 2 rows with strictly increasing power and phase (rows of a channel in any
+    order). Returns ``{channel: (power [W], phase [rad])}``, sorted by power.
+    """
+    rows = _table_rows(path, ["channel", "power_W", "phase_rad"])
+    table: dict[int, list[tuple[float, float]]] = {}
+    for i, row in enumerate(rows):
+        try:
+            ch = int(row[0])
+        except (ValueError, IndexError):
+            raise ValueError(f"{path}: row {i + 2} {row!r}: channel must be an integer") from None
+        if ch < 0:
+            raise ValueError(f"{path}: row {i + 2}: channel must be >= 0, got {ch}")
+        p, ph = _floats(path, i, row[1:], 2)
+        table.setdefault(ch, []).append((p, ph))
+    if not table:
+        raise ValueError(f"{path}: no calibration rows")
+    out = {}
+    for ch, pts in sorted(table.items()):
+        pts.sort()
+        pw, ph = [p for p, _ in pts], [q for _, q in pts]
+        if (
+            len(pts) < 2
+            or any(b <= a for a, b in zip(pw, pw[1:]))
+            or any(b <= a for a, b in zip(ph, ph[1:]))
+        ):
+            raise ValueError(
+                f"{path}: channel {ch} needs >= 2 points with strictly increasing power and "
+                f"phase, got {len(pts)} points"
+            )
+        out[ch] = (pw, ph)
+    return out
