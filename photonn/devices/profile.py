@@ -129,7 +129,7 @@ KINDS: dict[str, dict[str, _Spec]] = {
         "frame_rate": _Spec("frequency", "float", 0.0, None, lo_open=True, required=False),
         "lut": _Spec(None, "str", required=False, help="CSV of gray level -> phase [rad]"),
         # -- export (photonn.export): the operating band of the panel ---------------------
-        "wavelength_min": _Spec(
+        "lambda_min": _Spec(
             "length",
             "float",
             0.0,
@@ -138,7 +138,7 @@ KINDS: dict[str, dict[str, _Spec]] = {
             required=False,
             help="shortest operating wavelength",
         ),
-        "wavelength_max": _Spec(
+        "lambda_max": _Spec(
             "length",
             "float",
             0.0,
@@ -438,11 +438,11 @@ class DeviceProfile:
     # -- export (photonn.export): operating band, controller, calibration files ----------
     @property
     def wavelength_range(self) -> tuple[float, float] | None:
-        """``(wavelength_min, wavelength_max)`` [m] of an SLM, or None when not given."""
+        """``(lambda_min, lambda_max)`` [m], the operating band of an SLM (None: not given)."""
         self._of("slm")
-        if "wavelength_min" not in self.values or "wavelength_max" not in self.values:
+        if "lambda_min" not in self.values or "lambda_max" not in self.values:
             return None
-        return (self.values["wavelength_min"], self.values["wavelength_max"])
+        return (self.values["lambda_min"], self.values["lambda_max"])
 
     def phase_range(self, wavelength: float | None = None) -> float:
         """Phase stroke [rad] of an SLM at ``wavelength`` [m]: ``max_phase * wavelength_design /
@@ -454,7 +454,7 @@ class DeviceProfile:
 
     def check_wavelength(self, wavelength: float) -> None:
         """Raise ``ValueError`` naming both numbers when ``wavelength`` [m] is outside the
-        profile's ``wavelength_min .. wavelength_max`` (no check without them)."""
+        profile's ``lambda_min .. lambda_max`` (no check without them)."""
         band = self.wavelength_range
         if band is None:
             return
@@ -463,7 +463,7 @@ class DeviceProfile:
             raise ValueError(
                 f"the wavelength {wavelength * 1e9:.6g} nm is outside the operating band "
                 f"{lo * 1e9:.6g} .. {hi * 1e9:.6g} nm of {self.kind} profile {self.name!r} "
-                "(wavelength_min / wavelength_max); choose a device for this wavelength"
+                "(lambda_min / lambda_max); choose a device for this wavelength"
             )
 
     def file_path(self, key: str) -> Path | None:
@@ -921,22 +921,22 @@ def profile_from_dict(data: dict, path="<dict>") -> DeviceProfile:
 
 def _check_export_keys(kind: str, values: dict, path) -> None:
     """The export keys (operating band, controller limits) agree with each other."""
-    lo, hi = values.get("wavelength_min"), values.get("wavelength_max")
+    lo, hi = values.get("lambda_min"), values.get("lambda_max")
     if (lo is None) != (hi is None):
         raise ValueError(
-            f"{path}: give both wavelength_min and wavelength_max (the operating band), or neither"
+            f"{path}: give both lambda_min and lambda_max (the operating band), or neither"
         )
     if lo is not None:
         if not lo < hi:
             raise ValueError(
-                f"{path}: wavelength_min = {lo * 1e9:.6g} nm must be below wavelength_max = "
+                f"{path}: lambda_min = {lo * 1e9:.6g} nm must be below lambda_max = "
                 f"{hi * 1e9:.6g} nm"
             )
         lam = values.get("wavelength")
         if lam is not None and not lo <= lam <= hi:
             raise ValueError(
                 f"{path}: the design wavelength {lam * 1e9:.6g} nm lies outside the band "
-                f"{lo * 1e9:.6g} .. {hi * 1e9:.6g} nm; check wavelength, wavelength_min/max"
+                f"{lo * 1e9:.6g} .. {hi * 1e9:.6g} nm; check wavelength, lambda_min/max"
             )
     pc, pt = values.get("channel_power_max"), values.get("total_power_max")
     if pc is not None and pt is not None and pt < pc:
