@@ -216,9 +216,25 @@ def init_from_env(
     if backend not in ("gloo", "nccl", "mpi"):
         raise ValueError(f"backend must be 'auto', 'gloo', 'nccl' or 'mpi', got {backend!r}")
     dist = _dist()
+    restarts = _int_env(env, "TORCHELASTIC_RESTART_COUNT", 0)
     if not dist.is_initialized():
         kw = {} if timeout_s is None else {"timeout": timedelta(seconds=timeout_s)}
-        dist.init_process_group(backend=backend, **kw)
+        if env.get("TORCHELASTIC_USE_AGENT_STORE") == "True":
+            # torchrun's agent keeps one store across restarts: the addresses the ranks of an
+            # earlier attempt published are still in it, and a restarted rank may read one
+            # before its peer overwrites it (measured: "Gloo connectFullMesh failed ...
+            # Connection refused"). A prefix per attempt keeps the attempts apart.
+            store = dist.TCPStore(
+                env["MASTER_ADDR"],
+                _int_env(env, "MASTER_PORT"),
+                world_size=w,
+                is_master=False,
+                timeout=timedelta(seconds=timeout_s or 900),
+            )
+            store = dist.PrefixStore(f"photonn/attempt_{restarts}", store)
+            dist.init_process_group(backend=backend, store=store, rank=r, world_size=w, **kw)
+        else:
+            dist.init_process_group(backend=backend, **kw)
     return LaunchInfo(
         rank=r,
         world_size=w,
@@ -227,7 +243,7 @@ def init_from_env(
         backend=str(dist.get_backend()),
         device=dev,
         run_id=env.get("TORCHELASTIC_RUN_ID", ""),
-        restart_count=_int_env(env, "TORCHELASTIC_RESTART_COUNT", 0),
+        restart_count=restarts,
     )
 
 
