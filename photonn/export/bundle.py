@@ -151,7 +151,10 @@ def _read_leaf(ds):
         data = ds[()]
         if dt in _TORCH_TO_NUMPY:
             return torch.from_numpy(np.array(data, dtype=_TORCH_TO_NUMPY[dt])).reshape(shape)
-        return torch.from_numpy(np.array(data, dtype=np.uint8)).view(dt).reshape(shape)
+        raw = torch.from_numpy(np.array(data, dtype=np.uint8).reshape(-1))
+        if raw.numel() == 0:
+            return torch.empty(shape, dtype=dt)
+        return raw.view(dt).reshape(shape)
     if kind == "str":
         return ds.asstr()[()]
     if kind in ("str_list", "str_array"):

@@ -13,6 +13,13 @@ shifter holds ``2 theta`` and an external one ``phi``, both wrapped into
 common-mode phase, so ``theta`` and ``theta + pi`` (the same heater setting) give
 blocks of opposite sign; the export records that ``branch`` (0 or 1) per internal
 shifter so that the read-back rebuilds the simulated mesh exactly.
+
+Thermal crosstalk acts on the drives as they are (a drive may exceed ``2 pi`` when
+the pre-compensation needs it, up to the heater's reach): heater ``i`` produces
+``h_i + kappa sum_j h_j``, and the simulation takes that phase modulo ``2 pi`` with
+the recorded branch. :meth:`photonn.onchip.MZIMesh.set_crosstalk` is the same model
+while the phases stay below ``2 pi``; past it the mesh does not wrap ``2 theta``
+and flips the sign of that block, which a physical heater does not do.
 """
 
 from __future__ import annotations

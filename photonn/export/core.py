@@ -208,7 +208,21 @@ def _assign(elements: list[_Element], device) -> dict[str, DeviceProfile]:
     missing = [e.name for e in elements if e.name not in out]
     if missing:
         kinds = sorted({e.kind for e in elements if e.name in missing})
-        raise ValueError(f"no {' or '.join(kinds)} device profile for elements {missing}")
+        given = sorted(
+            {f"{p.name} ({p.kind})" for p in out.values()}
+            | (
+                set()
+                if isinstance(device, Mapping)
+                else {
+                    f"{resolve_profile(p).name} ({resolve_profile(p).kind})"
+                    for p in (device if isinstance(device, (list, tuple)) else [device])
+                }
+            )
+        )
+        raise ValueError(
+            f"no {' or '.join(kinds)} device profile for elements {missing}; given: "
+            f"{', '.join(given) or 'none'}"
+        )
     for e in elements:
         if out[e.name].kind != e.kind:
             raise ValueError(
