@@ -256,6 +256,110 @@ def _add_training(sub) -> None:
 _EXTENSIONS.append(_add_training)
 
 
+# -- sweeps: photonn sweep --------------------------------------------------------------
+def _cmd_sweep(args) -> int:
+    import time
+    from pathlib import Path
+
+    from .runs.sweep import run_sweep, summary_markdown
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    sweep_dir = Path(args.sweep_dir or f"runs/sweep-{stamp}")
+    _apply_process_settings({"keep_freed_memory": True})
+    rows = run_sweep(
+        args.config,
+        args.grid,
+        sweep_dir,
+        overrides=args.set,
+        backend=args.backend,
+        metric=args.metric,
+        address=args.address,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent,
+        early_stop=args.early_stop,
+        grace_period=args.grace_period,
+    )
+    print(summary_markdown(rows), end="")
+    print(f"summary: {sweep_dir / 'summary.md'} (and summary.json, summary.csv)")
+    return 0 if all(r["status"] in ("done", "early-stopped") for r in rows) else 1
+
+
+def _add_sweep(sub) -> None:
+    s = sub.add_parser(
+        "sweep",
+        help="train one run per point of a grid of config values, then a summary table",
+        description="Train one run per point of the grid (the product of the --grid lists): "
+        "each point is CONFIG with its values as --set overrides, in its own run directory "
+        "under --sweep-dir, followed by summary.json/csv/md. With the optional extra "
+        "photonn[sweep] the points run on Ray Tune (this machine or a cluster, resources per "
+        "trial, early stopping); without it, one after another in this process. Running a "
+        "sweep again keeps the finished points and continues the others.",
+    )
+    s.add_argument("config", nargs="?", help="TOML configuration (optional)")
+    s.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        required=True,
+        metavar="KEY=V1,V2",
+        help="a config key and its values, e.g. --grid optimizer.lr=0.01,0.03 (repeatable; "
+        "lists in brackets, e.g. --grid model.hidden=[16],[32,32])",
+    )
+    s.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key for every point (repeatable)",
+    )
+    s.add_argument("--sweep-dir", help="sweep directory (default: runs/sweep-<time>)")
+    s.add_argument(
+        "--backend",
+        choices=("auto", "local", "ray"),
+        default="auto",
+        help="ray (needs photonn[sweep]), local (in this process, one after another), or auto: "
+        "ray when installed (default)",
+    )
+    s.add_argument(
+        "--metric",
+        help="metric of the table and of early stopping (default: keep_best, e.g. val_accuracy)",
+    )
+    s.add_argument(
+        "--address",
+        help="Ray: an existing cluster's address (e.g. auto, "
+        "ray://head:10001); default: a local Ray on this machine",
+    )
+    s.add_argument(
+        "--cpus-per-trial",
+        type=float,
+        default=1,
+        help="Ray: CPUs per trial (also its torch threads; default %(default)s)",
+    )
+    s.add_argument(
+        "--gpus-per-trial",
+        type=float,
+        default=0,
+        help="Ray: GPUs per trial (default %(default)s; set device=cuda too)",
+    )
+    s.add_argument("--max-concurrent", type=int, help="Ray: most trials at once")
+    s.add_argument(
+        "--early-stop",
+        action="store_true",
+        help="Ray: stop poor trials early (ASHA on --metric after every epoch)",
+    )
+    s.add_argument(
+        "--grace-period",
+        type=int,
+        default=1,
+        help="Ray: epochs before a trial may be stopped (default %(default)s)",
+    )
+    s.set_defaults(func=_cmd_sweep)
+
+
+_EXTENSIONS.append(_add_sweep)
+
+
 # -- device profiles: photonn devices list / show ---------------------------------
 def _cmd_devices_list(args) -> int:
     from .devices import list_profiles, load_profile
@@ -331,6 +435,214 @@ def _add_devices(sub) -> None:
 
 
 _EXTENSIONS.append(_add_devices)
+
+
+# -- hardware export: photonn export / photonn inspect -----------------------------------
+def _export_devices(items: list[str]):
+    """``--device`` values: PROFILE (each applies to every element of its kind) or
+    PATTERN=PROFILE (module names or fnmatch patterns), not mixed."""
+    named = [i for i in items if "=" in i]
+    if named and len(named) != len(items):
+        raise ValueError(
+            "--device takes PROFILE (one per kind) or PATTERN=PROFILE for every element, "
+            f"not both; got {items}"
+        )
+    if not named:
+        return items
+    out = {}
+    for item in named:
+        pat, _, prof = item.partition("=")
+        if not pat or not prof:
+            raise ValueError(
+                f"--device {item!r}: write PATTERN=PROFILE, e.g. 'masks.0=santec_slm200'"
+            )
+        out[pat] = prof
+    return out
+
+
+def _cmd_export(args) -> int:
+    import json
+    from pathlib import Path
+
+    from .export import export, summary
+    from .runs import load_run, stored_config
+
+    if not args.device:
+        raise ValueError("photonn export needs --device PROFILE (see photonn devices list)")
+    _apply_process_settings(stored_config(args.run_dir))
+    cfg, model = load_run(args.run_dir, which=args.which)
+    results = Path(args.run_dir) / "results.json"
+    metrics = json.loads(results.read_text()) if results.is_file() else None
+    try:
+        out = _export_run(args, cfg, model, metrics, export)
+    except FileExistsError as exc:
+        raise ValueError(str(exc)) from None
+    print(summary(out))
+    print(f"wrote {out}")
+    return 0
+
+
+def _export_run(args, cfg, model, metrics, export):
+    return export(
+        model,
+        args.out,
+        _export_devices(args.device),
+        bits=args.bits,
+        force=args.force,
+        fill_phase=args.fill_phase,
+        correction=args.correction,
+        two_pi_value=args.two_pi_value,
+        crosstalk=not args.no_crosstalk,
+        compensate_crosstalk=not args.no_compensation,
+        calibration=args.calibration,
+        config=cfg,
+        metrics=metrics,
+        kind=cfg["model"]["kind"],
+    )
+
+
+def _inspect_pictures(root, out_dir) -> list:
+    """PNG pictures of an export: each SLM image with the phase the light sees, and the
+    heater powers of every chip on its mesh layout (needs matplotlib)."""
+    import math
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .export import read_bundle, read_manifest
+    from .functional.mzi_mesh import mesh_layout
+
+    root, out_dir = Path(root), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    m = read_manifest(root)
+    tree = read_bundle(root / "bundle.h5")
+    written = []
+    for rec in m.get("slm", []):
+        t = tree["slm"][rec["element"]]
+        fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+        im = ax[0].imshow(t["gray"].numpy(), cmap="gray", vmin=0, vmax=2 ** rec["bits"] - 1)
+        ax[0].set_title(f"{rec['element']} on {rec['device']}: gray levels ({rec['bits']} bit)")
+        ax[0].set_xlabel("pixel column")
+        ax[0].set_ylabel("pixel row")
+        fig.colorbar(im, ax=ax[0], fraction=0.04)
+        ph = t["realised"].numpy() % (2 * math.pi)
+        im = ax[1].imshow(ph, cmap="twilight", vmin=0, vmax=2 * math.pi)
+        r = rec["report"]
+        ax[1].set_title(
+            f"phase the light sees [rad]; error rms {r['phase_rms_rad']:.2g} rad", fontsize=10
+        )
+        ax[1].set_xlabel("neuron column")
+        ax[1].set_ylabel("neuron row")
+        fig.colorbar(im, ax=ax[1], fraction=0.04)
+        fig.tight_layout()
+        path = out_dir / f"slm_{rec['element']}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    for rec in m.get("chips", []):
+        t = tree["chips"][rec["name"]]
+        power = t["power_W"].numpy() * 1e3
+        els = rec["elements"]
+        fig, axes = plt.subplots(1, len(els), figsize=(3.2 * len(els) + 1, 4.2), squeeze=False)
+        vmax = float(power.max()) if power.size else 1.0
+        for ax, e in zip(axes[0], els):
+            sl = slice(e["first_channel"], e["first_channel"] + e["channels"])
+            p = power[sl]
+            if e["kind"] == "mesh":
+                lay = mesh_layout(e["modes"], e["layout"])
+                k = lay.n_mzi
+                x = list(lay.columns) + [lay.n_columns] * e["modes"]
+                y = [m_ + 0.5 for m_ in lay.tops] + list(range(e["modes"]))
+                c = list(p[: 2 * k : 2] + p[1 : 2 * k : 2]) + list(p[2 * k :])
+            else:
+                x, y, c = [0] * e["channels"], list(range(e["channels"])), list(p)
+            sc = ax.scatter(
+                x,
+                y,
+                c=c,
+                s=max(4, 2000 / max(len(c), 1)),
+                marker="s",
+                cmap="inferno",
+                vmin=0,
+                vmax=vmax,
+            )
+            ax.set_title(e["name"], fontsize=9)
+            ax.set_xlabel("column (last: output screen)" if e["kind"] == "mesh" else "")
+            ax.set_ylabel("mode")
+            ax.invert_yaxis()
+        fig.colorbar(sc, ax=list(axes[0]), fraction=0.03, label="heater power [mW] (MZI: both)")
+        fig.suptitle(
+            f"chip {rec['name']}: {rec['report']['channels']} channels, "
+            f"{rec['report']['total_power_W']:.3g} W"
+        )
+        path = out_dir / f"chip_{rec['name']}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def _cmd_inspect(args) -> int:
+    from pathlib import Path
+
+    from .export import summary
+
+    print(summary(args.export_dir))
+    if args.no_pictures:
+        return 0
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("  (no pictures: install the plot extra, pip install 'photonn[plot]')")
+        return 0
+    out = Path(args.pictures) if args.pictures else Path(args.export_dir) / "inspect"
+    for path in _inspect_pictures(args.export_dir, out):
+        print(f"  wrote {path}")
+    return 0
+
+
+def _add_export(sub) -> None:
+    s = sub.add_parser(
+        "export",
+        help="export a trained run to hardware controllers (SLM images, MZI channel tables)",
+        description="Write an export directory (manifest.toml, bundle.h5, SLM images, chip "
+        "channel tables, netlist, zero file) for a trained run; docs/export.md is the guide.",
+    )
+    s.add_argument("run_dir", help="run directory written by photonn train")
+    s.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="PROFILE|PATTERN=PROFILE",
+        help="device profile (name or .toml path), once per kind; or PATTERN=PROFILE per "
+        "module name, e.g. masks.0=santec_slm200 (repeatable)",
+    )
+    s.add_argument("--out", required=True, help="export directory to write")
+    s.add_argument("--force", action="store_true", help="replace an existing export directory")
+    s.add_argument("--which", choices=("final", "best"), default="final")
+    s.add_argument("--bits", type=int, help="gray-level / DAC bits (default: each profile's)")
+    s.add_argument("--fill-phase", type=float, default=0.0, help="[rad] outside the masks")
+    s.add_argument("--correction", help="wavefront-correction image (8-bit BMP/PNG)")
+    s.add_argument(
+        "--two-pi-value", type=float, default=256, help="correction pixel value meaning 2 pi"
+    )
+    s.add_argument("--calibration", help="heater calibration CSV (channel,power_W,phase_rad)")
+    s.add_argument("--no-crosstalk", action="store_true", help="model no heater crosstalk")
+    s.add_argument(
+        "--no-compensation", action="store_true", help="do not pre-compensate heater crosstalk"
+    )
+    s.set_defaults(func=_cmd_export)
+    s = sub.add_parser("inspect", help="print an export directory and draw its pictures")
+    s.add_argument("export_dir", help="directory written by photonn export")
+    s.add_argument("--pictures", help="where to write the PNGs (default: EXPORT_DIR/inspect)")
+    s.add_argument("--no-pictures", action="store_true", help="print only")
+    s.set_defaults(func=_cmd_inspect)
+
+
+_EXTENSIONS.append(_add_export)
 
 
 def main(argv=None) -> int:
