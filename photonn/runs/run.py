@@ -371,12 +371,13 @@ def _test_results(trainer: Trainer, run_dir: Path, data: RunData) -> dict:
     return out
 
 
-def fit_run(trainer: Trainer, run_dir, data: RunData) -> Trainer:
+def fit_run(trainer: Trainer, run_dir, data: RunData, *, test: bool = True) -> Trainer:
     """Train to the configured number of epochs, then test the final and the best model.
 
     The metric sinks follow every epoch; ``results.json`` is written at the end
     (also when a time limit stopped the run early). Returns the trainer, with
-    the test results in ``trainer.results``.
+    the test results in ``trainer.results``. ``test=False`` trains only
+    (:func:`test_results` tests later).
     """
     run_dir = Path(run_dir)
     cfg = trainer.config
@@ -387,8 +388,14 @@ def fit_run(trainer: Trainer, run_dir, data: RunData) -> Trainer:
         validation=data.validation,
         eval_batch_size=cfg["eval_batch_size"],
     )
-    trainer.results = _test_results(trainer, run_dir, data)
+    trainer.results = _test_results(trainer, run_dir, data) if test else None
     return trainer
+
+
+def test_results(trainer: Trainer, run_dir, data: RunData) -> dict:
+    """Test the final and the best model of a trained run once each; writes ``results.json``."""
+    trainer.results = _test_results(trainer, Path(run_dir), data)
+    return trainer.results
 
 
 def train_run(
