@@ -16,10 +16,11 @@ shifter so that the read-back rebuilds the simulated mesh exactly.
 
 Thermal crosstalk acts on the drives as they are (a drive may exceed ``2 pi`` when
 the pre-compensation needs it, up to the heater's reach): heater ``i`` produces
-``h_i + kappa sum_j h_j``, and the simulation takes that phase modulo ``2 pi`` with
-the recorded branch. :meth:`photonn.onchip.MZIMesh.set_crosstalk` is the same model
-while the phases stay below ``2 pi``; past it the mesh does not wrap ``2 theta``
-and flips the sign of that block, which a physical heater does not do.
+``h_i + kappa sum_j h_j``, and the simulation adds the error
+``wrap(actual - intended)`` to the intended phase, on the trained branch
+(:func:`element_settings`). :meth:`photonn.onchip.MZIMesh.set_crosstalk` is the
+same model while the phases stay below ``2 pi``; past it the mesh does not wrap
+``2 theta`` and flips the sign of that block, which a physical heater does not do.
 """
 
 from __future__ import annotations
@@ -389,19 +390,25 @@ def plan_chip(
     )
 
 
-def element_settings(kind: str, phases: torch.Tensor, branch: torch.Tensor, n: int) -> dict:
-    """Model parameters [rad] of one element from the phases its heaters produce (float64,
-    after crosstalk: ``actual_phase_rad``).
+def element_settings(
+    kind: str, actual: torch.Tensor, target: torch.Tensor, branch: torch.Tensor, n: int
+) -> dict:
+    """Model parameters [rad] of one element from the phases its heaters produce (float64).
 
-    With ``h`` the phases wrapped into ``[0, 2 pi)``, a mesh gets ``theta = branch pi +
-    h_theta / 2``, ``phi = h_phi``, ``output_phase = h_out``; an attenuator column
-    ``attenuation_theta = branch pi + h / 2``.
+    ``actual``: the heater phases after crosstalk (``actual_phase_rad``); ``target``: the
+    intended ones (``phase_rad``, in ``[0, 2 pi)``). The heater phase is taken as
+    ``h = target + wrap(actual - target)`` (the error wrapped into ``[-pi, pi)``), so
+    that an error across ``0 = 2 pi`` does not flip the block's sign in the ``T``
+    convention; then a mesh gets ``theta = branch pi + h_theta / 2``, ``phi = h_phi``,
+    ``output_phase = h_out``, and an attenuator column
+    ``attenuation_theta = branch pi + h / 2``: the trained parameters plus the physical
+    error (half of it for ``theta``, which the heater sets as ``2 theta``).
     """
-    # a heater phase matters modulo 2 pi; the branch carries the convention's sign
-    phases = torch.remainder(phases.to(torch.float64), TWO_PI)
+    t = target.to(torch.float64)
+    h = t + phase_error(actual.to(torch.float64), t)
     if kind == "mesh":
-        m = (phases.numel() - n) // 2
-        h = phases[: 2 * m].reshape(m, 2)
+        m = (h.numel() - n) // 2
+        hm = h[: 2 * m].reshape(m, 2)
         b = branch[: 2 * m].reshape(m, 2)[:, 0].to(torch.float64)
-        return {"theta": b * math.pi + h[:, 0] / 2, "phi": h[:, 1], "output_phase": phases[2 * m :]}
-    return {"attenuation_theta": branch.to(torch.float64) * math.pi + phases / 2}
+        return {"theta": b * math.pi + hm[:, 0] / 2, "phi": hm[:, 1], "output_phase": h[2 * m :]}
+    return {"attenuation_theta": branch.to(torch.float64) * math.pi + h / 2}

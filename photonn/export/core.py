@@ -280,7 +280,10 @@ class ExportPlan:
         for chip in self.chips:
             chips.update(
                 _chip_settings(
-                    chip.elements, chip.channels["actual_phase_rad"], chip.channels["branch"]
+                    chip.elements,
+                    chip.channels["actual_phase_rad"],
+                    chip.channels["phase_rad"],
+                    chip.channels["branch"],
                 )
             )
         return _apply(build(self.spec), slm, chips)
@@ -366,13 +369,13 @@ def quantized_model(model: nn.Module, device, **kwargs) -> nn.Module:
 
 
 # -- applying settings to a built model ----------------------------------------------------
-def _chip_settings(elements, phases, branch) -> dict:
-    """Element name -> (kind, parameters) from the phases the heaters produce (after crosstalk)."""
+def _chip_settings(elements, actual, target, branch) -> dict:
+    """Element name -> (kind, parameters) from the phases the heaters produce (after
+    crosstalk) and the intended ones."""
     out = {}
     for name, kind, first, count, n, _layout in elements:
-        s = element_settings(
-            kind, phases[first : first + count].to(torch.float64), branch[first : first + count], n
-        )
+        sl = slice(first, first + count)
+        s = element_settings(kind, actual[sl], target[sl], branch[sl], n)
         out[name] = (kind, s)
     return out
 
@@ -1141,7 +1144,9 @@ def load(
                     )
                     for e in rec["elements"]
                 ]
-                chips.update(_chip_settings(els, t["actual_phase_rad"], t["branch"]))
+                chips.update(
+                    _chip_settings(els, t["actual_phase_rad"], t["phase_rad"], t["branch"])
+                )
         except KeyError as exc:
             raise BundleError(
                 f"{root / BUNDLE} lacks the entry {exc} the manifest names; export again"
@@ -1194,7 +1199,8 @@ def load(
             ]
             index, value = chip_crosstalk(els, rec["thermal_crosstalk"])
             actual = crosstalk_apply(phase, index, value)
-            chips.update(_chip_settings(els, actual, branch))
+            target = torch.tensor([r["phase_rad"] for r in rows], dtype=torch.float64)
+            chips.update(_chip_settings(els, actual, target, branch))
     return _apply(model, slm, chips)
 
 
