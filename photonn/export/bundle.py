@@ -106,7 +106,11 @@ def _write_leaf(group, name: str, value, attrs: dict) -> None:
             kind = "str_array"
         else:
             kind = "numpy"
-    ds = group.create_dataset(name, data=data)
+    big = isinstance(data, np.ndarray) and data.ndim > 0 and data.nbytes > 65536
+    if big and data.dtype.kind in "biufc":  # lossless gzip for the large arrays
+        ds = group.create_dataset(name, data=data, compression="gzip", compression_opts=4)
+    else:
+        ds = group.create_dataset(name, data=data)
     ds.attrs["photonn_kind"] = kind
     for k, v in {**extra, **attrs}.items():
         ds.attrs[k] = v

@@ -692,7 +692,6 @@ def _slm_tree(L: SLMLayer) -> dict:
     tree = {
         "target": Array(L.target, unit="rad", description="the model's phase per neuron"),
         "realised": Array(L.realised, unit="rad", description="phase the light sees per neuron"),
-        "panel_target": Array(L.panel_target, unit="rad", description="placed phase, per pixel"),
         "gray": Array(L.gray.to(gdt), unit="gray level", bits=L.bits),
         "lut": Array(L.lut, unit="rad", description="phase per gray level at the wavelength"),
         "centre_rows": Array(L.centres[0], unit="pixel"),
