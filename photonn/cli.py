@@ -522,21 +522,36 @@ def _inspect_pictures(root, out_dir) -> list:
     written = []
     for rec in m.get("slm", []):
         t = tree["slm"][rec["element"]]
-        fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
-        im = ax[0].imshow(t["gray"].numpy(), cmap="gray", vmin=0, vmax=2 ** rec["bits"] - 1)
+        fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
+        gray = t["gray"].numpy()
+        top = 2 ** rec["bits"] - 1
+        im = ax[0].imshow(gray, cmap="gray", vmin=0, vmax=top)
         ax[0].set_title(f"{rec['element']} on {rec['device']}: gray levels ({rec['bits']} bit)")
         ax[0].set_xlabel("pixel column")
         ax[0].set_ylabel("pixel row")
         fig.colorbar(im, ax=ax[0], fraction=0.04)
+        rows, cols = t["centre_rows"].numpy(), t["centre_columns"].numpy()
+        r0, r1 = max(int(rows.min()) - 2, 0), int(rows.max()) + 3
+        c0, c1 = max(int(cols.min()) - 2, 0), int(cols.max()) + 3
+        im = ax[1].imshow(
+            gray[r0:r1, c0:c1],
+            cmap="gray",
+            vmin=0,
+            vmax=top,
+            extent=(c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5),
+        )
+        ax[1].set_title("the mask's pixels", fontsize=10)
+        ax[1].set_xlabel("pixel column")
+        fig.colorbar(im, ax=ax[1], fraction=0.04)
         ph = t["realised"].numpy() % (2 * math.pi)
-        im = ax[1].imshow(ph, cmap="twilight", vmin=0, vmax=2 * math.pi)
+        im = ax[2].imshow(ph, cmap="twilight", vmin=0, vmax=2 * math.pi)
         r = rec["report"]
-        ax[1].set_title(
+        ax[2].set_title(
             f"phase the light sees [rad]; error rms {r['phase_rms_rad']:.2g} rad", fontsize=10
         )
-        ax[1].set_xlabel("neuron column")
-        ax[1].set_ylabel("neuron row")
-        fig.colorbar(im, ax=ax[1], fraction=0.04)
+        ax[2].set_xlabel("neuron column")
+        ax[2].set_ylabel("neuron row")
+        fig.colorbar(im, ax=ax[2], fraction=0.04)
         fig.tight_layout()
         path = out_dir / f"slm_{rec['element']}.png"
         fig.savefig(path, dpi=110)

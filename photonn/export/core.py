@@ -1126,7 +1126,13 @@ def load(
     slm: dict = {}
     chips: dict = {}
     if source == "bundle":
-        tree = read_bundle(root / BUNDLE)
+        tree, attrs = read_bundle(root / BUNDLE, with_attrs=True)
+        bv = attrs[""].get("schema_version")
+        if bv != m["schema_version"]:
+            raise BundleError(
+                f"{root / BUNDLE} has schema version {bv!r} but the manifest "
+                f"{m['schema_version']}: the files come from different exports; export again"
+            )
         try:
             for rec in m.get("slm", []):
                 slm[rec["element"]] = tree["slm"][rec["element"]]["realised"].to(torch.float64)
