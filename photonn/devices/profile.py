@@ -468,10 +468,16 @@ class DeviceProfile:
 
     def file_path(self, key: str) -> Path | None:
         """Path of a file named by ``key`` (``lut``, ``heater_iv``, ``heater_calibration``),
-        beside the TOML; None when the key is absent or the profile has no file location."""
+        beside the TOML; None when the key is absent (``ValueError`` when the profile
+        has no file location to look in)."""
         name = self.values.get(key)
-        if not isinstance(name, str) or self.path is None:
+        if not isinstance(name, str):
             return None
+        if self.path is None:
+            raise ValueError(
+                f"{key} = {name!r} of profile {self.name!r} names a file, but the profile has no "
+                "file location: load it with photonn.devices.load_profile"
+            )
         return self.path.parent / name
 
     def referenced_files(self) -> list[Path]:
