@@ -177,3 +177,28 @@ def test_rewrite_keeps_notes_from_earlier_runs(bench, tmp_path):
     assert text.index("## Time") < text.index("## Notes from earlier runs")
     assert text.rstrip().endswith("### 2026-11-22\n\nnote")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.md"]
+
+
+def test_distributed_gpu_curve_matches_the_docs(bench):
+    """The calculation of docs/distributed.md: 5-layer 1024^2 D2NN on 8 GPUs."""
+    from benchmarks import distributed as d
+
+    assert d.gradient_bytes() / 1e6 == pytest.approx(20.97, abs=0.01)
+    assert d.gpu_step_model(1)["seconds"] * 1e3 == pytest.approx(4.4, abs=0.05)
+    assert d.gpu_step_model(1)["bytes"] / 1e9 == pytest.approx(5.7, abs=0.05)
+    rows = {(r[0], r[1]): r for r in d.gpu_curve(32)}
+    assert rows[(8, "NVLink/NVSwitch")][3] == "0.60" and rows[(8, "NVLink/NVSwitch")][6] == "96.7%"
+    assert rows[(8, "PCIe 4.0")][3] == "3.76" and rows[(8, "PCIe 4.0")][6] == "82.4%"
+    assert rows[(8, "100 Gb/s network")][6] == "77.6%"
+    assert {(r[0], r[1]): r[6] for r in d.gpu_curve(256)}[(8, "PCIe 4.0")] == "97.4%"
+
+
+@pytest.mark.slow
+def test_quick_distributed_writes_results_file(tmp_path):
+    r = run_main("--quick", "--only", "distributed", "--out", str(tmp_path), timeout=900)
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "distributed.md").read_text()
+    for section in ("## Scaling on this CPU", "## Communication against compute", "## Expected"):
+        assert section in text, section
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| d2nn")]
+    assert {(r[2].strip(), r[5].strip()) for r in rows} >= {("1", "-"), ("2", "strong")}
