@@ -134,6 +134,16 @@ def run_part(part: str, data_dir: str) -> dict:
     exports = RUNS / "exports"
     if part.startswith("d2nn"):
         out["device"] = SLM
+        if part == "d2nn-mnist":  # the THz network of experiments/d2nn fits no shipped SLM
+            from photonn.runs import build_model, load_config
+
+            thz = build_model(load_config(HERE.parent / "d2nn" / "config.toml"))
+            try:
+                E.plan_export(thz, SLM)
+                out["thz_d2nn_on_pluto2"] = "accepted"
+            except ValueError as exc:
+                out["thz_d2nn_on_pluto2"] = f"refused: {exc}"
+                log(f"the THz D2NN of experiments/d2nn on {SLM}: {exc}")
         for bits in BITS:
             rec = round_trip(
                 model, SLM, exports / f"{part}-{bits}bit", data, batch, probe, bits=bits
