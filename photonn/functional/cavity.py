@@ -94,6 +94,18 @@ def neumann_bound(reflectivity: float, terms: int) -> float:
     return r**terms / (2.0 * (1.0 - r))
 
 
+def _terms(r: float, dtype: torch.dtype, tol: float | None, terms: int | None) -> int:
+    """The number of series terms: given, or from ``tol`` (default 1e-6 for complex64,
+    1e-14 for complex128)."""
+    if terms is None:
+        if tol is None:
+            tol = 1e-6 if dtype == torch.complex64 else 1e-14
+        return neumann_terms(r, tol)
+    if isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
+        raise ValueError(f"terms must be an int >= 1, got {terms!r}")
+    return terms
+
+
 def _reflectivity(r) -> float:
     r = positive_float(r, "reflectivity")
     if not r < 1.0:
@@ -107,7 +119,9 @@ def _to_cols(v: torch.Tensor, nsys: int) -> torch.Tensor:
     nb = v.ndim - nsys - 1
     batch = math.prod(v.shape[:nb])
     v = v.reshape(batch, *v.shape[nb:])
-    return v.movedim(0, -1)
+    # contiguous: every term multiplies and feeds GEMMs with it (a strided view costs a
+    # copy per use)
+    return v.movedim(0, -1).contiguous()
 
 
 def _from_cols(v: torch.Tensor, batch_shape) -> torch.Tensor:
@@ -205,13 +219,21 @@ def _series_eig(t, Q, Qt, e, src, r: float, terms: int):
     return y0 + (r * t) * acc, acc + w
 
 
-def _divided_differences(lam: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-    """``F_ij = (e^{i lam_i} - e^{i lam_j}) / (lam_i - lam_j)`` (``i e^{i lam_i}`` on the
-    diagonal), written ``i e^{i (lam_i + lam_j)/2} sinc((lam_i - lam_j)/2)``: no division,
-    exact for equal or close eigenvalues."""
-    d = lam.unsqueeze(-1) - lam.unsqueeze(-2)
-    mid = torch.polar(torch.ones_like(d), 0.5 * (lam.unsqueeze(-1) + lam.unsqueeze(-2)))
-    return 1j * mid * torch.sinc(d / (2 * math.pi))
+def _daleckii_krein(lam: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
+    """``Re(F ∘ conj(H))`` with the divided differences of ``f(lam) = e^{i lam}``.
+
+    ``F_ij = (e^{i lam_i} - e^{i lam_j}) / (lam_i - lam_j)`` (``i e^{i lam_i}`` on the
+    diagonal) is ``i m_ij sinc((lam_i - lam_j) / 2)`` with ``m_ij = h_i h_j``,
+    ``h = e^{i lam / 2}``: no division, exact for equal or close eigenvalues. Then
+    ``Re(i m conj(H)) = Re(m) Im(H) - Im(m) Re(H)``, with ``Re(m)`` and ``Im(m)`` from
+    outer products of ``cos(lam/2)`` and ``sin(lam/2)``: real arithmetic only.
+    """
+    c, s = torch.cos(0.5 * lam), torch.sin(0.5 * lam)
+    c_i, c_j, s_i, s_j = c.unsqueeze(-1), c.unsqueeze(-2), s.unsqueeze(-1), s.unsqueeze(-2)
+    m_re = c_i * c_j - s_i * s_j
+    m_im = s_i * c_j + c_i * s_j
+    sinc = torch.sinc((lam.unsqueeze(-1) - lam.unsqueeze(-2)) / (2 * math.pi))
+    return (m_re * H.imag - m_im * H.real) * sinc
 
 
 class _NeumannSym(torch.autograd.Function):
@@ -231,11 +253,7 @@ class _NeumannSym(torch.autograd.Function):
     @staticmethod
     def forward(ctx, t, P, src, r, terms, eig):
         real = torch.float32 if t.dtype == torch.complex64 else torch.float64
-        if eig is None:
-            p = P.detach().to(torch.float64)
-            lam64, Q64 = torch.linalg.eigh(0.5 * (p + p.mT))
-        else:
-            lam64, Q64 = eig
+        lam64, Q64 = sym_eigh(P) if eig is None else eig
         Q = Q64.to(real)
         Qt = Q.mT.contiguous()
         e = torch.polar(torch.ones_like(lam64), lam64).to(t.dtype).unsqueeze(-1)
@@ -250,7 +268,7 @@ class _NeumannSym(torch.autograd.Function):
     def backward(ctx, g):
         t, Q, Qt, e, lam, x, u = ctx.saved_tensors
         r, terms = ctx.r, ctx.terms
-        z, v = _series_eig(t, Q, Qt, e, g.conj(), r, terms)
+        z, v = _series_eig(t, Q, Qt, e, g.contiguous().conj(), r, terms)
         gs = z.conj()
         g_t = g_P = g_src = None
         if ctx.needs_input_grad[0]:
@@ -259,7 +277,7 @@ class _NeumannSym(torch.autograd.Function):
             qu = _real_gemm(Qt, t.conj() * gs)  # Q^T U, (*sys, N, B)
             qv = _real_gemm(Qt, t * x)  # Q^T V
             H = r * (qu @ qv.mH)  # Q^T G_S Q, (*sys, N, N)
-            GK = (_divided_differences(lam, e.squeeze(-1)) * H.conj()).real
+            GK = _daleckii_krein(lam, H)
             GA = Q @ GK @ Qt
             g_P = (0.5 * (GA + GA.mT)).to(ctx.p_dtype)
         if ctx.needs_input_grad[2]:
@@ -268,9 +286,18 @@ class _NeumannSym(torch.autograd.Function):
 
 
 def sym_eigh(P: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(lam, Q)`` of ``Sym(P) = (P + P^T)/2`` in float64: ``expm(i Sym(P)) = Q e^{i lam} Q^T``."""
+    """``(lam, Q)`` of ``Sym(P) = (P + P^T)/2`` in float64: ``expm(i Sym(P)) = Q e^{i lam} Q^T``.
+
+    On CPU the decomposition runs on one thread: LAPACK's tridiagonal steps gain
+    little from a second thread at N ~ 200, and lose much when the cores are shared
+    (measured: 62 ms on one thread, 123 ms on two on a loaded 2-core machine).
+    """
     p = P.detach().to(torch.float64)
-    return torch.linalg.eigh(0.5 * (p + p.mT))
+    a = 0.5 * (p + p.mT)
+    if a.device.type != "cpu":
+        return torch.linalg.eigh(a)
+    with _threads(1):
+        return torch.linalg.eigh(a)
 
 
 def cavity_neumann_sym(
@@ -306,12 +333,7 @@ def cavity_neumann_sym(
     probe = torch.empty(0, dtype=t.dtype if t.is_complex() else torch.complex64)
     nsys = _check(t, probe.new_empty(P.shape), source)
     r = _reflectivity(reflectivity)
-    if terms is None:
-        if tol is None:
-            tol = 1e-7 if t.dtype == torch.complex64 else 1e-14
-        terms = neumann_terms(r, tol)
-    elif isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
-        raise ValueError(f"terms must be an int >= 1, got {terms!r}")
+    terms = _terms(r, t.dtype, tol, terms)
     batch_shape = t.shape[: t.ndim - nsys - 1]
     if eig is not None and P.requires_grad:
         raise ValueError("eig= is for a fixed P: P must not require grad when it is given")
@@ -361,7 +383,9 @@ def cavity_neumann(
         source: injected fields ``(*sys, N)``.
         reflectivity: ``r`` in ``(0, 1)``.
         tol: bound on ``||E - E_K|| / ||s||`` (:func:`neumann_bound`); default
-            ``1e-7`` for complex64 and ``1e-14`` for complex128.
+            ``1e-6`` for complex64 (22 terms at ``r = 1/2``: the scores of the
+            cavity model then differ from a dense complex128 solve by ~1e-6, see
+            ``benchmarks/results/multivariate.md``) and ``1e-14`` for complex128.
         terms: the number of terms instead of ``tol``.
 
     Returns:
@@ -369,12 +393,7 @@ def cavity_neumann(
     """
     nsys = _check(t, S, source)
     r = _reflectivity(reflectivity)
-    if terms is None:
-        if tol is None:
-            tol = 1e-7 if t.dtype == torch.complex64 else 1e-14
-        terms = neumann_terms(r, tol)
-    elif isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
-        raise ValueError(f"terms must be an int >= 1, got {terms!r}")
+    terms = _terms(r, t.dtype, tol, terms)
     batch_shape = t.shape[: t.ndim - nsys - 1]
     tc = _to_cols(t, nsys)
     src = source.unsqueeze(-1)

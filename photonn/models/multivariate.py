@@ -67,7 +67,7 @@ class MultivariatePNN(ComplexModule):
         solver: ``"neumann"`` (series with an implicit adjoint backward) or
             ``"direct"`` (dense solve per system); switchable later with
             ``model.solver = ...``. Parameter names do not depend on it.
-        tol: the series' bound on ``||E - E_K|| / ||I_in||`` (default: 1e-7 in
+        tol: the series' bound on ``||E - E_K|| / ||I_in||`` (default: 1e-6 in
             complex64, 1e-14 in complex128); see :attr:`error_bound`.
         generator: seeds the initialisation.
         dtype: ``complex64`` or ``complex128``: the cavity's precision (``S`` is
@@ -103,7 +103,7 @@ class MultivariatePNN(ComplexModule):
         self.reflectivity = float(r)
         self.dtype = complex_dtype(dtype)
         real = real_of(self.dtype)
-        self.tol = (1e-7 if self.dtype == torch.complex64 else 1e-14) if tol is None else tol
+        self.tol = (1e-6 if self.dtype == torch.complex64 else 1e-14) if tol is None else tol
         self.terms = neumann_terms(self.reflectivity, self.tol)
         self.solver = solver
         C, R, N = self.num_classes, self.replicas, self.in_features

@@ -178,15 +178,29 @@ def _build_photonic_mlp(m: dict, *, num_classes: int, generator, device):
 register_model(ModelKind("photonic_mlp", PhotonicMLPSection, _build_photonic_mlp))
 
 
+# -- kinds fed standardised pixels ---------------------------------------------------------
+@dataclass
+class _PixelInput:
+    """Keys shared by the kinds that take resized, standardised pixels (ImageFeatures)."""
+
+    image_size: int = key(14, "images are resized (bilinear) to image_size^2 inputs", gt=0)
+    mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels (MNIST's)")
+    std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
+
+
+def _pixels(m: dict):
+    from ..encoding import ImageFeatures
+
+    n = m["image_size"]
+    return ImageFeatures((n, n), mean=m["mean"], std=m["std"])
+
+
 # -- multivariate ----------------------------------------------------------------------
 @dataclass
-class MultivariateSection:
+class MultivariateSection(_PixelInput):
     """Savinson et al.'s data-encoded cavity (`photonn.models.MultivariatePNN`)."""
 
     kind: str = key("multivariate", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    image_size: int = key(14, "images are resized (bilinear) to image_size^2 inputs", gt=0)
-    mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels (the authors': MNIST's)")
-    std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
     replicas: int = key(1, "copies of the input (a square number: 1, 4, 9, 16)", gt=0)
     reflectivity: float = key(0.5, "cavity mirror reflectivity r", gt=0, le=0.999)
     train_scatterer: bool = key(True, "learn the scatterer S (false: random and fixed)")
@@ -198,11 +212,11 @@ class MultivariateSection:
 
 
 def _build_multivariate(m: dict, *, num_classes: int, generator, device):
-    from ..encoding import ImageFeatures, RandomFlipErase
+    from ..encoding import RandomFlipErase
     from ..models import MultivariatePNN
 
     n = m["image_size"]
-    layers = [ImageFeatures((n, n), mean=m["mean"], std=m["std"])]
+    layers = [_pixels(m)]
     if m["flip"] or m["erase"]:
         seed = int(torch.randint(0, 2**62, (1,), generator=generator)) if generator else 0
         layers.append(
@@ -245,24 +259,20 @@ register_model(
 
 # -- baselines: the isomorphic optical model and a digital MLP ---------------------------
 @dataclass
-class IsomorphicSection:
+class IsomorphicSection(_PixelInput):
     """The isomorphic optical baseline (`photonn.models.IsomorphicPNN`): pixels in the field."""
 
     kind: str = key("isomorphic", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    image_size: int = key(14, "images are resized (bilinear) to image_size^2 inputs", gt=0)
-    mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels")
-    std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
     readout: str = key("linear", "readout of the intensities", choices=("linear", "intensity"))
     dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
 
 
 def _build_isomorphic(m: dict, *, num_classes: int, generator, device):
-    from ..encoding import ImageFeatures
     from ..models import IsomorphicPNN
 
     n = m["image_size"]
     return nn.Sequential(
-        ImageFeatures((n, n), mean=m["mean"], std=m["std"]),
+        _pixels(m),
         nn.Flatten(-2),
         IsomorphicPNN(
             n * n,
@@ -279,21 +289,16 @@ register_model(ModelKind("isomorphic", IsomorphicSection, _build_isomorphic))
 
 
 @dataclass
-class MLPSection:
+class MLPSection(_PixelInput):
     """A digital multilayer perceptron (baseline): standardised pixels, Linear + ReLU layers."""
 
     kind: str = key("mlp", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    image_size: int = key(14, "images are resized (bilinear) to image_size^2 inputs", gt=0)
-    mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels")
-    std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
     hidden: list[int] = key([128], "hidden layer widths", gt=0)
 
 
 def _build_mlp(m: dict, *, num_classes: int, generator, device):
-    from ..encoding import ImageFeatures
-
     n = m["image_size"]
-    layers: list[nn.Module] = [ImageFeatures((n, n), mean=m["mean"], std=m["std"]), nn.Flatten(-2)]
+    layers: list[nn.Module] = [_pixels(m), nn.Flatten(-2)]
     prev = n * n
     for width in m["hidden"]:
         layers += [nn.Linear(prev, width), nn.ReLU()]
@@ -311,3 +316,208 @@ def _build_mlp(m: dict, *, num_classes: int, generator, device):
 
 
 register_model(ModelKind("mlp", MLPSection, _build_mlp))
+
+
+# -- relax: ReLaX-Net, time-multiplexed reuse of a bank of layers -------------------------
+RELAX_ACTIVATIONS = {
+    "digital": ("tanh", "relu", "identity"),
+    "mzi": ("eo", "sa", "abs"),
+    "svd": ("eo", "sa", "abs"),
+    "diffractive": ("none", "sa"),
+}
+RELAX_DEFAULT_ACTIVATION = {"digital": "tanh", "mzi": "eo", "svd": "eo", "diffractive": "none"}
+
+
+@dataclass
+class ReLaXSection:
+    """ReLaX-Net (`photonn.models.relax`): a bank of l_w layers run l_t times, depth l_w * l_t."""
+
+    kind: str = key("relax", "model kind", choices=lambda: tuple(MODEL_KINDS))
+    bank: str = key("digital", "bank layers", choices=("digital", "mzi", "svd", "diffractive"))
+    input: str = key(
+        "image", "task: image classification or character-level text", choices=("image", "text")
+    )
+    l_w: int = key(2, "L_W: layers in the bank", gt=0)
+    l_t: int = key(2, "L_T: repeats of the schedule", gt=0)
+    budget: int = key(
+        0,
+        "bank parameter budget: the width is the largest whose l_w layers fit (0: use hidden)",
+        ge=0,
+    )
+    hidden: int = key(64, "bank width when budget = 0 (modes; diffractive: neurons per side)", gt=0)
+    schedule: str = key(
+        "periodic", "periodic, block, or one period of bank indices such as '0,1,1'"
+    )
+    activation: str = key(
+        "auto",
+        "between passes: tanh, relu, identity (digital); eo, sa, abs (mzi, svd); none, sa "
+        "(diffractive); auto: tanh, eo or none",
+    )
+    share: str = key(
+        "pass",
+        "fast elements (biases, nonlinearity gains and biases): per pass, per bank layer or "
+        "one set",
+        choices=("pass", "layer", "all"),
+    )
+    fast_bias: bool = key(False, "digital: a fast bias per pass besides the layers' own")
+    inject: bool = key(
+        False, "images: re-inject the input projection at every pass (the state starts at 0)"
+    )
+    leak: float = key(0.0, "leak alpha of h = alpha h + f(...)")
+    mode: str = key(
+        "per_char",
+        "text: the whole schedule per character, or one pass per character with the bank "
+        "cycled over time (needs l_t = 1)",
+        choices=("per_char", "over_time"),
+    )
+    image_size: int = key(14, "digital/mzi/svd: images resized (bilinear) to image_size^2", gt=0)
+    mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels")
+    std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
+    profile: str = key(
+        "si_thermo_optic_mzi", "mzi/svd: mzi_platform profile of the errors and the switch"
+    )
+    errors: bool = key(
+        True, "mzi/svd: the profile's coupler errors, insertion loss, thermal crosstalk, DAC"
+    )
+    phase_noise: float = key(0.0, "mzi/svd: phase noise [rad], drawn once per forward", ge=0)
+    switch: bool = key(
+        True, "the profile's switch insertion loss and crosstalk (as noise) at every pass"
+    )
+    slm_profile: str = key(
+        "holoeye_pluto2", "diffractive: slm profile of the switch (with switch = true)"
+    )
+    pitch_m: float = key(4e-4, "diffractive: neuron pitch [m]", gt=0)
+    wavelength_m: float = key(7.5e-4, "diffractive: wavelength [m]", gt=0)
+    distance_m: float = key(
+        0.0, "diffractive: plane spacing [m] (0: size * pitch^2 / wavelength)", ge=0
+    )
+    loss_db: float = key(0.0, "diffractive: optical loss per pass besides the switch [dB]", ge=0)
+    checkpoint: bool = key(False, "recompute the passes in backward (activation checkpointing)")
+    dtype: str = key("complex64", "field precision of the optical banks", choices=tuple(DTYPES))
+
+
+def _relax_schedule(m: dict):
+    s = m["schedule"].strip()
+    if s in ("periodic", "block"):
+        return s
+    try:
+        return [int(v) for v in s.replace(" ", ",").split(",") if v]
+    except ValueError:
+        raise ValueError(
+            f"model.schedule = {m['schedule']!r}: use 'periodic', 'block' or bank indices "
+            "such as '0,1,1'"
+        ) from None
+
+
+def _relax_width(m: dict) -> int:
+    from ..models.relax import bank_width
+
+    if m["budget"]:
+        return bank_width(m["budget"], m["l_w"], m["bank"])
+    return m["hidden"]
+
+
+def _check_relax(m: dict) -> None:
+    from ..reuse import relax_schedule
+
+    bank = m["bank"]
+    act = m["activation"]
+    if act != "auto" and act not in RELAX_ACTIVATIONS[bank]:
+        raise ValueError(
+            f"model.activation = {act!r} does not fit model.bank = {bank!r}; use auto or one "
+            f"of {', '.join(RELAX_ACTIVATIONS[bank])}"
+        )
+    if m["input"] == "text" and bank == "diffractive":
+        raise ValueError(
+            "model.bank = 'diffractive' classifies images; use it with model.input = 'image'"
+        )
+    if m["mode"] == "over_time" and m["input"] == "text" and m["l_t"] != 1:
+        raise ValueError(
+            "model.mode = 'over_time' runs one pass per character (the bank cycled over time): "
+            f"set model.l_t = 1, got {m['l_t']}"
+        )
+    relax_schedule(m["l_w"], m["l_t"], _relax_schedule(m))
+    _relax_width(m)
+
+
+def _build_relax(m: dict, *, num_classes: int, generator, device):
+    from ..encoding import ImageFeatures
+    from ..models.relax import (
+        DiffractiveReLaX,
+        DigitalReLaX,
+        PhotonicReLaX,
+        ReLaXLanguageModel,
+    )
+
+    bank, width, schedule = m["bank"], _relax_width(m), _relax_schedule(m)
+    act = RELAX_DEFAULT_ACTIVATION[bank] if m["activation"] == "auto" else m["activation"]
+    common = dict(
+        schedule=schedule, share=m["share"], checkpoint=m["checkpoint"], generator=generator
+    )
+    photonic = dict(
+        profile=m["profile"],
+        errors=m["errors"],
+        phase_noise=m["phase_noise"],
+        switch=m["switch"],
+        leak=m["leak"],
+    )
+    if m["input"] == "text":
+        return ReLaXLanguageModel(
+            num_classes,
+            width,
+            m["l_w"],
+            m["l_t"],
+            bank=bank,
+            mode=m["mode"],
+            activation=act,
+            **photonic,
+            **common,
+        ).to(device)
+    if bank == "diffractive":
+        return DiffractiveReLaX(
+            width,
+            num_classes,
+            m["l_w"],
+            m["l_t"],
+            pitch=m["pitch_m"],
+            wavelength=m["wavelength_m"],
+            distance=m["distance_m"] or None,
+            nonlinearity=None if act == "none" else act,
+            loss_db=m["loss_db"],
+            profile=m["slm_profile"] if m["switch"] else None,
+            dtype=DTYPES[m["dtype"]],
+            **common,
+        ).to(device)
+    n = m["image_size"]
+    features = [ImageFeatures((n, n), mean=m["mean"], std=m["std"]), nn.Flatten(-2)]
+    if bank == "digital":
+        net = DigitalReLaX(
+            n * n,
+            num_classes,
+            width,
+            m["l_w"],
+            m["l_t"],
+            activation=act,
+            inject=m["inject"],
+            leak=m["leak"],
+            fast_bias=m["fast_bias"],
+            **common,
+        )
+    else:
+        net = PhotonicReLaX(
+            n * n,
+            num_classes,
+            width,
+            m["l_w"],
+            m["l_t"],
+            bank=bank,
+            nonlinearity=act,
+            inject=m["inject"],
+            dtype=DTYPES[m["dtype"]],
+            **photonic,
+            **common,
+        )
+    return nn.Sequential(*features, net).to(device)
+
+
+register_model(ModelKind("relax", ReLaXSection, _build_relax, check=_check_relax))
