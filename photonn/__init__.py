@@ -29,6 +29,7 @@ SUBPACKAGES = (
     "encoding",
     "data",
     "devices",
+    "reuse",
     "models",
     "training",
     "runs",

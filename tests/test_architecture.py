@@ -1,7 +1,7 @@
 """The import direction of DESIGN section 1, enforced by an AST walk over photonn/.
 
 units -> grid -> functional -> devices -> {freespace, onchip, activations, encoding,
-data} -> {reuse, models} -> {training, export, plotting} -> runs -> cli. Private base
+data} -> reuse -> models -> {training, export, plotting} -> runs -> cli. Private base
 modules (``_checks``, ``_module``, ``_io``, ``_version``) import nothing from photonn and
 may be used anywhere. The training loop knows no model and no dataset: ``training``
 imports none of the element, model or data packages (only ``runs`` knows which models
@@ -33,7 +33,8 @@ RANK = {
     "activations": 3,
     "encoding": 3,
     "data": 3,
-    "reuse": 4,
+    # time-multiplexed reuse of element layers, below the models built on it
+    "reuse": 3.5,
     "models": 4,
     "training": 5,
     "export": 5,

@@ -115,6 +115,13 @@ COMPLEX = {
     "IsomorphicPNN": lambda **kw: pn.models.IsomorphicPNN(
         3, 2, generator=torch.Generator().manual_seed(0), **kw
     ),
+    "PhotonicReLaX": lambda **kw: pn.models.PhotonicReLaX(
+        4, 2, 3, 2, 2, generator=torch.Generator().manual_seed(0), **kw
+    ),
+    "DiffractiveReLaX": lambda **kw: pn.models.DiffractiveReLaX(16, 2, 2, 2, **kw),
+    "OpticalNonlinearity": lambda **kw: pn.reuse.OpticalNonlinearity(
+        pn.activations.EOModulator(1.0), features=3, **kw
+    ),
 }
 REAL = {
     "ChebyshevActivation": lambda **kw: pn.activations.ChebyshevActivation(3, **kw),
@@ -130,6 +137,11 @@ REAL = {
     ),
     "ImageToVector": lambda **kw: pn.encoding.ImageToVector(**kw),
     "ImageFeatures": lambda **kw: pn.encoding.ImageFeatures(**kw),
+    "DigitalReLaX": lambda **kw: pn.models.DigitalReLaX(4, 2, 3, 2, 2, fast_bias=True, **kw),
+    "ReLaXLanguageModel": lambda **kw: pn.models.ReLaXLanguageModel(5, 3, 2, 1, bank="mzi", **kw),
+    "ReLaX": lambda **kw: pn.reuse.ReLaX(
+        [nn.Linear(3, 3, dtype=kw.get("dtype", torch.float32))], 2, bias=True, gain=True, **kw
+    ),
 }
 # hold no tensor: dtype=None accepts any input; a given dtype is checked in forward
 TENSOR_FREE = {
@@ -149,7 +161,7 @@ EXEMPT = {"Lambda", "PolynomialActivation"}
 
 def _module_classes():
     out = {}
-    for pkg in ("freespace", "onchip", "activations", "models", "encoding"):
+    for pkg in ("freespace", "onchip", "activations", "models", "encoding", "reuse"):
         mod = getattr(pn, pkg)
         for name in dir(mod):
             obj = getattr(mod, name)

@@ -10,3 +10,5 @@ from .idx import write_idx as write_idx
 from .mnist import load_embedded_mnist as load_embedded_mnist
 from .mnist import load_fashion_mnist as load_fashion_mnist
 from .mnist import load_mnist as load_mnist
+from .text import char_windows as char_windows
+from .text import load_shakespeare as load_shakespeare

@@ -233,6 +233,55 @@ KINDS: dict[str, dict[str, _Spec]] = {
         ),
     },
 }
+_RELAX_KEYS: dict[str, _Spec] = {
+    # -- ReLaX (photonn.reuse): switched reuse of the layers and its latency model --------
+    "switch_time": _Spec(
+        "time",
+        "float",
+        0.0,
+        None,
+        lo_open=True,
+        required=False,
+        help="switching time of the fast switch that routes a pass to a bank layer",
+    ),
+    "sw_loss_db": _Spec(
+        None,
+        "float",
+        0.0,
+        60.0,
+        required=False,
+        unit="dB",
+        help="power loss of the switch per pass",
+    ),
+    "sw_xtalk_db": _Spec(
+        None,
+        "float",
+        -100.0,
+        0.0,
+        required=False,
+        unit="dB",
+        help="power leaking from the other switch port per pass (<= 0 dB)",
+    ),
+    "pass_time": _Spec(
+        "time",
+        "float",
+        0.0,
+        None,
+        lo_open=True,
+        required=False,
+        help="T_MM: time for the light to cross one bank layer (one pass)",
+    ),
+    "state_time": _Spec(
+        "time",
+        "float",
+        0.0,
+        None,
+        required=False,
+        help="T_state: time to hold or convert the state between passes (nonlinearity)",
+    ),
+}
+for _kind in ("slm", "mzi_platform"):
+    KINDS[_kind].update(_RELAX_KEYS)
 HEADER_KEYS = ("name", "kind", "description", "provenance")
 
 

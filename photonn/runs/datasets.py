@@ -101,3 +101,43 @@ def get_dataset(name: str) -> Dataset:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     return DATASETS[name]
+
+
+# -- shakespeare (character-level language modelling; photonn.data.text) ------------------
+SHAKESPEARE_WINDOW = 64  # characters per training sequence
+
+
+def sequence_cross_entropy(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy [nats per character] of ``(B, T, V)`` scores on ``(B, T)`` targets
+    (bits per character: divide by ``ln 2``)."""
+    if scores.ndim != 3 or targets.shape != scores.shape[:2]:
+        raise ValueError(
+            f"sequence scores must be (B, T, V) with targets (B, T), got {tuple(scores.shape)} "
+            f"and {tuple(targets.shape)}; a language dataset needs a sequence model "
+            "(model.kind = 'relax' with model.input = 'text')"
+        )
+    return torch.nn.functional.cross_entropy(
+        scores.reshape(-1, scores.shape[-1]), targets.reshape(-1)
+    )
+
+
+def _shakespeare(data_dir: str, split: str):
+    from ..data.text import char_windows, load_shakespeare
+
+    ids, _ = load_shakespeare(data_dir, split)
+    return char_windows(ids, SHAKESPEARE_WINDOW)
+
+
+register_dataset(
+    Dataset(
+        "shakespeare",
+        _shakespeare,
+        84,
+        True,
+        "Shakespeare (Globe Edition) characters from shakespeare.txt.gz in data_dir: "
+        f"{SHAKESPEARE_WINDOW}-character windows and their next characters (int64 ids, 84 "
+        "symbols); train = the first 90 % of the text, test = the last 5 % (the corpus "
+        "README's split by offset); data.validation draws windows of the training part",
+        loss=sequence_cross_entropy,
+    )
+)

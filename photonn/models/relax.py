@@ -1,0 +1,794 @@
+"""ReLaX networks (Tsuchiyama et al., arXiv 2511.00044) on photonn's physical layers.
+
+All are built on :class:`photonn.reuse.ReLaX`: a bank of ``L_W`` layers run in a
+switched schedule of effective depth ``L_W * L_T``.
+
+* :class:`DigitalReLaX`: the digital network (``nn.Linear`` bank). With
+  ``L_T = 1`` it is a DNN of ``L_W`` untied layers, with ``L_W = 1`` an RNN
+  applied ``L_T`` times to its state: the baselines at equal bank parameter count.
+* :class:`PhotonicReLaX`: a bank of MZI meshes or SVD layers with the
+  non-idealities of a device profile (coupler errors, insertion loss, thermal
+  crosstalk, DAC, phase noise), a device nonlinearity between passes
+  (:class:`~photonn.reuse.OpticalNonlinearity`) and fast switches (insertion
+  loss and crosstalk of the profile) routing the light through the bank.
+* :class:`DiffractiveReLaX`: a folded diffractive network: the field passes the
+  same ``L_W`` phase masks repeatedly, with free-space propagation after every
+  mask and an optical loss per pass.
+* :class:`ReLaXLanguageModel`: a character-level language model whose recurrent
+  transition is a ReLaX bank (digital, MZI or SVD).
+
+Parameter counts: :func:`bank_layer_parameters` and :func:`bank_width` (the
+widest bank within a budget of bank parameters). The input projection, the
+embedding and the readout are counted apart from the bank, as in the paper.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .._checks import (
+    REAL_DTYPES,
+    check_device,
+    complex_dtype,
+    complex_of,
+    finite_float,
+    one_of,
+    positive_float,
+    positive_int,
+    real_of,
+)
+from .._module import ComplexModule
+from ..activations import EOModulator, SaturableAbsorber
+from ..devices import resolve_profile
+from ..encoding.image import image_to_field
+from ..freespace.detectors import RegionDetector
+from ..freespace.masks import PhaseMask
+from ..freespace.propagator import Propagator
+from ..functional.mzi_errors import crosstalk_pairs
+from ..functional.unitary import haar_unitary
+from ..grid import Grid
+from ..onchip.mesh import MZIMesh
+from ..onchip.svd import SVDLinear
+from ..reuse import OpticalNonlinearity, ReLaX, switch_options
+
+__all__ = [
+    "BANKS",
+    "bank_layer_parameters",
+    "bank_width",
+    "DigitalReLaX",
+    "PhotonicReLaX",
+    "DiffractiveReLaX",
+    "ReLaXLanguageModel",
+]
+
+BANKS = ("digital", "mzi", "svd", "diffractive")
+OPTICAL_NONLINEARITIES = ("eo", "sa", "abs")
+
+
+def bank_layer_parameters(bank: str, width: int) -> int:
+    """Trainable real numbers of one bank layer of ``width``.
+
+    * ``"digital"``: ``nn.Linear(w, w)``, ``w^2 + w`` (weights and bias);
+    * ``"mzi"``: a ``w``-mode Clements or Reck mesh, ``w (w - 1) / 2`` MZIs with
+      ``theta`` and ``phi`` each, plus ``w`` output phases: ``w^2``;
+    * ``"svd"``: two ``w``-mode meshes, ``w`` attenuators and one scale: ``2 w^2 + w + 1``;
+    * ``"diffractive"``: a ``w x w`` phase mask: ``w^2``.
+    """
+    one_of(bank, BANKS, "bank")
+    w = positive_int(width, "width")
+    return {"digital": w * w + w, "mzi": w * w, "svd": 2 * w * w + w + 1, "diffractive": w * w}[
+        bank
+    ]
+
+
+def bank_width(budget: int, l_w: int, bank: str) -> int:
+    """The largest width whose ``l_w`` bank layers hold at most ``budget`` parameters."""
+    budget, l_w = positive_int(budget, "budget"), positive_int(l_w, "l_w")
+    w = max(1, math.isqrt(budget // l_w))
+    while w > 1 and l_w * bank_layer_parameters(bank, w) > budget:
+        w -= 1
+    while l_w * bank_layer_parameters(bank, w + 1) <= budget:
+        w += 1
+    if l_w * bank_layer_parameters(bank, w) > budget:
+        raise ValueError(
+            f"a budget of {budget} parameters does not fit {l_w} {bank} layer(s) of width 1; "
+            "raise the budget or lower l_w"
+        )
+    return w
+
+
+def _count(params) -> int:
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in params if p.requires_grad)
+
+
+def _seeded_linear(a, b, generator, dtype, device, bias=True) -> nn.Linear:
+    layer = nn.Linear(a, b, bias=bias, dtype=dtype, device=device)
+    if generator is not None:
+        bound = 1.0 / math.sqrt(a)
+        with torch.no_grad():
+            w = torch.rand(b, a, generator=generator, dtype=torch.float64) * 2 - 1
+            layer.weight.copy_((bound * w).to(layer.weight))
+            if bias:
+                v = torch.rand(b, generator=generator, dtype=torch.float64) * 2 - 1
+                layer.bias.copy_((bound * v).to(layer.bias))
+    return layer
+
+
+def _child_generator(generator: torch.Generator | None) -> torch.Generator:
+    seed = 0 if generator is None else int(torch.randint(0, 2**62, (1,), generator=generator))
+    return torch.Generator().manual_seed(seed)
+
+
+def _digital_activation(name: str):
+    one_of(name, ("tanh", "relu", "identity"), "activation")
+    return name
+
+
+def _act_module(name: str) -> nn.Module:
+    return {"tanh": nn.Tanh(), "relu": nn.ReLU(), "identity": nn.Identity()}[name]
+
+
+# -- photonic banks ---------------------------------------------------------------------
+def sparse_crosstalk(mesh: MZIMesh, kappa: float) -> None:
+    """Nearest-neighbour thermal crosstalk ``kappa`` on ``mesh``: the same index/value
+    buffers as ``mesh.set_crosstalk(kappa)``, without its dense ``(n_mzi, n_mzi)``
+    matrix (2 GB of float64 at 178 modes)."""
+    rows, cols = crosstalk_pairs(mesh.layout)
+    kappa = finite_float(kappa, "kappa")
+    if not rows or kappa == 0:
+        mesh.set_crosstalk(None)
+        return
+    idx = torch.tensor(sorted(zip(rows, cols)), dtype=torch.long).T
+    mesh.crosstalk_index = idx.to(mesh.theta.device)
+    mesh.crosstalk_value = torch.full(
+        (idx.shape[1],), kappa, dtype=mesh.theta.dtype, device=mesh.theta.device
+    )
+
+
+def _mesh(width, *, profile, errors, phase_noise, generator, noise_generator, dtype, device):
+    if errors:
+        mesh = MZIMesh.from_profile(
+            profile, n=width, generator=generator, crosstalk=False, dtype=dtype
+        )
+        sparse_crosstalk(mesh, float(profile["thermal_crosstalk"]))
+    else:
+        mesh = MZIMesh(width, dtype=dtype)
+    if generator is not None:
+        mesh.program(haar_unitary(width, generator))
+    if phase_noise:
+        mesh.set_phase_noise(phase_noise, noise_generator)
+    return mesh.to(device)
+
+
+def photonic_bank(
+    bank: str,
+    width: int,
+    l_w: int,
+    *,
+    profile="si_thermo_optic_mzi",
+    errors: bool = True,
+    phase_noise: float = 0.0,
+    generator=None,
+    noise_generator=None,
+    dtype=torch.complex64,
+    device=None,
+) -> list[nn.Module]:
+    """``l_w`` MZI meshes (``bank="mzi"``) or SVD layers (``"svd"``) of ``width`` modes,
+    Haar-random (with ``generator``), with the profile's static errors when ``errors``
+    and phase noise of ``phase_noise`` [rad] at every evaluation."""
+    one_of(bank, ("mzi", "svd"), "bank")
+    kw = dict(
+        profile=profile,
+        errors=errors,
+        phase_noise=phase_noise,
+        generator=generator,
+        noise_generator=noise_generator,
+        dtype=dtype,
+        device=device,
+    )
+    layers: list[nn.Module] = []
+    for _ in range(l_w):
+        if bank == "mzi":
+            layers.append(_mesh(width, **kw))
+        else:
+            svd = SVDLinear(width, width, dtype=dtype, device=device)
+            svd.mesh_in = _mesh(width, **kw)
+            svd.mesh_out = _mesh(width, **kw)
+            layers.append(svd)
+    return layers
+
+
+def _mean_transmission(layers) -> float:
+    """Mean power transmission per mode of the bank matrices, ``||M||_F^2 / n``."""
+    with torch.no_grad():
+        vals = []
+        for m in layers:
+            M = m.matrix().detach()
+            vals.append(float((M.abs() ** 2).sum()) / M.shape[-1])
+    return sum(vals) / len(vals)
+
+
+def optical_nonlinearity(kind: str, transmission: float, *, dtype=torch.complex64, device=None):
+    """The device nonlinearity between passes, its gain set to undo ``transmission``.
+
+    * ``"eo"``: photodiode + amplifier driving an electro-optic modulator
+      (:class:`~photonn.activations.EOModulator`, ``V_pi = 1`` in drive units, bias
+      ``-V_pi``): ``out = sin(pi g P / 2)``, rising from 0 at ``P = 0``; opto-electronic.
+    * ``"sa"``: a saturable absorber (:class:`~photonn.activations.SaturableAbsorber`,
+      ``I_sat = 1``, modulation depth 0.5) on the field, phase kept; all-optical.
+    * ``"abs"``: detect and re-emit the amplitude ``g |z|``.
+    """
+    one_of(kind, OPTICAL_NONLINEARITIES, "nonlinearity")
+    tr = positive_float(transmission, "transmission")
+    if kind == "eo":
+        return OpticalNonlinearity(
+            EOModulator(1.0), "oeo", gain=1.0 / tr, bias=-1.0, dtype=dtype, device=device
+        )
+    if kind == "sa":
+        return OpticalNonlinearity(
+            SaturableAbsorber(1.0, 0.5), "coherent", gain=1.0 / tr, dtype=dtype, device=device
+        )
+    return OpticalNonlinearity(None, "abs", gain=1.0 / math.sqrt(tr), dtype=dtype, device=device)
+
+
+class _AsState(nn.Module):
+    """Cast a real input to the state dtype (the modulators that inject it)."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.to(self.dtype)
+
+
+def _relax_counts(model, relax: ReLaX) -> dict:
+    n = relax.num_parameters
+    inside = {id(p) for p in relax.parameters()}
+    other = _count(p for p in model.parameters() if id(p) not in inside)
+    return {
+        "bank": n.bank,
+        "per_pass": n.per_pass,
+        "other": other + n.inject,
+        "total": n.bank + n.per_pass + n.inject + other,
+    }
+
+
+# -- the digital network ----------------------------------------------------------------
+class DigitalReLaX(nn.Module):
+    """Input projection, a ReLaX bank of ``nn.Linear(width, width)``, linear readout.
+
+    ``h_0 = f(W_in x)``; pass ``t``: ``h = f(W[s(t)] h + b[s(t)] (+ W_xh x))``
+    (``f`` = ``activation``, optional per-pass biases and re-injection); logits
+    ``W_out h_T``. ``W_in`` (or ``W_xh``) and ``W_out`` are counted apart from the bank.
+
+    Args:
+        in_features, num_classes: input features, classes.
+        width: hidden width of the bank layers.
+        l_w, l_t: bank size and repeats (``L_T = 1``: a DNN; ``L_W = 1``: an RNN).
+        activation: ``"tanh"`` (default), ``"relu"`` or ``"identity"``.
+        schedule, share, leak, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
+        inject: re-inject ``W_xh x`` at every pass (the state then starts at 0).
+        fast_bias: a fast bias per pass (besides the bank layers' own).
+        generator: seeds the initialisation.
+        dtype: float32 (default) or float64.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        width: int,
+        l_w: int,
+        l_t: int,
+        *,
+        activation: str = "tanh",
+        schedule=None,
+        share: str = "pass",
+        inject: bool = False,
+        leak: float = 0.0,
+        fast_bias: bool = False,
+        checkpoint: bool | int = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+        dtype=torch.float32,
+        device=None,
+    ):
+        super().__init__()
+        if dtype not in REAL_DTYPES:
+            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        check_device(device)
+        self.dtype = dtype
+        w = positive_int(width, "width")
+        self.width = w
+        act = _digital_activation(activation)
+        kw = dict(generator=generator, dtype=dtype, device=device)
+        self.input = _seeded_linear(positive_int(in_features, "in_features"), w, **kw)
+        self.inject = bool(inject)
+        self.act = _act_module(act)
+        bank = [_seeded_linear(w, w, **kw) for _ in range(positive_int(l_w, "l_w"))]
+        self.relax = ReLaX(
+            bank,
+            l_t,
+            schedule,
+            activation=act,
+            bias=fast_bias,
+            share=share,
+            inject=_AsState(dtype) if inject else None,
+            leak=leak,
+            fold=True,
+            checkpoint=checkpoint,
+            record=record,
+            dtype=dtype,
+            device=device,
+        )
+        self.readout = _seeded_linear(w, positive_int(num_classes, "num_classes"), **kw)
+
+    @property
+    def num_parameters(self) -> dict:
+        """``{"bank", "per_pass", "other" (input projection, readout), "total"}``."""
+        return _relax_counts(self, self.relax)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_complex() or not x.is_floating_point():
+            raise TypeError(f"x must be real features (B, in_features), got {x.dtype}")
+        u = self.input(x)
+        h = self.relax(u) if self.inject else self.relax(self.act(u))
+        return self.readout(h)
+
+
+# -- the photonic network ---------------------------------------------------------------
+class PhotonicReLaX(ComplexModule):
+    """A photonic ReLaX: a bank of MZI meshes (or SVD layers) with the non-idealities of
+    a device profile, a device nonlinearity between passes and fast optical switches.
+
+    ``h_0 = W_in x`` (digital projection onto the mode amplitudes, real);
+    pass ``t``: the field crosses bank layer ``s(t)`` (its errored transfer matrix),
+    the switch (insertion loss, crosstalk as relative noise), optionally the
+    re-injected input field, then the nonlinearity with per-pass gain and bias
+    (fast electronic settings); the last state is detected (``|h|^2``) and read out
+    by a digital ``W_out``. ``W_in`` and ``W_out`` are counted apart from the bank.
+
+    Args:
+        in_features, num_classes: input features, classes.
+        width: modes of every bank layer.
+        l_w, l_t: bank size and repeats.
+        bank: ``"mzi"`` (default) or ``"svd"``.
+        nonlinearity: ``"eo"`` (default), ``"sa"`` or ``"abs"``; see
+            :func:`optical_nonlinearity`.
+        profile: an ``mzi_platform`` profile (default ``"si_thermo_optic_mzi"``): the
+            static errors (``errors=True``) and the switch (``switch=True``).
+        errors: coupler errors, insertion loss, thermal crosstalk and DAC of the profile.
+        phase_noise: phase-shifter noise [rad], drawn once per forward.
+        switch: the profile's switch insertion loss and crosstalk per pass.
+        schedule, share, inject, leak, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
+        generator: seeds the initialisation and the static errors.
+        dtype: complex64 (default) or complex128.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        width: int,
+        l_w: int,
+        l_t: int,
+        *,
+        bank: str = "mzi",
+        nonlinearity: str = "eo",
+        profile="si_thermo_optic_mzi",
+        errors: bool = True,
+        phase_noise: float = 0.0,
+        switch: bool = True,
+        schedule=None,
+        share: str = "pass",
+        inject: bool = False,
+        leak: float = 0.0,
+        checkpoint: bool | int = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        self.dtype = complex_dtype(dtype)
+        rdt = real_of(dtype)
+        w = positive_int(width, "width")
+        self.width = w
+        self.noise_generator = _child_generator(generator)
+        kw = dict(generator=generator, dtype=rdt, device=device)
+        self.input = _seeded_linear(positive_int(in_features, "in_features"), w, **kw)
+        self.relax = _photonic_relax(
+            bank,
+            w,
+            l_w,
+            l_t,
+            nonlinearity=nonlinearity,
+            profile=profile,
+            errors=errors,
+            phase_noise=phase_noise,
+            switch=switch,
+            schedule=schedule,
+            share=share,
+            inject=_AsState(dtype) if inject else None,
+            leak=leak,
+            checkpoint=checkpoint,
+            record=record,
+            generator=generator,
+            noise_generator=self.noise_generator,
+            dtype=dtype,
+            device=device,
+        )
+        self.inject = bool(inject)
+        self.readout = _seeded_linear(w, positive_int(num_classes, "num_classes"), **kw)
+
+    @property
+    def num_parameters(self) -> dict:
+        """``{"bank", "per_pass", "other" (input projection, readout), "total"}``."""
+        return _relax_counts(self, self.relax)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_complex() or not x.is_floating_point():
+            raise TypeError(f"x must be real features (B, in_features), got {x.dtype}")
+        u = self.input(x.to(self.input.weight.dtype)).to(self.dtype)
+        h = self.relax(u)
+        return self.readout(h.real**2 + h.imag**2)
+
+
+def _photonic_relax(
+    bank,
+    width,
+    l_w,
+    l_t,
+    *,
+    nonlinearity,
+    profile,
+    errors,
+    phase_noise,
+    switch,
+    schedule,
+    share,
+    inject,
+    leak,
+    checkpoint,
+    record,
+    generator,
+    noise_generator,
+    dtype,
+    device,
+) -> ReLaX:
+    one_of(bank, ("mzi", "svd"), "bank")
+    phase_noise = finite_float(phase_noise, "phase_noise")
+    if phase_noise < 0:
+        raise ValueError(f"phase_noise must be >= 0 rad, got {phase_noise}")
+    prof = resolve_profile(profile, kind="mzi_platform") if (errors or switch) else None
+    layers = photonic_bank(
+        bank,
+        width,
+        positive_int(l_w, "l_w"),
+        profile=prof,
+        errors=errors,
+        phase_noise=phase_noise,
+        generator=generator,
+        noise_generator=noise_generator,
+        dtype=dtype,
+        device=device,
+    )
+    sw = switch_options(prof) if switch else {"switch_loss_db": 0.0, "pass_noise": 0.0}
+    transmission = _mean_transmission(layers) * 10.0 ** (-sw["switch_loss_db"] / 10.0)
+    act = optical_nonlinearity(nonlinearity, transmission, dtype=dtype, device=device)
+    return ReLaX(
+        layers,
+        l_t,
+        schedule,
+        activation=act,
+        share=share,
+        inject=inject,
+        leak=leak,
+        switch_loss_db=sw["switch_loss_db"],
+        pass_noise=sw["pass_noise"],
+        noise_generator=noise_generator if sw["pass_noise"] else None,
+        fold=True,
+        checkpoint=checkpoint,
+        record=record,
+        dtype=dtype,
+        device=device,
+    )
+
+
+# -- the folded diffractive network -------------------------------------------------------
+class DiffractiveReLaX(ComplexModule):
+    """A folded diffractive network: the same ``L_W`` phase masks passed ``L_T`` times.
+
+    Along the light: input plane (the image as an amplitude object) --``distance``-->
+    then every pass ``t``: phase mask ``s(t)``, propagation over ``distance`` (the fold
+    back to the mask plane), the per-pass loss; finally detector regions, one per
+    class, read out like :class:`~photonn.models.D2NN` (``T E_c / sum E``, learnt
+    temperature ``T``). ``L_T = 1`` is a D2NN of ``L_W`` layers.
+
+    Args:
+        size: neurons per side of every mask and plane (the bank holds ``L_W size^2``
+            phases).
+        num_classes: classes (detector regions).
+        l_w, l_t: bank size and repeats.
+        pitch, wavelength: [m] (default the THz set-up of Lin et al.: 0.4 mm, 0.75 mm).
+        distance: [m] between the planes; default ``size pitch^2 / wavelength``, where
+            the diffraction cone of one pixel (``lambda d / pitch``) spans the mask.
+        input_size: pixels per side the image is resized to (default ``size // 2``).
+        nonlinearity: ``None`` (linear optics, default) or ``"sa"`` (a saturable
+            absorber after every pass).
+        loss_db: optical power loss per pass [dB] (mirrors, switch), >= 0; with
+            ``profile`` its ``sw_loss_db`` is added, and its crosstalk becomes
+            per-pass noise.
+        profile: an ``slm`` profile with the ReLaX switch keys (e.g.
+            ``"holoeye_pluto2"``), or ``None``.
+        schedule, share, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
+        detector_size: side of the class regions [neurons] (default ``size // 8``, >= 1).
+        temperature: initial readout temperature.
+        init: ``"zeros"`` or ``"uniform"`` (needs ``generator``).
+        dtype: complex64 (default) or complex128.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        num_classes: int,
+        l_w: int,
+        l_t: int,
+        *,
+        pitch: float = 4e-4,
+        wavelength: float = 7.5e-4,
+        distance: float | None = None,
+        input_size: int | None = None,
+        nonlinearity: str | None = None,
+        loss_db: float = 0.0,
+        profile=None,
+        schedule=None,
+        share: str = "pass",
+        checkpoint: bool | int = False,
+        record: bool = False,
+        detector_size: int | None = None,
+        temperature: float = 10.0,
+        init: str = "zeros",
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        self.dtype = complex_dtype(dtype)
+        n = positive_int(size, "size")
+        self.grid = Grid(n, positive_float(pitch, "pitch"))
+        self.wavelength = positive_float(wavelength, "wavelength")
+        d = n * pitch**2 / wavelength if distance is None else positive_float(distance, "distance")
+        self.distance = d
+        self.input_size = (
+            max(1, n // 2) if input_size is None else positive_int(input_size, "input_size")
+        )
+        if self.input_size > n:
+            raise ValueError(f"input_size {self.input_size} does not fit on {n} x {n} neurons")
+        self.propagator = Propagator(
+            self.grid, self.wavelength, d, "bl-asm", dtype=dtype, device=device
+        )
+        masks = [
+            PhaseMask(self.grid, init=init, generator=generator, dtype=dtype, device=device)
+            for _ in range(positive_int(l_w, "l_w"))
+        ]
+        loss = finite_float(loss_db, "loss_db")
+        if loss < 0:
+            raise ValueError(f"loss_db must be >= 0 dB, got {loss}")
+        noise = 0.0
+        if profile is not None:
+            sw = switch_options(resolve_profile(profile, kind="slm"))
+            loss, noise = loss + sw["switch_loss_db"], sw["pass_noise"]
+        self.noise_generator = _child_generator(generator)
+        act = None
+        if nonlinearity is not None:
+            one_of(nonlinearity, ("sa",), "nonlinearity")
+            act = optical_nonlinearity("sa", 1.0, dtype=dtype, device=device)
+        self.relax = ReLaX(
+            [nn.Sequential(m, self.propagator) for m in masks],
+            l_t,
+            schedule,
+            activation=act,
+            share=share,
+            switch_loss_db=loss,
+            pass_noise=noise,
+            noise_generator=self.noise_generator if noise else None,
+            checkpoint=checkpoint,
+            record=record,
+            dtype=dtype,
+            device=device,
+        )
+        ds = (
+            max(1, n // 8)
+            if detector_size is None
+            else positive_int(detector_size, "detector_size")
+        )
+        self.detector = RegionDetector(
+            self.grid,
+            positive_int(num_classes, "num_classes"),
+            region_size=ds * pitch,
+            dtype=dtype,
+            device=device,
+        )
+        t = torch.tensor(math.log(positive_float(temperature, "temperature")), dtype=real_of(dtype))
+        self.log_temperature = nn.Parameter(t.to(device))
+
+    @property
+    def masks(self) -> list[PhaseMask]:
+        return [layer[0] for layer in self.relax.bank]
+
+    @property
+    def num_parameters(self) -> dict:
+        """``{"bank" (the phase masks), "per_pass", "other" (temperature), "total"}``."""
+        return _relax_counts(self, self.relax)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.ndim != 3:
+            raise ValueError(f"images must have shape (B, H, W), got {tuple(images.shape)}")
+        u = image_to_field(images, self.grid.shape, (self.input_size,) * 2, dtype=self.dtype)
+        u = self.relax(self.propagator(u))
+        e = self.detector.energies(u)
+        tiny = torch.finfo(e.dtype).tiny
+        return self.log_temperature.exp() * e / e.sum(-1, keepdim=True).clamp_min(tiny)
+
+
+# -- the language model -----------------------------------------------------------------
+class ReLaXLanguageModel(nn.Module):
+    """Character-level language model with a ReLaX bank as its recurrent transition.
+
+    Token ids ``(B, T)`` -> next-character scores ``(B, T, V)``. Each character's
+    embedding ``e_t = E[x_t]`` (counted apart) is injected into the state:
+
+    * ``mode="per_char"`` (default): per character, the state runs the whole schedule
+      of ``L_W L_T`` passes, ``e_t`` re-injected at every pass,
+      ``h = f(W[s(k)] h + b + e_t)``, and carries over to the next character.
+      ``L_W = L_T = 1`` is the Elman RNN.
+    * ``mode="over_time"``: one pass per character with the bank cycled over time,
+      ``h_{t+1} = alpha h_t + f(e_t + W[t mod L_W] h_t + b)`` (the form of the update
+      the paper's summaries give); needs ``l_t = 1``.
+
+    Digital banks (``bank="digital"``): ``f = tanh``; photonic banks (``"mzi"``,
+    ``"svd"``): the field of the errored meshes, the switch and an
+    :func:`optical_nonlinearity`, the embedding written onto the mode amplitudes,
+    readout of the detected powers ``|h|^2``. Logits: ``W_out h`` (counted apart).
+
+    Args:
+        vocab_size, width, l_w, l_t: vocabulary, state width, bank size, repeats.
+        bank: ``"digital"``, ``"mzi"`` or ``"svd"``.
+        mode: ``"per_char"`` or ``"over_time"``.
+        activation: digital ``"tanh"``/``"relu"``; photonic ``"eo"``/``"sa"``/``"abs"``
+            (default ``"tanh"`` or ``"eo"``).
+        profile, errors, phase_noise, switch: the photonic bank's, per :class:`PhotonicReLaX`.
+        schedule, share, leak, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
+        generator: seeds the initialisation.
+        dtype: the real dtype (float32 default); photonic fields use the matching complex.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        width: int,
+        l_w: int,
+        l_t: int,
+        *,
+        bank: str = "digital",
+        mode: str = "per_char",
+        activation: str | None = None,
+        profile="si_thermo_optic_mzi",
+        errors: bool = True,
+        phase_noise: float = 0.0,
+        switch: bool = True,
+        schedule=None,
+        share: str = "pass",
+        leak: float = 0.0,
+        checkpoint: bool | int = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+        dtype=torch.float32,
+        device=None,
+    ):
+        super().__init__()
+        if dtype not in REAL_DTYPES:
+            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        check_device(device)
+        self.dtype = dtype
+        self.bank_kind = one_of(bank, ("digital", "mzi", "svd"), "bank")
+        self.mode = one_of(mode, ("per_char", "over_time"), "mode")
+        if mode == "over_time" and l_t != 1:
+            raise ValueError(
+                f"mode='over_time' runs one pass per character with the bank cycled over time "
+                f"(s(t) = t mod L_W), so l_t must be 1, got {l_t}"
+            )
+        self.vocab_size = positive_int(vocab_size, "vocab_size")
+        w = self.width = positive_int(width, "width")
+        self.embed = nn.Embedding(vocab_size, w, dtype=dtype, device=device)
+        if generator is not None:
+            with torch.no_grad():
+                e = torch.randn(vocab_size, w, generator=generator, dtype=torch.float64)
+                self.embed.weight.copy_((e / math.sqrt(w) * 2).to(dtype))
+        self.noise_generator = _child_generator(generator)
+        if bank == "digital":
+            act = _digital_activation(activation or "tanh")
+            layers = [
+                _seeded_linear(w, w, generator, dtype, device)
+                for _ in range(positive_int(l_w, "l_w"))
+            ]
+            self.state_dtype = dtype
+            self.relax = ReLaX(
+                layers,
+                l_t,
+                schedule,
+                activation=act,
+                share=share,
+                inject=_AsState(dtype),
+                leak=leak,
+                fold=True,
+                checkpoint=checkpoint,
+                record=record,
+                dtype=dtype,
+                device=device,
+            )
+        else:
+            cdt = complex_of(dtype)
+            self.state_dtype = cdt
+            self.relax = _photonic_relax(
+                bank,
+                w,
+                l_w,
+                l_t,
+                nonlinearity=activation or "eo",
+                profile=profile,
+                errors=errors,
+                phase_noise=phase_noise,
+                switch=switch,
+                schedule=schedule,
+                share=share,
+                inject=_AsState(cdt),
+                leak=leak,
+                checkpoint=checkpoint,
+                record=record,
+                generator=generator,
+                noise_generator=self.noise_generator,
+                dtype=cdt,
+                device=device,
+            )
+        self.readout = _seeded_linear(w, vocab_size, generator, dtype, device)
+
+    @property
+    def num_parameters(self) -> dict:
+        """``{"bank", "per_pass", "other" (embedding, readout), "total"}``."""
+        return _relax_counts(self, self.relax)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if tokens.is_floating_point() or tokens.is_complex() or tokens.ndim != 2:
+            raise TypeError(
+                "tokens must be integer token ids (B, T); got "
+                f"{tokens.dtype} of shape {tuple(tokens.shape)} (image inputs need an image "
+                "model: model.input = 'image')"
+            )
+        e = self.embed(tokens)  # (B, T, w)
+        B, T = tokens.shape
+        h = torch.zeros(B, self.width, dtype=self.state_dtype, device=e.device)
+        folded = self.relax.prepare()
+        outs = []
+        relax = self.relax
+        if self.mode == "per_char":
+            for t in range(T):
+                h = relax(e[:, t], h, folded=folded)
+                outs.append(h)
+        else:
+            seed = relax._draw_seed() if relax.pass_noise else None
+            u_cast = relax.inject
+            n = relax.effective_depth
+            for t in range(T):
+                s = None if seed is None else seed + 7919 * t
+                h = relax.step(t % n, h, u_cast(e[:, t]), folded=folded, seed=s)
+                outs.append(h)
+        hs = torch.stack(outs, 1)
+        if hs.is_complex():
+            hs = hs.real**2 + hs.imag**2
+        return self.readout(hs)

@@ -1,0 +1,297 @@
+"""ReLaX networks on photonn's banks (photonn.models.relax) and the run kind ``relax``.
+
+Parameter counts are checked by hand per bank type (and against bank_width's
+budget); the DNN (L_T = 1) and RNN (L_W = 1) baselines are the plain stack and
+the recurrence; the folded diffractive network is the unrolled D2NN of the same
+masks (complex128, to 1e-12 relative); the per-character language model with
+L_W = L_T = 1 is the over-time one (the Elman RNN, bit for bit).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+import photonn as pn
+from photonn.models import DiffractiveReLaX, DigitalReLaX, PhotonicReLaX, ReLaXLanguageModel
+from photonn.models.relax import (
+    bank_layer_parameters,
+    bank_width,
+    photonic_bank,
+    sparse_crosstalk,
+)
+from photonn.onchip import MZIMesh
+from photonn.runs import build_model, resolve_config
+
+
+def _g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def _close(a, b, rtol=1e-12):
+    a, b = a.detach(), b.detach()
+    return float((a - b).abs().max()) <= rtol * max(float(b.abs().max()), 1e-300)
+
+
+class TestParameterCounts:
+    @pytest.mark.parametrize("width", [1, 2, 5, 9])
+    def test_by_hand_per_bank_type(self, width):
+        w = width
+        lin = nn.Linear(w, w)
+        assert bank_layer_parameters("digital", w) == sum(p.numel() for p in lin.parameters())
+        mesh = MZIMesh(w)
+        assert bank_layer_parameters("mzi", w) == sum(p.numel() for p in mesh.parameters())
+        svd = pn.onchip.SVDLinear(w, w)
+        assert bank_layer_parameters("svd", w) == sum(p.numel() for p in svd.parameters())
+        mask = pn.freespace.PhaseMask(pn.Grid(w, 1e-4))
+        assert bank_layer_parameters("diffractive", w) == sum(p.numel() for p in mask.parameters())
+        assert bank_layer_parameters("mzi", w) == w * w  # w (w - 1) / 2 MZIs x 2 + w phases
+
+    def test_bank_width_is_the_widest_within_the_budget(self):
+        for bank in ("digital", "mzi", "svd", "diffractive"):
+            for budget, l_w in ((2000, 1), (2000, 3), (8000, 4), (32000, 8)):
+                w = bank_width(budget, l_w, bank)
+                assert l_w * bank_layer_parameters(bank, w) <= budget
+                assert l_w * bank_layer_parameters(bank, w + 1) > budget
+        assert bank_width(8000, 4, "digital") == 44 and bank_width(32000, 1, "mzi") == 178
+        with pytest.raises(ValueError, match="does not fit"):
+            bank_width(3, 2, "digital")
+
+    def test_models_count_bank_and_rest_apart(self):
+        m = DigitalReLaX(10, 3, 6, 2, 3, fast_bias=True, generator=_g())
+        n = m.num_parameters
+        assert n["bank"] == 2 * (36 + 6) and n["per_pass"] == 6 * 6
+        assert n["other"] == (10 * 6 + 6) + (6 * 3 + 3)
+        assert n["total"] == sum(p.numel() for p in m.parameters())
+        p = PhotonicReLaX(10, 3, 5, 2, 2, generator=_g())
+        n = p.num_parameters
+        assert n["bank"] == 2 * 25 and n["per_pass"] == 4 * 2  # gain and bias per pass
+        assert n["total"] == sum(q.numel() for q in p.parameters())
+        s = PhotonicReLaX(10, 3, 4, 2, 1, bank="svd", errors=False, switch=False)
+        assert s.num_parameters["bank"] == 2 * (2 * 16 + 4 + 1)
+        d = DiffractiveReLaX(12, 3, 3, 2)
+        assert d.num_parameters == {"bank": 3 * 144, "per_pass": 0, "other": 1, "total": 433}
+
+
+class TestDigital:
+    def test_dnn_and_rnn_are_the_stack_and_the_recurrence(self):
+        x = torch.randn(4, 7, dtype=torch.float64, generator=_g(1))
+        dnn = DigitalReLaX(7, 3, 5, 3, 1, generator=_g(), dtype=torch.float64)
+        h = torch.tanh(dnn.input(x))
+        for layer in dnn.relax.bank:
+            h = torch.tanh(layer(h))
+        assert _close(dnn(x), dnn.readout(h), 1e-14)
+        rnn = DigitalReLaX(7, 3, 5, 1, 4, inject=True, generator=_g(), dtype=torch.float64)
+        u, h = rnn.input(x), torch.zeros(4, 5, dtype=torch.float64)
+        for _ in range(4):
+            h = torch.tanh(rnn.relax.bank[0](h) + u)
+        assert _close(rnn(x), rnn.readout(h), 1e-14)
+
+    def test_seeded(self):
+        a = DigitalReLaX(4, 2, 3, 2, 2, generator=_g(3))
+        b = DigitalReLaX(4, 2, 3, 2, 2, generator=_g(3))
+        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+class TestPhotonic:
+    def test_bank_carries_the_profile_errors(self):
+        prof = pn.devices.load_profile("si_thermo_optic_mzi")
+        (mesh,) = photonic_bank(
+            "mzi", 5, 1, profile=prof, phase_noise=0.01, generator=_g(), noise_generator=_g(1)
+        )
+        assert mesh.coupler_error is not None and mesh.arm_loss_db is not None
+        assert float(mesh.arm_loss_db[0, 0]) == pytest.approx(0.3)
+        assert mesh.crosstalk_index is not None and mesh.dac_bits == 16
+        assert mesh.phase_noise_std == 0.01
+
+    def test_sparse_crosstalk_equals_set_crosstalk(self):
+        a, b = MZIMesh(7, init="haar", generator=_g()), MZIMesh(7, init="haar", generator=_g())
+        a.set_crosstalk(0.05)
+        sparse_crosstalk(b, 0.05)
+        assert torch.equal(a.crosstalk_index, b.crosstalk_index)
+        assert torch.equal(a.crosstalk_value, b.crosstalk_value)
+        assert torch.equal(a.matrix(), b.matrix())
+
+    def test_forward_backward_and_switch(self):
+        m = PhotonicReLaX(6, 3, 4, 2, 2, phase_noise=0.01, generator=_g())
+        assert m.relax.switch_loss_db == 2.0 and m.relax.pass_noise > 0
+        assert m.relax.fold and m.relax.effective_depth == 4
+        x = torch.randn(8, 6, generator=_g(1))
+        out = m(x)
+        assert out.shape == (8, 3) and out.dtype == torch.float32
+        out.square().sum().backward()
+        for name, p in m.named_parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        # the nonlinearity's gain starts at the inverse of the mean transmission of a pass
+        # (the errored mesh, and the 2 dB switch of the profile)
+        with torch.no_grad():
+            mesh = m.relax.bank[0].matrix()
+            tr = float((mesh.abs() ** 2).sum()) / 4 * 10 ** (-0.2)
+            mesh2 = m.relax.bank[1].matrix()
+            tr = (tr + float((mesh2.abs() ** 2).sum()) / 4 * 10 ** (-0.2)) / 2
+            gain = float(m.relax.activations[0].log_gain.exp())
+        assert gain == pytest.approx(1 / tr, rel=1e-2)  # phase noise: a fresh draw here
+
+    def test_ideal_svd_bank(self):
+        m = PhotonicReLaX(
+            6,
+            3,
+            4,
+            2,
+            1,
+            bank="svd",
+            errors=False,
+            switch=False,
+            nonlinearity="abs",
+            generator=_g(),
+        )
+        assert m(torch.randn(2, 6, generator=_g(1))).shape == (2, 3)
+        assert not m.relax.bank[0].mesh_in.has_errors
+
+
+class TestDiffractive:
+    def test_lt_1_is_the_unrolled_d2nn_and_folding_reuses_the_masks(self):
+        m = DiffractiveReLaX(16, 3, 2, 2, init="uniform", generator=_g(), dtype=torch.complex128)
+        images = torch.rand(2, 8, 8, generator=_g(1), dtype=torch.float64)
+        u = pn.encoding.image_to_field(images, (16, 16), (8, 8), dtype=torch.complex128)
+        u = m.propagator(u)
+        for k in m.relax.schedule:  # 0, 1, 0, 1: mask then the fold back
+            u = m.propagator(m.masks[k](u))
+        e = m.detector.energies(u)
+        ref = m.log_temperature.exp() * e / e.sum(-1, keepdim=True)
+        assert _close(m(images), ref)
+        assert m.distance == pytest.approx(16 * 4e-4**2 / 7.5e-4)
+
+    def test_loss_and_switch_of_an_slm_profile(self):
+        m = DiffractiveReLaX(16, 3, 1, 3, loss_db=1.0, profile="holoeye_pluto2")
+        assert m.relax.switch_loss_db == 1.5 and m.relax.pass_noise == pytest.approx(10**-1.5)
+        m(torch.rand(2, 8, 8)).sum().backward()
+        assert m.masks[0].raw.grad is not None
+
+    def test_bad_input(self):
+        with pytest.raises(ValueError, match="does not fit"):
+            DiffractiveReLaX(8, 3, 1, 1, input_size=9)
+        with pytest.raises(ValueError, match=r"\(B, H, W\)"):
+            DiffractiveReLaX(8, 3, 1, 1)(torch.rand(8, 8))
+
+
+class TestLanguageModel:
+    def test_shapes_and_the_elman_rnn(self):
+        tokens = torch.randint(0, 7, (3, 5), generator=_g(1))
+        a = ReLaXLanguageModel(7, 6, 1, 1, generator=_g(), dtype=torch.float64)
+        b = ReLaXLanguageModel(7, 6, 1, 1, mode="over_time", generator=_g(), dtype=torch.float64)
+        assert a(tokens).shape == (3, 5, 7)
+        assert torch.equal(a(tokens), b(tokens))
+        e, h = a.embed(tokens), torch.zeros(3, 6, dtype=torch.float64)
+        outs = []
+        for t in range(5):  # h_{t+1} = tanh(W h_t + b + E x_t)
+            h = torch.tanh(a.relax.bank[0](h) + e[:, t])
+            outs.append(h)
+        assert _close(a(tokens), a.readout(torch.stack(outs, 1)), 1e-14)
+
+    def test_over_time_cycles_the_bank_over_characters(self):
+        m = ReLaXLanguageModel(5, 4, 3, 1, mode="over_time", generator=_g(), dtype=torch.float64)
+        tokens = torch.randint(0, 5, (2, 7), generator=_g(1))
+        e, h, outs = m.embed(tokens), torch.zeros(2, 4, dtype=torch.float64), []
+        for t in range(7):
+            h = torch.tanh(m.relax.bank[t % 3](h) + e[:, t])
+            outs.append(h)
+        assert _close(m(tokens), m.readout(torch.stack(outs, 1)), 1e-14)
+
+    def test_per_char_runs_the_schedule_per_character(self):
+        m = ReLaXLanguageModel(5, 4, 2, 2, generator=_g(), dtype=torch.float64)
+        tokens = torch.randint(0, 5, (2, 3), generator=_g(1))
+        e, h, outs = m.embed(tokens), torch.zeros(2, 4, dtype=torch.float64), []
+        for t in range(3):
+            for k in (0, 1, 0, 1):
+                h = torch.tanh(m.relax.bank[k](h) + e[:, t])
+            outs.append(h)
+        assert _close(m(tokens), m.readout(torch.stack(outs, 1)), 1e-14)
+
+    def test_photonic_bank_and_gradient_records(self):
+        m = ReLaXLanguageModel(6, 4, 2, 1, bank="mzi", generator=_g())
+        m.relax.record = True
+        tokens = torch.randint(0, 6, (2, 4), generator=_g(1))
+        out = m(tokens)
+        assert out.shape == (2, 4, 6)
+        torch.nn.functional.cross_entropy(out.reshape(-1, 6), tokens.reshape(-1)).backward()
+        norms = m.relax.grad_norms()
+        assert norms["weight"].shape == (4, 2) and torch.isfinite(norms["weight"]).all()
+
+    def test_bad_input(self):
+        with pytest.raises(ValueError, match="l_t must be 1"):
+            ReLaXLanguageModel(5, 4, 2, 2, mode="over_time")
+        with pytest.raises(TypeError, match="integer token ids"):
+            ReLaXLanguageModel(5, 4, 1, 1)(torch.rand(2, 3))
+
+
+class TestRunKind:
+    def _cfg(self, **model):
+        return resolve_config({"model": {"kind": "relax", **model}, "data": {"train_limit": 8}})
+
+    def test_budget_sets_the_width(self):
+        cfg = self._cfg(budget=2000, l_w=4, l_t=2)
+        net = build_model(cfg, _g())[-1]
+        assert isinstance(net, DigitalReLaX) and net.width == bank_width(2000, 4, "digital")
+        assert net.relax.effective_depth == 8
+        cfg = self._cfg(bank="mzi", hidden=4, l_w=2, l_t=1, schedule="0,1,1")
+        net = build_model(cfg, _g())[-1]
+        assert isinstance(net, PhotonicReLaX) and net.relax.schedule == (0, 1, 1)
+        d = build_model(self._cfg(bank="diffractive", hidden=12, l_w=1, l_t=2), _g())
+        assert isinstance(d, DiffractiveReLaX) and d(torch.rand(2, 28, 28)).shape == (2, 10)
+
+    def test_checks_name_the_key(self):
+        with pytest.raises(ValueError, match="model.activation = 'eo' does not fit"):
+            self._cfg(activation="eo")
+        with pytest.raises(ValueError, match="classifies images"):
+            self._cfg(bank="diffractive", input="text")
+        with pytest.raises(ValueError, match="set model.l_t = 1"):
+            self._cfg(input="text", mode="over_time", l_t=2)
+        with pytest.raises(ValueError, match="outside the bank"):
+            self._cfg(schedule="0,2")
+        with pytest.raises(ValueError, match="model.schedule"):
+            self._cfg(schedule="zigzag")
+
+    def test_train_run(self, tmp_path):
+        from photonn.runs import train_run
+
+        cfg = resolve_config(
+            {
+                "model": {"kind": "relax", "hidden": 8, "l_w": 2, "l_t": 2, "image_size": 7},
+                "data": {"train_limit": 64, "test_limit": 32, "validation": 16},
+                "epochs": 1,
+                "progress": False,
+                "pictures": False,
+            }
+        )
+        trainer = train_run(cfg, tmp_path / "run")
+        assert trainer.results["final"]["test_accuracy"] is not None
+        assert (tmp_path / "run" / "best.h5").is_file()
+
+
+def test_text_dataset_trains_a_language_model(data_dir, tmp_path):
+    from photonn.runs import train_run
+
+    cfg = resolve_config(
+        {
+            "model": {"kind": "relax", "input": "text", "hidden": 8, "l_w": 1, "l_t": 1},
+            "data": {
+                "dataset": "shakespeare",
+                "data_dir": str(data_dir),
+                "train_limit": 24,
+                "test_limit": 8,
+                "validation": 8,
+            },
+            "keep_best": "val_loss",
+            "epochs": 1,
+            "progress": False,
+            "pictures": False,
+        }
+    )
+    trainer = train_run(cfg, tmp_path / "lm")
+    res = trainer.results["final"]
+    assert res["test_accuracy"] is None and 3.0 < res["test_loss"] < 5.0  # ~ln 84 = 4.43 nats
+    copy.deepcopy(trainer.model)  # picklable state (noise generators are plain generators)
