@@ -339,6 +339,11 @@ class ReLaXSection:
     )
     l_w: int = key(2, "L_W: layers in the bank", gt=0)
     l_t: int = key(2, "L_T: repeats of the schedule", gt=0)
+    depth: int = key(
+        0,
+        "effective depth: sets l_t = depth / l_w (a sweep over l_w at fixed depth; 0: use l_t)",
+        ge=0,
+    )
     budget: int = key(
         0,
         "bank parameter budget: the width is the largest whose l_w layers fit (0: use hidden)",
@@ -409,6 +414,17 @@ def _relax_schedule(m: dict):
         ) from None
 
 
+def _relax_repeats(m: dict) -> int:
+    if not m["depth"]:
+        return m["l_t"]
+    if m["depth"] % m["l_w"]:
+        raise ValueError(
+            f"model.depth = {m['depth']} is not a multiple of model.l_w = {m['l_w']}: the "
+            "periodic schedule runs l_t = depth / l_w whole periods"
+        )
+    return m["depth"] // m["l_w"]
+
+
 def _relax_width(m: dict) -> int:
     from ..models.relax import bank_width
 
@@ -431,12 +447,13 @@ def _check_relax(m: dict) -> None:
         raise ValueError(
             "model.bank = 'diffractive' classifies images; use it with model.input = 'image'"
         )
-    if m["mode"] == "over_time" and m["input"] == "text" and m["l_t"] != 1:
+    l_t = _relax_repeats(m)
+    if m["mode"] == "over_time" and m["input"] == "text" and l_t != 1:
         raise ValueError(
             "model.mode = 'over_time' runs one pass per character (the bank cycled over time): "
-            f"set model.l_t = 1, got {m['l_t']}"
+            f"set model.l_t = 1 (and depth = 0 or l_w), got l_t = {l_t}"
         )
-    relax_schedule(m["l_w"], m["l_t"], _relax_schedule(m))
+    relax_schedule(m["l_w"], l_t, _relax_schedule(m))
     _relax_width(m)
 
 
@@ -450,6 +467,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
     )
 
     bank, width, schedule = m["bank"], _relax_width(m), _relax_schedule(m)
+    l_w, l_t = m["l_w"], _relax_repeats(m)
     act = RELAX_DEFAULT_ACTIVATION[bank] if m["activation"] == "auto" else m["activation"]
     common = dict(
         schedule=schedule, share=m["share"], checkpoint=m["checkpoint"], generator=generator
@@ -465,8 +483,8 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
         return ReLaXLanguageModel(
             num_classes,
             width,
-            m["l_w"],
-            m["l_t"],
+            l_w,
+            l_t,
             bank=bank,
             mode=m["mode"],
             activation=act,
@@ -477,8 +495,8 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
         return DiffractiveReLaX(
             width,
             num_classes,
-            m["l_w"],
-            m["l_t"],
+            l_w,
+            l_t,
             pitch=m["pitch_m"],
             wavelength=m["wavelength_m"],
             distance=m["distance_m"] or None,
@@ -495,8 +513,8 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             n * n,
             num_classes,
             width,
-            m["l_w"],
-            m["l_t"],
+            l_w,
+            l_t,
             activation=act,
             inject=m["inject"],
             leak=m["leak"],
@@ -508,8 +526,8 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             n * n,
             num_classes,
             width,
-            m["l_w"],
-            m["l_t"],
+            l_w,
+            l_t,
             bank=bank,
             nonlinearity=act,
             inject=m["inject"],

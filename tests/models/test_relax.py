@@ -243,6 +243,13 @@ class TestRunKind:
         d = build_model(self._cfg(bank="diffractive", hidden=12, l_w=1, l_t=2), _g())
         assert isinstance(d, DiffractiveReLaX) and d(torch.rand(2, 28, 28)).shape == (2, 10)
 
+    def test_depth_sets_the_repeats(self):
+        for l_w in (1, 2, 4):
+            net = build_model(self._cfg(hidden=3, l_w=l_w, depth=4), _g())[-1]
+            assert net.relax.effective_depth == 4 and net.relax.repeats == 4 // l_w
+        with pytest.raises(ValueError, match="not a multiple of model.l_w"):
+            self._cfg(l_w=3, depth=4)
+
     def test_checks_name_the_key(self):
         with pytest.raises(ValueError, match="model.activation = 'eo' does not fit"):
             self._cfg(activation="eo")
