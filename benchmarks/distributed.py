@@ -168,11 +168,14 @@ def gpu_curve(global_batch: int, worlds=(1, 2, 4, 8)) -> list[list]:
 
 # -- the worker (under torchrun) ---------------------------------------------------------
 class _Clock:
+    """Wall time and this process's CPU time at the end of every step."""
+
     def __init__(self):
-        self.marks = []
+        self.marks, self.cpu = [], []
 
     def on_batch_end(self, step, model, metrics):
         self.marks.append(time.perf_counter())
+        self.cpu.append(time.process_time())
 
 
 def worker(name: str, batch: int, steps: int, warmup: int, quick: bool, out: str) -> None:
@@ -209,6 +212,7 @@ def worker(name: str, batch: int, steps: int, warmup: int, quick: bool, out: str
         )
         trainer.fit(data.train, epochs=1, batch_size=batch, max_steps=warmup + steps)
         dt = [b - a for a, b in zip(clock.marks[warmup - 1 :], clock.marks[warmup:])]
+        cpu = [b - a for a, b in zip(clock.cpu[warmup - 1 :], clock.cpu[warmup:])]
         result = {
             "workload": name,
             "world": world,
@@ -217,6 +221,8 @@ def worker(name: str, batch: int, steps: int, warmup: int, quick: bool, out: str
             "step_s": statistics.median(dt),
             "steps": len(dt),
             "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            # CPU time per step of every rank: the work, whatever share of a core it got
+            "cpu_s": distributed.gather_objects(statistics.median(cpu)),
         }
         if world > 1:  # the gradient's all-reduce alone
             flat = torch.zeros(result["params"], dtype=torch.float32)
@@ -322,6 +328,11 @@ def _median(results, key, field):
     return statistics.median(vals) if vals else None
 
 
+def _cpu(results, key, over) -> float:
+    """Median over rounds of ``over`` (max or sum) of the ranks' CPU time per step."""
+    return statistics.median(over(r["cpu_s"]) for r in results[key])
+
+
 def report(results: dict, args) -> str:
     rows, pred_rows = [], []
     for name in args.only:
@@ -332,17 +343,17 @@ def report(results: dict, args) -> str:
         params = results[(name, 1, BATCH)][0]["params"]
         rounds1 = ", ".join(f"{1e3 * r['step_s']:.0f}" for r in results[(name, 1, BATCH)])
         rounds2 = ", ".join(f"{1e3 * r['step_s']:.0f}" for r in results[(name, 2, BATCH)])
+        c1 = _cpu(results, (name, 1, BATCH), max)
         for world, batch, t, kind in (
             (1, BATCH, t1, "-"),
             (2, BATCH, t2, "strong"),
             (2, 2 * BATCH, t2w, "weak"),
         ):
-            if kind == "strong":
-                eff = t1 / (2 * t)
-            elif kind == "weak":
-                eff = t1 / t
-            else:
-                eff = 1.0
+            key = (name, world, batch)
+            c, work = _cpu(results, key, max), _cpu(results, key, sum)
+            # the work of 1 process over the slowest rank's work: with a core per process
+            ideal = c1 / (world * c) if kind != "weak" else c1 / c
+            eff = {"strong": t1 / (2 * t), "weak": t1 / t}.get(kind, 1.0)
             rows.append(
                 [
                     name,
@@ -354,6 +365,9 @@ def report(results: dict, args) -> str:
                     f"{batch / t:.0f}",
                     f"{t1 / t:.2f}" if kind == "strong" else "",
                     f"{eff:.0%}",
+                    f"{1e3 * c:.1f}",
+                    f"{work / c1 * BATCH / batch:.2f}",
+                    f"{ideal:.0%}",
                 ]
             )
         pred = t1 / 2 + ar
@@ -377,7 +391,12 @@ def report(results: dict, args) -> str:
         "",
         "Median step time over the rounds (each round's figure is the median of its timed "
         "steps). Strong scaling keeps the global batch (the `photonn train` semantics); "
-        "weak scaling keeps the per-rank batch.",
+        "weak scaling keeps the per-rank batch. `CPU ms`: the CPU time of the slowest rank "
+        "per step (the work it did, whatever share of a core the machine's load left it); "
+        "`work / sample`: the CPU time of all ranks per sample, relative to one process (1.00: "
+        "DDP adds no work); `eff. with a core each`: the efficiency the CPU times give when "
+        "every process has a core of its own (one process's CPU time over the slowest rank's, "
+        "per sample).",
         "",
         table(
             rows,
@@ -391,6 +410,9 @@ def report(results: dict, args) -> str:
                 "samples/s",
                 "speedup",
                 "efficiency",
+                "CPU ms",
+                "work / sample",
+                "eff. with a core each",
             ],
         ),
         "",

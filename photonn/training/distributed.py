@@ -414,14 +414,15 @@ def plan_for(model: nn.Module, data_parallel: bool | None = None) -> Plan:
 
     ``data_parallel=None`` (auto): data parallel when a process group of two or
     more ranks is initialised, model parallel when ``model`` shards its
-    wavelengths; ``False`` trains every rank on its own (single mode).
+    wavelengths; ``True``: data parallel in any process group, even of one rank
+    (DDP's code path on one GPU); ``False`` trains every rank on its own.
     """
     if not is_distributed() or data_parallel is False:
         return Plan("single")
     w, r, b = world_size(), rank(), backend_name()
     if model_parallel(model):
         return Plan("model", r, w, b)
-    if w == 1:
+    if w == 1 and data_parallel is not True:
         return Plan("single", r, w, b)
     return Plan("data", r, w, b)
 

@@ -7,7 +7,9 @@ are marked ``distributed`` (``pytest -m distributed`` runs them alone) and each
 launch is bounded by a timeout, so a hang fails instead of blocking CI.
 
 * 2 processes give the parameters of 1 process with the same global batch
-  (the last batch of each epoch is uneven: 23 samples, 12 + 11 per rank);
+  (the last batch of each epoch is uneven: 23 samples, 12 + 11 per rank), and two
+  torchrun agents joined by a c10d rendezvous (multi-node, on this machine) give
+  the bits of one node;
 * a rank killed mid-epoch fails the job cleanly, and ``--resume`` (or a torchrun
   restart with ``--max-restarts``) continues from the last checkpoint to the
   same bits as the uninterrupted 2-process run;
@@ -245,6 +247,51 @@ def test_two_processes_give_the_parameters_of_one(runs):
 
 @pytest.mark.distributed
 @needs_torchrun
+def test_two_nodes_train_as_one_node(runs, tmp_path):
+    """Multi-node: two torchrun agents (one process each) meet through a c10d rendezvous on
+    this machine, as on two hosts; the run equals the one-node 2-process run bit for bit."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = tmp_path / "run"
+    cmd = [
+        str(TORCHRUN),
+        "--nnodes=2",
+        "--nproc-per-node=1",
+        "--rdzv-backend=c10d",
+        f"--rdzv-endpoint=127.0.0.1:{port}",
+        "--rdzv-id=photonn-test",
+        "-m",
+        "photonn",
+        "train",
+        str(runs["cfg"]),
+        "--run-dir",
+        str(run),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTONN_TEST_")}
+    env["OMP_NUM_THREADS"] = "1"
+    nodes = [
+        subprocess.Popen(cmd, cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    try:
+        outs = [n.communicate(timeout=LAUNCH_TIMEOUT) for n in nodes]
+    finally:
+        for n in nodes:
+            if n.poll() is None:
+                n.kill()
+    for n, (_out, err) in zip(nodes, outs):
+        assert n.returncode == 0, err.decode()[-3000:]
+    same_bits(runs["two"] / "checkpoint.h5", run / "checkpoint.h5")
+    rows = json.loads((run / "metrics.json").read_text())
+    assert rows[-1]["world_size"] == 2
+    assert json.loads((run / "launch.json").read_text())["world_size"] == 2
+
+
+@pytest.mark.distributed
+@needs_torchrun
 def test_a_killed_rank_fails_the_job_and_resume_continues(runs, tmp_path):
     run = tmp_path / "run"
     marker = tmp_path / "killed"
@@ -342,14 +389,48 @@ def test_complex_parameters_and_wavelength_sharding(tmp_path, monkeypatch):
     assert hist[0]["world_size"] == 2
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.skipif(
+    not (torch.cuda.is_available() and D._dist().is_nccl_available()), reason="needs CUDA, NCCL"
+)
 def test_cuda_nccl_with_complex_parameters(tmp_path):
-    """On a GPU: one NCCL process trains a complex parameter through the real-view hook, and
-    2 GPUs (when present) match the CPU run of the same configuration."""
-    out = tmp_path / "checks.pt"
-    ok(torchrun("checks", out, nproc=1, env={"PHOTONN_TEST_DEVICE": "cuda"}))
-    got = torch.load(out, weights_only=False)
-    assert got["complex"][3] == "single" and got["complex"][0]["t"].is_complex()
+    """On a GPU: NCCL sees complex tensors only as real views. One process (a group of one,
+    DDP forced) trains a complex parameter through the real-view hook and matches the
+    plain module; with 2 GPUs, torchrun runs train on NCCL and match the CPU checks."""
+    import copy
+
+    from photonn.training import Trainer
+
+    sys.path.insert(0, str(HERE))
+    try:
+        import _dist_worker as w
+    finally:
+        sys.path.remove(str(HERE))
+    dist = D._dist()
+    dist.init_process_group(
+        "nccl", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1
+    )
+    try:
+        torch.cuda.set_device(0)
+        x, y = (t.cuda() for t in w.synthetic(count=8))
+        model = w.ComplexMask().cuda()
+        ref = copy.deepcopy(model)
+        ddp = D.wrap_ddp(model, "cuda:0")
+        torch.nn.functional.cross_entropy(ddp(x), y).backward()
+        torch.nn.functional.cross_entropy(ref(x), y).backward()
+        assert torch.allclose(model.t.grad, ref.t.grad, rtol=1e-10, atol=1e-14)
+        m2 = w.ComplexMask().cuda()
+        t = Trainer(
+            m2,
+            torch.optim.SGD(m2.parameters(), lr=0.1),
+            generator=torch.Generator().manual_seed(0),
+            progress=False,
+            data_parallel=True,
+        )
+        assert t.plan.mode == "data" and t.plan.backend == "nccl"
+        t.fit((x.cpu(), y.cpu()), epochs=1, batch_size=4)
+        assert t.history[0]["backend"] == "nccl"
+    finally:
+        dist.destroy_process_group()
     if torch.cuda.device_count() >= 2:
         cfg = tmp_path / "tiny.toml"
         cfg.write_text(TINY)
@@ -357,6 +438,7 @@ def test_cuda_nccl_with_complex_parameters(tmp_path):
         ok(torchrun("train", cfg, "--run-dir", run, "--set", "device=cuda", module=True))
         rows = json.loads((run / "metrics.json").read_text())
         assert rows[-1]["backend"] == "nccl" and rows[-1]["world_size"] == 2
+        out = tmp_path / "checks.pt"
         ok(torchrun("checks", out, env={"PHOTONN_TEST_DEVICE": "cuda"}))
         got = torch.load(out, weights_only=False)
         assert got["complex"][3] == "data" and got["wavelength_train"][3] == "model"
