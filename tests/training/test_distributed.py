@@ -204,6 +204,54 @@ def test_single_process_rows_record_world_size_and_backend(tmp_path):
     assert t.history[0]["world_size"] == 1 and t.history[0]["backend"] == "none"
 
 
+def test_checkpoints_keep_every_ranks_generators(tmp_path, monkeypatch):
+    """save() gathers the generator states of all ranks; load() on rank r takes its own.
+
+    Driven in one process: the gather and the cross-rank check are replaced, and the
+    trainer's plan says rank 0 (saving) or rank 1 (loading) of 2.
+    """
+    from photonn.training import Trainer
+    from photonn.training import loop as loop_mod
+
+    class Noisy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 2)
+            self.gen = torch.Generator().manual_seed(5)
+
+        def forward(self, x):
+            return self.lin(x) + 0.01 * torch.randn(x.shape[0], 2, generator=self.gen)
+
+    def trainer():
+        m = Noisy()
+        return Trainer(
+            m,
+            torch.optim.SGD(m.parameters(), lr=0.1),
+            generator=torch.Generator().manual_seed(0),
+            checkpoint=tmp_path / "ck.h5",
+            progress=False,
+        )
+
+    t = trainer()
+    rank1 = {"torch": torch.get_rng_state(), "shuffle": t.generator.get_state()}
+    rank1["module/<root>:gen"] = torch.Generator().manual_seed(99).get_state()
+    monkeypatch.setattr(loop_mod.dist_, "gather_objects", lambda obj: [obj, rank1])
+    monkeypatch.setattr(loop_mod.dist_, "check_same", lambda *a, **k: "")
+    t.plan = D.Plan("data", 0, 2, "gloo")
+    t.save()
+    stored = load_checkpoint(tmp_path / "ck.h5")["rng"]
+    assert {"rank1/torch", "rank1/shuffle", "rank1/module/<root>:gen"} <= set(stored)
+    t1 = trainer()
+    t1.plan = D.Plan("data", 1, 2, "gloo")
+    t1.load()
+    assert torch.equal(t1.model.gen.get_state(), rank1["module/<root>:gen"])
+    t0 = trainer()
+    t0.model.gen.manual_seed(1234)
+    t0.plan = D.Plan("data", 0, 2, "gloo")
+    t0.load()
+    assert torch.equal(t0.model.gen.get_state(), torch.Generator().manual_seed(5).get_state())
+
+
 # -- 2 processes under torchrun ----------------------------------------------------------
 @pytest.mark.distributed
 @needs_torchrun
