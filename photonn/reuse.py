@@ -690,6 +690,10 @@ class OpticalNonlinearity(nn.Module):
       modulator bias voltage in ``bias``), the modulator transmits ``T(v)`` of a fresh
       carrier of amplitude ``amplitude``: ``out = amplitude sqrt(T(v))`` (real, >= 0;
       the phase is not kept).
+    * ``"modulate"`` (electro-optic activation of Williamson et al., IEEE JSTQE 26,
+      7700412 (2020)): a tap of the light is detected and drives a modulator that the
+      rest of the light crosses, ``out = z sqrt(T(gain P + bias))``; the phase is kept
+      and small fields pass with ``sqrt(T(bias))``.
     * ``"coherent"`` (all-optical, e.g. a
       :class:`~photonn.activations.SaturableAbsorber` mapping intensity to
       transmitted intensity): ``I = gain P``, ``out = z sqrt(response(I) / I)``;
@@ -702,9 +706,10 @@ class OpticalNonlinearity(nn.Module):
 
     Args:
         response: a module or tensor function of real drive -> transmission (``"oeo"``)
-            or intensity -> intensity (``"coherent"``), e.g. ``EOModulator(v_pi=1.0)``;
+            (``"oeo"``, ``"modulate"``) or intensity -> intensity (``"coherent"``), e.g.
+            ``EOModulator(v_pi=1.0)``;
             ignored for ``"abs"``.
-        mode: ``"oeo"``, ``"coherent"`` or ``"abs"``.
+        mode: ``"oeo"``, ``"modulate"``, ``"coherent"`` or ``"abs"``.
         gain, bias: initial values.
         amplitude: carrier amplitude of ``"oeo"``.
         features: ``None`` (one gain and bias for every mode) or the mode count.
@@ -730,7 +735,7 @@ class OpticalNonlinearity(nn.Module):
             raise TypeError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
         check_device(device)
         self.dtype = dtype
-        self.mode = one_of(mode, ("oeo", "coherent", "abs"), "mode")
+        self.mode = one_of(mode, ("oeo", "modulate", "coherent", "abs"), "mode")
         if mode != "abs":
             if response is None:
                 raise ValueError(f"mode={mode!r} needs a device response (e.g. EOModulator(1.0))")
@@ -765,6 +770,9 @@ class OpticalNonlinearity(nn.Module):
         if self.mode == "abs":
             return (gain * z.abs()).to(self.dtype)
         p = z.real**2 + z.imag**2
+        if self.mode == "modulate":
+            t = self._response(gain * p + self.bias).clamp_min(0)
+            return z * torch.sqrt(t + 1e-30).to(self.dtype)  # finite gradient where T = 0
         if self.mode == "oeo":
             t = self._response(gain * p + self.bias).clamp_min(0)
             return (self.amplitude * torch.sqrt(t + 1e-30)).to(self.dtype)

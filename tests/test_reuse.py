@@ -369,6 +369,16 @@ class TestOpticalNonlinearity:
         assert _close(torch.angle(out), torch.angle(z), 1e-12)  # the phase is kept
         t = 1 - 0.5 / (1 + 2 * p)
         assert _close(out.abs(), z.abs() * t.sqrt(), 1e-12)
+        mod = OpticalNonlinearity(
+            EOModulator(1.0), "modulate", gain=0.2, bias=-0.5, dtype=torch.complex128
+        )
+        out = mod(z)  # the light crosses the modulator its own tap drives; phase kept
+        assert _close(out, z * torch.sqrt(EOModulator(1.0)(0.2 * p - 0.5)), 1e-12)
+        assert _close(mod(1e-6 * z).abs() / (1e-6 * z.abs()), torch.full_like(p, 0.5**0.5), 1e-9)
+        zero = torch.zeros(3, dtype=torch.complex128, requires_grad=True)
+        dark = OpticalNonlinearity(EOModulator(1.0), "modulate", bias=-1.0, dtype=zero.dtype)
+        dark(zero).abs().square().sum().backward()  # T = 0 at the bias: a finite gradient
+        assert torch.isfinite(zero.grad).all() and torch.isfinite(dark.bias.grad).all()
         ab = OpticalNonlinearity(mode="abs", gain=3.0, dtype=torch.complex128)
         assert _close(ab(z).real, 3 * z.abs(), 1e-14)
 

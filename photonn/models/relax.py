@@ -154,6 +154,13 @@ def _mesh(width, *, profile, errors, phase_noise, generator, noise_generator, dt
             profile, n=width, generator=generator, crosstalk=False, dtype=dtype
         )
         sparse_crosstalk(mesh, float(profile["thermal_crosstalk"]))
+        if mesh.coupler_error is None and float(profile["coupler_imbalance_sigma"]) > 0:
+            # no generator (a model rebuilt to load a checkpoint): the same buffers as the
+            # errored mesh (ideal couplers until its state dict is loaded)
+            mesh.set_errors(
+                coupler_error=torch.zeros(mesh.layout.n_mzi, 2, dtype=torch.float64),
+                arm_loss_db=mesh.arm_loss_db,
+            )
     else:
         mesh = MZIMesh(width, dtype=dtype)
     if generator is not None:
@@ -211,27 +218,35 @@ def _mean_transmission(layers) -> float:
     return sum(vals) / len(vals)
 
 
-def optical_nonlinearity(kind: str, transmission: float, *, dtype=torch.complex64, device=None):
-    """The device nonlinearity between passes, its gain set to undo ``transmission``.
+def optical_nonlinearity(
+    kind: str, *, gain: float | None = None, dtype=torch.complex64, device=None
+):
+    """The device nonlinearity between passes (its gain and bias are per-pass fast elements).
 
-    * ``"eo"``: photodiode + amplifier driving an electro-optic modulator
-      (:class:`~photonn.activations.EOModulator`, ``V_pi = 1`` in drive units, bias
-      ``-V_pi``): ``out = sin(pi g P / 2)``, rising from 0 at ``P = 0``; opto-electronic.
+    * ``"eo"``: the electro-optic activation of Williamson et al. (IEEE JSTQE 26,
+      7700412, 2020): a tap of the light is detected and drives an
+      :class:`~photonn.activations.EOModulator` (``V_pi = 1`` in drive units, initial
+      bias ``-V_pi / 2``) that the rest of the light crosses,
+      ``out = z sqrt(T(g |z|^2 - 1/2))``: small fields pass at half power, brighter ones
+      up to full (until ``g |z|^2 = 1/2``); the phase is kept. The initial drive gain
+      ``g = 0.2`` keeps modes of the typical power (0.3-2) on the rising half of the
+      response (pilots on the validation split: ``g = 1`` or a bias of ``-V_pi`` did not
+      train, see experiments/relax).
     * ``"sa"``: a saturable absorber (:class:`~photonn.activations.SaturableAbsorber`,
       ``I_sat = 1``, modulation depth 0.5) on the field, phase kept; all-optical.
     * ``"abs"``: detect and re-emit the amplitude ``g |z|``.
     """
     one_of(kind, OPTICAL_NONLINEARITIES, "nonlinearity")
-    tr = positive_float(transmission, "transmission")
+    g = positive_float(0.2 if kind == "eo" and gain is None else gain or 1.0, "gain")
     if kind == "eo":
         return OpticalNonlinearity(
-            EOModulator(1.0), "oeo", gain=1.0 / tr, bias=-1.0, dtype=dtype, device=device
+            EOModulator(1.0), "modulate", gain=g, bias=-0.5, dtype=dtype, device=device
         )
     if kind == "sa":
         return OpticalNonlinearity(
-            SaturableAbsorber(1.0, 0.5), "coherent", gain=1.0 / tr, dtype=dtype, device=device
+            SaturableAbsorber(1.0, 0.5), "coherent", gain=g, dtype=dtype, device=device
         )
-    return OpticalNonlinearity(None, "abs", gain=1.0 / math.sqrt(tr), dtype=dtype, device=device)
+    return OpticalNonlinearity(None, "abs", gain=g, dtype=dtype, device=device)
 
 
 class _AsState(nn.Module):
@@ -478,13 +493,19 @@ def _photonic_relax(
         device=device,
     )
     sw = switch_options(prof) if switch else {"switch_loss_db": 0.0, "pass_noise": 0.0}
+    # an amplifier per pass (a fast gain) restores the power the mesh and the switch lose
     transmission = _mean_transmission(layers) * 10.0 ** (-sw["switch_loss_db"] / 10.0)
-    act = optical_nonlinearity(nonlinearity, transmission, dtype=dtype, device=device)
-    return ReLaX(
+    amp = 1.0 / math.sqrt(transmission)
+    if nonlinearity == "abs":  # the re-emitting modulator's drive is the amplifier
+        act, gain = optical_nonlinearity("abs", gain=amp, dtype=dtype, device=device), False
+    else:
+        act, gain = optical_nonlinearity(nonlinearity, dtype=dtype, device=device), "scalar"
+    relax = ReLaX(
         layers,
         l_t,
         schedule,
         activation=act,
+        gain=gain,
         share=share,
         inject=inject,
         leak=leak,
@@ -497,6 +518,10 @@ def _photonic_relax(
         dtype=dtype,
         device=device,
     )
+    if relax.gain is not None:
+        with torch.no_grad():
+            relax.gain.fill_(amp)
+    return relax
 
 
 # -- the folded diffractive network -------------------------------------------------------
@@ -587,7 +612,7 @@ class DiffractiveReLaX(ComplexModule):
         act = None
         if nonlinearity is not None:
             one_of(nonlinearity, ("sa",), "nonlinearity")
-            act = optical_nonlinearity("sa", 1.0, dtype=dtype, device=device)
+            act = optical_nonlinearity("sa", dtype=dtype, device=device)
         self.relax = ReLaX(
             [nn.Sequential(m, self.propagator) for m in masks],
             l_t,

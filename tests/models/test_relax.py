@@ -68,7 +68,8 @@ class TestParameterCounts:
         assert n["total"] == sum(p.numel() for p in m.parameters())
         p = PhotonicReLaX(10, 3, 5, 2, 2, generator=_g())
         n = p.num_parameters
-        assert n["bank"] == 2 * 25 and n["per_pass"] == 4 * 2  # gain and bias per pass
+        # per pass: the amplifier gain, the modulator drive gain and bias
+        assert n["bank"] == 2 * 25 and n["per_pass"] == 4 * 3
         assert n["total"] == sum(q.numel() for q in p.parameters())
         s = PhotonicReLaX(10, 3, 4, 2, 1, bank="svd", errors=False, switch=False)
         assert s.num_parameters["bank"] == 2 * (2 * 16 + 4 + 1)
@@ -125,15 +126,43 @@ class TestPhotonic:
         out.square().sum().backward()
         for name, p in m.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all(), name
-        # the nonlinearity's gain starts at the inverse of the mean transmission of a pass
-        # (the errored mesh, and the 2 dB switch of the profile)
+        # the per-pass amplifier (a fast gain) starts at the inverse amplitude transmission
+        # of a pass (the errored mesh, and the 2 dB switch of the profile); the e-o
+        # modulator's drive gain at 0.2, its bias at -V_pi / 2
         with torch.no_grad():
             mesh = m.relax.bank[0].matrix()
             tr = float((mesh.abs() ** 2).sum()) / 4 * 10 ** (-0.2)
             mesh2 = m.relax.bank[1].matrix()
             tr = (tr + float((mesh2.abs() ** 2).sum()) / 4 * 10 ** (-0.2)) / 2
-            gain = float(m.relax.activations[0].log_gain.exp())
-        assert gain == pytest.approx(1 / tr, rel=1e-2)  # phase noise: a fresh draw here
+            act = m.relax.activations[0]
+        assert m.relax.gain.shape == (4,)  # one scalar per pass
+        assert m.relax.gain.detach() == pytest.approx(torch.full((4,), tr**-0.5), rel=1e-2)
+        assert act.mode == "modulate" and float(act.log_gain.detach().exp()) == pytest.approx(0.2)
+        assert float(act.bias.detach()) == pytest.approx(-0.5)
+
+    def test_rebuilt_without_a_generator_loads_the_errored_model(self):
+        # a model rebuilt to load a checkpoint (no generator: no drawn coupler errors) has
+        # the same state-dict keys and shapes, and then computes the same function
+        kw = dict(phase_noise=0.0, bank="mzi", switch=False)  # no crosstalk noise
+        a = PhotonicReLaX(6, 3, 4, 2, 2, generator=_g(), **kw)
+        b = PhotonicReLaX(6, 3, 4, 2, 2, **kw)
+        sa, sb = a.state_dict(), b.state_dict()
+        assert sorted(sa) == sorted(sb)
+        assert all(sa[k].shape == sb[k].shape for k in sa)
+        assert any("coupler_error" in k for k in sa)
+        b.load_state_dict(sa)
+        a.eval(), b.eval()
+        x = torch.randn(5, 6, generator=_g(2))
+        assert torch.allclose(a(x), b(x), rtol=1e-5, atol=1e-6)
+        lm = ReLaXLanguageModel(7, 4, 2, 1, bank="svd", generator=_g())
+        ReLaXLanguageModel(7, 4, 2, 1, bank="svd").load_state_dict(lm.state_dict())
+        # a profile without coupler errors: no coupler buffer on either side
+        prof = {**pn.devices.load_profile("si_thermo_optic_mzi").values}
+        prof["coupler_imbalance_sigma"] = 0.0
+        c = PhotonicReLaX(6, 3, 4, 1, 1, profile=prof, generator=_g(), **kw)
+        d = PhotonicReLaX(6, 3, 4, 1, 1, profile=prof, **kw)
+        assert c.relax.bank[0].coupler_error is None and d.relax.bank[0].coupler_error is None
+        d.load_state_dict(c.state_dict())
 
     def test_ideal_svd_bank(self):
         m = PhotonicReLaX(
@@ -261,6 +290,36 @@ class TestRunKind:
             self._cfg(schedule="0,2")
         with pytest.raises(ValueError, match="model.schedule"):
             self._cfg(schedule="zigzag")
+
+    def test_photonic_run_reloads_its_checkpoints(self, tmp_path):
+        # photonn eval rebuilds the model from the stored config (no generator) and loads
+        # checkpoint.h5 / best.h5 of the errored, switched MZI bank: the same test loss
+        from photonn.runs import evaluate_run, train_run
+
+        cfg = resolve_config(
+            {
+                "model": {
+                    "kind": "relax",
+                    "bank": "mzi",
+                    "hidden": 6,
+                    "l_w": 2,
+                    "l_t": 2,
+                    "image_size": 7,
+                    "phase_noise": 0.0,
+                },
+                "data": {"train_limit": 64, "test_limit": 32, "validation": 16},
+                "epochs": 1,
+                "progress": False,
+                "pictures": False,
+                "keep_best": "val_accuracy",
+            }
+        )
+        trainer = train_run(cfg, tmp_path / "run")
+        res = trainer.results
+        for which in ("final", "best"):
+            out = evaluate_run(tmp_path / "run", which=which)
+            # the switch crosstalk is noise drawn per forward: equal to its size, not bits
+            assert out["loss"] == pytest.approx(res[which]["test_loss"], rel=2e-2), which
 
     def test_train_run(self, tmp_path):
         from photonn.runs import train_run
