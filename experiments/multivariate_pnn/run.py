@@ -95,7 +95,7 @@ def run_one(name: str, args) -> dict:
         "final": res["final"],
         "best": res.get("best"),
         "train_time_s": train_s,
-        "s_per_epoch": train_s / max(1, len(hist)),
+        "s_per_epoch": _median([h["train_time_s"] for h in hist]),
         "wall_s_this_call": wall,
         "history": hist,
     }
@@ -110,6 +110,21 @@ def run_one(name: str, args) -> dict:
     return row
 
 
+def _median(values: list[float]) -> float:
+    """The median (0 for no values): the machine is shared, so a mean would mix loads."""
+    v = sorted(values)
+    if not v:
+        return 0.0
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else 0.5 * (v[mid - 1] + v[mid])
+
+
+def _epoch_seconds(row: dict) -> tuple[float, float, float]:
+    """Median, fastest and slowest training time of one epoch [s]."""
+    t = [h["train_time_s"] for h in row["history"]]
+    return _median(t), min(t, default=0.0), max(t, default=0.0)
+
+
 def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}"
 
@@ -117,7 +132,7 @@ def _pct(v) -> str:
 def table(rows: list[dict]) -> str:
     lines = [
         "| run | model | S | R | params | epochs | test, final [%] | best epoch (val [%]) "
-        "| test, best [%] | paper [%] | s / epoch |",
+        "| test, best [%] | paper [%] | s / epoch (median) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -128,24 +143,26 @@ def table(rows: list[dict]) -> str:
             f"| {r['epochs']} | {_pct(r['final']['test_accuracy'])} "
             f"| {best.get('epoch', '-')} ({_pct(best.get('val_accuracy'))}) "
             f"| {_pct(best.get('test_accuracy'))} | {r['paper'] or '-'} "
-            f"| {r['s_per_epoch']:.0f} |"
+            f"| {_epoch_seconds(r)[0]:.0f} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def projection(rows: list[dict]) -> str:
     lines = [
-        f"The paper's protocol is {PAPER_EPOCHS} epochs. At the measured cost per epoch on "
-        "this CPU (one thread):",
+        f"The paper's protocol is {PAPER_EPOCHS} epochs. At the measured training time per "
+        "epoch on this CPU (one thread; median, and the fastest to slowest epoch, which "
+        "differ with the load of the shared machine):",
         "",
     ]
     for r in rows:
         if r["kind"] != "multivariate":
             continue
-        hours = r["s_per_epoch"] * PAPER_EPOCHS / 3600
+        med, lo, hi = _epoch_seconds(r)
+        h = [t * PAPER_EPOCHS / 3600 for t in (med, lo, hi)]
         lines.append(
-            f"- {r['run']}: {r['s_per_epoch']:.0f} s per epoch, {hours:.0f} h for "
-            f"{PAPER_EPOCHS} epochs"
+            f"- {r['run']}: {med:.0f} s per epoch ({lo:.0f} - {hi:.0f}), {h[0]:.0f} h for "
+            f"{PAPER_EPOCHS} epochs ({h[1]:.0f} - {h[2]:.0f} h)"
         )
     return "\n".join(lines) + "\n"
 
