@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 BANKS = ("digital", "mzi", "svd", "diffractive")
-OPTICAL_NONLINEARITIES = ("eo", "sa", "abs")
+OPTICAL_NONLINEARITIES = ("eo", "oeo", "sa", "abs")
 
 
 def bank_layer_parameters(bank: str, width: int) -> int:
@@ -229,24 +229,39 @@ def optical_nonlinearity(
       bias ``-V_pi / 2``) that the rest of the light crosses,
       ``out = z sqrt(T(g |z|^2 - 1/2))``: small fields pass at half power, brighter ones
       up to full (until ``g |z|^2 = 1/2``); the phase is kept. The initial drive gain
-      ``g = 0.2`` keeps modes of the typical power (0.3-2) on the rising half of the
-      response (pilots on the validation split: ``g = 1`` or a bias of ``-V_pi`` did not
-      train, see experiments/relax).
+      ``g = 0.2`` spreads the rising half of the response over powers 0 to 2.5 (with
+      the amplifier of :class:`PhotonicReLaX` a state settles near power 3 over the
+      passes, where the transmission peaks and turns down).
+    * ``"oeo"``: opto-electronic with a fresh carrier: the detected power drives the
+      same modulator (drive gain 0.2, bias ``-V_pi / 2``) on a new laser carrier,
+      ``out = sqrt(T(g |z|^2 - 1/2))``: bounded (at most 1, like a sigmoid), real, the
+      phase is not kept. A bounded response keeps a recurrent state with per-pass
+      amplifiers from growing (the language model: with ``"eo"``, ``"sa"`` or ``"abs"``
+      and gain the state can grow without bound over the characters).
     * ``"sa"``: a saturable absorber (:class:`~photonn.activations.SaturableAbsorber`,
       ``I_sat = 1``, modulation depth 0.5) on the field, phase kept; all-optical.
     * ``"abs"``: detect and re-emit the amplitude ``g |z|``.
     """
     one_of(kind, OPTICAL_NONLINEARITIES, "nonlinearity")
-    g = positive_float(0.2 if kind == "eo" and gain is None else gain or 1.0, "gain")
-    if kind == "eo":
+    eo = kind in ("eo", "oeo")
+    g = positive_float(0.2 if eo and gain is None else gain or 1.0, "gain")
+    if eo:
+        mode = "modulate" if kind == "eo" else "oeo"
         return OpticalNonlinearity(
-            EOModulator(1.0), "modulate", gain=g, bias=-0.5, dtype=dtype, device=device
+            EOModulator(1.0), mode, gain=g, bias=-0.5, dtype=dtype, device=device
         )
     if kind == "sa":
         return OpticalNonlinearity(
             SaturableAbsorber(1.0, 0.5), "coherent", gain=g, dtype=dtype, device=device
         )
     return OpticalNonlinearity(None, "abs", gain=g, dtype=dtype, device=device)
+
+
+def small_signal_transmission(act: nn.Module) -> float:
+    """Power transmission ``|f(z)|^2 / |z|^2`` of a nonlinearity ``f`` for a weak field."""
+    with torch.no_grad():
+        z = torch.full((1,), 1e-4, dtype=act.dtype, device=act.log_gain.device)
+        return float((act(z).abs() ** 2 / z.abs() ** 2).reshape(()))
 
 
 class _AsState(nn.Module):
@@ -372,7 +387,7 @@ class PhotonicReLaX(ComplexModule):
         width: modes of every bank layer.
         l_w, l_t: bank size and repeats.
         bank: ``"mzi"`` (default) or ``"svd"``.
-        nonlinearity: ``"eo"`` (default), ``"sa"`` or ``"abs"``; see
+        nonlinearity: ``"eo"`` (default), ``"oeo"``, ``"sa"`` or ``"abs"``; see
             :func:`optical_nonlinearity`.
         profile: an ``mzi_platform`` profile (default ``"si_thermo_optic_mzi"``): the
             static errors (``errors=True``) and the switch (``switch=True``).
@@ -493,13 +508,18 @@ def _photonic_relax(
         device=device,
     )
     sw = switch_options(prof) if switch else {"switch_loss_db": 0.0, "pass_noise": 0.0}
-    # an amplifier per pass (a fast gain) restores the power the mesh and the switch lose
+    # an amplifier per pass (a fast gain) restores the power the mesh, the switch and the
+    # nonlinearity (at small power: 1/2 for "eo" and "sa") lose, so a weak state neither
+    # fades nor grows from pass to pass at the start
     transmission = _mean_transmission(layers) * 10.0 ** (-sw["switch_loss_db"] / 10.0)
-    amp = 1.0 / math.sqrt(transmission)
     if nonlinearity == "abs":  # the re-emitting modulator's drive is the amplifier
+        amp = 1.0 / math.sqrt(transmission)
         act, gain = optical_nonlinearity("abs", gain=amp, dtype=dtype, device=device), False
     else:
         act, gain = optical_nonlinearity(nonlinearity, dtype=dtype, device=device), "scalar"
+        if nonlinearity != "oeo":  # a fresh carrier: its output does not scale with z
+            transmission *= small_signal_transmission(act)
+        amp = 1.0 / math.sqrt(transmission)
     relax = ReLaX(
         layers,
         l_t,
@@ -685,7 +705,7 @@ class ReLaXLanguageModel(nn.Module):
         vocab_size, width, l_w, l_t: vocabulary, state width, bank size, repeats.
         bank: ``"digital"``, ``"mzi"`` or ``"svd"``.
         mode: ``"per_char"`` or ``"over_time"``.
-        activation: digital ``"tanh"``/``"relu"``; photonic ``"eo"``/``"sa"``/``"abs"``
+        activation: digital ``"tanh"``/``"relu"``; photonic ``"eo"``/``"oeo"``/``"sa"``/``"abs"``
             (default ``"tanh"`` or ``"eo"``).
         profile, errors, phase_noise, switch: the photonic bank's, per :class:`PhotonicReLaX`.
         schedule, share, leak, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.

@@ -321,8 +321,8 @@ register_model(ModelKind("mlp", MLPSection, _build_mlp))
 # -- relax: ReLaX-Net, time-multiplexed reuse of a bank of layers -------------------------
 RELAX_ACTIVATIONS = {
     "digital": ("tanh", "relu", "identity"),
-    "mzi": ("eo", "sa", "abs"),
-    "svd": ("eo", "sa", "abs"),
+    "mzi": ("eo", "oeo", "sa", "abs"),
+    "svd": ("eo", "oeo", "sa", "abs"),
     "diffractive": ("none", "sa"),
 }
 RELAX_DEFAULT_ACTIVATION = {"digital": "tanh", "mzi": "eo", "svd": "eo", "diffractive": "none"}
@@ -355,7 +355,7 @@ class ReLaXSection:
     )
     activation: str = key(
         "auto",
-        "between passes: tanh, relu, identity (digital); eo, sa, abs (mzi, svd); none, sa "
+        "between passes: tanh, relu, identity (digital); eo, oeo, sa, abs (mzi, svd); none, sa "
         "(diffractive); auto: tanh, eo or none",
     )
     share: str = key(

@@ -127,8 +127,8 @@ class TestPhotonic:
         for name, p in m.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all(), name
         # the per-pass amplifier (a fast gain) starts at the inverse amplitude transmission
-        # of a pass (the errored mesh, and the 2 dB switch of the profile); the e-o
-        # modulator's drive gain at 0.2, its bias at -V_pi / 2
+        # of a pass at small power (the errored mesh, the 2 dB switch of the profile and
+        # the e-o modulator's 1/2 at its bias -V_pi / 2); the drive gain at 0.2
         with torch.no_grad():
             mesh = m.relax.bank[0].matrix()
             tr = float((mesh.abs() ** 2).sum()) / 4 * 10 ** (-0.2)
@@ -136,7 +136,7 @@ class TestPhotonic:
             tr = (tr + float((mesh2.abs() ** 2).sum()) / 4 * 10 ** (-0.2)) / 2
             act = m.relax.activations[0]
         assert m.relax.gain.shape == (4,)  # one scalar per pass
-        assert m.relax.gain.detach() == pytest.approx(torch.full((4,), tr**-0.5), rel=1e-2)
+        assert m.relax.gain.detach() == pytest.approx(torch.full((4,), (tr / 2) ** -0.5), rel=1e-2)
         assert act.mode == "modulate" and float(act.log_gain.detach().exp()) == pytest.approx(0.2)
         assert float(act.bias.detach()) == pytest.approx(-0.5)
 
@@ -249,6 +249,22 @@ class TestLanguageModel:
         torch.nn.functional.cross_entropy(out.reshape(-1, 6), tokens.reshape(-1)).backward()
         norms = m.relax.grad_norms()
         assert norms["weight"].shape == (4, 2) and torch.isfinite(norms["weight"]).all()
+
+    def test_oeo_keeps_the_recurrent_state_bounded(self):
+        # a fresh carrier: |h| <= 1 after every pass, however long the text; with the
+        # phase-keeping "eo" activation and the per-pass amplifier the state grows
+        tokens = torch.randint(0, 6, (2, 48), generator=_g(1))
+        oeo = ReLaXLanguageModel(6, 8, 2, 2, bank="mzi", activation="oeo", generator=_g())
+        assert oeo.relax.activations[0].mode == "oeo"
+        with torch.no_grad():
+            e = oeo.embed(tokens)
+            h = torch.zeros(2, 8, dtype=oeo.state_dtype)
+            for t in range(48):
+                h = oeo.relax(e[:, t], h)
+                assert float(h.abs().max()) <= 1 + 1e-6
+        # the amplifier undoes the mesh and the switch only (the output is not ~ z)
+        tr = sum(float((m.matrix().abs() ** 2).sum()) / 8 for m in oeo.relax.bank) / 2
+        assert float(oeo.relax.gain[0]) == pytest.approx((tr * 10**-0.2) ** -0.5, rel=2e-2)
 
     def test_bad_input(self):
         with pytest.raises(ValueError, match="l_t must be 1"):
