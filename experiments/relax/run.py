@@ -58,8 +58,10 @@ L_W = (1, 2, 4)
 L_T = (1, 2, 4)
 
 
-def _grid(budgets=BUDGETS, l_w=L_W, l_t=L_T, seeds=(0,)):
+def _grid(budgets=BUDGETS, l_w=L_W, l_t=L_T, seeds=(0,), fixed=()):
+    """The ``--grid`` lists of a stage; ``fixed``: single-valued keys (``"model.inject=true"``)."""
     return [
+        *fixed,
         f"seed={','.join(map(str, seeds))}",
         f"model.budget={','.join(map(str, budgets))}",
         f"model.l_w={','.join(map(str, l_w))}",
@@ -67,14 +69,24 @@ def _grid(budgets=BUDGETS, l_w=L_W, l_t=L_T, seeds=(0,)):
     ]
 
 
+INJECT = ("model.inject=true",)  # re-inject the input projection at every pass
+
+
 # name -> (config, grid, task); listed in the order they run (the most telling first)
 STAGES = {
     "fmnist-digital": ("fmnist_digital.toml", _grid(), "image"),
     "fmnist-mzi": ("fmnist_mzi.toml", _grid(), "image"),
+    "fmnist-digital-inject": ("fmnist_digital.toml", _grid(fixed=INJECT), "image"),
     "shakespeare-digital": ("shakespeare_digital.toml", _grid(), "text"),
     "shakespeare-mzi": ("shakespeare_mzi.toml", _grid((4000,)), "text"),
     "fmnist-diffractive": ("fmnist_diffractive.toml", _grid((4000, 1000)), "image"),
+    "fmnist-mzi-inject": ("fmnist_mzi.toml", _grid(fixed=INJECT), "image"),
     "fmnist-digital-seeds": ("fmnist_digital.toml", _grid(seeds=(1, 2)), "image"),
+    "fmnist-digital-inject-seeds": (
+        "fmnist_digital.toml",
+        _grid(seeds=(1, 2), fixed=INJECT),
+        "image",
+    ),
     "shakespeare-digital-seeds": (
         "shakespeare_digital.toml",
         _grid((4000,), seeds=(1, 2)),
@@ -136,7 +148,8 @@ def collect(data_dir: str | None) -> list[dict]:
             row = {
                 "stage": name,
                 "dataset": p.cfg["data"]["dataset"],
-                "bank": m["bank"],
+                # the image nets with the input re-injected at every pass apart
+                "bank": m["bank"] + ("+inject" if m["inject"] and task == "image" else ""),
                 "budget": m["budget"],
                 "l_w": m["l_w"],
                 "l_t": m["l_t"],
@@ -217,15 +230,22 @@ def aggregate(rows: list[dict]) -> list[dict]:
 
 
 def best_by_family(agg: list[dict]) -> list[dict]:
-    """Per (dataset, bank, budget): the DNN, RNN and ReLaX point of best validation metric."""
+    """Per (dataset, bank, budget): the DNN (``L_T = 1``), RNN (``L_W = 1``) and ReLaX
+    (``L_W, L_T > 1``) point of best validation metric (mean over seeds), and the best
+    point overall."""
     out = []
     keys = sorted({(a["dataset"], a["bank"], a["budget"]) for a in agg})
     for k in keys:
         pts = [a for a in agg if (a["dataset"], a["bank"], a["budget"]) == k]
         val, test, mode = _metric(pts[0])
         row = {"dataset": k[0], "bank": k[1], "budget": k[2]}
+        member = {  # the single layer (1, 1) is both a DNN and an RNN of depth 1
+            "DNN": lambda a: a["l_t"] == 1,
+            "RNN": lambda a: a["l_w"] == 1,
+            "ReLaX": lambda a: a["l_w"] > 1 and a["l_t"] > 1,
+        }
         for fam in ("DNN", "RNN", "ReLaX"):
-            cand = [a for a in pts if a["family"] == fam and a[val] is not None]
+            cand = [a for a in pts if member[fam](a) and a[val] is not None]
             if not cand:
                 continue
             pick = min if mode == "min" else max
@@ -263,7 +283,7 @@ def markdown(agg: list[dict], best: list[dict], latency: dict) -> str:
         "character); ± is the standard deviation over seeds where more than one ran. The",
         "families of each budget are chosen on validation (the `val` column), never on test.",
         "",
-        "## Best DNN (L_T = 1), RNN (L_W = 1) and ReLaX (L_W, L_T > 1) per budget",
+        "## Best DNN (L_T = 1), RNN (L_W = 1) and ReLaX (L_W, L_T > 1) per budget, on validation",
         "",
         "| dataset | bank | budget | DNN (L_W, L_T): test | RNN | ReLaX | best on val |",
         "|---|---|---|---|---|---|---|",
@@ -446,9 +466,9 @@ def grad_norms(data_dir: str | None, max_batches: int = 1) -> dict:
                 state = g["state"].reshape(-1)
                 weight = g["weight"].reshape(-1)
                 res[when] = {
-                    "loss_nats": float(loss),
-                    "state": [float(v) for v in state],
-                    "weight": [float(v) for v in weight],
+                    "loss_nats": float(loss.detach()),
+                    "state": [float(f"{float(v):.4g}") for v in state],
+                    "weight": [float(f"{float(v):.4g}") for v in weight],
                     "bank_grad_norm": [
                         float(
                             torch.sqrt(
@@ -475,23 +495,35 @@ def grad_norms(data_dir: str | None, max_batches: int = 1) -> dict:
     return out
 
 
+def _within_char(state: list[float], per: int) -> list[float]:
+    """Geometric mean over the characters of ``||dL/dh||`` at each pass of a character,
+    relative to the character's last pass (``per`` passes per character)."""
+    chars = len(state) // per
+    out = []
+    for k in range(per):
+        logs = [
+            math.log(state[c * per + k] / state[c * per + per - 1])
+            for c in range(chars)
+            if state[c * per + k] > 0 and state[c * per + per - 1] > 0
+        ]
+        out.append(math.exp(statistics.fmean(logs)) if logs else math.nan)
+    return out
+
+
 def grad_summary(g: dict) -> list[dict]:
-    """Per model: the decay of ``||dL/dh||`` over the sequence (first char / last char,
-    geometric mean per pass) at init and trained."""
+    """Per model: how ``||dL/dh||`` shrinks from the last to the first pass of a character
+    (geometric mean over the characters; per pass: its ``1 / (passes - 1)`` power), and
+    the gradient norm of each bank layer, at initialisation and trained."""
     rows = []
-    for key, v in sorted(g.items()):
-        row = {"model": key, "l_w": v["l_w"], "l_t": v["l_t"], "width": v["width"]}
+    for key, v in sorted(g.items(), key=lambda kv: (kv[1]["bank"], kv[1]["l_w"], kv[1]["l_t"])):
         per = v["passes_per_char"]
+        row = {"model": key, "l_w": v["l_w"], "l_t": v["l_t"], "width": v["width"]}
         for when in ("init", "trained"):
-            s = [x for x in v[when]["state"]]
-            if len(s) < 2 * per or not all(math.isfinite(t) and t > 0 for t in s):
-                continue
-            first, last = s[per - 1], s[-1]
-            ratio = first / last
-            row[f"{when}_first_over_last"] = ratio
-            row[f"{when}_per_pass_factor"] = ratio ** (1 / (len(s) - per))
-            row[f"{when}_max_state_grad"] = max(s)
+            prof = _within_char(v[when]["state"], per)
+            row[f"{when}_first_over_last_pass"] = prof[0]
+            row[f"{when}_per_pass_factor"] = prof[0] ** (1 / (per - 1)) if per > 1 else 1.0
             row[f"{when}_bank_grad"] = v[when]["bank_grad_norm"]
+            row[f"{when}_loss_nats"] = v[when]["loss_nats"]
         rows.append(row)
     return rows
 
@@ -509,20 +541,19 @@ def grad_plot(g: dict) -> Path | None:
     for i, bank in enumerate(banks):
         for j, when in enumerate(("init", "trained")):
             ax = axes[i][j]
-            for _key, v in sorted(g.items(), key=lambda kv: (kv[1]["l_w"], kv[1]["l_t"])):
-                if v["bank"] != bank or when not in v:
+            for v in sorted(g.values(), key=lambda v: (v["l_w"], v["l_t"])):
+                if v["bank"] != bank or v["passes_per_char"] < 2:
                     continue
-                s = v[when]["state"]
-                n = len(s)
+                prof = _within_char(v[when]["state"], v["passes_per_char"])
                 ax.semilogy(
-                    [n - 1 - t for t in range(n)],
-                    s,
-                    lw=1,
-                    label=f"L_W={v['l_w']}, L_T={v['l_t']} (w {v['width']})",
+                    range(len(prof)),
+                    prof,
+                    marker=".",
+                    label=f"L_W={v['l_w']}, L_T={v['l_t']} (width {v['width']})",
                 )
-            ax.set_xlabel("passes before the last (over 64 characters)")
-            ax.set_ylabel("||dL/dh_t||")
-            ax.set_title(f"shakespeare, {bank}, {when}", fontsize=9)
+            ax.set_xlabel("pass within a character")
+            ax.set_ylabel("||dL/dh_t|| / at the last pass")
+            ax.set_title(f"shakespeare, {bank} bank, {when}", fontsize=9)
             ax.legend(fontsize=6)
     fig.tight_layout()
     path = RESULTS / "grad_norms.png"
