@@ -81,7 +81,7 @@ def test_reference_initialisation():
     # a_rho ~ N(0, (0.1 10^rho)^2), the same vector for every class
     assert torch.equal(m.a[0], m.a[7])
     for rho in range(4):
-        std = float(m.a[0, rho].std())
+        std = float(m.a[0, rho].detach().std())
         assert 0.8 < std / (0.1 * 10**rho) < 1.2, (rho, std)
     assert 0.9 < float(m.b.std()) < 1.1
     src = torch.view_as_complex(m.source)
