@@ -123,9 +123,12 @@ def _cmd_train(args) -> int:
     # under torchrun: one process group, rank 0 prints and writes (docs/distributed.md)
     info = distributed.init_from_env(settings["device"])
     try:
-        return _train(args, cfg, run_dir, overrides, info)
-    finally:
+        code = _train(args, cfg, run_dir, overrides, info)
+    except BaseException:
         distributed.shutdown()
+        raise
+    distributed.shutdown(wait=True)
+    return code
 
 
 def _train(args, cfg, run_dir, overrides, info) -> int:

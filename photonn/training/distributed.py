@@ -247,9 +247,16 @@ def init_from_env(
     )
 
 
-def shutdown() -> None:
-    """Destroy the default process group, if any."""
+def shutdown(*, wait: bool = False) -> None:
+    """Destroy the default process group, if any.
+
+    ``wait=True`` (after a successful run) first waits for every rank, so that no rank
+    tears down its connections while another still uses them (a rank whose peer has
+    gone aborts in gloo's threads). After an error no rank waits: a peer may be gone.
+    """
     if is_distributed():
+        if wait:
+            barrier()
         _dist().destroy_process_group()
 
 

