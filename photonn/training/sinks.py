@@ -48,14 +48,16 @@ def write_metrics_csv(path, rows: list[dict]) -> Path:
 
 
 class _RowSink(Callback):
-    """Keeps the rows (the resumed history, then one per epoch) and rewrites a file."""
+    """Keeps the rows (the resumed history, then one per epoch) and rewrites a file with
+    ``write(path, rows)``."""
 
-    def __init__(self, path):
+    def __init__(self, path, write):
         self.path = Path(path)
         self.rows: list[dict] = []
+        self._writer = write
 
-    def _write(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _write(self) -> None:
+        self._writer(self.path, self.rows)
 
     def on_fit_start(self, trainer) -> None:
         self.rows = [dict(r) for r in trainer.history]
@@ -68,15 +70,15 @@ class _RowSink(Callback):
 class JSONSink(_RowSink):
     """``metrics.json``: the list of epoch rows, rewritten atomically after each epoch."""
 
-    def _write(self) -> None:
-        write_metrics_json(self.path, self.rows)
+    def __init__(self, path):
+        super().__init__(path, write_metrics_json)
 
 
 class CSVSink(_RowSink):
     """``metrics.csv``: one line per epoch row, rewritten atomically after each epoch."""
 
-    def _write(self) -> None:
-        write_metrics_csv(self.path, self.rows)
+    def __init__(self, path):
+        super().__init__(path, write_metrics_csv)
 
 
 TENSORBOARD_MISSING = (
