@@ -69,6 +69,12 @@ def positive_int(value, name: str) -> int:
     return value
 
 
+def real_dtype(dtype, name: str = "dtype") -> torch.dtype:
+    if dtype not in REAL_DTYPES:
+        raise TypeError(f"{name} must be torch.float32 or torch.float64, got {dtype}")
+    return dtype
+
+
 def complex_dtype(dtype, name: str = "dtype") -> torch.dtype:
     if dtype not in COMPLEX_DTYPES:
         raise TypeError(f"{name} must be torch.complex64 or torch.complex128, got {dtype}")

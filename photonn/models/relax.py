@@ -30,7 +30,6 @@ import torch
 from torch import nn
 
 from .._checks import (
-    REAL_DTYPES,
     check_device,
     complex_dtype,
     complex_of,
@@ -38,6 +37,7 @@ from .._checks import (
     one_of,
     positive_float,
     positive_int,
+    real_dtype,
     real_of,
 )
 from .._module import ComplexModule
@@ -328,10 +328,8 @@ class DigitalReLaX(nn.Module):
         device=None,
     ):
         super().__init__()
-        if dtype not in REAL_DTYPES:
-            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         check_device(device)
-        self.dtype = dtype
+        self.dtype = real_dtype(dtype)
         w = positive_int(width, "width")
         self.width = w
         act = _digital_activation(activation)
@@ -737,10 +735,8 @@ class ReLaXLanguageModel(nn.Module):
         device=None,
     ):
         super().__init__()
-        if dtype not in REAL_DTYPES:
-            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         check_device(device)
-        self.dtype = dtype
+        self.dtype = real_dtype(dtype)
         self.bank_kind = one_of(bank, ("digital", "mzi", "svd"), "bank")
         self.mode = one_of(mode, ("per_char", "over_time"), "mode")
         if mode == "over_time" and l_t != 1:
