@@ -123,12 +123,9 @@ def _cmd_train(args) -> int:
     # under torchrun: one process group, rank 0 prints and writes (docs/distributed.md)
     info = distributed.init_from_env(settings["device"])
     try:
-        code = _train(args, cfg, run_dir, overrides, info)
-    except BaseException:
+        return _train(args, cfg, run_dir, overrides, info)
+    finally:
         distributed.shutdown()
-        raise
-    distributed.shutdown(wait=True)
-    return code
 
 
 def _train(args, cfg, run_dir, overrides, info) -> int:
