@@ -301,9 +301,8 @@ def test_two_nodes_train_as_one_node(runs, tmp_path):
     this machine, as on two hosts; the run equals the one-node 2-process run bit for bit.
 
     Slow suite: on these 2-core machines a worker occasionally aborted at exit ("terminate
-    called without an active exception", SIGABRT from a gloo thread) after a correct run,
-    before ranks waited for each other in ``shutdown(wait=True)``; kept out of the default
-    suite until that is shown to be gone."""
+    called without an active exception", SIGABRT from a gloo thread) after a correct run;
+    kept out of the default suite until the cause is found."""
     import socket
 
     with socket.socket() as s:
