@@ -107,6 +107,7 @@ COMPLEX = {
     "D2NN": lambda **kw: pn.models.D2NN(_grid(16), 0.75e-3, 2, 3e-2, 2, input_size=4, **kw),
     "PhotonicMLP": lambda **kw: pn.models.PhotonicMLP([4, 3, 2], **kw),
     "MultivariatePNN": lambda **kw: pn.models.MultivariatePNN(4, 2, 1, **kw),
+    "CoupledModePNN": lambda **kw: pn.models.CoupledModePNN(4, 2, 3, **kw),
     "ImageToField": lambda **kw: pn.encoding.ImageToField(
         (8, 8), (4, 4), encoding="phase", learnable_phase=True, **kw
     ),
@@ -136,6 +137,7 @@ REAL = {
         2, 1, [1550e-9, 1551e-9], 1e-10, **kw
     ),
     "ImageToVector": lambda **kw: pn.encoding.ImageToVector(**kw),
+    "DetuningEncoder": lambda **kw: pn.encoding.DetuningEncoder(3, (2,), **kw),
     "ImageFeatures": lambda **kw: pn.encoding.ImageFeatures(**kw),
     "DigitalReLaX": lambda **kw: pn.models.DigitalReLaX(4, 2, 3, 2, 2, fast_bias=True, **kw),
     "ReLaXLanguageModel": lambda **kw: pn.models.ReLaXLanguageModel(5, 3, 2, 1, bank="mzi", **kw),

@@ -12,6 +12,7 @@ condition). :mod:`photonn.data` hands back images and labels only; everything th
 turns them into light lives here.
 """
 
+from .detuning import DetuningEncoder as DetuningEncoder
 from .features import ImageFeatures as ImageFeatures
 from .features import RandomFlipErase as RandomFlipErase
 from .features import image_features as image_features

@@ -1,5 +1,6 @@
 """Ready-made optical networks built from the element modules."""
 
+from .coupled_mode import CoupledModePNN as CoupledModePNN
 from .d2nn import D2NN as D2NN
 from .isomorphic import IsomorphicPNN as IsomorphicPNN
 from .multivariate import MultivariatePNN as MultivariatePNN

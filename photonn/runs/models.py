@@ -257,6 +257,52 @@ register_model(
 )
 
 
+# -- coupled-mode scattering ---------------------------------------------------------------
+@dataclass
+class CoupledModeSection(_PixelInput):
+    """Wanjura and Marquardt's scattering network (`photonn.models.CoupledModePNN`): the
+    pixels in mode detunings, the class scores at the output probes."""
+
+    kind: str = key("coupled_mode", "model kind", choices=lambda: tuple(MODEL_KINDS))
+    mean: float = key(0.0, "standardisation mean of the [0, 1] pixels (0: raw pixels)")
+    std: float = key(1.0, "standardisation std of the [0, 1] pixels", gt=0)
+    hidden: int = key(80, "modes of the hidden layer (0: none)", ge=0)
+    coupling: float = key(2.0, "initial coupling scale J0 [kappa] (at 64 modes per layer)", gt=0)
+    disorder: float = key(0.1, "relative random part of the initial couplings", ge=0)
+    decay: float = key(1.0, "intrinsic decay kappa' of the unprobed modes [kappa]", gt=0)
+    a0: float = key(-5.0, "initial detuning gain: Delta = a0 x + b0 [kappa]")
+    b0: float = key(5.0, "initial detuning offset [kappa]")
+    gain: float = key(10.0, "readout gain: logits = gain * Im S_ll", gt=0)
+    dtype: str = key("complex64", "solve precision", choices=tuple(DTYPES))
+
+
+def _build_coupled_mode(m: dict, *, num_classes: int, generator, device):
+    from ..models import CoupledModePNN
+
+    n = m["image_size"]
+    return nn.Sequential(
+        _pixels(m),
+        nn.Flatten(-2),
+        CoupledModePNN(
+            n * n,
+            num_classes,
+            m["hidden"],
+            coupling=m["coupling"],
+            disorder=m["disorder"],
+            decay=m["decay"],
+            a0=m["a0"],
+            b0=m["b0"],
+            gain=m["gain"],
+            generator=generator,
+            dtype=DTYPES[m["dtype"]],
+            device=device,
+        ),
+    ).to(device)
+
+
+register_model(ModelKind("coupled_mode", CoupledModeSection, _build_coupled_mode))
+
+
 # -- baselines: the isomorphic optical model and a digital MLP ---------------------------
 @dataclass
 class IsomorphicSection(_PixelInput):
