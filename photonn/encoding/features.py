@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from .._checks import REAL_DTYPES, finite_float, positive_float
+from .._checks import REAL_DTYPES, finite_float, positive_float, real_dtype
 from .image import RESIZE_MODES, _shape2, resize, to_unit_range
 
 
@@ -51,8 +51,7 @@ def image_features(
     Returns:
         ``(B, ny, nx)`` real tensor of ``dtype``.
     """
-    if dtype not in REAL_DTYPES:
-        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    real_dtype(dtype)
     if not isinstance(images, torch.Tensor) or images.ndim != 3:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must be a (B, H, W) tensor, got {shape}")
@@ -88,8 +87,7 @@ class ImageFeatures(nn.Module):
         self.mode = mode
         self.mean = finite_float(mean, "mean")
         self.std = positive_float(std, "std")
-        if dtype not in REAL_DTYPES:
-            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        real_dtype(dtype)
         self.dtype = dtype
         if device is not None:
             torch.device(device)  # validates the name

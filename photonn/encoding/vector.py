@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import REAL_DTYPES
+from .._checks import REAL_DTYPES, real_dtype
 from .image import _shape2, to_unit_range
 
 NORMALIZATIONS = ("power", None)
@@ -117,8 +117,7 @@ class ImageToVector(nn.Module):
         super().__init__()
         self.size = _shape2(size, "size")
         self.normalize = _normalization(normalize)
-        if dtype not in REAL_DTYPES:
-            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        real_dtype(dtype)
         self.dtype = dtype
         self.device = None if device is None else torch.device(device)
 
