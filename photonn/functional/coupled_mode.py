@@ -81,25 +81,39 @@ def _omega_matrix(H: torch.Tensor, omega: float) -> torch.Tensor:
     return H - omega * torch.eye(n, dtype=H.dtype, device=H.device)
 
 
-def scattering_matrix(H: torch.Tensor, kappa: torch.Tensor, omega: float = 0.0) -> torch.Tensor:
+def scattering_matrix(
+    H: torch.Tensor,
+    kappa: torch.Tensor,
+    omega: float = 0.0,
+    ports: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``S(omega) = I + i sqrt(kappa) (H - omega)^-1 sqrt(kappa)`` by a dense solve.
 
     Args:
         H: complex ``(..., N, N)``, the dynamical matrix (:func:`dynamical_matrix`).
-        kappa: real ``(N,)`` or ``(..., N)``, ``>= 0``: probe couplings.
+        kappa: real ``(N,)``, ``>= 0``: probe couplings.
         omega: the probe frequency [rate unit], relative to the frame of ``H``.
+        ports: int64 ``(P,)`` mode indices: only ``S`` between them is computed (one
+            right-hand side per port); ``None``: every mode.
 
     Returns:
-        complex ``(..., N, N)``; rows and columns of unprobed modes
-        (``kappa_j = 0``) are those of the identity.
+        complex ``(..., P, P)`` (``(..., N, N)`` without ``ports``); rows and
+        columns of unprobed modes (``kappa_j = 0``) are those of the identity.
     """
     if not H.is_complex() or H.ndim < 2 or H.shape[-1] != H.shape[-2]:
         raise ValueError(f"H must be a complex square matrix (..., N, N), got {tuple(H.shape)}")
-    sk = _rates(kappa, "kappa").to(H.dtype.to_real()).sqrt().to(H.dtype)
     n = H.shape[-1]
-    rhs = torch.diag_embed(sk).expand(*H.shape[:-2], n, n)
-    G = safe_solve(_omega_matrix(H, omega), rhs)
-    eye = torch.eye(n, dtype=H.dtype, device=H.device)
+    if ports is None:
+        ports = torch.arange(n, device=H.device)
+    sk_all = _rates(kappa, "kappa").to(H.dtype.to_real()).sqrt().to(H.dtype)
+    if sk_all.shape != (n,):
+        raise ValueError(f"kappa must have shape ({n},), got {tuple(kappa.shape)}")
+    sk = sk_all[ports]
+    p = ports.numel()
+    rhs = torch.zeros(n, p, dtype=H.dtype, device=H.device)
+    rhs[ports, torch.arange(p, device=H.device)] = sk
+    G = safe_solve(_omega_matrix(H, omega), rhs.expand(*H.shape[:-2], n, p))[..., ports, :]
+    eye = torch.eye(p, dtype=H.dtype, device=H.device)
     return eye + 1j * sk.unsqueeze(-1) * G
 
 

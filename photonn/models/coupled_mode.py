@@ -173,7 +173,7 @@ class CoupledModePNN(ComplexModule):
 
         Mode order: the ``N`` data modes, the hidden modes, the outputs. For a
         dense reference: ``scattering_matrix(H, kappa, omega)`` restricted to the
-        last ``C`` rows and columns equals :meth:`scattering`.
+        last ``C`` modes equals :meth:`scattering` (:meth:`dense_scattering`).
         """
         K, M = self._core()
         d = self._data_diagonal(x)
@@ -188,8 +188,8 @@ class CoupledModePNN(ComplexModule):
     def dense_scattering(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`scattering` by a dense solve of the full network (reference), ``(B, C, C)``."""
         Hm, kappa = self.hamiltonian(x)
-        C = self.num_classes
-        return scattering_matrix(Hm, kappa, self.omega)[:, -C:, -C:]
+        ports = torch.arange(Hm.shape[-1] - self.num_classes, Hm.shape[-1], device=Hm.device)
+        return scattering_matrix(Hm, kappa, self.omega, ports=ports)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         S = self.scattering(x)

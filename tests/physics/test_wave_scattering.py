@@ -109,6 +109,8 @@ def test_lossless_network_is_unitary_and_lossy_one_passive():
     S = scattering_matrix(H, kappa)[:3, :3]
     eye = torch.eye(3, dtype=C128)
     assert (S.mH @ S - eye).abs().max() < 1e-12
+    # only the port columns solved: the same block
+    assert (scattering_matrix(H, kappa, ports=torch.tensor([0, 1, 2])) - S).abs().max() < 1e-14
     H, kappa = _network(N=6, probed=3, loss=0.5, seed=1)
     sv = torch.linalg.svdvals(scattering_matrix(H, kappa)[:3, :3])
     assert float(sv.max()) <= 1.0 + 1e-12 and float(sv.min()) < 0.99
