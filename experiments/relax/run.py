@@ -100,6 +100,17 @@ STAGES = {
     ),
     "shakespeare-mzi-1000": ("shakespeare_mzi.toml", _grid((1000,)), "text"),
     "mnist-digital": ("mnist_digital.toml", _grid(), "image"),
+    "mnist-digital-seeds": ("mnist_digital.toml", _grid(seeds=(1, 2)), "image"),
+    "fmnist-diffractive-seeds": (
+        "fmnist_diffractive.toml",
+        _grid((4000, 1000), seeds=(1, 2)),
+        "image",
+    ),
+    "fmnist-mzi-inject-seeds": (
+        "fmnist_mzi.toml",
+        _grid((4000,), seeds=(1, 2), fixed=INJECT),
+        "image",
+    ),
 }
 
 
