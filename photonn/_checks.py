@@ -137,3 +137,27 @@ def input_dtype(module, x, dtype, name: str = "input"):
             f"build it with dtype={x.dtype} (or dtype=None to accept any)"
         )
     return x
+
+
+def feature_batch(x, in_features: int, dtype: torch.dtype, what: str) -> torch.Tensor:
+    """A real batch ``(B, in_features)`` cast to ``dtype``, for models that write data into
+    device parameters (``what``: "phases", "detunings", ...).
+
+    ``(B, H, W)`` with ``H W = in_features`` is flattened. Raises ``TypeError`` for a
+    non-tensor or a complex ``x``, ``ValueError`` for a wrong shape or a NaN / Inf
+    (checked here, once, at the model's boundary: one host synchronisation).
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a tensor, got {type(x).__name__}")
+    if x.is_complex():
+        raise TypeError(f"x must be real floating point (the data is written into {what})")
+    if x.ndim == 3 and x.shape[-1] * x.shape[-2] == in_features:
+        x = x.flatten(-2)
+    if x.ndim != 2 or x.shape[-1] != in_features:
+        raise ValueError(
+            f"x must have shape (batch, {in_features}), got {tuple(x.shape)}; "
+            "resize the images to the model's in_features"
+        )
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x holds NaN or Inf values; clean or normalise the inputs")
+    return x.to(dtype)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import complex_of, real_of
 from .cavity import safe_solve
 
 __all__ = ["coupled_mode_rhs", "dynamical_matrix", "scattering_matrix", "schur_scattering"]
@@ -69,10 +70,17 @@ def dynamical_matrix(
     """
     _rates(detuning, "detuning")
     _rates(decay, "decay")
-    cdt = coupling.dtype if coupling.is_complex() else torch.complex128
-    if coupling.dtype == torch.float32:
-        cdt = torch.complex64
-    diag = torch.complex(detuning.to(cdt.to_real()), -0.5 * decay.to(cdt.to_real()))
+    n = coupling.shape[-1]
+    if coupling.ndim < 2 or coupling.shape[-2] != n:
+        raise ValueError(f"coupling must be square (..., N, N), got {tuple(coupling.shape)}")
+    if detuning.shape[-1:] != (n,) or decay.shape[-1:] != (n,):
+        raise ValueError(
+            f"detuning and decay must end in N = {n} (the coupling's size), got "
+            f"{tuple(detuning.shape)} and {tuple(decay.shape)}"
+        )
+    cdt = coupling.dtype if coupling.is_complex() else complex_of(coupling.dtype)
+    real = real_of(cdt)
+    diag = torch.complex(detuning.to(real), -0.5 * decay.to(real))
     return coupling.to(cdt) + torch.diag_embed(diag)
 
 
@@ -105,7 +113,7 @@ def scattering_matrix(
     n = H.shape[-1]
     if ports is None:
         ports = torch.arange(n, device=H.device)
-    sk_all = _rates(kappa, "kappa").to(H.dtype.to_real()).sqrt().to(H.dtype)
+    sk_all = _rates(kappa, "kappa").to(real_of(H.dtype)).sqrt().to(H.dtype)
     if sk_all.shape != (n,):
         raise ValueError(f"kappa must have shape ({n},), got {tuple(kappa.shape)}")
     sk = sk_all[ports]
@@ -128,7 +136,7 @@ def coupled_mode_rhs(
         kappa: real ``(N,)`` probe couplings.
         probe: complex ``(..., N)`` probe amplitudes at this instant.
     """
-    sk = kappa.to(H.dtype.to_real()).sqrt().to(H.dtype)
+    sk = kappa.to(real_of(H.dtype)).sqrt().to(H.dtype)
     return -1j * (a @ H.mT) - sk * probe
 
 
@@ -171,8 +179,12 @@ def schur_scattering(
         raise ValueError(f"d must be complex (batch, Nd), got {tuple(d.shape)} {d.dtype}")
     Kc = K.to(d.dtype)
     nc = M.shape[-1]
+    if M.ndim < 2 or M.shape[-2] != nc:
+        raise ValueError(f"M must be square (Nc, Nc), got {tuple(M.shape)}")
     if Kc.shape != (d.shape[-1], nc):
         raise ValueError(f"K must be (Nd, Nc) = {(d.shape[-1], nc)}, got {tuple(K.shape)}")
+    if kappa.shape != (nc,):
+        raise ValueError(f"kappa must have shape (Nc,) = ({nc},), got {tuple(kappa.shape)}")
     # K^H diag(1 / (d - omega)) K, one batched GEMM over the data modes
     A = _omega_matrix(M.to(d.dtype), omega) - (Kc.mH * (1.0 / (d - omega)).unsqueeze(-2)) @ Kc
     sk = kappa.to(d.real.dtype)[ports].sqrt().to(d.dtype)

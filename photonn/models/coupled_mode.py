@@ -33,7 +33,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, finite_float, positive_float, positive_int, real_of
+from .._checks import (
+    complex_dtype,
+    feature_batch,
+    finite_float,
+    positive_float,
+    positive_int,
+    real_of,
+)
 from .._module import ComplexModule
 from ..encoding.detuning import DetuningEncoder
 from ..functional.coupled_mode import dynamical_matrix, scattering_matrix, schur_scattering
@@ -124,18 +131,7 @@ class CoupledModePNN(ComplexModule):
 
     # -- inputs ------------------------------------------------------------------------
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a tensor, got {type(x).__name__}")
-        if x.is_complex() or not x.is_floating_point():
-            raise TypeError(f"x must be real floating point (detunings are real), got {x.dtype}")
-        if x.ndim == 3 and x.shape[-1] * x.shape[-2] == self.in_features:
-            x = x.flatten(-2)
-        if x.ndim != 2 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"x must have shape (batch, {self.in_features}), got {tuple(x.shape)}; "
-                "resize the images to the model's in_features"
-            )
-        return x.to(real_of(self.dtype))
+        return feature_batch(x, self.in_features, real_of(self.dtype), "detunings")
 
     def detunings(self, x: torch.Tensor) -> torch.Tensor:
         """The data modes' detunings ``a ⊙ x + b`` [kappa], real ``(B, N)``."""

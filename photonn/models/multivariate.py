@@ -29,7 +29,7 @@ import math
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, positive_int, real_of
+from .._checks import complex_dtype, feature_batch, positive_int, real_of
 from .._module import ComplexModule
 from ..functional.cavity import (
     cavity_direct,
@@ -181,20 +181,7 @@ class MultivariatePNN(ComplexModule):
         return torch.view_as_complex(self.source).to(self.dtype)
 
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a tensor, got {type(x).__name__}")
-        if x.is_complex():
-            raise TypeError("x must be real: the data is written into phases")
-        if x.ndim == 3 and x.shape[-1] * x.shape[-2] == self.in_features:
-            x = x.flatten(-2)
-        if x.ndim != 2 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"x must have shape (batch, {self.in_features}), got {tuple(x.shape)}; "
-                "resize the images to the model's in_features"
-            )
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("x holds NaN or Inf values; clean or normalise the inputs")
-        return x.to(real_of(self.dtype))
+        return feature_batch(x, self.in_features, real_of(self.dtype), "phases")
 
     def phases(self, x: torch.Tensor) -> torch.Tensor:
         """The encoded phases ``a ⊙ x + b`` [rad], real ``(B, C, R, N)``."""

@@ -108,5 +108,9 @@ def test_bad_inputs():
         m(torch.rand(2, 6, dtype=torch.complex64))
     with pytest.raises(TypeError, match="tensor"):
         m([[0.0] * 6])
+    x = torch.rand(2, 6)
+    x[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        m(x)
     with pytest.raises(TypeError, match="float32 or torch.float64|complex"):
         CoupledModePNN(6, 2, dtype=torch.float32)

@@ -161,3 +161,14 @@ def test_model_scattering_equals_the_dense_network(hidden):
         assert float(sv.max()) <= 1.0 + 1e-12
         y = m(x)
     assert y.shape == (4, 3) and float(y.abs().max()) <= m.gain * (1 + 1e-12)
+
+
+def test_mismatched_shapes_are_refused():
+    J = torch.zeros(3, 3, dtype=C128)
+    with pytest.raises(ValueError, match="end in N = 3"):
+        dynamical_matrix(torch.zeros(4, dtype=torch.float64), J, torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="kappa must have shape"):
+        scattering_matrix(dynamical_matrix(torch.zeros(3), J, torch.ones(3)), torch.ones(2))
+    d = torch.full((2, 4), -0.5j, dtype=C128)
+    with pytest.raises(ValueError, match="kappa must have shape"):
+        schur_scattering(d, torch.ones(4, 3), J, torch.ones(2), torch.tensor([0]))
