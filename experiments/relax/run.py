@@ -70,6 +70,10 @@ def _grid(budgets=BUDGETS, l_w=L_W, l_t=L_T, seeds=(0,), fixed=()):
 
 
 INJECT = ("model.inject=true",)  # re-inject the input projection at every pass
+BLOCK = ('model.schedule="block"',)  # each bank layer held for L_T passes
+LEAK = ("model.leak=0.5",)  # h = 0.5 h + f(...)
+FAST_BIAS = ("model.fast_bias=true",)  # a fast bias per pass besides the layers' own
+SVD = ('model.bank="svd"',)  # SVD layers (two errored meshes and attenuators) as the bank
 
 
 # name -> (config, grid, task); listed in the order they run (the most telling first)
@@ -109,6 +113,52 @@ STAGES = {
     "fmnist-mzi-inject-seeds": (
         "fmnist_mzi.toml",
         _grid((4000,), seeds=(1, 2), fixed=INJECT),
+        "image",
+    ),
+    "fmnist-diffractive-16000": ("fmnist_diffractive.toml", _grid((16000,)), "image"),
+    "shakespeare-mzi-16000": ("shakespeare_mzi.toml", _grid((16000,)), "text"),
+    "fmnist-mzi-seeds-1k-16k": ("fmnist_mzi.toml", _grid((1000, 16000), seeds=(1, 2)), "image"),
+    "fmnist-mzi-inject-seeds-1k-16k": (
+        "fmnist_mzi.toml",
+        _grid((1000, 16000), seeds=(1, 2), fixed=INJECT),
+        "image",
+    ),
+    "shakespeare-digital-seeds-1k-16k": (
+        "shakespeare_digital.toml",
+        _grid((1000, 16000), seeds=(1, 2)),
+        "text",
+    ),
+    # the settings the paper's summaries leave open, varied one at a time at 4,000
+    # parameters (the block schedule changes only the points with L_W, L_T > 1)
+    "fmnist-digital-block": (
+        "fmnist_digital.toml",
+        _grid((4000,), l_w=(2, 4), l_t=(2, 4), seeds=(0, 1, 2), fixed=BLOCK),
+        "image",
+    ),
+    "fmnist-digital-leak": (
+        "fmnist_digital.toml",
+        _grid((4000,), seeds=(0, 1, 2), fixed=LEAK),
+        "image",
+    ),
+    "fmnist-digital-fast-bias": (
+        "fmnist_digital.toml",
+        _grid((4000,), seeds=(0, 1, 2), fixed=FAST_BIAS),
+        "image",
+    ),
+    "fmnist-svd": ("fmnist_mzi.toml", _grid((4000,), seeds=(0, 1, 2), fixed=SVD), "image"),
+    "shakespeare-digital-leak": (
+        "shakespeare_digital.toml",
+        _grid((4000,), l_w=(1, 2, 4, 8, 16), l_t=(1,), fixed=LEAK),
+        "text",
+    ),
+    "shakespeare-mzi-seeds": (
+        "shakespeare_mzi.toml",
+        _grid((1000, 4000), seeds=(1, 2)),
+        "text",
+    ),
+    "fmnist-diffractive-16000-seeds": (
+        "fmnist_diffractive.toml",
+        _grid((16000,), seeds=(1, 2)),
         "image",
     ),
 }
@@ -159,8 +209,7 @@ def collect(data_dir: str | None) -> list[dict]:
             row = {
                 "stage": name,
                 "dataset": p.cfg["data"]["dataset"],
-                # the image nets with the input re-injected at every pass apart
-                "bank": m["bank"] + ("+inject" if m["inject"] and task == "image" else ""),
+                "bank": bank_label(m, task),
                 "budget": m["budget"],
                 "l_w": m["l_w"],
                 "l_t": m["l_t"],
@@ -180,6 +229,21 @@ def collect(data_dir: str | None) -> list[dict]:
                 row["test_accuracy"] = best.get("test_accuracy")
             rows.append(row)
     return rows
+
+
+def bank_label(m: dict, task: str) -> str:
+    """The bank, with the settings that differ from the main grids' (``+inject``: the image
+    nets with the input re-injected at every pass; ``+block``, ``+leak0.5``, ``+fastbias``)."""
+    label = m["bank"]
+    if m["inject"] and task == "image":  # the text models always re-inject
+        label += "+inject"
+    if m["schedule"] != "periodic":
+        label += f"+{m['schedule']}"
+    if m["leak"]:
+        label += f"+leak{m['leak']:g}"
+    if m["fast_bias"]:
+        label += "+fastbias"
+    return label
 
 
 def family(l_w: int, l_t: int) -> str:
@@ -453,7 +517,8 @@ def grad_norms(data_dir: str | None, max_batches: int = 1) -> dict:
             m = p.cfg["model"]
             if p.cfg["seed"] != 0 or m["budget"] != 4000 or point_status(p.run_dir) != "done":
                 continue
-            key = f"{m['bank']}-lw{m['l_w']}-lt{m['l_t']}"
+            label = bank_label(m, task)
+            key = f"{label}-lw{m['l_w']}-lt{m['l_t']}"
             if key in out:
                 continue
             cfg, trained = load_run(p.run_dir, which="best")
@@ -496,7 +561,7 @@ def grad_norms(data_dir: str | None, max_batches: int = 1) -> dict:
                 relax.record = False
                 relax.clear_records()
             out[key] = {
-                "bank": m["bank"],
+                "bank": label,
                 "l_w": m["l_w"],
                 "l_t": m["l_t"],
                 "width": trained.width,
@@ -622,7 +687,7 @@ def main(argv=None) -> int:
     if args.list:
         for n in names:
             config, grid, _ = STAGES[n]
-            g = " ".join(f"--grid {x}" for x in grid)
+            g = " ".join(f"--grid '{x}'" for x in grid)
             sets = " ".join(f"--set '{s}'" for s in stage_overrides(args.data_dir))
             print(
                 f"photonn sweep experiments/relax/configs/{config} {g} {sets} "

@@ -387,6 +387,9 @@ class PhotonicReLaX(ComplexModule):
         bank: ``"mzi"`` (default) or ``"svd"``.
         nonlinearity: ``"eo"`` (default), ``"oeo"``, ``"sa"`` or ``"abs"``; see
             :func:`optical_nonlinearity`.
+        activation_gain: the nonlinearity's initial input gain (``"eo"``, ``"oeo"``: the
+            drive gain, ``V_pi`` per unit power, default 0.2; ``"sa"``: 1); ``None`` for
+            the default. Not for ``"abs"``, whose gain is the amplifier.
         profile: an ``mzi_platform`` profile (default ``"si_thermo_optic_mzi"``): the
             static errors (``errors=True``) and the switch (``switch=True``).
         errors: coupler errors, insertion loss, thermal crosstalk and DAC of the profile.
@@ -407,6 +410,7 @@ class PhotonicReLaX(ComplexModule):
         *,
         bank: str = "mzi",
         nonlinearity: str = "eo",
+        activation_gain: float | None = None,
         profile="si_thermo_optic_mzi",
         errors: bool = True,
         phase_noise: float = 0.0,
@@ -435,6 +439,7 @@ class PhotonicReLaX(ComplexModule):
             l_w,
             l_t,
             nonlinearity=nonlinearity,
+            activation_gain=activation_gain,
             profile=profile,
             errors=errors,
             phase_noise=phase_noise,
@@ -473,6 +478,7 @@ def _photonic_relax(
     l_t,
     *,
     nonlinearity,
+    activation_gain,
     profile,
     errors,
     phase_noise,
@@ -511,10 +517,16 @@ def _photonic_relax(
     # fades nor grows from pass to pass at the start
     transmission = _mean_transmission(layers) * 10.0 ** (-sw["switch_loss_db"] / 10.0)
     if nonlinearity == "abs":  # the re-emitting modulator's drive is the amplifier
+        if activation_gain is not None:
+            raise ValueError(
+                f"activation_gain = {activation_gain!r}: the gain of the 'abs' re-emitter is "
+                "the amplifier, set from the loss of a pass; leave activation_gain unset"
+            )
         amp = 1.0 / math.sqrt(transmission)
         act, gain = optical_nonlinearity("abs", gain=amp, dtype=dtype, device=device), False
     else:
-        act, gain = optical_nonlinearity(nonlinearity, dtype=dtype, device=device), "scalar"
+        act = optical_nonlinearity(nonlinearity, gain=activation_gain, dtype=dtype, device=device)
+        gain = "scalar"
         if nonlinearity != "oeo":  # a fresh carrier: its output does not scale with z
             transmission *= small_signal_transmission(act)
         amp = 1.0 / math.sqrt(transmission)
@@ -705,6 +717,7 @@ class ReLaXLanguageModel(nn.Module):
         mode: ``"per_char"`` or ``"over_time"``.
         activation: digital ``"tanh"``/``"relu"``; photonic ``"eo"``/``"oeo"``/``"sa"``/``"abs"``
             (default ``"tanh"`` or ``"eo"``).
+        activation_gain: photonic banks: per :class:`PhotonicReLaX`.
         profile, errors, phase_noise, switch: the photonic bank's, per :class:`PhotonicReLaX`.
         schedule, share, leak, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
         generator: seeds the initialisation.
@@ -721,6 +734,7 @@ class ReLaXLanguageModel(nn.Module):
         bank: str = "digital",
         mode: str = "per_char",
         activation: str | None = None,
+        activation_gain: float | None = None,
         profile="si_thermo_optic_mzi",
         errors: bool = True,
         phase_noise: float = 0.0,
@@ -753,6 +767,11 @@ class ReLaXLanguageModel(nn.Module):
                 self.embed.weight.copy_((e / math.sqrt(w) * 2).to(dtype))
         self.noise_generator = _child_generator(generator)
         if bank == "digital":
+            if activation_gain is not None:
+                raise ValueError(
+                    f"activation_gain = {activation_gain!r} sets an optical nonlinearity's "
+                    "gain; the digital bank has none (use bank='mzi' or 'svd', or leave it unset)"
+                )
             act = _digital_activation(activation or "tanh")
             layers = [
                 _seeded_linear(w, w, generator, dtype, device)
@@ -782,6 +801,7 @@ class ReLaXLanguageModel(nn.Module):
                 l_w,
                 l_t,
                 nonlinearity=activation or "eo",
+                activation_gain=activation_gain,
                 profile=profile,
                 errors=errors,
                 phase_noise=phase_noise,

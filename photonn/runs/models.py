@@ -404,6 +404,12 @@ class ReLaXSection:
         "between passes: tanh, relu, identity (digital); eo, oeo, sa, abs (mzi, svd); none, sa "
         "(diffractive); auto: tanh, eo or none",
     )
+    activation_gain: float = key(
+        0.0,
+        "mzi/svd: initial input gain of the nonlinearity (eo, oeo: drive gain in V_pi per unit "
+        "power, default 0.2; sa: 1); 0: the default",
+        ge=0,
+    )
     share: str = key(
         "pass",
         "fast elements (biases, nonlinearity gains and biases): per pass, per bank layer or "
@@ -493,6 +499,13 @@ def _check_relax(m: dict) -> None:
         raise ValueError(
             "model.bank = 'diffractive' classifies images; use it with model.input = 'image'"
         )
+    resolved = RELAX_DEFAULT_ACTIVATION[bank] if act == "auto" else act
+    if m["activation_gain"] and (bank in ("digital", "diffractive") or resolved == "abs"):
+        raise ValueError(
+            f"model.activation_gain = {m['activation_gain']} sets the gain of an eo, oeo or sa "
+            f"nonlinearity of an mzi/svd bank; model.bank = {bank!r} with model.activation = "
+            f"{resolved!r} has none: set it to 0"
+        )
     l_t = _relax_repeats(m)
     if m["mode"] == "over_time" and m["input"] == "text" and l_t != 1:
         raise ValueError(
@@ -525,6 +538,8 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
         switch=m["switch"],
         leak=m["leak"],
     )
+    if bank in ("mzi", "svd"):
+        photonic["activation_gain"] = m["activation_gain"] or None
     if m["input"] == "text":
         return ReLaXLanguageModel(
             num_classes,

@@ -266,6 +266,24 @@ class TestLanguageModel:
         tr = sum(float((m.matrix().detach().abs() ** 2).sum()) / 8 for m in oeo.relax.bank) / 2
         assert float(oeo.relax.gain[0].detach()) == pytest.approx((tr * 10**-0.2) ** -0.5, rel=2e-2)
 
+    def test_activation_gain_sets_the_drive(self):
+        # eo/oeo: T(g |z|^2 - 1/2) with the drive gain g (default 0.2); the modulator
+        # at the default gain and at g = 0.01 differ only through g, so with the same
+        # seed the bank is the same and the pass output is sqrt(T(g P - 1/2)) for each g
+        for g in (None, 0.01):
+            m = ReLaXLanguageModel(
+                6, 8, 1, 1, bank="mzi", activation="oeo", activation_gain=g, generator=_g()
+            )
+            act, drive = m.relax.activations[0], 0.2 if g is None else g
+            assert float(act.log_gain.detach().exp()) == pytest.approx(drive, rel=1e-6)
+            z = torch.tensor([0.0, 1.0, 2.0], dtype=torch.complex64)
+            want = torch.cos(torch.pi * (drive * z.abs() ** 2 - 0.5) / 2) ** 2
+            assert torch.allclose(act(z).real, want.sqrt(), atol=1e-6)
+        with pytest.raises(ValueError, match="the digital bank has none"):
+            ReLaXLanguageModel(6, 8, 1, 1, activation_gain=0.1)
+        with pytest.raises(ValueError, match="gain of the 'abs' re-emitter"):
+            PhotonicReLaX(4, 3, 4, 1, 1, nonlinearity="abs", activation_gain=0.1)
+
     def test_bad_input(self):
         with pytest.raises(ValueError, match="l_t must be 1"):
             ReLaXLanguageModel(5, 4, 2, 2, mode="over_time")
@@ -306,6 +324,13 @@ class TestRunKind:
             self._cfg(schedule="0,2")
         with pytest.raises(ValueError, match="model.schedule"):
             self._cfg(schedule="zigzag")
+        with pytest.raises(ValueError, match="model.activation_gain = 0.1"):
+            self._cfg(activation_gain=0.1)
+        with pytest.raises(ValueError, match="'abs' has none"):
+            self._cfg(bank="mzi", activation="abs", activation_gain=0.1)
+        net = build_model(self._cfg(bank="mzi", hidden=4, activation_gain=0.05), _g())[-1]
+        gain = net.relax.activations[0].log_gain.detach().exp()
+        assert float(gain) == pytest.approx(0.05, rel=1e-6)
 
     def test_photonic_run_reloads_its_checkpoints(self, tmp_path):
         # photonn eval rebuilds the model from the stored config (no generator) and loads
