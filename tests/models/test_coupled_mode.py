@@ -44,6 +44,15 @@ def test_detunings_follow_the_encoder():
     assert out.shape == (7, 4, 2, 3) and torch.all(out == 3.0)
     with pytest.raises(TypeError, match="float32 or torch.float64"):
         DetuningEncoder(3, dtype=torch.complex64)
+    # a real module: a cast to its own precision changes nothing, another is refused
+    # with a message about the precision (there is no imaginary part to lose)
+    assert enc.to(torch.float64) is enc and enc.a.dtype == torch.float64
+    for cast in (enc.float, lambda: enc.to(torch.float32)):
+        with pytest.raises(
+            TypeError, match="was built for torch.float64; casting to torch.float32"
+        ):
+            cast()
+    assert enc.a.dtype == torch.float64
 
 
 @pytest.mark.parametrize("hidden", [0, 2])
