@@ -454,8 +454,12 @@ def plots(agg: list[dict], best: list[dict]) -> list[Path]:
     if not sets:
         return paths
     # metric against the budget, best of each family (chosen on validation)
-    fig, axes = plt.subplots(1, len(sets), figsize=(4 * len(sets), 3.4), squeeze=False)
-    for ax, (ds, bank) in zip(axes[0], sets):
+    cols = min(len(sets), 4)
+    rows_n = -(-len(sets) // cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(4 * cols, 3.4 * rows_n), squeeze=False)
+    for ax in axes.flat[len(sets) :]:
+        ax.set_visible(False)
+    for ax, (ds, bank) in zip(axes.flat, sets):
         rows = [b for b in best if (b["dataset"], b["bank"]) == (ds, bank)]
         for fam, mk in (("DNN", "s"), ("RNN", "^"), ("ReLaX", "o")):
             pts = [(b["budget"], b[fam]) for b in rows if fam in b]
@@ -477,15 +481,16 @@ def plots(agg: list[dict], best: list[dict]) -> list[Path]:
     # against L_W (lines: L_T) and against L_T (lines: L_W), one row per budget
     for xkey, lkey, fname in (("l_w", "l_t", "vs_lw.png"), ("l_t", "l_w", "vs_lt.png")):
         budgets = sorted({a["budget"] for a in agg})
+        # one row per (dataset, bank), one column per budget
         fig, axes = plt.subplots(
-            len(budgets),
             len(sets),
-            figsize=(4 * len(sets), 3 * len(budgets)),
+            len(budgets),
+            figsize=(4 * len(budgets), 3 * len(sets)),
             squeeze=False,
         )
         for i, bud in enumerate(budgets):
             for j, (ds, bank) in enumerate(sets):
-                ax = axes[i][j]
+                ax = axes[j][i]
                 pts = [a for a in agg if (a["dataset"], a["bank"], a["budget"]) == (ds, bank, bud)]
                 if not pts:
                     ax.set_visible(False)
