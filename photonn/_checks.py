@@ -149,8 +149,11 @@ def feature_batch(x, in_features: int, dtype: torch.dtype, what: str) -> torch.T
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a tensor, got {type(x).__name__}")
-    if x.is_complex():
-        raise TypeError(f"x must be real floating point (the data is written into {what})")
+    if x.is_complex() or not x.is_floating_point():
+        raise TypeError(
+            f"x must be real floating point (the data is written into {what}), got {x.dtype}; "
+            "scale integer images to [0, 1] first"
+        )
     if x.ndim == 3 and x.shape[-1] * x.shape[-2] == in_features:
         x = x.flatten(-2)
     if x.ndim != 2 or x.shape[-1] != in_features:

@@ -244,7 +244,7 @@ def optical_nonlinearity(
     """
     one_of(kind, OPTICAL_NONLINEARITIES, "nonlinearity")
     eo = kind in ("eo", "oeo")
-    g = positive_float(0.2 if eo and gain is None else gain or 1.0, "gain")
+    g = positive_float((0.2 if eo else 1.0) if gain is None else gain, "gain")
     if eo:
         mode = "modulate" if kind == "eo" else "oeo"
         return OpticalNonlinearity(

@@ -117,6 +117,8 @@ def test_bad_inputs():
         m(torch.rand(2, 6, dtype=torch.complex64))
     with pytest.raises(TypeError, match="tensor"):
         m([[0.0] * 6])
+    with pytest.raises(TypeError, match="scale integer images"):
+        m(torch.randint(0, 256, (2, 6), dtype=torch.uint8))
     x = torch.rand(2, 6)
     x[1, 2] = float("nan")
     with pytest.raises(ValueError, match="NaN or Inf"):

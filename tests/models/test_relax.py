@@ -283,6 +283,8 @@ class TestLanguageModel:
             ReLaXLanguageModel(6, 8, 1, 1, activation_gain=0.1)
         with pytest.raises(ValueError, match="gain of the 'abs' re-emitter"):
             PhotonicReLaX(4, 3, 4, 1, 1, nonlinearity="abs", activation_gain=0.1)
+        with pytest.raises(ValueError, match="gain must be a finite number > 0"):  # not 1
+            PhotonicReLaX(4, 3, 4, 1, 1, nonlinearity="oeo", activation_gain=0.0)
 
     def test_bad_input(self):
         with pytest.raises(ValueError, match="l_t must be 1"):
