@@ -121,7 +121,7 @@ def apply_profile(model, profile, gen: torch.Generator, crosstalk: bool = True) 
         mesh.set_errors(coupler_error=ref.coupler_error, arm_loss_db=ref.arm_loss_db)
         if crosstalk:
             mesh.set_crosstalk(float(profile.values["thermal_crosstalk"]))
-        mesh.set_dac(ref.dac_bits, law=ref.dac_law, phase_max=ref.dac_phase_max)
+        mesh.set_dac(ref.dac_bits, law=ref.dac_law, max_phase=ref.dac_max_phase)
 
 
 def compensate_gain(model) -> None:
@@ -154,7 +154,7 @@ def reprogram_all(model, ideal_model, steps: int):
         if mesh.crosstalk_index is not None:
             work.crosstalk_index = mesh.crosstalk_index
             work.crosstalk_value = mesh.crosstalk_value.to(torch.float64)
-        work.set_dac(mesh.dac_bits, law=mesh.dac_law, phase_max=mesh.dac_phase_max)
+        work.set_dac(mesh.dac_bits, law=mesh.dac_law, max_phase=mesh.dac_max_phase)
         res = reprogram(work, target, steps=steps)
         with torch.no_grad():
             mesh.theta.copy_(work.theta)

@@ -28,7 +28,7 @@ __all__ = [
 TWO_PI = 2 * math.pi
 
 
-def dac_quantize_phase(phase: torch.Tensor, bits: int, *, law: str = "linear", phase_max=TWO_PI):
+def dac_quantize_phase(phase: torch.Tensor, bits: int, *, law: str = "linear", max_phase=TWO_PI):
     """Nearest phase a DAC-driven phase shifter can reach, in ``[0, 2 pi)`` (wrapped).
 
     Args:
@@ -36,9 +36,9 @@ def dac_quantize_phase(phase: torch.Tensor, bits: int, *, law: str = "linear", p
         bits: DAC resolution (>= 1).
         law: ``"linear"``: levels ``k * 2 pi / 2^bits``; ``"heater"``: the DAC sets the
             voltage ``V = V_max k / (2^bits - 1)`` of a resistive heater whose phase
-            ``phase_max (V / V_max)^2`` grows with power; phases above ``phase_max``
-            round to ``phase_max`` or to ``2 pi`` (= 0), whichever is nearer.
-        phase_max: [rad] phase at full scale for ``"heater"`` (``pi V_max^2 / (R P_pi)``).
+            ``max_phase (V / V_max)^2`` grows with power; phases above ``max_phase``
+            round to ``max_phase`` or to ``2 pi`` (= 0), whichever is nearer.
+        max_phase: [rad] phase at full scale for ``"heater"`` (``pi V_max^2 / (R P_pi)``).
 
     Returns:
         the quantised phases in ``[0, 2 pi]`` (same shape); not differentiable (use a
@@ -50,14 +50,14 @@ def dac_quantize_phase(phase: torch.Tensor, bits: int, *, law: str = "linear", p
     if law == "linear":
         step = TWO_PI / 2**bits
         return torch.round(p / step) * step
-    pmax = positive_float(phase_max, "phase_max")
+    pmax = positive_float(max_phase, "max_phase")
     levels = 2**bits - 1
     v = torch.sqrt(torch.clamp(p, max=pmax) / pmax)
     q = pmax * (torch.round(v * levels) / levels) ** 2
     return torch.where((TWO_PI - p) < (p - q).abs(), torch.full_like(p, TWO_PI), q)
 
 
-def quantize_mzi_phases(theta, phi, bits: int, *, law: str = "linear", phase_max=TWO_PI):
+def quantize_mzi_phases(theta, phi, bits: int, *, law: str = "linear", max_phase=TWO_PI):
     """Quantise MZI phases as their heaters see them, with a straight-through gradient.
 
     The internal shifter of an MZI sets ``2 theta`` and the external one ``phi``; the
@@ -65,9 +65,9 @@ def quantize_mzi_phases(theta, phi, bits: int, *, law: str = "linear", phase_max
     branch. Gradients pass through unchanged (straight-through estimator).
     """
     t2 = torch.remainder(2 * theta, TWO_PI)
-    dt = (dac_quantize_phase(t2, bits, law=law, phase_max=phase_max) - t2) / 2
+    dt = (dac_quantize_phase(t2, bits, law=law, max_phase=max_phase) - t2) / 2
     p = torch.remainder(phi, TWO_PI)
-    dp = dac_quantize_phase(p, bits, law=law, phase_max=phase_max) - p
+    dp = dac_quantize_phase(p, bits, law=law, max_phase=max_phase) - p
     return theta + dt.detach(), phi + dp.detach()
 
 

@@ -7,7 +7,15 @@ import math
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, complex_tensor, finite_float, one_of, positive_int, real_of
+from .._checks import (
+    complex_dtype,
+    complex_tensor,
+    finite_float,
+    one_of,
+    positive_float,
+    positive_int,
+    real_of,
+)
 from .._module import ComplexModule
 from ..devices import resolve_profile
 from ..functional.mzi import mzi_entries
@@ -77,7 +85,7 @@ class MZIMesh(ComplexModule):
         self.noise_generator: torch.Generator | None = None
         self.dac_bits: int | None = None
         self.dac_law = "linear"
-        self.dac_phase_max = 2 * math.pi
+        self.dac_max_phase = 2 * math.pi
         if init == "haar":
             if not isinstance(generator, torch.Generator):
                 raise TypeError("init='haar' needs generator=torch.Generator()")
@@ -146,7 +154,7 @@ class MZIMesh(ComplexModule):
         if crosstalk:
             mesh.set_crosstalk(float(prof["thermal_crosstalk"]))
         if dac:
-            mesh.set_dac(int(prof["dac_bits"]), law="heater", phase_max=prof.phase_range_at_vmax)
+            mesh.set_dac(int(prof["dac_bits"]), law="heater", max_phase=prof.phase_range_at_vmax)
         mesh.profile_name = prof.name
         return mesh
 
@@ -244,13 +252,15 @@ class MZIMesh(ComplexModule):
         self.crosstalk_index = idx.to(self.theta.device)
         self.crosstalk_value = (K[idx[0], idx[1]] + 0).to(self.theta)
 
-    def set_dac(self, bits: int | None, *, law: str = "linear", phase_max: float = 2 * math.pi):
+    def set_dac(self, bits: int | None, *, law: str = "linear", max_phase: float = 2 * math.pi):
         """Quantise programmed phases to a DAC of ``bits`` bits (None: off); see
-        :func:`~photonn.functional.mzi_errors.quantize_phase`. Trains straight-through."""
+        :func:`~photonn.functional.mzi_errors.dac_quantize_phase` (``max_phase`` [rad]:
+        the phase at full scale of the ``"heater"`` law). Trains straight-through."""
         if bits is not None:
-            positive_int(bits, "bits")
+            bits = positive_int(bits, "bits")
             one_of(law, ("linear", "heater"), "law")
-        self.dac_bits, self.dac_law, self.dac_phase_max = bits, law, float(phase_max)
+        max_phase = positive_float(max_phase, "max_phase")
+        self.dac_bits, self.dac_law, self.dac_max_phase = bits, law, max_phase
 
     def set_phase_noise(self, std: float, generator: torch.Generator | None = None) -> None:
         """Phase-shifter noise: fresh Gaussian noise of ``std`` [rad] on every theta and phi
@@ -287,7 +297,7 @@ class MZIMesh(ComplexModule):
         theta, phi = self.theta, self.phi
         if self.dac_bits is not None:
             theta, phi = quantize_mzi_phases(
-                theta, phi, self.dac_bits, law=self.dac_law, phase_max=self.dac_phase_max
+                theta, phi, self.dac_bits, law=self.dac_law, max_phase=self.dac_max_phase
             )
         if self.crosstalk_index is not None:
             # heaters hold phases in [0, 2 pi): 2 theta (internal) and phi (external)

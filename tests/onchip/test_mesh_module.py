@@ -125,9 +125,9 @@ def test_dac_quantisation_linear_and_heater():
     step = 2 * math.pi / 64
     assert (q - p).abs().max() <= step / 2 + 1e-12
     torch.testing.assert_close(q / step, torch.round(q / step), rtol=0, atol=1e-9)
-    # heater law: levels are phase_max (k / (2^b - 1))^2
+    # heater law: levels are max_phase (k / (2^b - 1))^2
     pmax = 4 * math.pi
-    qh = dac_quantize_phase(p, 4, law="heater", phase_max=pmax)
+    qh = dac_quantize_phase(p, 4, law="heater", max_phase=pmax)
     wrapped = qh == 2 * math.pi  # code 0 reached from above (2 pi = 0)
     k = torch.sqrt(torch.where(wrapped, 0.0, qh) / pmax) * 15
     torch.testing.assert_close(k, torch.round(k), rtol=0, atol=1e-9)
@@ -138,7 +138,7 @@ def test_dac_quantisation_linear_and_heater():
     assert ((2 * math.pi - p[wrapped]) <= (p[wrapped] - pmax * (14 / 15) ** 2).abs()).all()
     # 12 bits: half a code step in phase, (d phase / d code) / 2 = sqrt(p pmax) / 4095 at most
     bound = math.sqrt(2 * math.pi * pmax) / 4095
-    assert (dac_quantize_phase(p, 12, law="heater", phase_max=pmax) - p).abs().max() <= bound
+    assert (dac_quantize_phase(p, 12, law="heater", max_phase=pmax) - p).abs().max() <= bound
     # straight-through gradient and theta branch kept
     th = torch.tensor([0.3, 3.5, -1.0], dtype=F64, requires_grad=True)
     tq, _ = quantize_mzi_phases(th, torch.zeros(3, dtype=F64), 8)
@@ -157,6 +157,21 @@ def test_dac_in_mesh_limits_fidelity():
         f.append(mesh.fidelity(U).item())
     assert f[0] < f[1] < f[2] <= 1 + 1e-12
     assert f[2] > 0.9999
+
+
+def test_set_dac_refuses_bad_settings_when_set_not_at_the_forward_pass():
+    mesh = MZIMesh(4, dtype=C128)
+    with pytest.raises(ValueError, match="max_phase"):
+        mesh.set_dac(8, law="heater", max_phase=0.0)
+    with pytest.raises(ValueError, match="max_phase"):
+        mesh.set_dac(8, law="heater", max_phase=float("nan"))
+    with pytest.raises(ValueError, match="law"):
+        mesh.set_dac(8, law="cubic")
+    with pytest.raises((TypeError, ValueError), match="bits"):
+        mesh.set_dac(0)
+    assert mesh.dac_bits is None  # a refused setting leaves the DAC off
+    mesh.set_dac(8, law="heater", max_phase=3 * math.pi)
+    assert (mesh.dac_bits, mesh.dac_law, mesh.dac_max_phase) == (8, "heater", 3 * math.pi)
 
 
 def test_reprogram_recovers_fidelity():
@@ -204,7 +219,7 @@ def test_from_profile():
     assert abs(s - sigma) < 4 * sigma / math.sqrt(2 * 56)
     assert mesh.dac_bits == v["dac_bits"] and mesh.dac_law == "heater"
     expect_pmax = math.pi * v["v_max"] ** 2 / (v["heater_resistance"] * v["p_pi"])
-    assert mesh.dac_phase_max == pytest.approx(expect_pmax)
+    assert mesh.dac_max_phase == pytest.approx(expect_pmax)
     assert mesh.crosstalk_value.unique().tolist() == [pytest.approx(v["thermal_crosstalk"])]
     # each MZI loses insertion_loss_db: a lone MZI at theta = 0 transmits 10^(-IL/10)
     one = MZIMesh.from_profile(prof, n=2, crosstalk=False, dac=False, dtype=C128)
@@ -216,7 +231,7 @@ def test_from_profile():
         MZIMesh.from_profile(prof, 4)  # everything but the profile is a keyword
     with pytest.raises(ValueError, match="not a 'mzi_platform' profile"):
         MZIMesh.from_profile("holoeye_pluto2", n=4)
-    assert mesh.dac_phase_max == prof.phase_range_at_vmax  # the profile's derived value
+    assert mesh.dac_max_phase == prof.phase_range_at_vmax  # the profile's derived value
 
 
 def test_reck_mesh_module_round_trip():
