@@ -1,10 +1,13 @@
-"""Base class for modules that hold complex parameters or buffers.
+"""Base class for photonn's modules: the precision is chosen at construction.
 
 ``nn.Module.to(torch.float32)`` silently casts complex tensors to real ones and
-drops their imaginary parts. ``ComplexModule`` refuses such a cast before any
-tensor is touched, so precision is always chosen at construction. A module of
-real tensors only (an encoder of real device parameters) keeps the precision it
-was built for in the same way: a cast to it changes nothing, another is refused.
+drops their imaginary parts; ``.to(torch.complex128)`` turns real parameters
+(phases, detunings) into complex ones; ``.double()`` on a complex64 model casts
+its real phases but not its complex buffers, and the next forward pass fails
+deep inside. ``ComplexModule`` refuses every cast that would change the dtype
+of one of its tensors, before any tensor is touched, and says to choose the
+precision when the module is built. Device moves (and a cast to the dtypes the
+module already has) work as usual.
 """
 
 from __future__ import annotations
@@ -16,38 +19,36 @@ from torch import nn
 
 
 class ComplexModule(nn.Module):
-    """An ``nn.Module`` whose complex tensors survive ``.to()``, ``.float()`` etc.
+    """An ``nn.Module`` that keeps the precision it was built for through ``.to()``,
+    ``.float()``, ``.double()``, ``.half()`` etc.
 
-    A cast to a real floating dtype raises ``TypeError`` before anything
-    changes; device moves and complex-to-complex casts work as usual.
+    A cast that would change the dtype of any parameter or buffer (or of the
+    module's ``dtype``) raises ``TypeError`` before anything changes; device
+    moves work as usual. Note that ``.to(torch.complex64)`` is refused for a
+    complex64 module with real parameters: torch would make those complex.
     """
 
     def _apply(self, fn, recurse=True):
         tensors = [*self.parameters(), *self.buffers()]
+        built = {t.dtype for t in tensors if t.is_floating_point() or t.is_complex()}
         own = getattr(self, "dtype", None)
-        own = own if isinstance(own, torch.dtype) else None
-        if any(t.is_complex() for t in tensors) or (own is not None and own.is_complex):
-            out = _probe(fn, torch.complex64)
-            if isinstance(out, torch.Tensor) and not out.is_complex():
-                raise TypeError(
-                    f"{type(self).__name__}: casting to {out.dtype} would drop the imaginary part "
-                    "of complex parameters and buffers; choose the precision when you build the "
-                    "module (dtype=torch.complex64 or torch.complex128)"
-                )
-        else:
-            # a real module (e.g. an encoder of real device parameters): a cast to the
-            # precision it was built for changes nothing; another one is refused
-            built = {t.dtype for t in tensors if t.is_floating_point()}
-            built |= {own} if own is not None and own.is_floating_point else set()
-            for dt in sorted(built, key=str):
-                out = _probe(fn, dt)
-                if isinstance(out, torch.Tensor) and out.dtype != dt:
-                    raise TypeError(
-                        f"{type(self).__name__}: was built for {dt}; casting to {out.dtype} "
-                        "would leave its dtype checks behind; choose the precision when you "
-                        "build the module (dtype=...)"
-                    )
+        if isinstance(own, torch.dtype) and (own.is_floating_point or own.is_complex):
+            built.add(own)
+        for dt in sorted(built, key=lambda d: (d.is_complex, str(d))):  # real ones first
+            out = _probe(fn, dt)
+            if isinstance(out, torch.Tensor) and out.dtype != dt:
+                raise TypeError(f"{type(self).__name__}: {_cast_problem(dt, out.dtype)}")
         return super()._apply(fn, recurse)
+
+
+def _cast_problem(built: torch.dtype, cast: torch.dtype) -> str:
+    fix = "; choose the precision when you build the module (dtype=...)"
+    if built.is_complex and not cast.is_complex:
+        what = f"casting to {cast} would drop the imaginary part of its {built} tensors"
+        return what + fix.replace("dtype=...", "dtype=torch.complex64 or torch.complex128")
+    if cast.is_complex and not built.is_complex:
+        return f"casting to {cast} would make its real {built} parameters complex" + fix
+    return f"was built for {built}; casting to {cast} would leave its dtype checks behind" + fix
 
 
 def _probe(fn, dtype: torch.dtype):
