@@ -87,6 +87,29 @@ def _dist():
     return dist
 
 
+def _import_distributed_nn() -> None:
+    """Import ``torch.distributed.nn.functional`` now, before any process group exists.
+
+    Its functions take ``group=group.WORLD`` as a default argument, evaluated when
+    the module is first imported. Imported after ``init_process_group`` (measured with
+    torch 2.13: ``DistributedDataParallel.__init__`` imports ``torch._dynamo``, which
+    imports it), ten defaults hold the default group, ``destroy_process_group`` cannot
+    free it and gloo's worker threads outlive :func:`shutdown`. At interpreter exit
+    such a thread could still be releasing the tensors of the last collective; it
+    then needs the GIL of a finalising interpreter and the rank aborts ("terminate
+    called without an active exception", SIGABRT: 6 of 102 two-process
+    ``photonn train`` runs). Imported first, the defaults are ``None`` (the default
+    group at call time). The import takes a few milliseconds.
+    """
+    try:
+        import torch.distributed.nn.functional  # noqa: F401
+    except (ImportError, RuntimeError):  # torch without distributed support: no group
+        pass
+
+
+_import_distributed_nn()
+
+
 def is_distributed() -> bool:
     """True when a default process group is initialised (of any size)."""
     dist = _dist()
@@ -184,25 +207,6 @@ def _int_env(env, name: str, default: int | None = None) -> int:
         raise ValueError(f"environment variable {name} = {raw!r} is not an integer") from None
 
 
-def _import_dynamo() -> None:
-    """Import ``torch._dynamo`` before the process group exists.
-
-    Measured with torch 2.13 (gloo, CPU): when ``torch._dynamo`` is first imported
-    *after* ``init_process_group`` (``DistributedDataParallel.__init__`` imports it),
-    the import keeps ten references to the default group, so
-    ``destroy_process_group`` no longer frees it and gloo's worker threads outlive
-    it. At interpreter exit such a thread could still be releasing the tensors of
-    the last collective; it then needs the GIL of a finalising interpreter and the
-    process aborts ("terminate called without an active exception", SIGABRT, in
-    about 1 run in 18 of a 2-process ``photonn train``). Imported first, the
-    group is freed by :func:`shutdown` and its threads are joined there.
-    """
-    try:
-        import torch._dynamo  # noqa: F401
-    except ImportError:  # a torch build without dynamo: nothing to hold the group
-        pass
-
-
 def init_from_env(
     device: str = "cpu",
     *,
@@ -237,7 +241,6 @@ def init_from_env(
     dist = _dist()
     restarts = _int_env(env, "TORCHELASTIC_RESTART_COUNT", 0)
     if not dist.is_initialized():
-        _import_dynamo()
         kw = {} if timeout_s is None else {"timeout": timedelta(seconds=timeout_s)}
         if env.get("TORCHELASTIC_USE_AGENT_STORE") == "True":
             # torchrun's agent keeps one store across restarts: the addresses the ranks of an

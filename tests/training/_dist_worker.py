@@ -201,8 +201,9 @@ def _threads() -> int:
 
 def teardown(out_path: str) -> None:
     """The process's threads before the process group exists and after
-    ``distributed.shutdown``, around one DDP step (DDP's first use imports
-    ``torch._dynamo``); each rank writes ``OUT.rank<r>.json``."""
+    ``distributed.shutdown``, around one DDP step (DDP's constructor imports
+    ``torch._dynamo``, which imports ``torch.distributed.nn``); each rank writes
+    ``OUT.rank<r>.json``."""
     import json
 
     from photonn.training import distributed
