@@ -18,6 +18,8 @@ from photonn.models import D2NN
 from photonn.onchip import MZIMesh
 
 C64 = torch.complex64
+# torch's own notice on .to(complex dtype), emitted before the module sees the cast
+pytestmark = pytest.mark.filterwarnings("ignore:Complex modules are a new feature")
 
 
 def _mesh():
