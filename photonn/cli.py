@@ -7,6 +7,7 @@ functions below; each one is a thin shell over the library.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -123,9 +124,29 @@ def _cmd_train(args) -> int:
     # under torchrun: one process group, rank 0 prints and writes (docs/distributed.md)
     info = distributed.init_from_env(settings["device"])
     try:
-        return _train(args, cfg, run_dir, overrides, info)
+        code = _train(args, cfg, run_dir, overrides, info)
     finally:
         distributed.shutdown()
+    if info is not None:
+        _exit_worker(code)
+    return code
+
+
+def _exit_worker(code: int) -> None:
+    """End a torchrun worker now, without interpreter finalisation.
+
+    With torch 2.13, DDP leaves the gloo process group alive after
+    ``destroy_process_group``: its worker threads outlive it, and one of them releasing
+    the last collective's tensors during finalisation needs the GIL of a finalising
+    interpreter and aborts the rank (SIGABRT, "terminate called without an active
+    exception": 6 of 102 two-process runs). Freeing the group instead can deadlock
+    (its destructor joins a thread that waits for the GIL). Every file of the run is
+    written and closed by now (atomically), so the worker flushes its streams and
+    exits with its code.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _train(args, cfg, run_dir, overrides, info) -> int:

@@ -87,29 +87,6 @@ def _dist():
     return dist
 
 
-def _import_distributed_nn() -> None:
-    """Import ``torch.distributed.nn.functional`` now, before any process group exists.
-
-    Its functions take ``group=group.WORLD`` as a default argument, evaluated when
-    the module is first imported. Imported after ``init_process_group`` (measured with
-    torch 2.13: ``DistributedDataParallel.__init__`` imports ``torch._dynamo``, which
-    imports it), ten defaults hold the default group, ``destroy_process_group`` cannot
-    free it and gloo's worker threads outlive :func:`shutdown`. At interpreter exit
-    such a thread could still be releasing the tensors of the last collective; it
-    then needs the GIL of a finalising interpreter and the rank aborts ("terminate
-    called without an active exception", SIGABRT: 6 of 102 two-process
-    ``photonn train`` runs). Imported first, the defaults are ``None`` (the default
-    group at call time). The import takes a few milliseconds.
-    """
-    try:
-        import torch.distributed.nn.functional  # noqa: F401
-    except (ImportError, RuntimeError):  # torch without distributed support: no group
-        pass
-
-
-_import_distributed_nn()
-
-
 def is_distributed() -> bool:
     """True when a default process group is initialised (of any size)."""
     dist = _dist()

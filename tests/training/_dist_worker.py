@@ -3,7 +3,6 @@
     torchrun ... _dist_worker.py cli ARGS...      photonn.cli.main(ARGS), optionally killed
     torchrun ... _dist_worker.py mismatch ARGS... rank 1 adds --set seed=1
     torchrun ... _dist_worker.py checks OUT       complex-parameter DDP and wavelength sharding
-    torchrun ... _dist_worker.py teardown OUT     threads before the group and after shutdown
 
 ``PHOTONN_TEST_KILL=RANK:STEP:MARKER`` makes rank RANK kill itself (SIGKILL) after
 optimizer step STEP, once: the marker file records that it happened.
@@ -195,37 +194,9 @@ def _to_cpu(value):
     return value
 
 
-def _threads() -> int:
-    return len(os.listdir("/proc/self/task"))
-
-
-def teardown(out_path: str) -> None:
-    """The process's threads before the process group exists and after
-    ``distributed.shutdown``, around one DDP step (DDP's constructor imports
-    ``torch._dynamo``, which imports ``torch.distributed.nn``); each rank writes
-    ``OUT.rank<r>.json``."""
-    import json
-
-    from photonn.training import distributed
-
-    before = _threads()
-    info = distributed.init_from_env("cpu")
-    during = _threads()
-    ddp = distributed.wrap_ddp(nn.Linear(4, 2))
-    ddp(torch.ones(3, 4)).sum().backward()
-    del ddp
-    distributed.shutdown()
-    after = _threads()
-    counts = {"before": before, "during": during, "after": after}
-    Path(f"{out_path}.rank{info.rank}.json").write_text(json.dumps(counts))
-
-
 def main(argv) -> int:
     sys.path.insert(0, str(HERE))
     mode, rest = argv[0], argv[1:]
-    if mode == "teardown":
-        teardown(rest[0])
-        return 0
     if mode == "checks":
         from photonn.training import distributed
 
