@@ -42,13 +42,15 @@ class ComplexModule(nn.Module):
 
 
 def _cast_problem(built: torch.dtype, cast: torch.dtype) -> str:
-    fix = "; choose the precision when you build the module (dtype=...)"
+    choice = "dtype=..."
     if built.is_complex and not cast.is_complex:
-        what = f"casting to {cast} would drop the imaginary part of its {built} tensors"
-        return what + fix.replace("dtype=...", "dtype=torch.complex64 or torch.complex128")
-    if cast.is_complex and not built.is_complex:
-        return f"casting to {cast} would make its real {built} parameters complex" + fix
-    return f"was built for {built}; casting to {cast} would leave its dtype checks behind" + fix
+        problem = f"casting to {cast} would drop the imaginary part of its {built} tensors"
+        choice = "dtype=torch.complex64 or torch.complex128"
+    elif cast.is_complex and not built.is_complex:
+        problem = f"casting to {cast} would make its real {built} parameters complex"
+    else:
+        problem = f"was built for {built}; casting to {cast} would leave its dtype checks behind"
+    return f"{problem}; choose the precision when you build the module ({choice})"
 
 
 def _probe(fn, dtype: torch.dtype):
