@@ -205,10 +205,14 @@ def _slug(heading: str) -> str:
 
 
 def test_references_to_the_docs_name_existing_sections():
+    """Every link to a section of docs/architecture.md (in the code, the tests, docs/ and the
+    README) names a heading of it."""
     anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", DOC.read_text("utf-8"), re.M)}
+    root = PKG.parent
+    files = [*PKG.rglob("*.py"), *(root / "tests").rglob("*.py"), *(root / "docs").glob("*.md")]
     bad = []
-    for path in sorted([*PKG.rglob("*.py"), *Path(__file__).parent.rglob("*.py")]):
-        for anchor in re.findall(r"docs/architecture\.md#([\w-]+)", path.read_text("utf-8")):
+    for path in sorted([*files, root / "README.md"]):
+        for anchor in re.findall(r"architecture\.md#([\w-]+)", path.read_text("utf-8")):
             if anchor not in anchors:
                 bad.append(f"{path}: #{anchor}")
     assert not bad, f"no such section in {DOC}:\n" + "\n".join(bad)
