@@ -522,6 +522,19 @@ def _export_run(args, cfg, model, metrics, export):
     )
 
 
+def _inspect_pictures(root, out_dir) -> list:
+    """PNG pictures of an export, drawn by :func:`photonn.plotting.plot_export`: each SLM
+    image with the phase the light sees, and the heater powers of every chip on its mesh
+    layout (needs matplotlib)."""
+    from pathlib import Path
+
+    from .export import read_bundle, read_manifest
+    from .plotting import plot_export
+
+    root = Path(root)
+    return plot_export(read_manifest(root), read_bundle(root / "bundle.h5"), out_dir)
+
+
 def _cmd_inspect(args) -> int:
     from pathlib import Path
 
@@ -535,12 +548,8 @@ def _cmd_inspect(args) -> int:
     except ImportError:
         print("  (no pictures: install the plot extra, pip install 'photonn[plot]')")
         return 0
-    from .export import read_bundle, read_manifest
-    from .plotting import plot_export
-
-    root = Path(args.export_dir)
-    out = Path(args.pictures) if args.pictures else root / "inspect"
-    for path in plot_export(read_manifest(root), read_bundle(root / "bundle.h5"), out):
+    out = Path(args.pictures) if args.pictures else Path(args.export_dir) / "inspect"
+    for path in _inspect_pictures(args.export_dir, out):
         print(f"  wrote {path}")
     return 0
 
