@@ -5,7 +5,8 @@ A table is marked by an HTML comment line ``<!-- table: NAME -->`` before it and
 
 * each row that quotes a figure links the results file(s) it comes from: a markdown
   link to a file under ``experiments/*/results/`` or ``benchmarks/results/`` (relative
-  to the markdown file), and the file exists;
+  to the markdown file), and the file exists. A row whose first cell is empty continues
+  the row above it and shares its links;
 * every figure in the row's checked columns appears in one of those files. A figure is
   a number with a decimal point (``97.84``, ``3.6e-6``), a ratio (``15x``, ``732×``) or a
   power of ten (``3.0×10⁶``). It appears when a number in the file rounds to it at the
@@ -114,10 +115,15 @@ def marked_tables(path: Path):
 def _check_table(path: Path, header, body) -> list[str]:
     problems = []
     checked = [k for k, h in enumerate(header) if k > 0 and "paper" not in h.lower()]
+    group_targets: list[str] = []
+    label = ""
     for lineno, cells, raw in body:
         where = f"{path.relative_to(ROOT)}:{lineno}"
-        label = cells[0]
         targets = [t for _, t in _LINK.findall(raw) if _RESULTS.match(t)]
+        if cells[0]:
+            label, group_targets = cells[0], targets
+        else:  # continues the row above
+            targets = targets or group_targets
         files = []
         for t in targets:
             f = (path.parent / t).resolve()

@@ -35,11 +35,11 @@ class Propagator(ComplexModule):
             ``"fraunhofer"`` it sets the output sampling instead.
         trim: pad only to the light-cone size of the grid's steepest ray
             (:func:`photonn.functional.sampling.light_cone_size`), rounded to a fast
-            FFT size, when that is below ``pad_factor`` (default True). Exact for
+            FFT size, when that is below ``ceil(pad_factor n)`` (default True). Exact for
             smooth fields; a hard-edged field (an aperture filling the grid) keeps
             a wrap-around error from the kernel's band-edge tails that falls
             slowly with more padding: to pad further, pass ``trim=False`` (see
-            ``docs/freespace.md``, "Padding and hard edges").
+            ``docs/physics.md``, "Propagation, in detail").
         strict: raise ``ValueError`` instead of warning when the step aliases.
         dtype: ``torch.complex64`` (default) or ``torch.complex128``.
         device: where to build the buffer.

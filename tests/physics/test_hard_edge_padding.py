@@ -19,7 +19,7 @@ What holds (errors: max |I - I_ref| / max I_ref):
   frequency grids, carried through two FFTs of 10^6 points (measured 3.5e-10);
 * the hard edge is not exact on the light-cone size: the sampled kernel has tails
   beyond the light cone from the Nyquist band edge, which a hard edge excites. The
-  error is 2.3e-3 (documented in docs/freespace.md), so between 1e-3 and 3e-3 with
+  error is 2.3e-3 (documented in docs/physics.md), so between 1e-3 and 3e-3 with
   the reference's ``r``; 8x padding without trimming cuts it below a third;
 * the report's advice is what changes the result: the default 2x cap is below the
   light-cone size and warns; the advised ``pad_factor`` reaches it and stops the
