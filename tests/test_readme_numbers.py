@@ -166,7 +166,7 @@ def _check_table(path: Path, header, body) -> list[str]:
 
 def test_marked_tables_exist():
     names = {name for name, _, _ in marked_tables(ROOT / "README.md")}
-    assert {"results", "speed", "peers"} <= names, names
+    assert {"parts", "results", "speed", "peers"} <= names, names
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
