@@ -79,13 +79,16 @@ def padded_shape(
     when that is less. Sizes are rounded up to a 2-3-5-7-smooth FFT size.
     ``pad_factor == 1`` means no padding (periodic boundaries).
 
-    With the default ``pad_factor = 2`` trimming never pads more than 2n, so a
-    ``pad_factor`` above ``light_cone_size / n`` changes nothing under ``trim``:
-    pad further with ``trim=False``. The light-cone size is exact for fields whose
-    angular spectrum vanishes near the grid's Nyquist band edge (smooth fields). The
-    sampled transfer function's kernel has tails beyond the light cone (from the band
-    edge), so hard-edged fields keep a wrap-around error that decreases only slowly
-    with the padded size (measured in ``tests/physics/test_hard_edge_padding.py``).
+    A ``pad_factor`` above ``light_cone_size / n`` changes nothing under ``trim``:
+    pad further with ``trim=False``. With ``pad_factor <= 2`` the shape is the same
+    as padding to ``n + 1 + s`` only (the second condition of the light-cone size
+    binds only when ``s > n``, where the cap ``2 n`` is already below both).
+
+    The light-cone size is exact for fields whose angular spectrum vanishes near the
+    grid's Nyquist band edge (smooth fields). The sampled transfer function's kernel
+    has tails beyond the light cone (from the band edge), so hard-edged fields keep a
+    wrap-around error that decreases only slowly with the padded size (measured in
+    ``tests/physics/test_hard_edge_padding.py``).
     """
     out = []
     for n, d in zip(shape, spacing):

@@ -37,8 +37,8 @@ import torch
 
 from photonn import Grid, SamplingWarning, sampling_report
 from photonn.freespace import Propagator
-from photonn.functional.fourier import pad_centered
-from photonn.functional.sampling import light_cone_size
+from photonn.functional.fourier import ceil_int, fast_size, pad_centered
+from photonn.functional.sampling import light_cone, light_cone_size, padded_shape
 
 N_PIX, PITCH, LAM = 127, 8e-6, 633e-9
 HALF = N_PIX * PITCH / 2
@@ -123,3 +123,22 @@ def test_advice_changes_the_fft_size():
     rep = sampling_report(GRID, LAM, Z, "asm", pad_factor=factor)
     assert not rep.wraps and rep.advice == ""
     assert all(a >= c * (1 - 1e-12) for a, c in zip(rep.allowed_spread, rep.light_cone))
+
+
+@pytest.mark.parametrize("pad", [1.5, 2.0])
+def test_default_cap_shapes_unchanged(pad):
+    """Up to a 2x cap, trimming gives the FFT sizes of the spread-only rule ``n + 1 + s``.
+
+    The light-cone size adds ``N >= 2 s``, which exceeds ``n + 1 + s`` only when
+    ``s > n``; the cap ``ceil(pad n) <= 2 n`` then binds on both rules.
+    """
+    for n in (64, 100, 127, 256, 512):
+        for pitch in (4e-6, 8e-6, 4e-4):
+            for lam in (633e-9, 1550e-9, 7.5e-4):
+                if lam / (2 * pitch) >= 1:
+                    continue
+                for z in (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 1.0):
+                    shape = padded_shape((n, n), (pitch, pitch), lam, z, "asm", pad)
+                    s = light_cone(lam, pitch, z, "asm") / pitch
+                    old = fast_size(min(n + 1 + ceil_int(s), ceil_int(pad * n)))
+                    assert shape == (old, old), (n, pitch, lam, z)
