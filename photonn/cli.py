@@ -117,6 +117,7 @@ def _cmd_train(args) -> int:
         TensorBoardSink.check_available()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.run_dir or f"runs/{cfg['model']['kind']}-{cfg['data']['dataset']}-{stamp}")
+    _writable_dir_path(run_dir, "--run-dir")
     settings = cfg if cfg is not None else resume_config(run_dir, overrides)
     _apply_process_settings(settings)
     from .training import distributed
@@ -490,6 +491,10 @@ def _cmd_export(args) -> int:
 
     if not args.device:
         raise ValueError("photonn export needs --device PROFILE (see photonn devices list)")
+    target = Path(args.out)
+    if target.exists() and not args.force:
+        raise ValueError(_out_exists(target))
+    _writable_dir_path(target, "--out")
     _apply_process_settings(stored_config(args.run_dir))
     cfg, model = load_run(args.run_dir, which=args.which)
     results = Path(args.run_dir) / "results.json"
@@ -497,10 +502,42 @@ def _cmd_export(args) -> int:
     try:
         out = _export_run(args, cfg, model, metrics, export)
     except FileExistsError as exc:
-        raise ValueError(str(exc)) from None
+        if exc.filename is None and target.exists() and not args.force:
+            # export()'s own refusal: --out appeared after the check above
+            raise ValueError(_out_exists(target)) from None
+        if exc.filename is not None:  # the system's: name the path it could not create
+            raise ValueError(
+                f"cannot write the export {target}: {exc.filename} already exists "
+                f"({exc.strerror}); remove it or choose another --out"
+            ) from None
+        raise
     print(summary(out))
     print(f"wrote {out}")
     return 0
+
+
+def _out_exists(out) -> str:
+    return (
+        f"--out {out} exists; pass --force to replace it (an earlier export), "
+        "or choose another --out"
+    )
+
+
+def _writable_dir_path(path, option: str) -> None:
+    """Refuse, before any work, a directory ``path`` that exists as a file or lies below one."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file, not a directory; choose another {option}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"{option} {path} lies below {parent}, which is a file, not a directory; "
+                    f"choose another {option}"
+                )
+            return
 
 
 def _export_run(args, cfg, model, metrics, export):
@@ -540,6 +577,9 @@ def _cmd_inspect(args) -> int:
 
     from .export import summary
 
+    out = Path(args.pictures) if args.pictures else Path(args.export_dir) / "inspect"
+    if not args.no_pictures:
+        _writable_dir_path(out, "--pictures")
     print(summary(args.export_dir))
     if args.no_pictures:
         return 0
@@ -548,7 +588,6 @@ def _cmd_inspect(args) -> int:
     except ImportError:
         print("  (no pictures: install the plot extra, pip install 'photonn[plot]')")
         return 0
-    out = Path(args.pictures) if args.pictures else Path(args.export_dir) / "inspect"
     for path in _inspect_pictures(args.export_dir, out):
         print(f"  wrote {path}")
     return 0
