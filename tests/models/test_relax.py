@@ -137,7 +137,7 @@ class TestPhotonic:
             act = m.relax.activations[0]
         assert m.relax.gain.shape == (4,)  # one scalar per pass
         assert m.relax.gain.detach() == pytest.approx(torch.full((4,), (tr / 2) ** -0.5), rel=1e-2)
-        assert act.mode == "modulate" and float(act.log_gain.detach().exp()) == pytest.approx(0.2)
+        assert act.mode == "eo" and float(act.log_gain.detach().exp()) == pytest.approx(0.2)
         assert float(act.bias.detach()) == pytest.approx(-0.5)
 
     def test_rebuilt_without_a_generator_loads_the_errored_model(self):
