@@ -234,8 +234,16 @@ class _AsState(nn.Module):
         return x.to(self.dtype)
 
 
-class _CountsBankApart:
-    """``num_parameters`` of a model holding its ReLaX in ``self.relax``."""
+class _ReLaXNet:
+    """What the models here share: the start of their construction, and
+    ``num_parameters`` of the ReLaX they hold in ``self.relax``."""
+
+    def _setup(self, options_cls, options, keywords: dict, dtype, check_dtype, device):
+        """Checks ``dtype`` (sets ``self.dtype``) and ``device``; returns ``(options,
+        record)`` of :meth:`ReuseOptions.build`."""
+        self.dtype = check_dtype(dtype)
+        check_device(device)
+        return options_cls.build(options, keywords, type(self).__name__)
 
     @property
     def num_parameters(self) -> dict:
@@ -490,7 +498,7 @@ def _photonic_relax(
 
 
 # -- the digital network ----------------------------------------------------------------
-class DigitalReLaX(_CountsBankApart, nn.Module):
+class DigitalReLaX(_ReLaXNet, nn.Module):
     """Input projection, a ReLaX bank of ``nn.Linear(width, width)``, linear readout.
 
     ``h_0 = f(W_in x)``; pass ``t``: ``h = f(W[s(t)] h + b[s(t)] (+ W_xh x))``
@@ -529,9 +537,7 @@ class DigitalReLaX(_CountsBankApart, nn.Module):
         **keywords,
     ):
         super().__init__()
-        opts, record = ReuseOptions.build(options, keywords, "DigitalReLaX")
-        check_device(device)
-        self.dtype = real_dtype(dtype)
+        opts, record = self._setup(ReuseOptions, options, keywords, dtype, real_dtype, device)
         w = self.width = positive_int(width, "width")
         kw = dict(generator=generator, dtype=dtype, device=device)
         self.input = _seeded_linear(positive_int(in_features, "in_features"), w, **kw)
@@ -557,7 +563,7 @@ class DigitalReLaX(_CountsBankApart, nn.Module):
 
 
 # -- the photonic network ---------------------------------------------------------------
-class PhotonicReLaX(_CountsBankApart, ComplexModule):
+class PhotonicReLaX(_ReLaXNet, ComplexModule):
     """A photonic ReLaX: a bank of MZI meshes (or SVD layers) with the non-idealities of
     a device profile, a device nonlinearity between passes and fast optical switches.
 
@@ -601,8 +607,7 @@ class PhotonicReLaX(_CountsBankApart, ComplexModule):
         **keywords,
     ):
         super().__init__()
-        opts, record = PhotonicOptions.build(options, keywords, "PhotonicReLaX")
-        self.dtype = complex_dtype(dtype)
+        opts, record = self._setup(PhotonicOptions, options, keywords, dtype, complex_dtype, device)
         w = self.width = positive_int(width, "width")
         self.noise_generator = _child_generator(generator)
         kw = dict(generator=generator, dtype=real_of(dtype), device=device)
@@ -631,7 +636,7 @@ class PhotonicReLaX(_CountsBankApart, ComplexModule):
 
 
 # -- the folded diffractive network -------------------------------------------------------
-class DiffractiveReLaX(_CountsBankApart, ComplexModule):
+class DiffractiveReLaX(_ReLaXNet, ComplexModule):
     """A folded diffractive network: the same ``L_W`` phase masks passed ``L_T`` times.
 
     Along the light: input plane (the image as an amplitude object) --``distance``-->
@@ -689,8 +694,7 @@ class DiffractiveReLaX(_CountsBankApart, ComplexModule):
         **keywords,
     ):
         super().__init__()
-        opts, record = ReuseOptions.build(options, keywords, "DiffractiveReLaX")
-        self.dtype = complex_dtype(dtype)
+        opts, record = self._setup(ReuseOptions, options, keywords, dtype, complex_dtype, device)
         n = positive_int(size, "size")
         self.grid = Grid(n, positive_float(pitch, "pitch"))
         self.wavelength = positive_float(wavelength, "wavelength")
@@ -759,7 +763,7 @@ class DiffractiveReLaX(_CountsBankApart, ComplexModule):
 
 
 # -- the language model -----------------------------------------------------------------
-class ReLaXLanguageModel(_CountsBankApart, nn.Module):
+class ReLaXLanguageModel(_ReLaXNet, nn.Module):
     """Character-level language model with a ReLaX bank as its recurrent transition.
 
     Token ids ``(B, T)`` -> next-character scores ``(B, T, V)``. Each character's
@@ -809,9 +813,7 @@ class ReLaXLanguageModel(_CountsBankApart, nn.Module):
         **keywords,
     ):
         super().__init__()
-        opts, record = PhotonicOptions.build(options, keywords, "ReLaXLanguageModel")
-        check_device(device)
-        self.dtype = real_dtype(dtype)
+        opts, record = self._setup(PhotonicOptions, options, keywords, dtype, real_dtype, device)
         self.bank_kind = one_of(bank, ("digital", "mzi", "svd"), "bank")
         self.mode = one_of(mode, ("per_char", "over_time"), "mode")
         if mode == "over_time" and l_t != 1:
