@@ -152,4 +152,3 @@ class OpticalNonlinearity(nn.Module):
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, amplitude={self.amplitude:g}"
-

@@ -62,6 +62,7 @@ from ..onchip.mesh import MZIMesh
 from ..onchip.svd import SVDLinear
 from ..reuse import ReLaX, switch_options
 from ..reuse._args import nonnegative, renamed
+from ..reuse.count import count_real
 
 __all__ = [
     "BANKS",
@@ -251,11 +252,7 @@ class _ReLaXNet:
         temperature), "total"}``."""
         n = self.relax.num_parameters
         inside = {id(p) for p in self.relax.parameters()}
-        other = sum(
-            p.numel() * (2 if p.is_complex() else 1)
-            for p in self.parameters()
-            if p.requires_grad and id(p) not in inside
-        )
+        other = count_real(p for p in self.parameters() if p.requires_grad and id(p) not in inside)
         return {
             "bank": n.bank,
             "per_pass": n.per_pass,
@@ -436,7 +433,6 @@ def _photonic_relax(
 ) -> ReLaX:
     """A photonic ReLaX (the bank, switch, nonlinearity and per-pass amplifier of
     :class:`PhotonicReLaX`); ``opts`` a :class:`PhotonicOptions`."""
-    one_of(bank, ("mzi", "svd"), "bank")
     nonlinearity = nonlinearity_mode(nonlinearity, "nonlinearity")
     phase_noise = nonnegative(opts.phase_noise, "phase_noise", "rad")
     switch = opts.switch
