@@ -2,8 +2,8 @@
 
 units -> grid -> functional -> devices -> {freespace, onchip, activations, encoding,
 data} -> reuse -> models -> {training, export, plotting} -> runs -> cli. Private base
-modules (``_checks``, ``_module``, ``_io``, ``_version``) import nothing from photonn and
-may be used anywhere. The training loop knows no model and no dataset: ``training``
+modules (``_checks``, ``_module``, ``_io``, ``_version``, ``_spec``, ``_toml``) import
+nothing from photonn and may be used anywhere. The training loop knows no model and no dataset: ``training``
 imports none of the element, model or data packages (only ``runs`` knows which models
 and datasets exist).
 """
@@ -22,6 +22,8 @@ RANK = {
     "_checks": 0,
     "_module": 0,
     "_io": 0,
+    "_spec": 0,
+    "_toml": 0,
     "units": 0,
     "grid": 1,
     "functional": 2,
