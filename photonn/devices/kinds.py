@@ -51,7 +51,7 @@ class Value:
     None when absent.
     """
 
-    def __init__(self, type, unit: str, description="", *, optional=False, key="", **bounds):
+    def __init__(self, type, unit: str, description: str, *, optional=False, key="", **bounds):
         default = None if optional else REQUIRED
         self.spec = Spec(key, type, unit, default, description, **bounds)
 
@@ -247,7 +247,7 @@ def _length(description: str, optional: bool = False) -> Value:
     return Value(float, "m", description, optional=optional, gt=0.0, le=1e-2)
 
 
-def _positive(unit: str, description: str = "", optional: bool = True) -> Value:
+def _positive(unit: str, description: str, optional: bool = True) -> Value:
     return Value(float, unit, description, optional=optional, gt=0.0)
 
 
@@ -301,7 +301,7 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
     fill_factor = Value(float, "", "active area fraction", gt=0.0, le=1.0)
     max_phase = Value(float, "rad", "phase stroke", gt=0.0, le=20 * math.pi)
     wavelength = _length("design wavelength of max_phase")
-    frame_rate = _positive("Hz")
+    frame_rate = _positive("Hz", "frame rate of the panel")
     # the file name (from SI values: may be the phases [rad] themselves)
     lut_file = Value(str, "", "CSV of gray level -> phase [rad]", optional=True, key="lut")
     # -- export (photonn.export): the operating band of the panel
@@ -431,7 +431,7 @@ class CameraProfile(_PixelArray, DeviceProfile):
     bit_depth = Value(int, "bit", "ADC bits", ge=1, le=32)
     dark_current_e_per_s = Value(float, "e-/s/pixel", "dark current", ge=0.0)
     wavelength = _length("wavelength at which quantum_efficiency is stated", optional=True)
-    frame_rate = _positive("Hz")
+    frame_rate = _positive("Hz", "frame rate of the sensor")
 
     @property
     def dynamic_range(self) -> float:
