@@ -8,13 +8,10 @@ optional) in its class body. From that one declaration come the file format
 (``profile.pixel_pitch`` [m], ``profile.p_pi`` [W]) and the derived values of the
 kind (``v_pi``, ``phase_lut``, ``dynamic_range`` ...).
 
-======================= ======================= ======================================
-kind                    class                   the device
-======================= ======================= ======================================
-``"slm"``               :class:`SLMProfile`     spatial light modulator (phase panel)
-``"camera"``            :class:`CameraProfile`  image sensor
-``"mzi_platform"``      :class:`MZIPlatformProfile` MZI mesh platform: heaters, DAC, couplers
-======================= ======================= ======================================
+* ``"slm"``: :class:`SLMProfile`, a spatial light modulator (phase panel);
+* ``"camera"``: :class:`CameraProfile`, an image sensor;
+* ``"mzi_platform"``: :class:`MZIPlatformProfile`, an MZI mesh platform (couplers,
+  heaters, DAC).
 
 Mapping access (``profile["pixel_pitch"]``, ``"lut" in profile``,
 ``profile.values``) keeps working. A profile built from a mapping of SI values
@@ -126,6 +123,10 @@ class DeviceProfile:
         if cls is DeviceProfile and kind in _KIND_CLASSES:
             cls = _KIND_CLASSES[kind]
         return object.__new__(cls)
+
+    def __post_init__(self) -> None:
+        if self.KIND and self.kind != self.KIND:
+            raise ValueError(f"{type(self).__name__} has kind {self.KIND!r}, got {self.kind!r}")
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
