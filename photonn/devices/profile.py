@@ -14,6 +14,7 @@ keeps working.
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 import tomllib
 from collections.abc import Mapping
@@ -165,3 +166,25 @@ def _kind_of(name: str) -> str | None:
         return load_profile(name).kind
     except (ValueError, FileNotFoundError):
         return None
+
+
+def forward_keywords(method, target, *, supplied=()) -> None:
+    """Give ``method``, a ``from_profile`` that passes its ``**kwargs`` on to ``target``,
+    the signature it accepts: its own parameters, then every keyword of ``target`` (a
+    class or a callable; made keyword-only) except its own and the ``supplied`` ones
+    (those the profile sets). The keywords are declared once, by ``target``;
+    ``help()`` and ``inspect.signature`` show them all.
+    """
+    fn = method.__func__
+    own = list(inspect.signature(fn).parameters.values())
+    if not own or own[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        raise TypeError(f"{fn.__qualname__} must end with **kwargs to forward keywords")
+    skip = {p.name for p in own} | set(supplied)
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    extra = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in inspect.signature(target).parameters.values()
+        if p.kind in kinds and p.name not in skip
+    ]
+    sig = inspect.signature(fn)
+    fn.__signature__ = sig.replace(parameters=own[:-1] + extra)

@@ -14,6 +14,7 @@ from .._checks import (
     real_of,
 )
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 from ..functional.detection import intensity
 from ..grid import Grid
 from ._common import check_grid
@@ -128,3 +129,6 @@ class Camera(nn.Module):
 
     def extra_repr(self) -> str:
         return f"grid={self.grid}, binning={self.binning}, pixel_grid={self.pixel_grid}"
+
+
+forward_keywords(Camera.from_profile, DetectorNoise.from_profile)

@@ -16,6 +16,7 @@ from .._checks import (
     positive_int,
 )
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 from ..functional.detection import adc, photoelectrons, read_noise, shot_noise
 from ..units import c as C_LIGHT
 from ..units import h as H_PLANCK
@@ -191,3 +192,16 @@ class DetectorNoise(nn.Module):
             f"qe={self.quantum_efficiency}, read_noise_e={self.read_noise_e}, "
             f"full_well_e={self.full_well_e}, bit_depth={self.bit_depth}, shot={self.shot!r}"
         )
+
+
+forward_keywords(
+    DetectorNoise.from_profile,
+    DetectorNoise,
+    supplied=(
+        "quantum_efficiency",
+        "read_noise_e",
+        "full_well_e",
+        "bit_depth",
+        "dark_current_e_per_s",
+    ),
+)

@@ -10,6 +10,7 @@ from torch import nn
 from .._checks import complex_dtype, positive_int, real_of
 from .._module import ComplexModule
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 from ..functional.slm import (
     apply_crosstalk,
     crosstalk_kernel,
@@ -217,6 +218,11 @@ class SLM(ComplexModule):
             f"max_phase={self.max_phase:.4g}, fill_factor={self.fill_factor}, "
             f"oversample={self.oversample}, dtype={self.dtype}"
         )
+
+
+forward_keywords(
+    SLM.from_profile, SLM, supplied=("bits", "max_phase", "lut", "fill_factor", "oversample")
+)
 
 
 def _delta(kernel: torch.Tensor) -> torch.Tensor:

@@ -71,6 +71,7 @@ from torch import nn
 from .._checks import complex_dtype, finite_float, one_of, positive_int, real_of
 from .._module import ComplexModule
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 from ..functional.mzi_mesh import MeshLayout, mesh_layout, mzi_mesh_batched
 
 __all__ = ["EncodedMesh"]
@@ -488,3 +489,6 @@ class EncodedMesh(ComplexModule):
             f"phases_per_slot={self.phases_per_slot}, integrate={self.integrate!r}, "
             f"readout={self.readout!r}, dtype={self.dtype}"
         )
+
+
+forward_keywords(EncodedMesh.from_profile, EncodedMesh)
