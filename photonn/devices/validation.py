@@ -191,9 +191,10 @@ def profile_from_dict(data: dict, path="<dict>") -> DeviceProfile:
             f"{path}: missing key{'s' if len(missing) > 1 else ''} {', '.join(missing)} for kind "
             f"{kind!r}; add {examples} (with the unit suffix that fits)"
         )
-    kind_class(kind).check(values, path)
+    cls = kind_class(kind)
+    cls.check(values, path)
     p = Path(path) if isinstance(path, (str, Path)) and str(path) != "<dict>" else None
-    profile = kind_class(kind)(
+    profile = cls(
         name=name,
         kind=kind,
         description=description,
@@ -214,7 +215,8 @@ def profile_from_values(values: Mapping, kind: str, *, name: str = "<values>") -
     a missing required value raises ``ValueError`` naming it). ``lut`` may also hold
     the phases [rad] themselves (a sequence of ``2**bit_depth`` numbers).
     """
-    fields = KINDS[kind_class(kind).KIND]
+    cls = kind_class(kind)
+    fields = cls.FIELDS
     out: dict = {}
     for key, raw in values.items():
         if key not in fields:
@@ -240,8 +242,8 @@ def profile_from_values(values: Mapping, kind: str, *, name: str = "<values>") -
                 f"{name}: lut holds {len(lut)} phases but bit_depth = {out['bit_depth']} "
                 f"needs {2 ** out['bit_depth']}"
             )
-    kind_class(kind).check(out, name)
-    return DeviceProfile(
+    cls.check(out, name)
+    return cls(
         name=name,
         kind=kind,
         description="built from SI values",
