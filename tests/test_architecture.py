@@ -3,9 +3,9 @@
 units -> grid -> functional -> devices -> {freespace, onchip, activations, encoding,
 data} -> reuse -> models -> {training, export, plotting} -> runs -> cli. Private base
 modules (``_checks``, ``_module``, ``_io``, ``_version``, ``_spec``, ``_toml``) import
-nothing from photonn and may be used anywhere. The training loop knows no model and no dataset: ``training``
-imports none of the element, model or data packages (only ``runs`` knows which models
-and datasets exist).
+nothing from photonn and may be used anywhere. The training loop knows no model and no
+dataset: ``training`` imports none of the element, model or data packages (only
+``runs`` knows which models and datasets exist).
 """
 
 from __future__ import annotations
