@@ -11,7 +11,7 @@ from photonn.runs import dump_config, load_config, resolve_config
 
 # an emoji (outside the Basic Multilingual Plane), an accented letter, CJK, a quote,
 # a backslash, a tab and a control character
-ODD = "/data/\U0001f4f7 caméra/数据/\"q\"\\x\t\x01"
+ODD = '/data/\U0001f4f7 caméra/数据/"q"\\x\t\x01'
 
 
 def test_config_with_a_non_bmp_path_reads_back(tmp_path):
