@@ -11,15 +11,16 @@ resolver behind every ``Cls.from_profile(profile, /, **keywords)``: the profile
 everything else is a keyword.
 
 Modules: :mod:`~photonn.devices.units` (file units -> SI),
+:mod:`~photonn.devices.base` (the profile base and a declared value),
 :mod:`~photonn.devices.kinds` (the typed kinds and their declared values),
 :mod:`~photonn.devices.validation` (a file's table -> a validated profile),
 :mod:`~photonn.devices.tables` (measured curves: look-up tables, heater tables),
 :mod:`~photonn.devices.profile` (loading and resolving).
 """
 
+from .base import DeviceProfile as DeviceProfile
 from .kinds import KINDS as KINDS
 from .kinds import CameraProfile as CameraProfile
-from .kinds import DeviceProfile as DeviceProfile
 from .kinds import MZIPlatformProfile as MZIPlatformProfile
 from .kinds import SLMProfile as SLMProfile
 from .profile import list_profiles as list_profiles

@@ -20,9 +20,9 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
+from .base import DeviceProfile as DeviceProfile
+from .base import kind_class
 from .kinds import KINDS as KINDS
-from .kinds import DeviceProfile as DeviceProfile
-from .kinds import kind_class
 from .tables import read_heater_calibration as read_heater_calibration
 from .tables import read_iv_table as read_iv_table
 from .tables import read_lut as read_lut

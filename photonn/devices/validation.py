@@ -17,7 +17,8 @@ from types import MappingProxyType
 
 import torch
 
-from .kinds import KINDS, DeviceProfile, Value, kind_class
+from .base import DeviceProfile, Value, kind_class
+from .kinds import KINDS
 from .units import SI_UNIT, UNIT_SUFFIXES, suffixes, to_si
 
 HEADER_KEYS = ("name", "kind", "description", "provenance")
