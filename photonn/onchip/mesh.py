@@ -34,7 +34,8 @@ __all__ = ["MZIMesh"]
 
 
 class MZIMesh(ComplexModule):
-    """An N-mode mesh of MZIs, ``U = D prod(T)`` (DESIGN section 3), evaluated column-parallel.
+    """An N-mode mesh of MZIs, ``U = D prod(T)``, evaluated column-parallel
+    (docs/architecture.md#physical-conventions).
 
     Args:
         n: number of modes (waveguides).
