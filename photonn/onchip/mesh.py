@@ -132,30 +132,28 @@ class MZIMesh(ComplexModule):
                 without it the couplers are ideal.
             crosstalk: apply ``thermal_crosstalk`` between neighbouring heaters.
             dac: quantise phases with ``dac_bits`` through the heater law, full-scale
-                phase :attr:`~photonn.devices.DeviceProfile.phase_range_at_vmax`
+                phase :attr:`~photonn.devices.MZIPlatformProfile.phase_range_at_vmax`
                 (``pi V_max^2 / (R P_pi)``).
             dtype, device: as for the constructor.
 
         Each MZI loses ``insertion_loss_db`` (on both internal arms).
         """
         prof = resolve_profile(profile, kind="mzi_platform")
-        prof.require("insertion_loss_db", "coupler_imbalance_sigma", "thermal_crosstalk")
-        if dac:
-            prof.require("dac_bits", "v_max", "heater_resistance", "p_pi")
+        max_phase = prof.phase_range_at_vmax if dac else None
         mesh = cls(n, layout, dtype=dtype, device=device)
         m = mesh.layout.n_mzi
         rdt = real_of(dtype)
-        loss = torch.full((m, 2), float(prof["insertion_loss_db"]), dtype=rdt, device=device)
+        loss = torch.full((m, 2), prof.insertion_loss_db, dtype=rdt, device=device)
         coupler = None
-        sigma = float(prof["coupler_imbalance_sigma"])
+        sigma = prof.coupler_imbalance_sigma
         if generator is not None and sigma > 0:
             coupler = sigma * torch.randn(m, 2, generator=generator, dtype=torch.float64)
             coupler = coupler.to(device=device, dtype=rdt)
         mesh.set_errors(coupler_error=coupler, arm_loss_db=loss)
         if crosstalk:
-            mesh.set_crosstalk(float(prof["thermal_crosstalk"]))
+            mesh.set_crosstalk(prof.thermal_crosstalk)
         if dac:
-            mesh.set_dac(int(prof["dac_bits"]), law="heater", max_phase=prof.phase_range_at_vmax)
+            mesh.set_dac(prof.dac_bits, law="heater", max_phase=max_phase)
         mesh.profile_name = prof.name
         return mesh
 
