@@ -176,29 +176,27 @@ class MZIMesh(ComplexModule):
                 without it the couplers are ideal.
             crosstalk: apply ``thermal_crosstalk`` between neighbouring heaters.
             dac: quantise phases with ``dac_bits`` through the heater law, full-scale
-                phase :attr:`~photonn.devices.DeviceProfile.phase_range_at_vmax`
+                phase :attr:`~photonn.devices.MZIPlatformProfile.phase_range_at_vmax`
                 (``pi V_max^2 / (R P_pi)``).
             dtype, device: as for the constructor.
 
         Each MZI loses ``insertion_loss_db`` (on both internal arms).
         """
         prof = resolve_profile(profile, kind="mzi_platform")
-        prof.require("insertion_loss_db", "coupler_imbalance_sigma", "thermal_crosstalk")
-        if dac:
-            prof.require("dac_bits", "v_max", "heater_resistance", "p_pi")
         m = mesh_layout(positive_int(n, "n"), layout).n_mzi
-        loss = torch.full((m, 2), float(prof["insertion_loss_db"]), dtype=torch.float64)
+        rdt = real_of(dtype)
+        loss = torch.full((m, 2), prof.insertion_loss_db, dtype=torch.float64)
         coupler = None
-        sigma = float(prof["coupler_imbalance_sigma"])
+        sigma = prof.coupler_imbalance_sigma
         if generator is not None and sigma > 0:
             coupler = sigma * torch.randn(m, 2, generator=generator, dtype=torch.float64)
             # the same values as the mesh's real dtype has always stored
-            coupler = coupler.to(real_of(dtype)).to(torch.float64)
+            coupler = coupler.to(rdt).to(torch.float64)
         imperfections = MeshImperfections(
             coupler_error=coupler,
-            arm_loss_db=loss.to(real_of(dtype)),
-            crosstalk=float(prof["thermal_crosstalk"]) if crosstalk else None,
-            dac=DAC(int(prof["dac_bits"]), "heater", prof.phase_range_at_vmax) if dac else None,
+            arm_loss_db=loss.to(rdt),
+            crosstalk=prof.thermal_crosstalk if crosstalk else None,
+            dac=DAC(prof.dac_bits, "heater", prof.phase_range_at_vmax) if dac else None,
         )
         mesh = cls(n, layout, imperfections=imperfections, dtype=dtype, device=device)
         mesh.profile_name = prof.name
