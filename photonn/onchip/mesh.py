@@ -64,6 +64,7 @@ def _value_from_loaded_buffers(mesh: MZIMesh, _incompatible) -> None:
             torch.cat([mesh.crosstalk_index, diag], 1).cpu(),
             torch.cat([mesh.crosstalk_value.to(torch.float64).cpu(), torch.ones(m, dtype=F64)]),
             (m, m),
+            check_invariants=True,
         ).coalesce()
     own = mesh._imperfections
     mesh._imperfections = own.replace(**static, crosstalk=crosstalk)
