@@ -20,7 +20,7 @@ from torch import nn
 
 import photonn as pn
 from photonn.activations import EOModulator, OpticalNonlinearity, SaturableAbsorber
-from photonn.onchip import MZIMesh, SVDLinear
+from photonn.onchip import MeshImperfections, MZIMesh, SVDLinear
 from photonn.reuse import (
     ReLaX,
     recompute,
@@ -234,7 +234,9 @@ class TestFeatureProofs:
         for ck in (False, True):
             bank = [_mesh(4, 0), _mesh(4, 1)]
             for m in bank:
-                m.set_phase_noise(0.05, torch.Generator().manual_seed(3))
+                m.imperfections = MeshImperfections(
+                    phase_noise_std=0.05, noise_generator=torch.Generator().manual_seed(3)
+                )
             r = ReLaX(
                 bank, 2, activation=nn.Identity(), fold=True, recompute=ck, dtype=torch.complex128
             )
@@ -289,7 +291,9 @@ class TestFeatureProofs:
     def test_fold_is_the_same_function(self):
         bank = [_mesh(5, 0), _mesh(5, 1)]
         for m in bank:
-            m.sample_errors(torch.Generator().manual_seed(2), coupler_sigma=0.05, loss_db=0.2)
+            m.imperfections = MeshImperfections.sample(
+                m.layout.n_mzi, torch.Generator().manual_seed(2), coupler_sigma=0.05, loss_db=0.2
+            )
         z = _x(40, 5, dtype=torch.complex128)  # the mesh's own matrix path for this batch
         a = ReLaX(bank, 3, dtype=torch.complex128)(z)
         b = ReLaX(bank, 3, fold=True, dtype=torch.complex128)(z)
@@ -575,7 +579,9 @@ class TestException:
         with pytest.raises(ValueError, match="fast_shape"):
             ReLaX([nn.Tanh()], 2, bias=True)
         noisy = MZIMesh(3)
-        noisy.set_phase_noise(0.1, torch.Generator())
+        noisy.imperfections = MeshImperfections(
+            phase_noise_std=0.1, noise_generator=torch.Generator()
+        )
         with pytest.raises(ValueError, match="draw their own random numbers"):
             ReLaX([noisy], 2, recompute=True)
         with pytest.raises(ValueError, match="needs inject"):

@@ -55,7 +55,6 @@ from ..encoding.image import image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
-from ..functional.mzi_errors import crosstalk_pairs
 from ..functional.unitary import haar_unitary
 from ..grid import Grid
 from ..onchip.mesh import MZIMesh
@@ -287,41 +286,29 @@ def _digital_relax(width, l_w, l_t, *, activation, opts, inject, fast_bias, reco
 
 # -- photonic banks ---------------------------------------------------------------------
 def sparse_crosstalk(mesh: MZIMesh, kappa: float) -> None:
-    """Nearest-neighbour thermal crosstalk ``kappa`` on ``mesh``: the same index/value
-    buffers as ``mesh.set_crosstalk(kappa)``, without its dense ``(n_mzi, n_mzi)``
-    matrix (2 GB of float64 at 178 modes)."""
-    rows, cols = crosstalk_pairs(mesh.layout)
-    kappa = finite_float(kappa, "kappa")
-    if not rows or kappa == 0:
-        mesh.set_crosstalk(None)
-        return
-    idx = torch.tensor(sorted(zip(rows, cols)), dtype=torch.long).T
-    # written into the mesh: MZIMesh takes no sparse crosstalk at construction (yet)
-    mesh.crosstalk_index = idx.to(mesh.theta.device)
-    mesh.crosstalk_value = torch.full(
-        (idx.shape[1],), kappa, dtype=mesh.theta.dtype, device=mesh.theta.device
-    )
+    """Nearest-neighbour thermal crosstalk ``kappa`` on ``mesh``, replacing its
+    imperfections' ``crosstalk`` (the mesh stores it as index/value pairs, never as a
+    dense ``(n_mzi, n_mzi)`` matrix: 2 GB of float64 at 178 modes)."""
+    mesh.imperfections = mesh.imperfections.replace(crosstalk=finite_float(kappa, "kappa"))
 
 
 def _mesh(width, *, profile, errors, phase_noise, generator, noise_generator, dtype, device):
     if errors:
-        mesh = MZIMesh.from_profile(
-            profile, n=width, generator=generator, crosstalk=False, dtype=dtype
-        )
-        sparse_crosstalk(mesh, float(profile["thermal_crosstalk"]))
+        mesh = MZIMesh.from_profile(profile, n=width, generator=generator, dtype=dtype)
         if mesh.coupler_error is None and float(profile["coupler_imbalance_sigma"]) > 0:
             # no generator (a model rebuilt to load a checkpoint): the same buffers as the
             # errored mesh (ideal couplers until its state dict is loaded)
-            mesh.set_errors(
-                coupler_error=torch.zeros(mesh.layout.n_mzi, 2, dtype=torch.float64),
-                arm_loss_db=mesh.arm_loss_db,
+            mesh.imperfections = mesh.imperfections.replace(
+                coupler_error=torch.zeros(mesh.layout.n_mzi, 2, dtype=torch.float64)
             )
     else:
         mesh = MZIMesh(width, dtype=dtype)
     if generator is not None:
         mesh.program(haar_unitary(width, generator))
     if phase_noise:
-        mesh.set_phase_noise(phase_noise, noise_generator)
+        mesh.imperfections = mesh.imperfections.replace(
+            phase_noise_std=phase_noise, noise_generator=noise_generator
+        )
     return mesh.to(device)
 
 

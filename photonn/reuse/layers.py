@@ -3,6 +3,8 @@ random-number generators."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -48,5 +50,11 @@ def generator_holders(module: nn.Module):
     """Names ``"<module>.<attribute>"`` of the ``torch.Generator`` s inside ``module``."""
     for name, m in module.named_modules():
         for attr, value in vars(m).items():
+            where = f"{name or type(module).__name__}.{attr}"
             if isinstance(value, torch.Generator):
-                yield f"{name or type(module).__name__}.{attr}"
+                yield where
+            elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+                # a frozen value holding one (a mesh's imperfections' noise_generator)
+                for field in dataclasses.fields(value):
+                    if isinstance(getattr(value, field.name), torch.Generator):
+                        yield f"{where}.{field.name}"

@@ -112,7 +112,7 @@ class TestPhotonic:
 
     def test_sparse_crosstalk_equals_set_crosstalk(self):
         a, b = MZIMesh(7, init="haar", generator=_g()), MZIMesh(7, init="haar", generator=_g())
-        a.set_crosstalk(0.05)
+        a.imperfections = a.imperfections.replace(crosstalk=0.05)
         sparse_crosstalk(b, 0.05)
         assert torch.equal(a.crosstalk_index, b.crosstalk_index)
         assert torch.equal(a.crosstalk_value, b.crosstalk_value)
