@@ -97,3 +97,36 @@ class Spec:
         if self.validator is not None:
             return self.validator(value)
         return None
+
+
+def option(default, description: str, *, unit: str = "", **checks) -> Any:
+    """A field of a frozen options dataclass declared with its :class:`Spec`.
+
+    ``option(7.5e-4, "wavelength", unit="m", gt=0)`` is the field's default, and its
+    metadata ``{"spec": Spec(...)}`` carries the unit, description and checks that
+    the run configuration, its docs and :func:`check_options` read. ``checks`` are
+    :class:`Spec`'s ``choices``, ``gt``, ``ge``, ``le``, ``lt`` and ``validator``.
+    """
+    from dataclasses import field
+
+    spec = Spec(unit=unit, default=default, description=description, **checks)
+    return field(default=default, metadata={"spec": spec})
+
+
+def check_options(options) -> None:
+    """Check every declared field of an options dataclass against its :class:`Spec`.
+
+    Raises ``ValueError`` naming the field, the value and the allowed range; ``None``
+    passes (an optional value left unset). Call it from ``__post_init__``.
+    """
+    from dataclasses import fields
+
+    for f in fields(options):
+        spec = f.metadata.get("spec")
+        value = getattr(options, f.name)
+        if spec is None or value is None:
+            continue
+        problem = spec.violation(value)
+        if problem:
+            unit = f" [{spec.unit}]" if spec.unit else ""
+            raise ValueError(f"{f.name}{unit} {problem}, got {value!r}")

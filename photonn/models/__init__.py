@@ -2,6 +2,7 @@
 
 from .coupled_mode import CoupledModePNN as CoupledModePNN
 from .d2nn import D2NN as D2NN
+from .d2nn import D2NNOptions as D2NNOptions
 from .isomorphic import IsomorphicPNN as IsomorphicPNN
 from .multivariate import MultivariatePNN as MultivariatePNN
 from .photonic_mlp import PhotonicMLP as PhotonicMLP

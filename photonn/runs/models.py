@@ -16,6 +16,7 @@ Built-in kinds:
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,10 +25,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .schema import key
+from .schema import file_key, key, options_section, to_options
 
 DTYPES = {"complex64": torch.complex64, "complex128": torch.complex128}
-METHODS = ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs")
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,23 @@ class ModelKind:
 
     Attributes:
         name: the value of ``model.kind``.
-        schema: the ``[model]`` section dataclass (it has a ``kind`` field).
+        schema: the ``[model]`` section dataclass (it has a ``kind`` field); for a
+            model with an options dataclass, :func:`~photonn.runs.schema.options_section`
+            derives it (``schema.options`` is then that dataclass).
         build: ``build(section, *, num_classes, generator, device, **extra) -> nn.Module``.
         pictures: ``pictures(model, run_dir, images, labels, history) -> list[Path]``
             (needs matplotlib), or ``None``: the training curves only.
         check: ``check(section)`` raising ``ValueError`` for combinations the
-            schema's per-key checks cannot see, or ``None``.
+            schema's per-key checks cannot see, or ``None``. A kind with an options
+            dataclass needs none: its ``__post_init__`` holds the rules, and the
+            configuration builds the options once to run them.
         loss: ``loss(section) -> loss_fn`` when the kind needs its own loss
             (``None``: the dataset's loss, else softmax cross-entropy).
         renamed: ``{old key: new key}`` of the section: an old key still reads (a
             stored run's ``config.toml``), with a ``DeprecationWarning``.
+        upgrade: ``upgrade(section) -> [old key, ...]``: rewrites in place the old
+            keys whose value changes with the name (``detector_size`` [neurons] ->
+            ``region_size_m`` [m]); returns the old keys it replaced.
     """
 
     name: str
@@ -55,6 +62,7 @@ class ModelKind:
     check: Callable[[dict], None] | None = None
     loss: Callable[[dict], Callable] | None = None
     renamed: Mapping[str, str] = field(default_factory=dict)
+    upgrade: Callable[[dict], list[str]] | None = None
 
 
 MODEL_KINDS: dict[str, ModelKind] = {}
@@ -68,21 +76,30 @@ def register_model(kind: ModelKind) -> ModelKind:
     return kind
 
 
-def rename_old_keys(model: dict) -> None:
-    """Rename in place the old keys of a ``[model]`` table (before validation), per its
-    kind's ``renamed``; an old key warns, an old key next to its new one is an error."""
-    name = model.get("kind")
+def rename_old_keys(model: dict) -> list[str]:
+    """Bring in place the old keys of a ``[model]`` table (before validation) to the
+    current ones, per its kind's ``renamed`` and ``upgrade``; one ``DeprecationWarning``
+    names them. An old key next to its new one is an error. Returns the notes."""
+    name = model.get("kind", "d2nn")
     kind = MODEL_KINDS.get(name) if isinstance(name, str) else None
-    for old, new in kind.renamed.items() if kind is not None else ():
+    if kind is None:
+        return []
+    notes = []
+    for old, new in kind.renamed.items():
         if old in model:
             if new in model:
                 raise ValueError(f"config keys model.{old} and model.{new} are one key: keep {new}")
-            warnings.warn(
-                f"config key model.{old} is deprecated: it is model.{new}",
-                DeprecationWarning,
-                stacklevel=4,
-            )
             model[new] = model.pop(old)
+            notes.append(f"model.{old} is model.{new}")
+    if kind.upgrade is not None:
+        notes += kind.upgrade(model)
+    if notes:
+        warnings.warn(
+            "deprecated config keys (read as the current ones): " + "; ".join(notes),
+            DeprecationWarning,
+            stacklevel=4,
+        )
+    return notes
 
 
 def get_kind(name: str) -> ModelKind:
@@ -91,63 +108,60 @@ def get_kind(name: str) -> ModelKind:
     return MODEL_KINDS[name]
 
 
-# -- d2nn ------------------------------------------------------------------------------
-@dataclass
-class D2NNSection:
-    """A diffractive network (`photonn.models.D2NN`): phase masks between free-space steps."""
+def _kind_key(name: str):
+    return ("kind", str, key(name, "model kind", choices=lambda: tuple(MODEL_KINDS)))
 
-    kind: str = key("d2nn", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    size: int = key(80, "neurons per side of every layer", gt=0)
-    pitch_m: float = key(4e-4, "neuron pitch [m]", gt=0)
-    wavelength_m: float = key(7.5e-4, "wavelength [m]", gt=0)
-    num_layers: int = key(5, "phase layers", gt=0)
-    distance_m: float = key(0.01, "spacing between planes (input, layers, detector) [m]", gt=0)
-    method: str = key("asm", "propagation method", choices=METHODS)
-    pad_factor: float = key(2.0, "most zero padding per axis", ge=1)
-    input_size: int = key(40, "the image is resized to input_size^2 neurons", gt=0)
-    encoding: str = key(
-        "amplitude", "image -> input field", choices=("amplitude", "intensity", "phase")
+
+_DTYPE_KEY = ("dtype", str, key("complex64", "field precision", choices=tuple(DTYPES)))
+
+
+def options_of(m: Mapping):
+    """The options dataclass of a validated ``[model]`` section, its rules checked; a
+    rule's message names the configuration keys (``model.pitch_m``)."""
+    import re
+
+    options = MODEL_KINDS[m["kind"]].schema.options
+    try:
+        return to_options(options, m)
+    except ValueError as exc:
+        text = str(exc)
+        for f in dataclasses.fields(options):
+            spec = f.metadata.get("spec")
+            if spec is not None:
+                pattern = rf"(?<![\w.\[]){re.escape(f.name)}(?![\w\]])"
+                text = re.sub(pattern, f"model.{file_key(f.name, spec)}", text)
+        raise ValueError(text) from None
+
+
+def _check_options(m: dict) -> None:
+    options_of(m)
+
+
+# -- d2nn ------------------------------------------------------------------------------
+def _d2nn_section():
+    from ..models.d2nn import D2NNOptions
+
+    return options_section(
+        "D2NNSection",
+        D2NNOptions,
+        before=[_kind_key("d2nn")],
+        after=[_DTYPE_KEY],
+        doc="A diffractive network (`photonn.models.D2NN`): phase masks between free-space "
+        "steps. Keys are `photonn.models.D2NNOptions`.",
     )
-    detector_size: int = key(8, "side of each square class region [neurons]", gt=0)
-    detector_span: float = key(0.6, "fraction of the plane the regions cover", gt=0, le=1)
-    readout: str = key(
-        "normalized", "class scores from region energies", choices=("normalized", "log")
-    )
-    temperature: float = key(
-        10.0, "softmax temperature of the readout (initial value if learnt)", gt=0
-    )
-    learn_temperature: bool = key(True, "learn the temperature (94.9 % vs 91.2 % fixed, main job)")
-    phase_bits: int = key(0, "quantise the phase masks to 2^bits levels (0: continuous)", ge=0)
-    init: str = key("zeros", "initial phases", choices=("zeros", "uniform"))
-    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
 
 
 def _build_d2nn(m: dict, *, num_classes: int, generator, device, detector_noise=None):
-    from ..grid import Grid
     from ..models import D2NN
 
-    model = D2NN(
-        Grid(m["size"], m["pitch_m"]),
-        m["wavelength_m"],
-        m["num_layers"],
-        m["distance_m"],
-        num_classes=num_classes,
-        input_size=m["input_size"],
-        encoding=m["encoding"],
-        method=m["method"],
-        pad_factor=m["pad_factor"],
-        phase_bits=m["phase_bits"] or None,
-        region_size=m["detector_size"] * m["pitch_m"],
-        span=m["detector_span"],
-        readout=m["readout"],
-        temperature=m["temperature"],
-        learn_temperature=m["learn_temperature"],
+    return D2NN.from_options(
+        options_of(m),
+        num_classes,
         detector_noise=detector_noise,
-        init=m["init"],
         generator=generator,
         dtype=DTYPES[m["dtype"]],
-    )
-    return model.to(device)
+        device=device,
+    ).to(device)
 
 
 def _pictures_d2nn(model, run_dir, images, labels, history) -> list[Path]:
@@ -156,15 +170,41 @@ def _pictures_d2nn(model, run_dir, images, labels, history) -> list[Path]:
     return plot_d2nn(model, images[0], run_dir, label=int(labels[0]), history=history)
 
 
-def _check_d2nn(m: dict) -> None:
-    if m["input_size"] > m["size"]:
-        raise ValueError(
-            f"model.input_size = {m['input_size']} does not fit in model.size = {m['size']} "
-            "neurons; lower input_size or raise size"
-        )
+def _upgrade_d2nn(m: dict) -> list[str]:
+    """Schema <= 2: ``detector_size`` [neurons] -> ``region_size_m`` [m] (times the pitch),
+    ``phase_bits = 0`` (continuous) -> unset."""
+    notes = []
+    if "detector_size" in m:
+        if "region_size_m" in m:
+            raise ValueError(
+                "config keys model.detector_size and model.region_size_m are one key: keep "
+                "region_size_m (the region side in metres)"
+            )
+        pitch = m.get("pitch_m", D2NNSection.__dataclass_fields__["pitch_m"].default)
+        size = m.pop("detector_size")
+        if isinstance(size, int) and not isinstance(size, bool) and isinstance(pitch, (int, float)):
+            m["region_size_m"] = size * pitch
+        else:  # let validation name the bad value
+            m["region_size_m"] = size
+        notes.append("model.detector_size [neurons] is model.region_size_m [m] (times pitch_m)")
+    if m.get("phase_bits") == 0 and not isinstance(m.get("phase_bits"), bool):
+        del m["phase_bits"]
+        notes.append("model.phase_bits = 0 (continuous) is an unset model.phase_bits")
+    return notes
 
 
-register_model(ModelKind("d2nn", D2NNSection, _build_d2nn, _pictures_d2nn, _check_d2nn))
+D2NNSection = _d2nn_section()
+register_model(
+    ModelKind(
+        "d2nn",
+        D2NNSection,
+        _build_d2nn,
+        _pictures_d2nn,
+        _check_options,
+        renamed={"detector_span": "span"},
+        upgrade=_upgrade_d2nn,
+    )
+)
 
 
 # -- photonic_mlp ------------------------------------------------------------------------
