@@ -117,7 +117,8 @@ def check_options(options) -> None:
     """Check every declared field of an options dataclass against its :class:`Spec`.
 
     Raises ``ValueError`` naming the field, the value and the allowed range; ``None``
-    passes (an optional value left unset). Call it from ``__post_init__``.
+    passes (an optional value left unset), a sequence is checked entry by entry. Call
+    it from ``__post_init__``.
     """
     from dataclasses import fields
 
@@ -126,7 +127,8 @@ def check_options(options) -> None:
         value = getattr(options, f.name)
         if spec is None or value is None:
             continue
-        problem = spec.violation(value)
-        if problem:
-            unit = f" [{spec.unit}]" if spec.unit else ""
-            raise ValueError(f"{f.name}{unit} {problem}, got {value!r}")
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            problem = spec.violation(item)
+            if problem:
+                unit = f" [{spec.unit}]" if spec.unit else ""
+                raise ValueError(f"{f.name}{unit} {problem}, got {item!r}")

@@ -40,16 +40,29 @@ Hermitian form), so the comparison with the best quadratic fit is fair.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, one_of, positive_int, real_of
 from .._module import ComplexModule
+from .._spec import check_options, option
 
 READOUTS = ("linear", "intensity")
 
-__all__ = ["READOUTS", "IsomorphicPNN"]
+__all__ = ["READOUTS", "IsomorphicOptions", "IsomorphicPNN"]
+
+
+@dataclass(frozen=True)
+class IsomorphicOptions:
+    """The declared parameters of an :class:`IsomorphicPNN` that a run configures (the
+    ``[model] kind = "isomorphic"`` section derives from them)."""
+
+    readout: str = option("linear", "readout of the intensities", choices=READOUTS)
+
+    def __post_init__(self):
+        check_options(self)
 
 
 class IsomorphicPNN(ComplexModule):
@@ -132,6 +145,29 @@ class IsomorphicPNN(ComplexModule):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+
+    @classmethod
+    def from_options(
+        cls,
+        options: IsomorphicOptions,
+        in_features: int,
+        out_features: int,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.complex64,
+        device=None,
+    ) -> IsomorphicPNN:
+        """The network of ``options`` (an :class:`IsomorphicOptions`)."""
+        if not isinstance(options, IsomorphicOptions):
+            raise TypeError(f"options must be IsomorphicOptions, got {type(options).__name__}")
+        return cls(
+            in_features,
+            out_features,
+            readout=options.readout,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
 
     # -- physics ---------------------------------------------------------------------------
     def _inputs(self, x) -> torch.Tensor:

@@ -25,12 +25,14 @@ vector for every class; ``b ~ N(0, 1)``; ``I_in ~ CN(0, 1)``; ``P ~ N(0, 1)``.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, feature_batch, positive_int, real_of
 from .._module import ComplexModule
+from .._spec import check_options, option
 from ..functional.cavity import (
     cavity_direct,
     cavity_neumann_sym,
@@ -41,6 +43,43 @@ from ..functional.cavity import (
 )
 
 SOLVERS = ("neumann", "direct")
+
+
+def _square_problem(value) -> str | None:
+    if math.isqrt(value) ** 2 != value:
+        return (
+            "must be a square number (1, 4, 9, 16, ...) so that the replica fields tile a "
+            "square plane"
+        )
+    return None
+
+
+def _reflectivity_problem(value) -> str | None:
+    return None if 0.0 < value < 1.0 else "must be a number in (0, 1)"
+
+
+@dataclass(frozen=True)
+class MultivariateOptions:
+    """The declared parameters of a :class:`MultivariatePNN` (the ``[model] kind =
+    "multivariate"`` section derives from them); ``MultivariatePNN.from_options(options,
+    in_features, num_classes)`` builds the network."""
+
+    replicas: int = option(
+        1, "copies of the input (a square number: 1, 4, 9, 16)", gt=0, validator=_square_problem
+    )
+    reflectivity: float = option(
+        0.5, "cavity mirror reflectivity r", validator=_reflectivity_problem
+    )
+    train_scatterer: bool = option(True, "learn the scatterer S (false: random and fixed)")
+    solver: str = option("neumann", "cavity solver", choices=SOLVERS)
+    tol: float | None = option(
+        None,
+        "Neumann bound on ||E - E_K|| / ||I_in|| (unset: 1e-6 in complex64, 1e-14 in complex128)",
+        gt=0,
+    )
+
+    def __post_init__(self):
+        check_options(self)
 
 
 def _square_side(value: int, name: str) -> int:
@@ -125,6 +164,29 @@ class MultivariatePNN(ComplexModule):
             # (in place, by load_state_dict or by a move): keyed by P's version and storage
             self._fixed = None
             self._fixed_key = None
+
+    @classmethod
+    def from_options(
+        cls,
+        options: MultivariateOptions,
+        in_features: int,
+        num_classes: int,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.complex64,
+        device=None,
+    ) -> MultivariatePNN:
+        """The network of ``options`` (a :class:`MultivariateOptions`)."""
+        if not isinstance(options, MultivariateOptions):
+            raise TypeError(f"options must be MultivariateOptions, got {type(options).__name__}")
+        return cls(
+            in_features,
+            num_classes,
+            **asdict(options),
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
 
     # -- configuration -------------------------------------------------------------------
     @property

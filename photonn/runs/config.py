@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .datasets import DATASETS, get_dataset
-from .models import MODEL_KINDS, get_kind, rename_old_keys
+from .models import MODEL_KINDS, get_kind, options_of, rename_old_keys
 from .schema import Variants, dump_toml, key, reference, section, validate
 
 SCHEMA_VERSION = 3
@@ -189,6 +189,8 @@ def _cross_checks(cfg: dict) -> None:
             f"combined with scheduler.name = {cfg['scheduler']['name']!r}: set one of them"
         )
     kind = get_kind(cfg["model"]["kind"])
+    if hasattr(kind.schema, "options"):  # the model's own rules, in its options
+        options_of(cfg["model"])
     if kind.check is not None:
         kind.check(cfg["model"])
 

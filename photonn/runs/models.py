@@ -133,10 +133,6 @@ def options_of(m: Mapping):
         raise ValueError(text) from None
 
 
-def _check_options(m: dict) -> None:
-    options_of(m)
-
-
 # -- d2nn ------------------------------------------------------------------------------
 def _d2nn_section():
     from ..models.d2nn import D2NNOptions
@@ -200,7 +196,6 @@ register_model(
         D2NNSection,
         _build_d2nn,
         _pictures_d2nn,
-        _check_options,
         renamed={"detector_span": "span"},
         upgrade=_upgrade_d2nn,
     )
@@ -208,18 +203,18 @@ register_model(
 
 
 # -- photonic_mlp ------------------------------------------------------------------------
-@dataclass
-class PhotonicMLPSection:
-    """An on-chip coherent MLP (`photonn.models.PhotonicMLP`): SVD layers of MZI meshes."""
+def _photonic_mlp_section():
+    from ..models.photonic_mlp import PhotonicMLPOptions
 
-    kind: str = key("photonic_mlp", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    features: int = key(8, "images are area-averaged to features x features input modes", gt=0)
-    hidden: list[int] = key([64], "hidden layer widths [modes]", gt=0)
-    activation: str = key(
-        "abs", "opto-electronic nonlinearity between layers", choices=("abs", "abs2")
+    features = key(8, "images are area-averaged to features x features input modes", gt=0)
+    return options_section(
+        "PhotonicMLPSection",
+        PhotonicMLPOptions,
+        before=[_kind_key("photonic_mlp"), ("features", int, features)],
+        after=[_DTYPE_KEY],
+        doc="An on-chip coherent MLP (`photonn.models.PhotonicMLP`): SVD layers of MZI "
+        "meshes. Keys besides `features` and `dtype` are `photonn.models.PhotonicMLPOptions`.",
     )
-    layout: str = key("clements", "MZI mesh layout", choices=("clements", "reck"))
-    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
 
 
 def _build_photonic_mlp(m: dict, *, num_classes: int, generator, device):
@@ -227,16 +222,15 @@ def _build_photonic_mlp(m: dict, *, num_classes: int, generator, device):
     from ..models import PhotonicMLP
 
     f = m["features"]
-    sizes = (f * f, *m["hidden"], num_classes)
     return nn.Sequential(
         ImageToVector((f, f), normalize="power"),
-        PhotonicMLP(
-            sizes, m["activation"], m["layout"], generator=generator, dtype=DTYPES[m["dtype"]]
+        PhotonicMLP.from_options(
+            options_of(m), f * f, num_classes, generator=generator, dtype=DTYPES[m["dtype"]]
         ),
     ).to(device)
 
 
-register_model(ModelKind("photonic_mlp", PhotonicMLPSection, _build_photonic_mlp))
+register_model(ModelKind("photonic_mlp", _photonic_mlp_section(), _build_photonic_mlp))
 
 
 # -- kinds fed standardised pixels ---------------------------------------------------------
@@ -249,6 +243,19 @@ class _PixelInput:
     std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
 
 
+def _pixel_keys(**defaults) -> list:
+    """The ``(name, type, key)`` rows of :class:`_PixelInput`, with other ``defaults``."""
+    rows = []
+    for f in dataclasses.fields(_PixelInput):
+        spec = f.metadata["spec"]
+        value = defaults.get(f.name, f.default)
+        description = spec.description
+        if f.name == "mean" and "mean" in defaults:
+            description = "standardisation mean of the [0, 1] pixels (0: raw pixels)"
+        rows.append((f.name, f.type, key(value, description, gt=spec.gt)))
+    return rows
+
+
 def _pixels(m: dict):
     from ..encoding import ImageFeatures
 
@@ -256,20 +263,49 @@ def _pixels(m: dict):
     return ImageFeatures((n, n), mean=m["mean"], std=m["std"])
 
 
-# -- multivariate ----------------------------------------------------------------------
-@dataclass
-class MultivariateSection(_PixelInput):
-    """Savinson et al.'s data-encoded cavity (`photonn.models.MultivariatePNN`)."""
+def _pixel_section(name: str, options, kind: str, doc: str, *, after=(), **pixel_defaults):
+    return options_section(
+        name,
+        options,
+        before=[_kind_key(kind), *_pixel_keys(**pixel_defaults)],
+        after=[*after, _DTYPE_KEY],
+        doc=doc,
+    )
 
-    kind: str = key("multivariate", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    replicas: int = key(1, "copies of the input (a square number: 1, 4, 9, 16)", gt=0)
-    reflectivity: float = key(0.5, "cavity mirror reflectivity r", gt=0, le=0.999)
-    train_scatterer: bool = key(True, "learn the scatterer S (false: random and fixed)")
-    solver: str = key("neumann", "cavity solver", choices=("neumann", "direct"))
-    tol: float = key(0.0, "Neumann bound on ||E - E_K|| / ||I_in|| (0: the dtype's default)", ge=0)
-    flip: float = key(0.0, "training augmentation: probability of a left-right flip", ge=0, le=1)
-    erase: float = key(0.0, "training augmentation: probability of random erasing", ge=0, le=1)
-    dtype: str = key("complex64", "cavity precision (S is built in float64)", choices=tuple(DTYPES))
+
+def _drop_zero(m: dict, name: str, meaning: str) -> list[str]:
+    """Schema <= 2 wrote ``name = 0`` for an unset optional value."""
+    if m.get(name) == 0 and not isinstance(m.get(name), bool):
+        del m[name]
+        return [f"model.{name} = 0 ({meaning}) is an unset model.{name}"]
+    return []
+
+
+# -- multivariate ----------------------------------------------------------------------
+def _multivariate_section():
+    from ..models.multivariate import MultivariateOptions
+
+    augment = [
+        (
+            "flip",
+            float,
+            key(0.0, "training augmentation: probability of a left-right flip", ge=0, le=1),
+        ),
+        (
+            "erase",
+            float,
+            key(0.0, "training augmentation: probability of random erasing", ge=0, le=1),
+        ),
+    ]
+    return _pixel_section(
+        "MultivariateSection",
+        MultivariateOptions,
+        "multivariate",
+        "Savinson et al.'s data-encoded cavity (`photonn.models.MultivariatePNN`). Keys "
+        "besides the pixels', the augmentation and `dtype` are "
+        "`photonn.models.MultivariateOptions`.",
+        after=augment,
+    )
 
 
 def _build_multivariate(m: dict, *, num_classes: int, generator, device):
@@ -284,14 +320,10 @@ def _build_multivariate(m: dict, *, num_classes: int, generator, device):
             RandomFlipErase(m["flip"], m["erase"], generator=torch.Generator().manual_seed(seed))
         )
     layers.append(
-        MultivariatePNN(
+        MultivariatePNN.from_options(
+            options_of(m),
             n * n,
             num_classes,
-            m["replicas"],
-            m["reflectivity"],
-            m["train_scatterer"],
-            m["solver"],
-            tol=m["tol"] or None,
             generator=generator,
             dtype=DTYPES[m["dtype"]],
             device=device,
@@ -300,41 +332,30 @@ def _build_multivariate(m: dict, *, num_classes: int, generator, device):
     return nn.Sequential(*layers).to(device)
 
 
-def _check_multivariate(m: dict) -> None:
-    import math
-
-    r = m["replicas"]
-    if math.isqrt(r) ** 2 != r:
-        raise ValueError(
-            f"model.replicas = {r} must be a square number (1, 4, 9, 16, ...): the replica "
-            "fields tile a square plane"
-        )
-    if not m["reflectivity"] < 1:
-        raise ValueError(f"model.reflectivity must be < 1, got {m['reflectivity']}")
-
-
 register_model(
-    ModelKind("multivariate", MultivariateSection, _build_multivariate, check=_check_multivariate)
+    ModelKind(
+        "multivariate",
+        _multivariate_section(),
+        _build_multivariate,
+        upgrade=lambda m: _drop_zero(m, "tol", "the dtype's default"),
+    )
 )
 
 
 # -- coupled-mode scattering ---------------------------------------------------------------
-@dataclass
-class CoupledModeSection(_PixelInput):
-    """Wanjura and Marquardt's scattering network (`photonn.models.CoupledModePNN`): the
-    pixels in mode detunings, the class scores at the output probes."""
+def _coupled_mode_section():
+    from ..models.coupled_mode import CoupledModeOptions
 
-    kind: str = key("coupled_mode", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    mean: float = key(0.0, "standardisation mean of the [0, 1] pixels (0: raw pixels)")
-    std: float = key(1.0, "standardisation std of the [0, 1] pixels", gt=0)
-    hidden: int = key(80, "modes of the hidden layer (0: none)", ge=0)
-    coupling: float = key(2.0, "initial coupling scale J0 [kappa] (at 64 modes per layer)", gt=0)
-    disorder: float = key(0.1, "relative random part of the initial couplings", ge=0)
-    decay: float = key(1.0, "intrinsic decay kappa' of the unprobed modes [kappa]", gt=0)
-    a0: float = key(-5.0, "initial detuning gain: Delta = a0 x + b0 [kappa]")
-    b0: float = key(5.0, "initial detuning offset [kappa]")
-    gain: float = key(10.0, "readout gain: logits = gain * Im S_ll", gt=0)
-    dtype: str = key("complex64", "solve precision", choices=tuple(DTYPES))
+    return _pixel_section(
+        "CoupledModeSection",
+        CoupledModeOptions,
+        "coupled_mode",
+        "Wanjura and Marquardt's scattering network (`photonn.models.CoupledModePNN`): the "
+        "pixels in mode detunings, the class scores at the output probes. Keys besides the "
+        "pixels' and `dtype` are `photonn.models.CoupledModeOptions`.",
+        mean=0.0,
+        std=1.0,
+    )
 
 
 def _build_coupled_mode(m: dict, *, num_classes: int, generator, device):
@@ -344,16 +365,10 @@ def _build_coupled_mode(m: dict, *, num_classes: int, generator, device):
     return nn.Sequential(
         _pixels(m),
         nn.Flatten(-2),
-        CoupledModePNN(
+        CoupledModePNN.from_options(
+            options_of(m),
             n * n,
             num_classes,
-            m["hidden"],
-            coupling=m["coupling"],
-            disorder=m["disorder"],
-            decay=m["decay"],
-            a0=m["a0"],
-            b0=m["b0"],
-            gain=m["gain"],
             generator=generator,
             dtype=DTYPES[m["dtype"]],
             device=device,
@@ -361,17 +376,26 @@ def _build_coupled_mode(m: dict, *, num_classes: int, generator, device):
     ).to(device)
 
 
-register_model(ModelKind("coupled_mode", CoupledModeSection, _build_coupled_mode))
+register_model(
+    ModelKind(
+        "coupled_mode",
+        _coupled_mode_section(),
+        _build_coupled_mode,
+        renamed={"hidden": "hidden_modes"},
+    )
+)
 
 
 # -- baselines: the isomorphic optical model and a digital MLP ---------------------------
-@dataclass
-class IsomorphicSection(_PixelInput):
-    """The isomorphic optical baseline (`photonn.models.IsomorphicPNN`): pixels in the field."""
+def _isomorphic_section():
+    from ..models.isomorphic import IsomorphicOptions
 
-    kind: str = key("isomorphic", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    readout: str = key("linear", "readout of the intensities", choices=("linear", "intensity"))
-    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
+    return _pixel_section(
+        "IsomorphicSection",
+        IsomorphicOptions,
+        "isomorphic",
+        "The isomorphic optical baseline (`photonn.models.IsomorphicPNN`): pixels in the field.",
+    )
 
 
 def _build_isomorphic(m: dict, *, num_classes: int, generator, device):
@@ -381,10 +405,10 @@ def _build_isomorphic(m: dict, *, num_classes: int, generator, device):
     return nn.Sequential(
         _pixels(m),
         nn.Flatten(-2),
-        IsomorphicPNN(
+        IsomorphicPNN.from_options(
+            options_of(m),
             n * n,
             num_classes,
-            readout=m["readout"],
             generator=generator,
             dtype=DTYPES[m["dtype"]],
             device=device,
@@ -392,7 +416,7 @@ def _build_isomorphic(m: dict, *, num_classes: int, generator, device):
     ).to(device)
 
 
-register_model(ModelKind("isomorphic", IsomorphicSection, _build_isomorphic))
+register_model(ModelKind("isomorphic", _isomorphic_section(), _build_isomorphic))
 
 
 @dataclass

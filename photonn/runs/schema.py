@@ -89,14 +89,15 @@ def options_section(name: str, options, *, before=(), after=(), doc: str = "") -
     rows = list(before)
     for f in dataclasses.fields(options):
         spec = f.metadata.get("spec")
-        if spec is not None:
-            rows.append(
-                (
-                    file_key(f.name, spec),
-                    hints[f.name],
-                    field(default=f.default, metadata=f.metadata),
-                )
-            )
+        if spec is None:
+            continue
+        tp, default = hints[f.name], f.default
+        if typing.get_origin(tp) is tuple:  # a frozen sequence is a TOML list
+            tp, value = list[typing.get_args(tp)[0]], list(default)
+            made = field(default_factory=lambda v=value: list(v), metadata=f.metadata)
+        else:
+            made = field(default=default, metadata=f.metadata)
+        rows.append((file_key(f.name, spec), tp, made))
     rows += list(after)
     cls = dataclasses.make_dataclass(name, rows)
     cls.__doc__ = doc or options.__doc__
@@ -111,7 +112,8 @@ def to_options(options, section: Mapping):
     for f in dataclasses.fields(options):
         spec = f.metadata.get("spec")
         if spec is not None:
-            kw[f.name] = section.get(file_key(f.name, spec), f.default)
+            value = section.get(file_key(f.name, spec), f.default)
+            kw[f.name] = tuple(value) if isinstance(value, list) else value
     return options(**kw)
 
 

@@ -217,7 +217,7 @@ def test_tensorboard_missing_names_the_extra(tmp_path, tiny, capsys, monkeypatch
     [
         ("multivariate", ["model.image_size=7", "model.flip=0.5", "model.erase=0.25"]),
         ("isomorphic", ["model.image_size=7"]),
-        ("coupled_mode", ["model.image_size=7", "model.hidden=4"]),
+        ("coupled_mode", ["model.image_size=7", "model.hidden_modes=4"]),
         ("mlp", ["model.image_size=7", "model.hidden=[16]"]),
     ],
 )

@@ -158,3 +158,36 @@ def test_the_options_hold_the_rules_and_the_config_names_its_keys():
         for n in D2NNOptions.__dataclass_fields__
     }
     assert names | {"phase_bits"} == declared
+
+
+def test_coupled_mode_hidden_is_hidden_modes():
+    with pytest.warns(DeprecationWarning, match="model.hidden is model.hidden_modes"):
+        cfg = resolve_config({"model": {"kind": "coupled_mode", "hidden": 4}})
+    assert cfg["model"]["hidden_modes"] == 4 and "hidden" not in cfg["model"]
+    with pytest.warns(DeprecationWarning):
+        model = build_model(resolve_config(None, ["model.kind=coupled_mode", "model.hidden=3"]))
+    assert model[-1].hidden_modes == 3
+
+
+def test_multivariate_tol_zero_is_unset():
+    with pytest.warns(DeprecationWarning, match="model.tol = 0"):
+        cfg = resolve_config({"model": {"kind": "multivariate", "tol": 0.0}})
+    assert "tol" not in cfg["model"]
+    model = build_model(resolve_config({"model": {"kind": "multivariate", "image_size": 4}}))
+    assert model[-1].tol == 1e-6  # the complex64 default, as tol = 0 meant
+
+
+STORED = sorted((FIXTURES.parents[2] / "experiments").glob("*/results/*/config.toml"))
+
+
+@pytest.mark.parametrize(
+    "path", STORED, ids=lambda p: f"{p.parent.parent.parent.name}/{p.parent.name}"
+)
+def test_stored_experiment_runs_resolve(path):
+    """Every run directory stored with an experiment reads under the current schema."""
+    from photonn.runs import load_config
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cfg = load_config(path, ["data.data_dir=/data"], stored=True)
+    assert cfg["schema"] == SCHEMA_VERSION
