@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .schema import file_key, key, options_section, to_options
+from .schema import Variants, file_key, key, options_section, section, to_options
 
 DTYPES = {"complex64": torch.complex64, "complex128": torch.complex128}
 
@@ -90,7 +90,7 @@ def rename_old_keys(model: dict) -> list[str]:
             if new in model:
                 raise ValueError(f"config keys model.{old} and model.{new} are one key: keep {new}")
             model[new] = model.pop(old)
-            notes.append(f"model.{old} is model.{new}")
+            notes.append(f"model.{old} is deprecated: it is model.{new}")
     if kind.upgrade is not None:
         notes += kind.upgrade(model)
     if notes:
@@ -450,13 +450,66 @@ register_model(ModelKind("mlp", MLPSection, _build_mlp))
 
 
 # -- relax: ReLaX-Net, time-multiplexed reuse of a bank of layers -------------------------
-RELAX_ACTIVATIONS = {
-    "digital": ("tanh", "relu", "identity"),
-    "mzi": ("eo", "oeo", "sa", "abs"),
-    "svd": ("eo", "oeo", "sa", "abs"),
-    "diffractive": ("none", "sa"),
-}
-RELAX_DEFAULT_ACTIVATION = {"digital": "tanh", "mzi": "eo", "svd": "eo", "diffractive": "none"}
+# The keys of one bank kind are a variant of the [model.bank] table, chosen by its kind.
+def _activation_key(default: str, choices: tuple, where: str):
+    return (
+        "activation",
+        str,
+        key(default, f"between passes ({where})", choices=choices),
+    )
+
+
+@dataclass
+class DigitalBank:
+    """A bank of `nn.Linear` layers (`photonn.models.DigitalReLaX`)."""
+
+    kind: str = key("digital", "bank kind", choices=("digital", "mzi", "svd", "diffractive"))
+    activation: str = key("tanh", "between passes", choices=("tanh", "relu", "identity"))
+    fast_bias: bool = key(False, "a fast bias per pass besides the layers' own")
+
+
+def _photonic_bank(kind: str, what: str) -> type:
+    from ..models.relax import PhotonicOptions
+
+    modes = ("eo", "oeo", "sa", "abs")
+    return options_section(
+        f"{kind.upper()}Bank",
+        PhotonicOptions,
+        before=[
+            ("kind", str, key(kind, "bank kind", choices=("digital", "mzi", "svd", "diffractive"))),
+            _activation_key("eo", modes, "a device nonlinearity"),
+        ],
+        doc=f"A bank of {what} (`photonn.models.PhotonicReLaX`); the keys besides `activation` "
+        "are `photonn.models.relax.PhotonicOptions`.",
+    )
+
+
+@dataclass
+class DiffractiveBank:
+    """A folded diffractive bank of phase masks (`photonn.models.DiffractiveReLaX`)."""
+
+    kind: str = key("diffractive", "bank kind", choices=("digital", "mzi", "svd", "diffractive"))
+    activation: str = key("none", "between passes", choices=("none", "sa"))
+    switch: bool = key(True, "the slm profile's switch loss and crosstalk (as noise) per pass")
+    profile: str = key("holoeye_pluto2", "slm profile of the switch")
+    pitch_m: float = key(4e-4, "neuron pitch [m]", gt=0)
+    wavelength_m: float = key(7.5e-4, "wavelength [m]", gt=0)
+    distance_m: float | None = key(
+        None, "plane spacing [m] (unset: size * pitch^2 / wavelength)", gt=0
+    )
+    loss_db: float = key(0.0, "optical loss per pass besides the switch [dB]", ge=0)
+
+
+RELAX_BANKS = Variants(
+    {
+        "digital": DigitalBank,
+        "mzi": _photonic_bank("mzi", "MZI meshes (Clements)"),
+        "svd": _photonic_bank("svd", "SVD layers (two meshes and attenuators)"),
+        "diffractive": DiffractiveBank,
+    },
+    "digital",
+    "the bank layers; kind selects its keys",
+)
 
 
 @dataclass
@@ -464,7 +517,6 @@ class ReLaXSection:
     """ReLaX-Net (`photonn.models.relax`): a bank of l_w layers run l_t times, depth l_w * l_t."""
 
     kind: str = key("relax", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    bank: str = key("digital", "bank layers", choices=("digital", "mzi", "svd", "diffractive"))
     input: str = key(
         "image", "task: image classification or character-level text", choices=("image", "text")
     )
@@ -477,23 +529,17 @@ class ReLaXSection:
     )
     budget: int = key(
         0,
-        "bank parameter budget: the width is the largest whose l_w layers fit (0: use hidden)",
+        "bank parameter budget: the width is the largest whose l_w layers fit (0: use width)",
         ge=0,
     )
-    hidden: int = key(64, "bank width when budget = 0 (modes; diffractive: neurons per side)", gt=0)
+    width: int = key(
+        64,
+        "state size a bank layer maps to itself when budget = 0 (modes; diffractive: "
+        "neurons per side)",
+        gt=0,
+    )
     schedule: str = key(
         "periodic", "periodic, block, or one period of bank indices such as '0,1,1'"
-    )
-    activation: str = key(
-        "auto",
-        "between passes: tanh, relu, identity (digital); eo, oeo, sa, abs (mzi, svd); none, sa "
-        "(diffractive); auto: tanh, eo or none",
-    )
-    activation_gain: float = key(
-        0.0,
-        "mzi/svd: initial input gain of the nonlinearity (eo, oeo: drive gain in V_pi per unit "
-        "power, default 0.2; sa: 1); 0: the default",
-        ge=0,
     )
     share: str = key(
         "pass",
@@ -501,7 +547,6 @@ class ReLaXSection:
         "one set",
         choices=("pass", "layer", "all"),
     )
-    fast_bias: bool = key(False, "digital: a fast bias per pass besides the layers' own")
     inject: bool = key(
         False, "images: re-inject the input projection at every pass (the state starts at 0)"
     )
@@ -515,31 +560,74 @@ class ReLaXSection:
     image_size: int = key(14, "digital/mzi/svd: images resized (bilinear) to image_size^2", gt=0)
     mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels")
     std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
-    profile: str = key(
-        "si_thermo_optic_mzi", "mzi/svd: mzi_platform profile of the errors and the switch"
-    )
-    errors: bool = key(
-        True, "mzi/svd: the profile's coupler errors, insertion loss, thermal crosstalk, DAC"
-    )
-    phase_noise: float = key(0.0, "mzi/svd: phase noise [rad], drawn once per forward", ge=0)
-    switch: bool = key(
-        True, "the profile's switch insertion loss and crosstalk (as noise) at every pass"
-    )
-    slm_profile: str = key(
-        "holoeye_pluto2", "diffractive: slm profile of the switch (with switch = true)"
-    )
-    pitch_m: float = key(4e-4, "diffractive: neuron pitch [m]", gt=0)
-    wavelength_m: float = key(7.5e-4, "diffractive: wavelength [m]", gt=0)
-    distance_m: float = key(
-        0.0, "diffractive: plane spacing [m] (0: size * pitch^2 / wavelength)", ge=0
-    )
-    loss_db: float = key(0.0, "diffractive: optical loss per pass besides the switch [dB]", ge=0)
     recompute: bool = key(
-        False,
-        "recompute the passes in backward instead of storing them (less memory; formerly "
-        "model.checkpoint)",
+        False, "recompute the passes in backward instead of storing them (less memory)"
     )
     dtype: str = key("complex64", "field precision of the optical banks", choices=tuple(DTYPES))
+    bank: dict = section(RELAX_BANKS)
+
+
+# schema <= 2: the bank's keys were flat [model] keys; which bank kinds read each
+_RELAX_FLAT = {
+    "activation": ("digital", "mzi", "svd", "diffractive"),
+    "fast_bias": ("digital",),
+    "activation_gain": ("mzi", "svd"),
+    "profile": ("mzi", "svd"),
+    "errors": ("mzi", "svd"),
+    "phase_noise": ("mzi", "svd"),
+    "switch": ("mzi", "svd", "diffractive"),
+    "slm_profile": ("diffractive",),
+    "pitch_m": ("diffractive",),
+    "wavelength_m": ("diffractive",),
+    "distance_m": ("diffractive",),
+    "loss_db": ("diffractive",),
+}
+
+
+def _upgrade_relax(m: dict) -> list[str]:
+    """Schema <= 2: ``bank = "mzi"`` and flat bank keys -> the ``[model.bank]`` table;
+    ``activation = "auto"``, ``activation_gain = 0`` and ``distance_m = 0`` -> unset; keys
+    the bank did not read are dropped (they had no effect)."""
+    notes = []
+    bank = m.setdefault("bank", {})
+    if isinstance(bank, str):
+        table = {"kind": bank}
+        m["bank"] = table
+        notes.append(f'model.bank = "{bank}" is [model.bank] kind = "{bank}"')
+    else:
+        table = bank if isinstance(bank, dict) else {}
+    kind = table.get("kind", "digital")
+    variant = RELAX_BANKS.by_kind.get(kind)
+    for old, kinds in _RELAX_FLAT.items():
+        if old not in m:
+            continue
+        value = m.pop(old)
+        new = "profile" if old == "slm_profile" else old
+        if (old, value) in (("activation", "auto"), ("activation_gain", 0), ("distance_m", 0)):
+            notes.append(f"model.{old} = {value!r} is an unset model.bank.{new}")
+            continue
+        if old == "activation_gain" and kind not in kinds:  # schema 2 refused it there
+            raise ValueError(
+                f"model.activation_gain = {value} sets the gain of an eo, oeo or sa nonlinearity "
+                f"of an mzi/svd bank; model.bank = {kind!r} has none: set it to 0"
+            )
+        if kind not in kinds:
+            notes.append(f"model.{old} had no effect with bank {kind!r} (dropped)")
+            continue
+        if old == "activation" and variant is not None:
+            choices = variant.__dataclass_fields__["activation"].metadata["spec"].allowed()
+            if value not in choices:  # schema 2's wording, naming the old key
+                raise ValueError(
+                    f"model.activation = {value!r} does not fit model.bank = {kind!r}; use "
+                    f"auto or one of {', '.join(choices)}"
+                )
+        if new in table:
+            raise ValueError(
+                f"config keys model.{old} and model.bank.{new} are one key: keep model.bank.{new}"
+            )
+        table[new] = value
+        notes.append(f"model.{old} is model.bank.{new}")
+    return notes
 
 
 def _relax_schedule(m: dict):
@@ -570,31 +658,24 @@ def _relax_width(m: dict) -> int:
     from ..models.relax import bank_width
 
     if m["budget"]:
-        return bank_width(m["budget"], m["l_w"], m["bank"])
-    return m["hidden"]
+        return bank_width(m["budget"], m["l_w"], m["bank"]["kind"])
+    return m["width"]
 
 
 def _check_relax(m: dict) -> None:
     from ..reuse import relax_schedule
 
     bank = m["bank"]
-    act = m["activation"]
-    if act != "auto" and act not in RELAX_ACTIVATIONS[bank]:
+    if m["input"] == "text" and bank["kind"] == "diffractive":
         raise ValueError(
-            f"model.activation = {act!r} does not fit model.bank = {bank!r}; use auto or one "
-            f"of {', '.join(RELAX_ACTIVATIONS[bank])}"
+            "model.bank.kind = 'diffractive' classifies images; use it with model.input = 'image'"
         )
-    if m["input"] == "text" and bank == "diffractive":
-        raise ValueError(
-            "model.bank = 'diffractive' classifies images; use it with model.input = 'image'"
-        )
-    resolved = RELAX_DEFAULT_ACTIVATION[bank] if act == "auto" else act
-    if m["activation_gain"] and (bank in ("digital", "diffractive") or resolved == "abs"):
-        raise ValueError(
-            f"model.activation_gain = {m['activation_gain']} sets the gain of an eo, oeo or sa "
-            f"nonlinearity of an mzi/svd bank; model.bank = {bank!r} with model.activation = "
-            f"{resolved!r} has none: set it to 0"
-        )
+    if bank["kind"] in ("mzi", "svd"):
+        from ..models.relax import gain_problem
+
+        problem = gain_problem(bank["activation"], bank.get("activation_gain"))
+        if problem:
+            raise ValueError(f"model.bank.{problem}")
     l_t = _relax_repeats(m)
     if m["mode"] == "over_time" and m["input"] == "text" and l_t != 1:
         raise ValueError(
@@ -610,25 +691,21 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
     from ..models.relax import (
         DiffractiveReLaX,
         DigitalReLaX,
+        PhotonicOptions,
         PhotonicReLaX,
         ReLaXLanguageModel,
     )
 
-    bank, width, schedule = m["bank"], _relax_width(m), _relax_schedule(m)
-    l_w, l_t = m["l_w"], _relax_repeats(m)
-    act = RELAX_DEFAULT_ACTIVATION[bank] if m["activation"] == "auto" else m["activation"]
+    b = m["bank"]
+    bank, width, schedule = b["kind"], _relax_width(m), _relax_schedule(m)
+    l_w, l_t, act = m["l_w"], _relax_repeats(m), b["activation"]
     common = dict(
         schedule=schedule, share=m["share"], recompute=m["recompute"], generator=generator
     )
-    photonic = dict(
-        profile=m["profile"],
-        errors=m["errors"],
-        phase_noise=m["phase_noise"],
-        switch=m["switch"],
-        leak=m["leak"],
-    )
-    if bank in ("mzi", "svd"):
-        photonic["activation_gain"] = m["activation_gain"] or None
+    photonic = {}
+    if bank in ("mzi", "svd"):  # the declared PhotonicOptions fields, as the table holds them
+        declared = [f.name for f in dataclasses.fields(PhotonicOptions) if "spec" in f.metadata]
+        photonic = {k: b.get(k) for k in declared}
     if m["input"] == "text":
         return ReLaXLanguageModel(
             num_classes,
@@ -638,6 +715,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             bank=bank,
             mode=m["mode"],
             activation=act,
+            leak=m["leak"],
             **photonic,
             **common,
         ).to(device)
@@ -647,12 +725,12 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             num_classes,
             l_w,
             l_t,
-            pitch=m["pitch_m"],
-            wavelength=m["wavelength_m"],
-            distance=m["distance_m"] or None,
+            pitch=b["pitch_m"],
+            wavelength=b["wavelength_m"],
+            distance=b.get("distance_m"),
             nonlinearity=None if act == "none" else act,
-            loss_db=m["loss_db"],
-            profile=m["slm_profile"] if m["switch"] else None,
+            loss_db=b["loss_db"],
+            profile=b["profile"] if b["switch"] else None,
             dtype=DTYPES[m["dtype"]],
             **common,
         ).to(device)
@@ -668,7 +746,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             activation=act,
             inject=m["inject"],
             leak=m["leak"],
-            fast_bias=m["fast_bias"],
+            fast_bias=b["fast_bias"],
             **common,
         )
     else:
@@ -681,6 +759,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             bank=bank,
             nonlinearity=act,
             inject=m["inject"],
+            leak=m["leak"],
             dtype=DTYPES[m["dtype"]],
             **photonic,
             **common,
@@ -694,6 +773,7 @@ register_model(
         ReLaXSection,
         _build_relax,
         check=_check_relax,
-        renamed={"checkpoint": "recompute"},
+        renamed={"checkpoint": "recompute", "hidden": "width"},
+        upgrade=_upgrade_relax,
     )
 )

@@ -92,6 +92,8 @@ def options_section(name: str, options, *, before=(), after=(), doc: str = "") -
         if spec is None:
             continue
         tp, default = hints[f.name], f.default
+        if tp is object:  # a value that may also be an object in Python: a file holds its name
+            tp = type(default)
         if typing.get_origin(tp) is tuple:  # a frozen sequence is a TOML list
             tp, value = list[typing.get_args(tp)[0]], list(default)
             made = field(default_factory=lambda v=value: list(v), metadata=f.metadata)

@@ -161,7 +161,9 @@ def test_the_options_hold_the_rules_and_the_config_names_its_keys():
 
 
 def test_coupled_mode_hidden_is_hidden_modes():
-    with pytest.warns(DeprecationWarning, match="model.hidden is model.hidden_modes"):
+    with pytest.warns(
+        DeprecationWarning, match="model.hidden is deprecated: it is model.hidden_modes"
+    ):
         cfg = resolve_config({"model": {"kind": "coupled_mode", "hidden": 4}})
     assert cfg["model"]["hidden_modes"] == 4 and "hidden" not in cfg["model"]
     with pytest.warns(DeprecationWarning):
@@ -191,3 +193,68 @@ def test_stored_experiment_runs_resolve(path):
         warnings.simplefilter("ignore", DeprecationWarning)
         cfg = load_config(path, ["data.data_dir=/data"], stored=True)
     assert cfg["schema"] == SCHEMA_VERSION
+
+
+def _relax(**model):
+    return resolve_config({"model": {"kind": "relax", **model}, "data": {"train_limit": 8}})
+
+
+def test_relax_flat_bank_keys_move_to_the_bank_table():
+    """Schema 2's flat keys (bank = "mzi", the bank's keys prefixed in their docs) are the
+    [model.bank] table of the bank's kind; keys the bank did not read are dropped."""
+    with pytest.warns(DeprecationWarning, match="model.hidden is deprecated: it is model.width"):
+        cfg = _relax(
+            bank="mzi",
+            hidden=4,
+            activation="oeo",
+            activation_gain=0.05,
+            phase_noise=0.01,
+            fast_bias=True,
+            pitch_m=1e-3,
+        )
+    m = cfg["model"]
+    assert m["width"] == 4 and "hidden" not in m
+    assert m["bank"] == {
+        "kind": "mzi",
+        "activation": "oeo",
+        "activation_gain": 0.05,
+        "profile": "si_thermo_optic_mzi",
+        "errors": True,
+        "phase_noise": 0.01,
+        "switch": True,
+    }
+    with pytest.warns(DeprecationWarning):
+        d = _relax(
+            bank="diffractive",
+            slm_profile="holoeye_pluto2",
+            distance_m=0.0,
+            loss_db=1.0,
+            activation="auto",
+            switch=False,
+        )["model"]["bank"]
+    assert d["kind"] == "diffractive" and d["profile"] == "holoeye_pluto2" and not d["switch"]
+    assert "distance_m" not in d and d["loss_db"] == 1.0 and d["activation"] == "none"
+
+
+def test_relax_old_spellings_keep_their_checks():
+    """The schema-2 checks of the flat keys, as they were worded."""
+    with pytest.raises(ValueError, match="model.activation = 'eo' does not fit"):
+        _relax(activation="eo")
+    with pytest.raises(ValueError, match="model.activation_gain = 0.1"):
+        _relax(activation_gain=0.1)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="'abs' has none"):
+        _relax(bank="mzi", activation="abs", activation_gain=0.1)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="classifies images"):
+        _relax(bank="diffractive", input="text")
+
+
+def test_relax_old_and_new_build_the_same_network():
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    with pytest.warns(DeprecationWarning):
+        old = build_model(_relax(bank="mzi", hidden=4, activation_gain=0.05, l_w=1, l_t=1), g())
+    new = build_model(
+        _relax(bank={"kind": "mzi", "activation_gain": 0.05}, width=4, l_w=1, l_t=1), g()
+    )
+    assert old.state_dict().keys() == new.state_dict().keys()
+    for k, v in old.state_dict().items():
+        assert torch.equal(v, new.state_dict()[k]), k
