@@ -132,3 +132,26 @@ def check_options(options) -> None:
             if problem:
                 unit = f" [{spec.unit}]" if spec.unit else ""
                 raise ValueError(f"{f.name}{unit} {problem}, got {item!r}")
+
+
+class FromOptions:
+    """Mixin of a model whose declared parameters are a frozen options dataclass.
+
+    A subclass sets ``options_class``; :meth:`from_options` passes the options' fields
+    as the constructor's keywords of the same names.
+    """
+
+    options_class: type = type(None)
+
+    @classmethod
+    def from_options(cls, options, *args, **kwargs):
+        """``cls(*args, **fields of options, **kwargs)``; ``options`` must be an
+        ``options_class`` (its checks ran when it was made)."""
+        if not isinstance(options, cls.options_class):
+            raise TypeError(
+                f"options must be {cls.options_class.__name__}, got {type(options).__name__}"
+            )
+        from dataclasses import fields
+
+        values = {f.name: getattr(options, f.name) for f in fields(options)}
+        return cls(*args, **values, **kwargs)

@@ -31,7 +31,7 @@ the full dynamical matrix for a dense check (:meth:`scattering`).
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -45,7 +45,7 @@ from .._checks import (
     real_of,
 )
 from .._module import ComplexModule
-from .._spec import check_options, option
+from .._spec import FromOptions, check_options, option
 from ..encoding.detuning import DetuningEncoder
 from ..functional.coupled_mode import dynamical_matrix, scattering_matrix, schur_scattering
 
@@ -72,7 +72,7 @@ class CoupledModeOptions:
         check_options(self)
 
 
-class CoupledModePNN(ComplexModule):
+class CoupledModePNN(FromOptions, ComplexModule):
     """A layered coupled-mode scattering network: ``forward(x (B, N)) -> scores (B, C)``.
 
     Args:
@@ -98,6 +98,8 @@ class CoupledModePNN(ComplexModule):
     Shapes: ``x`` real ``(B, N)`` (``(B, H, W)`` with ``H W = N`` is flattened);
     scores real ``(B, C)``; :meth:`scattering` complex ``(B, C, C)``.
     """
+
+    options_class = CoupledModeOptions  # from_options(options, in_features, num_classes, ...)
 
     def __init__(
         self,
@@ -175,29 +177,6 @@ class CoupledModePNN(ComplexModule):
             stacklevel=2,
         )
         return self.hidden_modes
-
-    @classmethod
-    def from_options(
-        cls,
-        options: CoupledModeOptions,
-        in_features: int,
-        num_classes: int,
-        *,
-        generator: torch.Generator | None = None,
-        dtype: torch.dtype = torch.complex64,
-        device=None,
-    ) -> CoupledModePNN:
-        """The network of ``options`` (a :class:`CoupledModeOptions`)."""
-        if not isinstance(options, CoupledModeOptions):
-            raise TypeError(f"options must be CoupledModeOptions, got {type(options).__name__}")
-        return cls(
-            in_features,
-            num_classes,
-            **asdict(options),
-            generator=generator,
-            dtype=dtype,
-            device=device,
-        )
 
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
         return feature_batch(x, self.in_features, real_of(self.dtype), "detunings")

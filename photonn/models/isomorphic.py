@@ -47,7 +47,7 @@ from torch import nn
 
 from .._checks import complex_dtype, one_of, positive_int, real_of
 from .._module import ComplexModule
-from .._spec import check_options, option
+from .._spec import FromOptions, check_options, option
 
 READOUTS = ("linear", "intensity")
 
@@ -65,7 +65,7 @@ class IsomorphicOptions:
         check_options(self)
 
 
-class IsomorphicPNN(ComplexModule):
+class IsomorphicPNN(FromOptions, ComplexModule):
     """Input in the field amplitudes, a unitary, ``|.|^2``, linear readout: ``(B, N) -> (B, O)``.
 
     Args:
@@ -88,6 +88,8 @@ class IsomorphicPNN(ComplexModule):
     Shapes: ``x`` real ``(B, N)`` -> real ``(B, O)``; :meth:`field` complex
     ``(B, modes)`` (after the unitary); :meth:`intensities` real ``(B, modes)``.
     """
+
+    options_class = IsomorphicOptions  # from_options(options, in_features, num_classes, ...)
 
     def __init__(
         self,
@@ -145,29 +147,6 @@ class IsomorphicPNN(ComplexModule):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
-
-    @classmethod
-    def from_options(
-        cls,
-        options: IsomorphicOptions,
-        in_features: int,
-        out_features: int,
-        *,
-        generator: torch.Generator | None = None,
-        dtype: torch.dtype = torch.complex64,
-        device=None,
-    ) -> IsomorphicPNN:
-        """The network of ``options`` (an :class:`IsomorphicOptions`)."""
-        if not isinstance(options, IsomorphicOptions):
-            raise TypeError(f"options must be IsomorphicOptions, got {type(options).__name__}")
-        return cls(
-            in_features,
-            out_features,
-            readout=options.readout,
-            generator=generator,
-            dtype=dtype,
-            device=device,
-        )
 
     # -- physics ---------------------------------------------------------------------------
     def _inputs(self, x) -> torch.Tensor:

@@ -25,14 +25,14 @@ vector for every class; ``b ~ N(0, 1)``; ``I_in ~ CN(0, 1)``; ``P ~ N(0, 1)``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, feature_batch, positive_int, real_of
 from .._module import ComplexModule
-from .._spec import check_options, option
+from .._spec import FromOptions, check_options, option
 from ..functional.cavity import (
     cavity_direct,
     cavity_neumann_sym,
@@ -92,7 +92,7 @@ def _square_side(value: int, name: str) -> int:
     return side
 
 
-class MultivariatePNN(ComplexModule):
+class MultivariatePNN(FromOptions, ComplexModule):
     """Savinson et al.'s cavity network: ``forward(x (B, N)) -> scores (B, C)``.
 
     Args:
@@ -116,6 +116,8 @@ class MultivariatePNN(ComplexModule):
     Shapes: ``x`` real ``(B, N)`` (``(B, H, W)`` with ``H W = N`` is flattened);
     scores real ``(B, C)``; :meth:`field` complex ``(B, C, R, N)``.
     """
+
+    options_class = MultivariateOptions  # from_options(options, in_features, num_classes, ...)
 
     def __init__(
         self,
@@ -164,29 +166,6 @@ class MultivariatePNN(ComplexModule):
             # (in place, by load_state_dict or by a move): keyed by P's version and storage
             self._fixed = None
             self._fixed_key = None
-
-    @classmethod
-    def from_options(
-        cls,
-        options: MultivariateOptions,
-        in_features: int,
-        num_classes: int,
-        *,
-        generator: torch.Generator | None = None,
-        dtype: torch.dtype = torch.complex64,
-        device=None,
-    ) -> MultivariatePNN:
-        """The network of ``options`` (a :class:`MultivariateOptions`)."""
-        if not isinstance(options, MultivariateOptions):
-            raise TypeError(f"options must be MultivariateOptions, got {type(options).__name__}")
-        return cls(
-            in_features,
-            num_classes,
-            **asdict(options),
-            generator=generator,
-            dtype=dtype,
-            device=device,
-        )
 
     # -- configuration -------------------------------------------------------------------
     @property

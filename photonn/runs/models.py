@@ -263,6 +263,16 @@ def _pixels(m: dict):
     return ImageFeatures((n, n), mean=m["mean"], std=m["std"])
 
 
+def _pixel_net(cls, m: dict, num_classes: int, generator, device):
+    """``cls.from_options`` of the section's options, on ``image_size^2`` pixels."""
+    n = m["image_size"]
+    options = options_of(m)
+    dtype = DTYPES[m["dtype"]]
+    return cls.from_options(
+        options, n * n, num_classes, generator=generator, dtype=dtype, device=device
+    )
+
+
 def _pixel_section(name: str, options, kind: str, doc: str, *, after=(), **pixel_defaults):
     return options_section(
         name,
@@ -312,23 +322,13 @@ def _build_multivariate(m: dict, *, num_classes: int, generator, device):
     from ..encoding import RandomFlipErase
     from ..models import MultivariatePNN
 
-    n = m["image_size"]
     layers = [_pixels(m)]
     if m["flip"] or m["erase"]:
         seed = int(torch.randint(0, 2**62, (1,), generator=generator)) if generator else 0
         layers.append(
             RandomFlipErase(m["flip"], m["erase"], generator=torch.Generator().manual_seed(seed))
         )
-    layers.append(
-        MultivariatePNN.from_options(
-            options_of(m),
-            n * n,
-            num_classes,
-            generator=generator,
-            dtype=DTYPES[m["dtype"]],
-            device=device,
-        )
-    )
+    layers.append(_pixel_net(MultivariatePNN, m, num_classes, generator, device))
     return nn.Sequential(*layers).to(device)
 
 
@@ -361,19 +361,8 @@ def _coupled_mode_section():
 def _build_coupled_mode(m: dict, *, num_classes: int, generator, device):
     from ..models import CoupledModePNN
 
-    n = m["image_size"]
-    return nn.Sequential(
-        _pixels(m),
-        nn.Flatten(-2),
-        CoupledModePNN.from_options(
-            options_of(m),
-            n * n,
-            num_classes,
-            generator=generator,
-            dtype=DTYPES[m["dtype"]],
-            device=device,
-        ),
-    ).to(device)
+    net = _pixel_net(CoupledModePNN, m, num_classes, generator, device)
+    return nn.Sequential(_pixels(m), nn.Flatten(-2), net).to(device)
 
 
 register_model(
@@ -401,19 +390,8 @@ def _isomorphic_section():
 def _build_isomorphic(m: dict, *, num_classes: int, generator, device):
     from ..models import IsomorphicPNN
 
-    n = m["image_size"]
-    return nn.Sequential(
-        _pixels(m),
-        nn.Flatten(-2),
-        IsomorphicPNN.from_options(
-            options_of(m),
-            n * n,
-            num_classes,
-            generator=generator,
-            dtype=DTYPES[m["dtype"]],
-            device=device,
-        ),
-    ).to(device)
+    net = _pixel_net(IsomorphicPNN, m, num_classes, generator, device)
+    return nn.Sequential(_pixels(m), nn.Flatten(-2), net).to(device)
 
 
 register_model(ModelKind("isomorphic", _isomorphic_section(), _build_isomorphic))
