@@ -26,8 +26,9 @@ machines. Hence:
   output, the forward bound of ``tests/test_compile.py``).
 
 Measured: the resumed masks differ from the fixture by at most 8.9e-8 (0.75 eps)
-on an AVX-512 CPU natively and with ``ATEN_CPU_CAPABILITY=default``; no test
-sample is that close to a tie, so the stored accuracy is met exactly there.
+on an AVX-512 CPU natively and with ``ATEN_CPU_CAPABILITY`` set to ``avx2`` or
+``default``; no test sample is that close to a tie, so the stored accuracy is met
+exactly there. CI runs this file with both settings.
 """
 
 from __future__ import annotations
