@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 
@@ -42,17 +43,22 @@ from ..functional.heater import (
     voltage_from_current,
 )
 from ..functional.mzi_errors import crosstalk_pairs
+from ..functional.mzi_mesh import mesh_layout
 from ..functional.slm_export import phase_error
 from .calibration import HeaterCalibration
 
 __all__ = [
     "ChipElement",
+    "ElementChannels",
     "Chip",
     "plan_chip",
     "realised_phases",
     "chip_crosstalk",
     "element_settings",
+    "settings_by_element",
+    "channel_lists",
     "COLUMNS",
+    "UNITS",
 ]
 
 TWO_PI = 2 * math.pi
@@ -73,6 +79,16 @@ COLUMNS = (
     "realised_phase_rad",
     "branch",
 )
+# the unit of each numeric channel quantity (channels.json, bundle.h5 attributes)
+UNITS = {
+    "phase_rad": "rad",
+    "power_W": "W",
+    "current_A": "A",
+    "voltage_V": "V",
+    "drive_phase_rad": "rad",
+    "realised_phase_rad": "rad",
+    "actual_phase_rad": "rad",
+}
 
 
 @dataclass
@@ -85,6 +101,21 @@ class ChipElement:
     module: object
 
 
+class ElementChannels(NamedTuple):
+    """The consecutive controller channels of one element on a chip.
+
+    The field names are the keys of the element records in ``manifest.toml`` and
+    ``channels.json`` (``rec = e._asdict()``, ``e = ElementChannels(**rec)``).
+    """
+
+    name: str  # the module name, e.g. "layers.0.mesh_in"
+    kind: str  # "mesh" or "attenuators"
+    first_channel: int
+    channels: int  # how many channels, from first_channel on
+    modes: int
+    layout: str  # the mesh layout name ("clements", ...); "column" for attenuators
+
+
 @dataclass
 class Chip:
     """The controller settings of one chip (see the module docstring).
@@ -93,7 +124,7 @@ class Chip:
     or int64 tensors for numbers), plus ``actual_phase_rad``: the phase each heater
     produces with its neighbours' heat (:func:`~photonn.functional.heater.crosstalk_apply`
     on the realised drives; the phases the simulation uses).
-    ``elements``: ``[(name, kind, first channel, count, n_modes, layout)]``.
+    ``elements``: one :class:`ElementChannels` per element, in channel order.
     ``report``: channel count, total and largest power, residual phase error.
     """
 
@@ -105,10 +136,15 @@ class Chip:
     law: str
     calibration: str | None
     channels: dict
-    elements: list
+    elements: list[ElementChannels]
     crosstalk_index: torch.Tensor
     crosstalk_value: torch.Tensor
     report: dict = field(default_factory=dict)
+
+
+def channel_lists(chip: Chip) -> dict[str, list]:
+    """The chip's channel columns as plain lists."""
+    return {k: (v if isinstance(v, list) else v.tolist()) for k, v in chip.channels.items()}
 
 
 def _heater_targets(el: ChipElement):
@@ -154,21 +190,18 @@ def _heater_targets(el: ChipElement):
     )
 
 
-def chip_crosstalk(elements: list, kappa: float):
+def chip_crosstalk(elements: list[ElementChannels], kappa: float):
     """Global sparse couplings ``(index (2, nnz), value)`` of a chip's heaters: the mesh's
     nearest-neighbour model (same column, pairs two modes apart), on the internal
-    (``2 theta``) and on the external (``phi``) shifters. ``elements`` holds
-    ``(name, kind, first channel, count, modes, layout)``."""
-    from ..functional.mzi_mesh import mesh_layout
-
+    (``2 theta``) and on the external (``phi``) shifters."""
     rows, cols = [], []
-    for _name, kind, off, _count, n, layout in elements:
-        if kind != "mesh" or kappa == 0:
+    for e in elements:
+        if e.kind != "mesh" or kappa == 0:
             continue
-        i, j = crosstalk_pairs(mesh_layout(n, layout))
+        i, j = crosstalk_pairs(mesh_layout(e.modes, e.layout))
         for s in (0, 1):  # theta channels 2k, phi channels 2k + 1
-            rows += [off + 2 * a + s for a in i]
-            cols += [off + 2 * b + s for b in j]
+            rows += [e.first_channel + 2 * a + s for a in i]
+            cols += [e.first_channel + 2 * b + s for b in j]
     index = torch.tensor([rows, cols], dtype=torch.int64).reshape(2, -1)
     return index, torch.full((index.shape[1],), float(kappa), dtype=torch.float64)
 
@@ -291,7 +324,7 @@ def plan_chip(
         parts.append(part)
         offsets.append(off)
         count = part[3].numel()
-        info.append((el.name, el.kind, off, count, part[5], part[6]))
+        info.append(ElementChannels(el.name, el.kind, off, count, part[5], part[6]))
         off += count
     n_ch = off
     limit = prof.get("dac_channels")
@@ -412,3 +445,19 @@ def element_settings(
         b = branch[: 2 * m].reshape(m, 2)[:, 0].to(torch.float64)
         return {"theta": b * math.pi + hm[:, 0] / 2, "phi": hm[:, 1], "output_phase": h[2 * m :]}
     return {"attenuation_theta": branch.to(torch.float64) * math.pi + h / 2}
+
+
+def settings_by_element(
+    elements: list[ElementChannels],
+    actual: torch.Tensor,
+    target: torch.Tensor,
+    branch: torch.Tensor,
+) -> dict:
+    """Element name -> ``(kind, parameters)`` of a chip (:func:`element_settings` on each
+    element's channels): ``actual``, ``target`` and ``branch`` run over all channels."""
+    out = {}
+    for e in elements:
+        sl = slice(e.first_channel, e.first_channel + e.channels)
+        s = element_settings(e.kind, actual[sl], target[sl], branch[sl], e.modes)
+        out[e.name] = (e.kind, s)
+    return out
