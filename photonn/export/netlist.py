@@ -49,6 +49,15 @@ def _half_angle(ch: dict, i: int) -> float:
     return ch["phase_rad"][i] / 2 + math.pi * ch["branch"][i]
 
 
+def _one_shifter(ch: dict, i: int, component: str, key: str, value: float) -> dict:
+    """The instance of a one-port-pair component driven by shifter ``i``."""
+    settings = {"mode": ch["mzi"][i], key: value}
+    return {
+        "component": component,
+        "settings": {**settings, "channel": ch["channel"][i], "dac_code": ch["dac_code"][i]},
+    }
+
+
 def _mesh(e: ElementChannels, ch: dict, rows: range, instances: dict, paths: _Paths) -> None:
     tops: dict[int, dict[str, int]] = {}
     for i in rows:
@@ -77,15 +86,7 @@ def _mesh(e: ElementChannels, ch: dict, rows: range, instances: dict, paths: _Pa
         if ch["shifter"][i] == "output":
             mode = ch["mzi"][i]
             inst = f"{e.name}/out{mode}"
-            instances[inst] = {
-                "component": "phase_shifter",
-                "settings": {
-                    "mode": mode,
-                    "phase_rad": ch["phase_rad"][i],
-                    "channel": ch["channel"][i],
-                    "dac_code": ch["dac_code"][i],
-                },
-            }
+            instances[inst] = _one_shifter(ch, i, "phase_shifter", "phase_rad", ch["phase_rad"][i])
             paths.add(mode, inst)
 
 
@@ -93,15 +94,8 @@ def _attenuators(e: ElementChannels, ch: dict, rows: range, instances: dict, pat
     for i in rows:
         k = ch["mzi"][i]
         inst = f"{e.name}/att{k}"
-        instances[inst] = {
-            "component": "mzi_attenuator",
-            "settings": {
-                "mode": k,
-                "attenuation_theta_rad": _half_angle(ch, i),
-                "channel": ch["channel"][i],
-                "dac_code": ch["dac_code"][i],
-            },
-        }
+        angle = _half_angle(ch, i)
+        instances[inst] = _one_shifter(ch, i, "mzi_attenuator", "attenuation_theta_rad", angle)
         paths.add(k, inst)
 
 

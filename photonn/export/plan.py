@@ -71,7 +71,27 @@ def plan_export(
     compensate_crosstalk: bool = True,
     calibration=None,
 ) -> ExportPlan:
-    """The settings :func:`~photonn.export.export` writes, without writing (same arguments)."""
+    """The settings :func:`~photonn.export.export` writes, computed without writing.
+
+    Args:
+        model: a :class:`~photonn.models.D2NN`, a :class:`~photonn.models.PhotonicMLP`,
+            or an ``nn.Sequential`` of one of them and parameter-free encoders
+            (``ImageToVector``), as ``photonn.runs`` builds them.
+        device: a profile (name, ``.toml`` path or ``DeviceProfile``) applied to every
+            element of its kind; a list of them (one per kind); or a mapping from
+            module names (or ``fnmatch`` patterns, or prefixes: ``"masks.0"``,
+            ``"masks.*"``, ``"1.layers.0"``) to profiles, for mixed hardware.
+        bits: gray-level / DAC bits for every element (default: each profile's).
+        fill_phase: [rad] shown on SLM pixels outside the mask.
+        correction: wavefront correction for the SLM layers: an image path (8-bit
+            BMP/PNG, ``two_pi_value`` meaning 2 pi) or a phase tensor ``(Ny, Nx)``
+            [rad], or a mapping element pattern -> one of these.
+        crosstalk: model the MZI profile's thermal crosstalk on the chip.
+        compensate_crosstalk: pre-compensate it in the drives.
+        calibration: a heater calibration table (path or
+            :class:`~photonn.export.calibration.HeaterCalibration`), or a mapping
+            chip name -> table; default: the profile's ``heater_calibration``.
+    """
     spec = describe(model)
     elements = find_elements(model)
     assigned = assign_profiles(elements, device)

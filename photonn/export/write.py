@@ -48,42 +48,23 @@ def export(
     out_dir,
     device,
     *,
-    bits: int | None = None,
     force: bool = False,
-    fill_phase: float = 0.0,
-    correction=None,
-    two_pi_value: float = 256,
-    crosstalk: bool = True,
-    compensate_crosstalk: bool = True,
-    calibration=None,
     config: dict | None = None,
     metrics: dict | None = None,
     kind: str | None = None,
+    **options,
 ) -> Path:
     """Write the export directory of a trained network for its hardware controllers.
 
     Args:
-        model: a :class:`~photonn.models.D2NN`, a :class:`~photonn.models.PhotonicMLP`,
-            or an ``nn.Sequential`` of one of them and parameter-free encoders
-            (``ImageToVector``), as ``photonn.runs`` builds them.
+        model, device: as :func:`~photonn.export.plan_export` takes them.
         out_dir: the directory to write (its parent is created).
-        device: a profile (name, ``.toml`` path or ``DeviceProfile``) applied to every
-            element of its kind; a list of them (one per kind); or a mapping from
-            module names (or ``fnmatch`` patterns, or prefixes: ``"masks.0"``,
-            ``"masks.*"``, ``"1.layers.0"``) to profiles, for mixed hardware.
-        bits: gray-level / DAC bits for every element (default: each profile's).
         force: replace an existing export directory.
-        fill_phase: [rad] shown on SLM pixels outside the mask.
-        correction: wavefront correction for the SLM layers: an image path (8-bit
-            BMP/PNG, ``two_pi_value`` meaning 2 pi) or a phase tensor ``(Ny, Nx)``
-            [rad], or a mapping element pattern -> one of these.
-        crosstalk: model the MZI profile's thermal crosstalk on the chip.
-        compensate_crosstalk: pre-compensate it in the drives.
-        calibration: a heater calibration table (path or
-            :class:`~photonn.export.calibration.HeaterCalibration`), or a mapping
-            chip name -> table; default: the profile's ``heater_calibration``.
         config, metrics, kind: the run's configuration, training metrics and model
             kind, recorded in the manifest.
+        **options: the settings options of :func:`~photonn.export.plan_export`
+            (``bits``, ``fill_phase``, ``correction``, ``two_pi_value``, ``crosstalk``,
+            ``compensate_crosstalk``, ``calibration``).
 
     Returns:
         ``Path(out_dir)``.
@@ -102,17 +83,7 @@ def export(
             raise ValueError(
                 f"{out} is not a photonn export directory (no {MANIFEST}); refusing to replace it"
             )
-    plan = plan_export(
-        model,
-        device,
-        bits=bits,
-        fill_phase=fill_phase,
-        correction=correction,
-        two_pi_value=two_pi_value,
-        crosstalk=crosstalk,
-        compensate_crosstalk=compensate_crosstalk,
-        calibration=calibration,
-    )
+    plan = plan_export(model, device, **options)
     replace_directory(out, lambda root: _write_plan(plan, root, config, metrics, kind))
     return out
 
