@@ -34,7 +34,8 @@ __all__ = ["MZIMesh"]
 
 
 class MZIMesh(ComplexModule):
-    """An N-mode mesh of MZIs, ``U = D prod(T)`` (DESIGN section 3), evaluated column-parallel.
+    """An N-mode mesh of MZIs, ``U = D prod(T)``, evaluated column-parallel
+    (docs/architecture.md#physical-conventions).
 
     Args:
         n: number of modes (waveguides).
@@ -235,18 +236,40 @@ class MZIMesh(ComplexModule):
 
         ``K`` acts on heater phases, which lie in ``[0, 2 pi)``: ``2 theta`` of the
         internal and ``phi`` of the external shifters, i.e.
-        ``2 theta_actual = 2 theta + (K - I) @ wrap(2 theta)`` and likewise for ``phi``."""
+        ``2 theta_actual = 2 theta + (K - I) @ wrap(2 theta)`` and likewise for ``phi``.
+
+        A neighbour sees a fraction of a heater's phase: ``kappa`` and the off-diagonal
+        entries of ``K`` must lie in ``[0, 1)`` (the profile key ``thermal_crosstalk``
+        has the same range); anything else raises ``ValueError``."""
         if crosstalk is None:
             self.crosstalk_index = self.crosstalk_value = None
             return
         m = self.layout.n_mzi
         if isinstance(crosstalk, (int, float)) and not isinstance(crosstalk, bool):
-            K = thermal_crosstalk_matrix(self.layout, crosstalk)
+            kappa = finite_float(crosstalk, "crosstalk")
+            if not 0 <= kappa < 1:
+                raise ValueError(
+                    f"crosstalk must be a fraction in [0, 1) (the share of a heater's phase "
+                    f"that its neighbour sees, e.g. 0.05), got {crosstalk!r}"
+                )
+            K = thermal_crosstalk_matrix(self.layout, kappa)
         else:
             K = torch.as_tensor(crosstalk)
             if K.shape != (m, m):
                 raise ValueError(f"crosstalk matrix must be ({m}, {m}), got {tuple(K.shape)}")
         K = K.to_dense() if K.is_sparse else K
+        if K.is_complex():
+            raise TypeError(f"crosstalk matrix must be real, got {K.dtype}")
+        if not bool(torch.isfinite(K).all()):
+            raise ValueError("crosstalk matrix holds NaN or Inf entries; give finite couplings")
+        off = K[~torch.eye(m, dtype=torch.bool, device=K.device)]
+        bad = off[(off < 0) | (off >= 1)]
+        if bad.numel():
+            raise ValueError(
+                "crosstalk matrix off-diagonal couplings must lie in [0, 1) (the share of a "
+                f"heater's phase that a neighbour sees), got {bad[:3].tolist()}; build it "
+                "with thermal_crosstalk_matrix(layout, kappa) or clip the measured values"
+            )
         K = K - torch.eye(m, dtype=K.dtype, device=K.device)
         idx = K.nonzero().T
         self.crosstalk_index = idx.to(self.theta.device)

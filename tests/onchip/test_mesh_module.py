@@ -118,6 +118,42 @@ def test_crosstalk_matrix_structure_and_effect():
         mesh.set_crosstalk(torch.eye(3))
 
 
+@pytest.mark.parametrize("kappa", [2.0, 1.0, -0.01, float("nan"), float("inf")])
+def test_crosstalk_outside_a_fraction_is_refused(kappa):
+    """A neighbour sees a fraction in [0, 1) of a heater's phase; the refusal names the
+    value and leaves the mesh as it was."""
+    mesh = MZIMesh(4, dtype=C128)
+    mesh.set_crosstalk(0.05)
+    before = mesh.crosstalk_value.clone()
+    with pytest.raises(
+        ValueError, match=r"crosstalk must (be a fraction in \[0, 1\)|be finite)"
+    ) as e:
+        mesh.set_crosstalk(kappa)
+    assert repr(kappa) in str(e.value)
+    assert torch.equal(mesh.crosstalk_value, before)
+    mesh.set_crosstalk(0.0)  # the edges of the range are accepted
+    mesh.set_crosstalk(0.999)
+
+
+def test_crosstalk_matrix_entries_are_checked():
+    layout = clements_layout(4)
+    K = thermal_crosstalk_matrix(layout, 0.05)
+    mesh = MZIMesh(4, dtype=C128)
+    for bad in (-0.2, 1.5):
+        Kb = K.clone()
+        Kb[0, 1] = bad
+        with pytest.raises(ValueError, match=r"off-diagonal couplings must lie in \[0, 1\)") as e:
+            mesh.set_crosstalk(Kb)
+        assert str(bad) in str(e.value)
+    Kb = K.clone()
+    Kb[2, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        mesh.set_crosstalk(Kb)
+    with pytest.raises(TypeError, match="real"):
+        mesh.set_crosstalk(K.to(C128))
+    assert mesh.crosstalk_index is None
+
+
 def test_dac_quantisation_linear_and_heater():
     gen = torch.Generator().manual_seed(4)
     p = torch.rand(1000, generator=gen, dtype=F64) * 2 * math.pi
