@@ -147,8 +147,20 @@ def channel_lists(chip: Chip) -> dict[str, list]:
     return {k: (v if isinstance(v, list) else v.tolist()) for k, v in chip.channels.items()}
 
 
-def _heater_targets(el: ChipElement):
-    """Per-shifter rows of one element: (column, mzi, shifter, target phase, branch)."""
+class _Heaters(NamedTuple):
+    """The phase shifters of one element, one entry per shifter (float64 / int64)."""
+
+    column: torch.Tensor
+    mzi: torch.Tensor
+    shifter: list[str]
+    target: torch.Tensor  # [rad], in [0, 2 pi)
+    branch: torch.Tensor  # 0 or 1 for internal shifters, -1 for the others
+    modes: int
+    layout: str
+
+
+def _heater_targets(el: ChipElement) -> _Heaters:
+    """The phase shifters of one element and the phases they must hold."""
     if el.kind == "mesh":
         mesh = el.module
         lay = mesh.layout
@@ -176,10 +188,10 @@ def _heater_targets(el: ChipElement):
                 torch.full((mesh.n,), -1, dtype=torch.int64),
             ]
         )
-        return column, mzi, shifter, target, branch, mesh.n, lay.name
+        return _Heaters(column, mzi, shifter, target, branch, mesh.n, lay.name)
     att = el.module.attenuation_theta.detach().cpu().to(torch.float64)
     k = att.numel()
-    return (
+    return _Heaters(
         torch.zeros(k, dtype=torch.int64),
         torch.arange(k),
         ["attenuator"] * k,
@@ -318,13 +330,12 @@ def plan_chip(
     if not 1 <= bits <= 32:
         raise ValueError(f"bits must lie in [1, 32] for a DAC, got {bits}")
     kappa = float(prof.get("thermal_crosstalk", 0.0)) if crosstalk else 0.0
-    parts, offsets, info, off = [], [], [], 0
+    parts, info, off = [], [], 0
     for el in elements:
         part = _heater_targets(el)
         parts.append(part)
-        offsets.append(off)
-        count = part[3].numel()
-        info.append(ElementChannels(el.name, el.kind, off, count, part[5], part[6]))
+        count = part.target.numel()
+        info.append(ElementChannels(el.name, el.kind, off, count, part.modes, part.layout))
         off += count
     n_ch = off
     limit = prof.get("dac_channels")
@@ -336,17 +347,16 @@ def plan_chip(
         )
     names, element, shifter = [], [], []
     for el, part in zip(elements, parts):
-        column, mzi, sh, *_ = part
-        element += [el.name] * len(sh)
-        shifter += sh
+        element += [el.name] * len(part.shifter)
+        shifter += part.shifter
         names += [
             f"{el.name}/{'out' if s == 'output' else 'mzi'}{int(k)}/{s}"
-            for k, s in zip(mzi.tolist(), sh)
+            for k, s in zip(part.mzi.tolist(), part.shifter)
         ]
-    column = torch.cat([p[0] for p in parts])
-    mzi = torch.cat([p[1] for p in parts])
-    target = torch.cat([p[3] for p in parts])
-    branch = torch.cat([p[4] for p in parts])
+    column = torch.cat([p.column for p in parts])
+    mzi = torch.cat([p.mzi for p in parts])
+    target = torch.cat([p.target for p in parts])
+    branch = torch.cat([p.branch for p in parts])
     channel = torch.arange(n_ch, dtype=torch.int64)
     index, value = chip_crosstalk(info, kappa)
     exact = True
