@@ -143,6 +143,27 @@ class HeaterCalibration:
         pw, ph = self.table[int(channel)]
         return interp_monotone(phase, ph, pw)
 
+    def phase_of(
+        self, channel: torch.Tensor, power: torch.Tensor, ideal: torch.Tensor
+    ) -> torch.Tensor:
+        """Phase [rad] per entry: the measured curve of each calibrated ``channel`` at
+        ``power`` [W], ``ideal`` for the others (all ``(n,)``)."""
+        return self._per_channel(channel, power, ideal, self.phase)
+
+    def power_of(
+        self, channel: torch.Tensor, phase: torch.Tensor, ideal: torch.Tensor
+    ) -> torch.Tensor:
+        """Power [W] per entry: the measured curve of each calibrated ``channel`` at
+        ``phase`` [rad], ``ideal`` for the others (all ``(n,)``)."""
+        return self._per_channel(channel, phase, ideal, self.power)
+
+    def _per_channel(self, channel, x, ideal, curve) -> torch.Tensor:
+        out = ideal.clone()
+        for n, ch in enumerate(channel.tolist()):
+            if ch in self:
+                out[n] = curve(ch, x[n : n + 1])[0]
+        return out
+
     @classmethod
     def from_csv(cls, path) -> HeaterCalibration:
         """The calibration of a ``channel,power_W,phase_rad`` CSV

@@ -242,9 +242,7 @@ def realised_phases(
     p = v * i
     phase = power_to_phase(p, p_pi)
     if calibration is not None:
-        for n, ch in enumerate(channel.tolist()):
-            if ch in calibration:
-                phase[n] = calibration.phase(ch, p[n : n + 1])[0]
+        phase = calibration.phase_of(channel, p, phase)
     return phase, p, i, v
 
 
@@ -255,9 +253,7 @@ def _codes(drive, channel, profile, bits, calibration, circular: bool):
     p_pi, R, iv = _law(profile)
     power = phase_to_power(drive, p_pi)
     if calibration is not None:
-        for n, ch in enumerate(channel.tolist()):
-            if ch in calibration:
-                power[n] = calibration.power(ch, drive[n : n + 1])[0]
+        power = calibration.power_of(channel, drive, power)
     v_exact = voltage_from_current(current_from_power(power, R, iv), R, iv)
     levels = 2**bits - 1
     step = profile["v_max"] / levels
@@ -288,9 +284,7 @@ def _reach(channel, profile, bits, calibration) -> torch.Tensor:
     if pmax is not None:
         lim = power_to_phase(torch.full_like(p, pmax), profile["p_pi"])
         if calibration is not None:
-            for n, ch in enumerate(channel.tolist()):
-                if ch in calibration:
-                    lim[n] = calibration.phase(ch, torch.tensor([pmax]))[0]
+            lim = calibration.phase_of(channel, torch.full_like(p, pmax), lim)
         ph = torch.minimum(ph, lim)
     return ph
 
