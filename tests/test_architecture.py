@@ -2,10 +2,10 @@
 
 units -> grid -> functional -> devices -> {freespace, onchip, activations, encoding,
 data} -> reuse -> models -> {training, export, plotting} -> runs -> cli. Private base
-modules (``_checks``, ``_module``, ``_io``, ``_version``) import nothing from photonn and
-may be used anywhere. The training loop knows no model and no dataset: ``training``
-imports none of the element, model or data packages (only ``runs`` knows which models
-and datasets exist).
+modules (``_checks``, ``_module``, ``_io``, ``_version``, ``_spec``, ``_toml``) import
+nothing from photonn and may be used anywhere. The training loop knows no model and no
+dataset: ``training`` imports none of the element, model or data packages (only
+``runs`` knows which models and datasets exist).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ RANK = {
     "_checks": 0,
     "_module": 0,
     "_io": 0,
+    "_spec": 0,
+    "_toml": 0,
     "units": 0,
     "grid": 1,
     "functional": 2,

@@ -18,7 +18,7 @@ Thermal crosstalk acts on the drives as they are (a drive may exceed ``2 pi`` wh
 the pre-compensation needs it, up to the heater's reach): heater ``i`` produces
 ``h_i + kappa sum_j h_j``, and the simulation adds the error
 ``wrap(actual - intended)`` to the intended phase, on the trained branch
-(:func:`element_settings`). :meth:`photonn.onchip.MZIMesh.set_crosstalk` is the
+(:func:`element_settings`). :class:`photonn.onchip.MeshImperfections` ``crosstalk`` is the
 same model while the phases stay below ``2 pi``; past it the mesh does not wrap
 ``2 theta`` and flips the sign of that block, which a physical heater does not do.
 """
