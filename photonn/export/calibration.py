@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
+from ..devices import read_heater_calibration as read_heater_table
 from ..devices import read_lut
-from ..devices.profile import read_heater_calibration as read_heater_table
 from ..functional.heater import interp_monotone
 from .images import read_gray_image
 

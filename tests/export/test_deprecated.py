@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import photonn.export as E
-from photonn.devices import profile as device_profile
+from photonn.devices import read_heater_calibration
 
 
 def test_read_heater_calibration_warns_and_returns_the_calibration(tmp_path):
@@ -23,7 +23,7 @@ def test_read_heater_calibration_warns_and_returns_the_calibration(tmp_path):
     assert cal.table.keys() == new.table.keys()
     assert all(torch.equal(a, b) for a, b in zip(cal.table[3], new.table[3]))
     # the same table as the devices reader, as float64 tensors
-    pw, ph = device_profile.read_heater_calibration(path)[3]
+    pw, ph = read_heater_calibration(path)[3]
     assert cal.table[3][0].tolist() == pw and cal.table[3][1].tolist() == ph
 
 
