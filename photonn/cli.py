@@ -117,6 +117,7 @@ def _cmd_train(args) -> int:
         TensorBoardSink.check_available()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.run_dir or f"runs/{cfg['model']['kind']}-{cfg['data']['dataset']}-{stamp}")
+    _writable_dir_path(run_dir, "--run-dir")
     settings = cfg if cfg is not None else resume_config(run_dir, overrides)
     _apply_process_settings(settings)
     from .training import distributed
@@ -490,6 +491,10 @@ def _cmd_export(args) -> int:
 
     if not args.device:
         raise ValueError("photonn export needs --device PROFILE (see photonn devices list)")
+    target = Path(args.out)
+    if target.exists() and not args.force:
+        raise ValueError(_out_exists(target))
+    _writable_dir_path(target, "--out")
     _apply_process_settings(stored_config(args.run_dir))
     cfg, model = load_run(args.run_dir, which=args.which)
     results = Path(args.run_dir) / "results.json"
@@ -497,10 +502,42 @@ def _cmd_export(args) -> int:
     try:
         out = _export_run(args, cfg, model, metrics, export)
     except FileExistsError as exc:
-        raise ValueError(str(exc)) from None
+        if exc.filename is None and target.exists() and not args.force:
+            # export()'s own refusal: --out appeared after the check above
+            raise ValueError(_out_exists(target)) from None
+        if exc.filename is not None:  # the system's: name the path it could not create
+            raise ValueError(
+                f"cannot write the export {target}: {exc.filename} already exists "
+                f"({exc.strerror}); remove it or choose another --out"
+            ) from None
+        raise
     print(summary(out))
     print(f"wrote {out}")
     return 0
+
+
+def _out_exists(out) -> str:
+    return (
+        f"--out {out} exists; pass --force to replace it (an earlier export), "
+        "or choose another --out"
+    )
+
+
+def _writable_dir_path(path, option: str) -> None:
+    """Refuse, before any work, a directory ``path`` that exists as a file or lies below one."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file, not a directory; choose another {option}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"{option} {path} lies below {parent}, which is a file, not a directory; "
+                    f"choose another {option}"
+                )
+            return
 
 
 def _export_run(args, cfg, model, metrics, export):
@@ -523,102 +560,16 @@ def _export_run(args, cfg, model, metrics, export):
 
 
 def _inspect_pictures(root, out_dir) -> list:
-    """PNG pictures of an export: each SLM image with the phase the light sees, and the
-    heater powers of every chip on its mesh layout (needs matplotlib)."""
-    import math
+    """PNG pictures of an export, drawn by :func:`photonn.plotting.plot_export`: each SLM
+    image with the phase the light sees, and the heater powers of every chip on its mesh
+    layout (needs matplotlib)."""
     from pathlib import Path
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from .export import read_bundle, read_manifest
-    from .functional.mzi_mesh import mesh_layout
+    from .plotting import plot_export
 
-    root, out_dir = Path(root), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    m = read_manifest(root)
-    tree = read_bundle(root / "bundle.h5")
-    written = []
-    for rec in m.get("slm", []):
-        t = tree["slm"][rec["element"]]
-        fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
-        gray = t["gray"].numpy()
-        top = 2 ** rec["bits"] - 1
-        im = ax[0].imshow(gray, cmap="gray", vmin=0, vmax=top)
-        ax[0].set_title(f"{rec['element']} on {rec['device']}: gray levels ({rec['bits']} bit)")
-        ax[0].set_xlabel("pixel column")
-        ax[0].set_ylabel("pixel row")
-        fig.colorbar(im, ax=ax[0], fraction=0.04)
-        rows, cols = t["centre_rows"].numpy(), t["centre_columns"].numpy()
-        r0, r1 = max(int(rows.min()) - 2, 0), int(rows.max()) + 3
-        c0, c1 = max(int(cols.min()) - 2, 0), int(cols.max()) + 3
-        im = ax[1].imshow(
-            gray[r0:r1, c0:c1],
-            cmap="gray",
-            vmin=0,
-            vmax=top,
-            extent=(c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5),
-        )
-        ax[1].set_title("the mask's pixels", fontsize=10)
-        ax[1].set_xlabel("pixel column")
-        fig.colorbar(im, ax=ax[1], fraction=0.04)
-        ph = t["realised"].numpy() % (2 * math.pi)
-        im = ax[2].imshow(ph, cmap="twilight", vmin=0, vmax=2 * math.pi)
-        r = rec["report"]
-        ax[2].set_title(
-            f"phase the light sees [rad]; error rms {r['phase_rms_rad']:.2g} rad", fontsize=10
-        )
-        ax[2].set_xlabel("neuron column")
-        ax[2].set_ylabel("neuron row")
-        fig.colorbar(im, ax=ax[2], fraction=0.04)
-        fig.tight_layout()
-        path = out_dir / f"slm_{rec['element']}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
-    for rec in m.get("chips", []):
-        t = tree["chips"][rec["name"]]
-        power = t["power_W"].numpy() * 1e3
-        els = rec["elements"]
-        fig, axes = plt.subplots(1, len(els), figsize=(3.2 * len(els) + 1, 4.2), squeeze=False)
-        vmax = float(power.max()) if power.size else 1.0
-        for ax, e in zip(axes[0], els):
-            sl = slice(e["first_channel"], e["first_channel"] + e["channels"])
-            p = power[sl]
-            if e["kind"] == "mesh":
-                lay = mesh_layout(e["modes"], e["layout"])
-                k = lay.n_mzi
-                x = list(lay.columns) + [lay.n_columns] * e["modes"]
-                y = [m_ + 0.5 for m_ in lay.tops] + list(range(e["modes"]))
-                c = list(p[: 2 * k : 2] + p[1 : 2 * k : 2]) + list(p[2 * k :])
-            else:
-                x, y, c = [0] * e["channels"], list(range(e["channels"])), list(p)
-            sc = ax.scatter(
-                x,
-                y,
-                c=c,
-                s=max(4, 2000 / max(len(c), 1)),
-                marker="s",
-                cmap="inferno",
-                vmin=0,
-                vmax=vmax,
-            )
-            ax.set_title(e["name"], fontsize=9)
-            ax.set_xlabel("column (last: output screen)" if e["kind"] == "mesh" else "")
-            ax.set_ylabel("mode")
-            ax.invert_yaxis()
-        fig.colorbar(sc, ax=list(axes[0]), fraction=0.03, label="heater power [mW] (MZI: both)")
-        fig.suptitle(
-            f"chip {rec['name']}: {rec['report']['channels']} channels, "
-            f"{rec['report']['total_power_W']:.3g} W"
-        )
-        path = out_dir / f"chip_{rec['name']}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
-    return written
+    root = Path(root)
+    return plot_export(read_manifest(root), read_bundle(root / "bundle.h5"), out_dir)
 
 
 def _cmd_inspect(args) -> int:
@@ -626,6 +577,9 @@ def _cmd_inspect(args) -> int:
 
     from .export import summary
 
+    out = Path(args.pictures) if args.pictures else Path(args.export_dir) / "inspect"
+    if not args.no_pictures:
+        _writable_dir_path(out, "--pictures")
     print(summary(args.export_dir))
     if args.no_pictures:
         return 0
@@ -634,7 +588,6 @@ def _cmd_inspect(args) -> int:
     except ImportError:
         print("  (no pictures: install the plot extra, pip install 'photonn[plot]')")
         return 0
-    out = Path(args.pictures) if args.pictures else Path(args.export_dir) / "inspect"
     for path in _inspect_pictures(args.export_dir, out):
         print(f"  wrote {path}")
     return 0

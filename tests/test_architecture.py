@@ -1,16 +1,17 @@
-"""The import direction of DESIGN section 1, enforced by an AST walk over photonn/.
+"""The import direction of docs/architecture.md#layers, enforced by an AST walk over photonn/.
 
 units -> grid -> functional -> devices -> {freespace, onchip, activations, encoding,
 data} -> reuse -> models -> {training, export, plotting} -> runs -> cli. Private base
-modules (``_checks``, ``_module``, ``_io``, ``_version``) import nothing from photonn and
-may be used anywhere. The training loop knows no model and no dataset: ``training``
-imports none of the element, model or data packages (only ``runs`` knows which models
-and datasets exist).
+modules (``_checks``, ``_module``, ``_io``, ``_version``, ``_spec``, ``_toml``) import
+nothing from photonn and may be used anywhere. The training loop knows no model and no
+dataset: ``training`` imports none of the element, model or data packages (only
+``runs`` knows which models and datasets exist).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "photonn"
@@ -22,6 +23,8 @@ RANK = {
     "_checks": 0,
     "_module": 0,
     "_io": 0,
+    "_spec": 0,
+    "_toml": 0,
     "units": 0,
     "grid": 1,
     "functional": 2,
@@ -145,3 +148,73 @@ def test_training_knows_no_model_and_no_dataset():
             if not mod.startswith("!") and top in {p for _, p in FORBIDDEN if _ == "training"}:
                 bad.append(f"{path.relative_to(PKG)}:{line} imports {mod}")
     assert not bad, "\n".join(bad)
+
+
+# -- docs/architecture.md states the same layers --------------------------------------
+DOC = PKG.parent / "docs" / "architecture.md"
+
+
+def _doc_block(name: str) -> list[list[str]]:
+    """The rows (split on whitespace) of the fenced block between ``<!-- NAME: begin -->``
+    and ``<!-- NAME: end -->`` in docs/architecture.md."""
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(
+        rf"<!-- {name}: begin -->\s*```text\n(.*?)```\s*<!-- {name}: end -->", text, re.S
+    )
+    assert found, f"{DOC} has no {name!r} block (<!-- {name}: begin --> ... <!-- {name}: end -->)"
+    return [row.split() for row in found.group(1).splitlines() if row.strip()]
+
+
+def test_docs_state_the_enforced_ranks():
+    doc: dict[str, float] = {}
+    for rank, *parts in _doc_block("layer-ranks"):
+        for part in parts:
+            assert part not in doc, f"{DOC} ranks {part!r} twice"
+            doc[part] = float(rank)
+    wrong = sorted(
+        f"{part}: docs {doc.get(part)}, test {RANK.get(part)}"
+        for part in set(doc) | set(RANK)
+        if doc.get(part) != RANK.get(part)
+    )
+    assert not wrong, f"{DOC} and RANK disagree (update both):\n" + "\n".join(wrong)
+
+
+def test_docs_state_the_forbidden_imports():
+    doc = {(src, dst) for src, *dsts in _doc_block("forbidden-imports") for dst in dsts}
+    assert doc == FORBIDDEN, (
+        f"{DOC} and FORBIDDEN disagree: only in the docs {sorted(doc - FORBIDDEN)}, "
+        f"only in the test {sorted(FORBIDDEN - doc)}"
+    )
+
+
+def test_docs_chain_follows_the_ranks():
+    """The chain ``units -> grid -> ...`` written in the docs climbs the ranks."""
+    found = re.search(r"the chain reads `([^`]+)`", " ".join(DOC.read_text("utf-8").split()))
+    assert found, f"{DOC} states no import chain ('the chain reads `units -> ...`')"
+    steps = [
+        [p.strip() for p in step.strip().strip("{}").split(",")] for step in found[1].split("->")
+    ]
+    ranks = []
+    for step in steps:
+        assert len({RANK[p] for p in step}) == 1, f"{step} are not of one rank"
+        ranks.append(RANK[step[0]])
+    assert ranks == sorted(set(ranks)), f"the chain {found[1]!r} does not climb the ranks"
+
+
+def _slug(heading: str) -> str:
+    """The anchor a Markdown renderer gives a heading (GitHub's rule)."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_references_to_the_docs_name_existing_sections():
+    """Every link to a section of docs/architecture.md (in the code, the tests, docs/ and the
+    README) names a heading of it."""
+    anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", DOC.read_text("utf-8"), re.M)}
+    root = PKG.parent
+    files = [*PKG.rglob("*.py"), *(root / "tests").rglob("*.py"), *(root / "docs").glob("*.md")]
+    bad = []
+    for path in sorted([*files, root / "README.md"]):
+        for anchor in re.findall(r"architecture\.md#([\w-]+)", path.read_text("utf-8")):
+            if anchor not in anchors:
+                bad.append(f"{path}: #{anchor}")
+    assert not bad, f"no such section in {DOC}:\n" + "\n".join(bad)

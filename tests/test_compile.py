@@ -41,7 +41,7 @@ import torch
 
 from photonn import Grid
 from photonn.models import D2NN
-from photonn.onchip import MZIMesh
+from photonn.onchip import MeshImperfections, MZIMesh
 
 # Dynamo traces through the functools.lru_cache of the mesh's index helpers (pure
 # functions of the hashable layout and the device) and says so once per function
@@ -66,7 +66,9 @@ def _d2nn():
 def _mesh(batch: int):
     gen = torch.Generator().manual_seed(1)
     mesh = MZIMesh(16, init="haar", generator=gen)
-    mesh.sample_errors(gen, coupler_sigma=0.02, loss_db=0.1, phase_sigma=0.01)
+    mesh.imperfections = MeshImperfections.sample(
+        mesh.layout.n_mzi, gen, coupler_sigma=0.02, loss_db=0.1, phase_sigma=0.01
+    )
     x = torch.randn(batch, 16, dtype=torch.complex64, generator=gen)
     return mesh, x
 

@@ -4,7 +4,7 @@ Proofs: with L_T = 1 ReLaX is the plain stack and with L_W = 1 the recurrent
 application (bit for bit: the same operations in the same order); the gradient of
 a shared layer is the sum over its passes (against an explicitly unrolled model of
 copied layers, float64/complex128, to 1e-12 relative: a few ulps of a sum of
-L_T terms); parameter counts by hand per bank type; checkpointed and plain runs
+L_T terms); parameter counts by hand per bank type; recomputed and plain runs
 give the same gradients (the recomputation replays the same operations and the
 same per-pass noise: equal to 1e-12); bad input raises early, naming the value.
 """
@@ -19,11 +19,11 @@ import torch
 from torch import nn
 
 import photonn as pn
-from photonn.activations import EOModulator, SaturableAbsorber
-from photonn.onchip import MZIMesh, SVDLinear
+from photonn.activations import EOModulator, OpticalNonlinearity, SaturableAbsorber
+from photonn.onchip import MeshImperfections, MZIMesh, SVDLinear
 from photonn.reuse import (
-    OpticalNonlinearity,
     ReLaX,
+    recompute,
     relax_latency,
     relax_schedule,
     switch_options,
@@ -175,26 +175,37 @@ class TestFeatureProofs:
 
     def test_per_pass_gradient_norms_match_the_unrolled_model(self):
         bank = [_lin(4, 4, 0), _lin(4, 4, 1)]
-        r = ReLaX(bank, 2, activation="tanh", record=True, dtype=torch.float64)
+        r = ReLaX(bank, 2, activation="tanh", dtype=torch.float64)
         unrolled = [copy.deepcopy(bank[k]) for k in r.schedule]
         x = _x(5, 4)
-        r(x).sum().backward()
+        with r.recording() as rec:
+            r(x).sum().backward()
+        r(x).sum().backward()  # after the block: not recorded
         h, states = x, []
         for layer in unrolled:
             h = torch.tanh(layer(h))
             h.retain_grad()
             states.append(h)
         h.sum().backward()
-        norms = r.grad_norms()
+        norms = rec.grad_norms()
         assert norms["weight"].shape == (1, 4) and norms["state"].shape == (1, 4)
         for t, layer in enumerate(unrolled):
             w = math.sqrt(float(layer.weight.grad.square().sum() + layer.bias.grad.square().sum()))
             assert norms["weight"][0, t] == pytest.approx(w, rel=1e-12)
             assert norms["state"][0, t] == pytest.approx(float(states[t].grad.norm()), rel=1e-12)
-        r.clear_records()
-        assert r.grad_norms()["state"].shape == (0, 4)
+        rec.clear()
+        assert rec.grad_norms()["state"].shape == (0, 4)
+        with r.recording() as empty, torch.no_grad():
+            r(x)  # without gradients: nothing to record
+        assert empty.grad_norms()["state"].shape == (0, 4)
+        # the deprecated record=True records every forward, as before
+        with pytest.warns(DeprecationWarning, match="record=True"):
+            old = ReLaX(bank, 2, activation="tanh", record=True, dtype=torch.float64)
+        old(x).sum().backward()
+        with pytest.warns(DeprecationWarning, match="recording"):
+            assert torch.equal(old.grad_norms()["state"], norms["state"])
 
-    def test_checkpointed_and_plain_give_the_same_gradients(self):
+    def test_recomputed_and_plain_give_the_same_gradients(self):
         for every in (True, 2):
             grads = []
             for ck in (False, every):
@@ -209,7 +220,7 @@ class TestFeatureProofs:
                     noise_generator=torch.Generator().manual_seed(5),
                     inject=_lin(2, 4, 7),
                     leak=0.5,
-                    checkpoint=ck,
+                    recompute=ck,
                     dtype=torch.float64,
                 )
                 x = _x(3, 2).requires_grad_()
@@ -218,24 +229,71 @@ class TestFeatureProofs:
             for a, b in zip(*grads):
                 assert _close(a, b)
 
-    def test_checkpointed_noisy_meshes_with_fold(self):
+    def test_recomputed_noisy_meshes_with_fold(self):
         grads = []
         for ck in (False, True):
             bank = [_mesh(4, 0), _mesh(4, 1)]
             for m in bank:
-                m.set_phase_noise(0.05, torch.Generator().manual_seed(3))
+                m.imperfections = MeshImperfections(
+                    phase_noise_std=0.05, noise_generator=torch.Generator().manual_seed(3)
+                )
             r = ReLaX(
-                bank, 2, activation=nn.Identity(), fold=True, checkpoint=ck, dtype=torch.complex128
+                bank, 2, activation=nn.Identity(), fold=True, recompute=ck, dtype=torch.complex128
             )
             r(_x(2, 4, dtype=torch.complex128)).abs().square().sum().backward()
             grads.append([p.grad.clone() for p in r.parameters()])
         for a, b in zip(*grads):
             assert _close(a, b)
 
+    def test_step_by_step_is_the_forward(self):
+        # the public pass API: prepare() once, noise_seed() once, step(t) for every pass
+        def make():
+            bank = [_mesh(4, 0), _mesh(4, 1)]
+            act = OpticalNonlinearity(EOModulator(1.0), "eo", dtype=torch.complex128)
+            g = torch.Generator().manual_seed(4)
+            return ReLaX(
+                bank, 2, activation=act, gain="scalar", inject=nn.Identity(), pass_noise=0.1,
+                noise_generator=g, switch_loss_db=1.0, fold=True, leak=0.3,
+                dtype=torch.complex128,
+            )  # fmt: skip
+
+        a, b = make(), make()
+        x = _x(3, 4, dtype=torch.complex128)
+        folded, seed, h = b.prepare(), b.noise_seed(), torch.zeros_like(x)
+        for t in range(b.effective_depth):
+            h = b.step(t, h, x, folded=folded, seed=seed)
+        assert torch.equal(a(x), h)
+        assert ReLaX([_lin(2, 2, 0)], 2).noise_seed() is None  # no pass noise
+
+    def test_recompute_gives_the_gradients_of_the_plain_graph(self):
+        w = _x(3, 3, seed=1).requires_grad_()
+        x = _x(2, 3, seed=2).requires_grad_()
+
+        def fn(x_, none):
+            assert none is None
+            return torch.tanh(x_ @ w).sin()
+
+        grads = []
+        for out in (fn(x, None), recompute(fn, [x, None], [w])):
+            out.square().sum().backward()
+            grads.append((x.grad.clone(), w.grad.clone()))
+            x.grad = w.grad = None
+        assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+    def test_deprecated_checkpoint_is_recompute(self):
+        lin = [_lin(3, 3, 0)]
+        with pytest.warns(DeprecationWarning, match="use recompute="):
+            r = ReLaX(lin, 2, checkpoint=2)
+        assert r.recompute_every == 2
+        with pytest.warns(DeprecationWarning, match="recompute_every"):
+            assert r.checkpoint_every == 2
+
     def test_fold_is_the_same_function(self):
         bank = [_mesh(5, 0), _mesh(5, 1)]
         for m in bank:
-            m.sample_errors(torch.Generator().manual_seed(2), coupler_sigma=0.05, loss_db=0.2)
+            m.imperfections = MeshImperfections.sample(
+                m.layout.n_mzi, torch.Generator().manual_seed(2), coupler_sigma=0.05, loss_db=0.2
+            )
         z = _x(40, 5, dtype=torch.complex128)  # the mesh's own matrix path for this batch
         a = ReLaX(bank, 3, dtype=torch.complex128)(z)
         b = ReLaX(bank, 3, fold=True, dtype=torch.complex128)(z)
@@ -363,24 +421,39 @@ class TestOpticalNonlinearity:
         assert _close(eo(z).real, ref, 1e-12) and eo(z).dtype == torch.complex128
         assert _close(eo(z).real, torch.sin(math.pi * 0.7 * p / 2).abs(), 1e-12)
         sa = OpticalNonlinearity(
-            SaturableAbsorber(1.0, 0.5), "coherent", gain=2.0, dtype=torch.complex128
+            SaturableAbsorber(1.0, 0.5), "sa", gain=2.0, dtype=torch.complex128
         )
         out = sa(z)
         assert _close(torch.angle(out), torch.angle(z), 1e-12)  # the phase is kept
         t = 1 - 0.5 / (1 + 2 * p)
         assert _close(out.abs(), z.abs() * t.sqrt(), 1e-12)
         mod = OpticalNonlinearity(
-            EOModulator(1.0), "modulate", gain=0.2, bias=-0.5, dtype=torch.complex128
+            EOModulator(1.0), "eo", gain=0.2, bias=-0.5, dtype=torch.complex128
         )
         out = mod(z)  # the light crosses the modulator its own tap drives; phase kept
         assert _close(out, z * torch.sqrt(EOModulator(1.0)(0.2 * p - 0.5)), 1e-12)
         assert _close(mod(1e-6 * z).abs() / (1e-6 * z.abs()), torch.full_like(p, 0.5**0.5), 1e-9)
         zero = torch.zeros(3, dtype=torch.complex128, requires_grad=True)
-        dark = OpticalNonlinearity(EOModulator(1.0), "modulate", bias=-1.0, dtype=zero.dtype)
+        dark = OpticalNonlinearity(EOModulator(1.0), "eo", bias=-1.0, dtype=zero.dtype)
         dark(zero).abs().square().sum().backward()  # T = 0 at the bias: a finite gradient
         assert torch.isfinite(zero.grad).all() and torch.isfinite(dark.bias.grad).all()
         ab = OpticalNonlinearity(mode="abs", gain=3.0, dtype=torch.complex128)
         assert _close(ab(z).real, 3 * z.abs(), 1e-14)
+
+    def test_deprecated_mode_names(self):
+        # the first engine's spellings: "modulate" is "eo", "coherent" is "sa"
+        z = _x(4, 5, dtype=torch.complex128)
+        for old, new, response in (
+            ("modulate", "eo", EOModulator(1.0)),
+            ("coherent", "sa", SaturableAbsorber(1.0, 0.5)),
+        ):
+            with pytest.warns(DeprecationWarning, match=f"{old!r} is deprecated: it is {new!r}"):
+                a = OpticalNonlinearity(response, old, gain=0.3, dtype=torch.complex128)
+            b = OpticalNonlinearity(response, new, gain=0.3, dtype=torch.complex128)
+            assert a.mode == new and torch.equal(a(z), b(z))
+        assert pn.reuse.OpticalNonlinearity is OpticalNonlinearity  # the old path
+        with pytest.raises(ValueError, match="mode must be one of"):
+            OpticalNonlinearity(EOModulator(1.0), "electro")
 
     def test_gradcheck(self):
         eo = OpticalNonlinearity(
@@ -494,16 +567,23 @@ class TestException:
             ReLaX(lin, 2, switch_loss_db=-1)
         with pytest.raises(TypeError, match="noise_generator"):
             ReLaX(lin, 2, pass_noise=0.1)
-        with pytest.raises(ValueError, match="record=True"):
+        with pytest.raises(ValueError, match="record=True"), pytest.warns(DeprecationWarning):
             ReLaX(lin, 2, record=True, checkpoint=True)
+        with pytest.raises(ValueError, match="recompute=False"):
+            with ReLaX(lin, 2, recompute=True).recording():
+                pass
+        with pytest.raises(TypeError, match="give recompute= only"):
+            ReLaX(lin, 2, recompute=True, checkpoint=True)
         with pytest.raises(ValueError, match="share must be one of"):
             ReLaX(lin, 2, share="some")
         with pytest.raises(ValueError, match="fast_shape"):
             ReLaX([nn.Tanh()], 2, bias=True)
         noisy = MZIMesh(3)
-        noisy.set_phase_noise(0.1, torch.Generator())
+        noisy.imperfections = MeshImperfections(
+            phase_noise_std=0.1, noise_generator=torch.Generator()
+        )
         with pytest.raises(ValueError, match="draw their own random numbers"):
-            ReLaX([noisy], 2, checkpoint=True)
+            ReLaX([noisy], 2, recompute=True)
         with pytest.raises(ValueError, match="needs inject"):
             ReLaX(lin, 2)(torch.ones(4, 2, 3), sequence=True)
         with pytest.raises(ValueError, match="leading axis of length T = 2"):

@@ -50,7 +50,7 @@ from photonn._io import atomic_path, atomic_write_text
 from photonn.data import load_mnist
 from photonn.functional import mzi_mesh_matrix
 from photonn.models import PhotonicMLP
-from photonn.onchip import MZIMesh, reprogram
+from photonn.onchip import MeshImperfections, MZIMesh, reprogram
 from photonn.training import Callback, StopTraining, Trainer, build_scheduler, evaluate
 
 HERE = Path(__file__).resolve().parent
@@ -110,7 +110,16 @@ def train(model, x, y, *, epochs, lr, batch, gen, log, deadline):
 
 def apply_chip_errors(model, sigma: float, gen: torch.Generator) -> None:
     for mesh in model.meshes():
-        mesh.sample_errors(gen, coupler_sigma=sigma, phase_sigma=sigma)
+        drawn = MeshImperfections.sample(
+            mesh.layout.n_mzi, gen, coupler_sigma=sigma, phase_sigma=sigma
+        )
+        # static errors replaced; the mesh's crosstalk, DAC and noise kept
+        mesh.imperfections = mesh.imperfections.replace(
+            coupler_error=drawn.coupler_error,
+            arm_loss_db=drawn.arm_loss_db,
+            theta_error=drawn.theta_error,
+            phi_error=drawn.phi_error,
+        )
 
 
 def apply_profile(model, profile, gen: torch.Generator, crosstalk: bool = True) -> None:
@@ -118,10 +127,7 @@ def apply_profile(model, profile, gen: torch.Generator, crosstalk: bool = True) 
         ref = MZIMesh.from_profile(
             profile, n=mesh.n, layout=mesh.layout.name, generator=gen, crosstalk=crosstalk
         )
-        mesh.set_errors(coupler_error=ref.coupler_error, arm_loss_db=ref.arm_loss_db)
-        if crosstalk:
-            mesh.set_crosstalk(float(profile.values["thermal_crosstalk"]))
-        mesh.set_dac(ref.dac_bits, law=ref.dac_law, max_phase=ref.dac_max_phase)
+        mesh.imperfections = ref.imperfections
 
 
 def compensate_gain(model) -> None:
@@ -145,16 +151,7 @@ def reprogram_all(model, ideal_model, steps: int):
             )
         # re-optimise in complex128 on a copy, then write the phases back
         work = MZIMesh(mesh.n, mesh.layout.name, dtype=torch.complex128)
-        work.set_errors(
-            coupler_error=mesh.coupler_error,
-            arm_loss_db=mesh.arm_loss_db,
-            theta_error=mesh.theta_error,
-            phi_error=mesh.phi_error,
-        )
-        if mesh.crosstalk_index is not None:
-            work.crosstalk_index = mesh.crosstalk_index
-            work.crosstalk_value = mesh.crosstalk_value.to(torch.float64)
-        work.set_dac(mesh.dac_bits, law=mesh.dac_law, max_phase=mesh.dac_max_phase)
+        work.imperfections = mesh.imperfections
         res = reprogram(work, target, steps=steps)
         with torch.no_grad():
             mesh.theta.copy_(work.theta)

@@ -552,12 +552,11 @@ def grad_norms(data_dir: str | None, max_batches: int = 1) -> dict:
                 ("trained", trained),
             ):
                 relax = model.relax
-                relax.record = True
-                relax.clear_records()
                 model.zero_grad()
-                loss = loss_fn(model(x), y)
-                loss.backward()
-                g = relax.grad_norms()
+                with relax.recording() as record:
+                    loss = loss_fn(model(x), y)
+                    loss.backward()
+                g = record.grad_norms()
                 # (characters, passes) -> one time line, the last pass last
                 state = g["state"].reshape(-1)
                 weight = g["weight"].reshape(-1)
@@ -578,8 +577,6 @@ def grad_norms(data_dir: str | None, max_batches: int = 1) -> dict:
                         for layer in relax.bank
                     ],
                 }
-                relax.record = False
-                relax.clear_records()
             out[key] = {
                 "bank": label,
                 "l_w": m["l_w"],

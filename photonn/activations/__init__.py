@@ -24,6 +24,7 @@ from .families import TropicalActivation as TropicalActivation
 from .fitting import fit_polynomial as fit_polynomial
 from .monitor import ActivationMonitor as ActivationMonitor
 from .monitor import EscapingActivationError as EscapingActivationError
+from .optical_nonlinearity import OpticalNonlinearity as OpticalNonlinearity
 from .pinet import CCP as CCP
 from .polycomp import PolyNorm as PolyNorm
 from .polycomp import PolyReLU as PolyReLU

@@ -6,7 +6,7 @@ The pipeline of :func:`image_to_field`:
 2. :func:`resize` to the input region ``(ny, nx)`` (bilinear, area or nearest), or
    keep the image size.
 3. :func:`pad_to` the grid ``(Ny, Nx)``: zero padding, the image centred on the
-   optical axis (index ``N // 2`` on each axis, DESIGN section 3).
+   optical axis (index ``N // 2`` on each axis, docs/architecture.md#physical-conventions).
 4. Encoding into a complex field: amplitude ``E = x``, intensity ``E = sqrt(x)``,
    or phase ``E = exp(i (a x + b))`` inside the region. Outside the region the
    field is 0 for every encoding (the region is an aperture).

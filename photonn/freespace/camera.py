@@ -10,11 +10,11 @@ from .._checks import (
     check_device,
     input_dtype,
     optional_dtype,
-    positive_float,
     positive_int,
     real_of,
 )
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 from ..functional.detection import intensity
 from ..grid import Grid
 from ._common import check_grid
@@ -90,19 +90,17 @@ class Camera(nn.Module):
         /,
         *,
         grid: Grid,
-        wavelength,
-        exposure_time,
-        shot: str | None = "gaussian",
-        output: str = "power",
-        generator: torch.Generator | None = None,
         dtype=None,
         device=None,
+        **noise,
     ) -> Camera:
         """Build from a ``camera`` device profile.
 
         ``profile``: a ``DeviceProfile``, a shipped name, a ``.toml`` path or a
         mapping of SI values (see :func:`photonn.devices.resolve_profile`); the only
-        positional argument, the rest are keywords.
+        positional argument, the rest are keywords: ``grid``, ``dtype``, ``device``
+        of the constructor, the others (``wavelength`` [m], ``exposure_time`` [s],
+        ``shot``, ``output``, ``generator``) of :meth:`DetectorNoise.from_profile`.
 
         The binning is ``pixel_pitch / grid spacing`` (a whole number per axis);
         the grid may cover a window of the sensor. The noise is
@@ -111,8 +109,7 @@ class Camera(nn.Module):
         """
         check_grid(grid)
         prof = resolve_profile(profile, kind="camera")
-        prof.require("pixel_pitch", "resolution")
-        pitch = positive_float(prof["pixel_pitch"], "pixel_pitch")
+        pitch, res = prof.pixel_pitch, prof.resolution
         b = []
         for d in grid.spacing:
             k = round(pitch / d)
@@ -122,22 +119,16 @@ class Camera(nn.Module):
                     f"{grid.spacing}; use a spacing of pitch / k for an integer k"
                 )
             b.append(k)
-        res = tuple(int(r) for r in prof["resolution"])
         if grid.ny // b[0] > res[0] or grid.nx // b[1] > res[1]:
             raise ValueError(
                 f"{grid} needs {(grid.ny // b[0], grid.nx // b[1])} pixels but the sensor has {res}"
             )
-        noise = DetectorNoise.from_profile(
-            prof,
-            wavelength=wavelength,
-            exposure_time=exposure_time,
-            shot=shot,
-            output=output,
-            generator=generator,
-            dtype=None if dtype is None else real_of(dtype),
-            device=device,
-        )
+        rdt = None if dtype is None else real_of(dtype)
+        noise = DetectorNoise.from_profile(prof, dtype=rdt, device=device, **noise)
         return cls(grid, binning=tuple(b), noise=noise, dtype=dtype, device=device)
 
     def extra_repr(self) -> str:
         return f"grid={self.grid}, binning={self.binning}, pixel_grid={self.pixel_grid}"
+
+
+forward_keywords(Camera.from_profile, DetectorNoise.from_profile)

@@ -16,6 +16,7 @@ from .._checks import (
     positive_int,
 )
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 from ..functional.detection import adc, photoelectrons, read_noise, shot_noise
 from ..units import c as C_LIGHT
 from ..units import h as H_PLANCK
@@ -159,37 +160,30 @@ class DetectorNoise(nn.Module):
         *,
         wavelength,
         exposure_time,
-        shot: str | None = "gaussian",
-        output: str = "power",
-        generator: torch.Generator | None = None,
-        dtype=None,
-        device=None,
+        **kwargs,
     ) -> DetectorNoise:
         """Build from a ``camera`` device profile.
 
         ``profile``: a ``DeviceProfile``, a shipped name, a ``.toml`` path or a
         mapping of SI values (see :func:`photonn.devices.resolve_profile`); the only
-        positional argument, the rest are keywords of the constructor.
+        positional argument, the rest are keywords of the constructor (``wavelength``
+        [m], ``exposure_time`` [s], ``shot``, ``output``, ``generator``, ``dtype``,
+        ``device``).
 
         Uses ``quantum_efficiency``, ``read_noise_e``, ``full_well_e``,
         ``bit_depth`` and ``dark_current_e_per_s``; the quantum efficiency is the
         profile's value at its stated wavelength.
         """
         prof = resolve_profile(profile, kind="camera")
-        prof.require("quantum_efficiency", "read_noise_e", "full_well_e", "bit_depth")
         return cls(
             wavelength,
             exposure_time,
-            quantum_efficiency=float(prof["quantum_efficiency"]),
-            read_noise_e=float(prof["read_noise_e"]),
-            full_well_e=float(prof["full_well_e"]),
-            bit_depth=int(prof["bit_depth"]),
-            dark_current_e_per_s=float(prof.get("dark_current_e_per_s", 0.0)),
-            shot=shot,
-            output=output,
-            generator=generator,
-            dtype=dtype,
-            device=device,
+            quantum_efficiency=prof.quantum_efficiency,
+            read_noise_e=prof.read_noise_e,
+            full_well_e=prof.full_well_e,
+            bit_depth=prof.bit_depth,
+            dark_current_e_per_s=prof.get("dark_current_e_per_s", 0.0),
+            **kwargs,
         )
 
     def extra_repr(self) -> str:
@@ -198,3 +192,16 @@ class DetectorNoise(nn.Module):
             f"qe={self.quantum_efficiency}, read_noise_e={self.read_noise_e}, "
             f"full_well_e={self.full_well_e}, bit_depth={self.bit_depth}, shot={self.shot!r}"
         )
+
+
+forward_keywords(
+    DetectorNoise.from_profile,
+    DetectorNoise,
+    supplied=(
+        "quantum_efficiency",
+        "read_noise_e",
+        "full_well_e",
+        "bit_depth",
+        "dark_current_e_per_s",
+    ),
+)

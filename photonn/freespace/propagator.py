@@ -33,8 +33,13 @@ class Propagator(ComplexModule):
             ``"rs"`` or ``"fraunhofer"``.
         pad_factor: most zero padding per axis (>= 1; default 2). For
             ``"fraunhofer"`` it sets the output sampling instead.
-        trim: pad only as far as the light cone of the grid's steepest ray
-            reaches, rounded to a fast FFT size (default True).
+        trim: pad only to the light-cone size of the grid's steepest ray
+            (:func:`photonn.functional.sampling.light_cone_size`), rounded to a fast
+            FFT size, when that is below ``ceil(pad_factor n)`` (default True). Exact for
+            smooth fields; a hard-edged field (an aperture filling the grid) keeps
+            a wrap-around error from the kernel's band-edge tails that falls
+            slowly with more padding: to pad further, pass ``trim=False`` (see
+            ``docs/physics.md``, "Propagation, in detail").
         strict: raise ``ValueError`` instead of warning when the step aliases.
         dtype: ``torch.complex64`` (default) or ``torch.complex128``.
         device: where to build the buffer.

@@ -7,9 +7,10 @@ import math
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, positive_float, positive_int, real_of
+from .._checks import complex_dtype, positive_int, real_of
 from .._module import ComplexModule
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 from ..functional.slm import (
     apply_crosstalk,
     crosstalk_kernel,
@@ -169,17 +170,15 @@ class SLM(ComplexModule):
         *,
         grid: Grid | None = None,
         wavelength: float | None = None,
-        crosstalk=0.0,
-        init="zeros",
-        generator: torch.Generator | None = None,
-        dtype=torch.complex64,
-        device=None,
+        **kwargs,
     ) -> SLM:
         """Build from an ``slm`` device profile.
 
         ``profile``: a ``DeviceProfile``, a shipped name, a ``.toml`` path or a
         mapping of SI values (see :func:`photonn.devices.resolve_profile`); the only
-        positional argument, the rest are keywords of the constructor plus:
+        positional argument. The profile gives the look-up table, the fill factor
+        and the pixel pitch; other keywords (``crosstalk``, ``init``, ``generator``,
+        ``dtype``, ``device``) go to the constructor, plus:
 
         Args:
             grid: simulation grid; its spacing must divide the pixel pitch
@@ -187,16 +186,12 @@ class SLM(ComplexModule):
                 a window of the panel. Default: the whole panel, one sample per pixel.
             wavelength: operating wavelength [m]; the phases scale as
                 ``design_wavelength / wavelength`` (see
-                :meth:`~photonn.devices.DeviceProfile.phase_lut`). Default: the
+                :meth:`~photonn.devices.SLMProfile.phase_lut`). Default: the
                 design wavelength.
         """
         prof = resolve_profile(profile, kind="slm")
-        prof.require("pixel_pitch", "resolution", "bit_depth", "max_phase", "wavelength")
-        pitch = positive_float(prof["pixel_pitch"], "pixel_pitch")
-        res = tuple(int(r) for r in prof["resolution"])
-        if wavelength is not None:
-            positive_float(wavelength, "wavelength")
-        table = _lut_tensor(prof.phase_lut(wavelength), prof["bit_depth"])
+        pitch, res = prof.pixel_pitch, prof.resolution
+        table = prof.phase_lut(wavelength)
         if grid is None:
             grid = Grid(res, pitch)
             s = 1
@@ -214,15 +209,7 @@ class SLM(ComplexModule):
                     f"{grid} needs {(grid.ny // s, grid.nx // s)} pixels but the panel has {res}"
                 )
         return cls(
-            grid,
-            lut=table,
-            fill_factor=float(prof.get("fill_factor", 1.0)),
-            oversample=s,
-            crosstalk=crosstalk,
-            init=init,
-            generator=generator,
-            dtype=dtype,
-            device=device,
+            grid, lut=table, fill_factor=prof.get("fill_factor", 1.0), oversample=s, **kwargs
         )
 
     def extra_repr(self) -> str:
@@ -231,6 +218,11 @@ class SLM(ComplexModule):
             f"max_phase={self.max_phase:.4g}, fill_factor={self.fill_factor}, "
             f"oversample={self.oversample}, dtype={self.dtype}"
         )
+
+
+forward_keywords(
+    SLM.from_profile, SLM, supplied=("bits", "max_phase", "lut", "fill_factor", "oversample")
+)
 
 
 def _delta(kernel: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """The 2x2 Mach-Zehnder interferometer (MZI) block, ideal and with fabrication errors.
 
-Convention (DESIGN section 3, Clements et al. 2016, eq. 1): transfer matrices act
-on column vectors, ``T[out, in]``, and
+Convention (docs/architecture.md#physical-conventions; Clements et al. 2016, eq. 1):
+transfer matrices act on column vectors, ``T[out, in]``, and
 
     T(theta, phi) = [[e^{i phi} cos(theta), -sin(theta)],
                      [e^{i phi} sin(theta),  cos(theta)]]

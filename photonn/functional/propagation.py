@@ -304,7 +304,7 @@ def warn_if_aliased(grid, lams, z, method, pad, trim, strict):
     if report.aliases:
         msg = (
             f"propagation is undersampled: {report}\n"
-            "Fix: raise pad_factor, use method='bl-asm', a finer grid or a shorter distance"
+            f"Fix: {report.advice}; or a finer grid or a shorter distance"
         )
         if strict:
             raise ValueError(msg)

@@ -24,6 +24,7 @@ __all__ = [
     "METHODS",
     "SamplingReport",
     "light_cone",
+    "light_cone_size",
     "padded_shape",
     "sampling_report",
     "allowed_spread",
@@ -73,10 +74,21 @@ def padded_shape(
     """FFT shape ``(Ny, Nx)`` for a propagation step.
 
     ``pad_factor`` is the most padding used: ``ceil(pad_factor * n)`` per axis.
-    With ``trim`` (the default), each axis is padded only as far as the light
-    cone reaches (``n + spread / d + 1``), when that is less. Sizes are rounded
-    up to a 2-3-5-7-smooth FFT size. ``pad_factor == 1`` means no padding
-    (periodic boundaries).
+    With ``trim`` (the default), each axis is padded only to the light-cone size
+    :func:`light_cone_size`, the smallest size that :func:`sampling_report` accepts,
+    when that is less. Sizes are rounded up to a 2-3-5-7-smooth FFT size.
+    ``pad_factor == 1`` means no padding (periodic boundaries).
+
+    A ``pad_factor`` above ``light_cone_size / n`` changes nothing under ``trim``:
+    pad further with ``trim=False``. With ``pad_factor <= 2`` the shape is the same
+    as padding to ``n + 1 + s`` only (the second condition of the light-cone size
+    binds only when ``s > n``, where the cap ``2 n`` is already below both).
+
+    The light-cone size is exact for fields whose angular spectrum vanishes near the
+    grid's Nyquist band edge (smooth fields). The sampled transfer function's kernel
+    has tails beyond the light cone (from the band edge), so hard-edged fields keep a
+    wrap-around error that decreases only slowly with the padded size (measured in
+    ``tests/physics/test_hard_edge_padding.py``).
     """
     out = []
     for n, d in zip(shape, spacing):
@@ -87,10 +99,23 @@ def padded_shape(
         if method == "fraunhofer" or not trim:
             out.append(cap)
             continue
-        spread = light_cone(wavelength_max, d, distance, method)
-        need = n + 1 + ceil_int(spread / d) if math.isfinite(spread) else cap
-        out.append(fast_size(min(need, cap)))
+        need = light_cone_size(n, d, wavelength_max, distance, method)
+        out.append(fast_size(min(need, cap)) if need is not None else cap)
     return tuple(out)
+
+
+def light_cone_size(n: int, pitch: float, wavelength: float, distance: float, method: str):
+    """Smallest padded size (samples) of an ``n``-sample axis that holds the light cone.
+
+    Both conditions of :func:`allowed_spread`: the spread ``s`` (in samples) fits the
+    zero padding (``N >= n + 1 + s``, no wrap-around on the window) and the transfer
+    function resolves it (``N >= 2 s``). ``None`` when the light cone is unbounded.
+    """
+    spread = light_cone(wavelength, pitch, distance, method)
+    if not math.isfinite(spread):
+        return None
+    s = spread / pitch
+    return max(n + 1 + ceil_int(s), ceil_int(2.0 * s))
 
 
 @dataclass(frozen=True)
@@ -122,6 +147,9 @@ class SamplingReport:
             see ``band_fraction``) nor "fraunhofer".
         band_fraction: for "bl-asm", the fraction ``(y, x)`` of the Nyquist band
             kept by the band limit; 1.0 otherwise.
+        advice: what removes ``wraps``: the smallest ``pad_factor`` that reaches
+            :func:`light_cone_size` (with ``trim`` or without), or
+            ``method='bl-asm'``. Empty when nothing wraps.
     """
 
     method: str
@@ -136,6 +164,7 @@ class SamplingReport:
     wraps: bool
     aliases: bool
     band_fraction: tuple[float, float]
+    advice: str = ""
 
     def __str__(self) -> str:
         lines = [
@@ -149,7 +178,7 @@ class SamplingReport:
             f"{'ALIASES' if self.impulse_response_aliases else 'ok'}",
         ]
         if self.wraps:
-            lines.append("  light cone exceeds the padded window: raise pad_factor or use 'bl-asm'")
+            lines.append(f"  light cone exceeds the padded window: {self.advice}")
         if self.method == "bl-asm":
             lines.append(f"  band limit keeps {self.band_fraction} of the Nyquist band")
         lines.append(f"  => {'ALIASES' if self.aliases else 'adequately sampled'}")
@@ -208,6 +237,17 @@ def sampling_report(
         and any(c > a for c, a, n, N in zip(cones, allowed, grid.shape, shape) if N > n)
     )
     aliases = wraps if method in ("asm", "fresnel", "fresnel-ir", "rs") else False
+    advice = ""
+    if wraps:
+        needs = [light_cone_size(n, d, lam, z, method) for n, d in zip(grid.shape, grid.spacing)]
+        if any(k is None for k in needs):
+            advice = (
+                "the pitch is at most half the wavelength, so the light cone is unbounded: "
+                "use method='bl-asm'"
+            )
+        else:
+            factor = max(math.ceil(1000.0 * k / n) / 1000.0 for k, n in zip(needs, grid.shape))
+            advice = f"raise pad_factor to >= {factor:g}, or use method='bl-asm'"
     return SamplingReport(
         method=method,
         wavelength=lam,
@@ -221,4 +261,5 @@ def sampling_report(
         wraps=wraps,
         aliases=aliases,
         band_fraction=tuple(band),
+        advice=advice,
     )

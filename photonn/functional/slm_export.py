@@ -2,9 +2,9 @@
 
 * Placement: a mask of ``n`` neurons at pitch ``p_n`` goes onto a panel of ``N``
   pixels at pitch ``p_p <= p_n``. The optical axis passes through neuron
-  ``n // 2`` and through pixel ``N // 2`` (DESIGN section 3). Each pixel shows the
-  neuron whose cell ``[x_i - p_n / 2, x_i + p_n / 2)`` contains the pixel centre
-  (nearest-neighbour resampling; phases are never blended, a blend of wrapped
+  ``n // 2`` and through pixel ``N // 2`` (docs/architecture.md#physical-conventions).
+  Each pixel shows the neuron whose cell ``[x_i - p_n / 2, x_i + p_n / 2)`` contains the
+  pixel centre (nearest-neighbour resampling; phases are never blended, a blend of wrapped
   phases is wrong across a 2 pi jump). With ``k = p_n / p_p`` an integer every
   neuron is exactly ``k x k`` pixels; otherwise neurons cover ``floor(k)`` or
   ``ceil(k)`` pixels per axis. The pixels outside the mask show a fill phase.

@@ -92,7 +92,8 @@ class D2NN(ComplexModule):
         device: where to build the buffers and parameters.
 
     Shapes:
-        ``forward``: real images ``(B, H, W)`` in ``[0, 1]`` -> logits ``(B, num_classes)``.
+        ``forward``: real images ``(B, H, W)`` in ``[0, 1]`` (or uint8 ``0..255``) -> logits
+        ``(B, num_classes)``; NaN, Inf and values outside ``[0, 1]`` raise ``ValueError``.
     """
 
     def __init__(
@@ -220,7 +221,12 @@ class D2NN(ComplexModule):
         return self.log_temperature.exp()
 
     def input_field(self, images: torch.Tensor) -> torch.Tensor:
-        """Complex input-plane field ``(B, ny, nx)`` of real images ``(B, H, W)``."""
+        """Complex input-plane field ``(B, ny, nx)`` of real images ``(B, H, W)``.
+
+        Floating images must lie in ``[0, 1]`` (uint8 images ``0..255`` are scaled);
+        NaN, Inf or values outside raise ``ValueError`` here, at one host
+        synchronisation per batch (skipped while ``torch.compile`` traces).
+        """
         if not isinstance(images, torch.Tensor):
             raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
         if images.ndim != 3:
@@ -228,8 +234,26 @@ class D2NN(ComplexModule):
                 f"images must have shape (B, H, W), got {tuple(images.shape)}; "
                 "add a batch axis with images[None] for a single image"
             )
+        if images.is_floating_point() and not torch.compiler.is_compiling():
+            # one reduction, one sync; NaN fails both comparisons
+            if not bool(((images >= 0) & (images <= 1)).all()):
+                self._refuse_images(images)
         return image_to_field(
             images, self.grid.shape, self.input_size, encoding=self.encoding, dtype=self.dtype
+        )
+
+    def _refuse_images(self, images: torch.Tensor):
+        bad = ~torch.isfinite(images)
+        if bool(bad.any()):
+            raise ValueError(
+                f"images hold {int(bad.sum())} NaN or Inf values (first at index "
+                f"{tuple(bad.nonzero()[0].tolist())}); clean or drop those images"
+            )
+        lo, hi = images.min().item(), images.max().item()
+        raise ValueError(
+            f"images must lie in [0, 1] (the {self.encoding!r} encoding's range), got values "
+            f"from {lo:.6g} to {hi:.6g}; scale them into [0, 1] (e.g. uint8 images / 255, "
+            "or (images - min) / (max - min)), and do not standardise them to zero mean"
         )
 
     def output_field(self, images: torch.Tensor) -> torch.Tensor:

@@ -158,7 +158,7 @@ class IsomorphicPNN(ComplexModule):
         """``U = expm((P - P^H) / 2)``, complex ``(modes, modes)``, unitary.
 
         Computed in complex128 and cast once to the model's dtype, as the
-        cavity's scatterer is (DESIGN: precision where rounding accumulates).
+        cavity's scatterer is (docs/architecture.md#precision).
         """
         P = torch.view_as_complex(self.generator_matrix.to(torch.float64))
         return torch.linalg.matrix_exp(0.5 * (P - P.mH)).to(self.dtype)

@@ -9,13 +9,18 @@ switched schedule of effective depth ``L_W * L_T``.
 * :class:`PhotonicReLaX`: a bank of MZI meshes or SVD layers with the
   non-idealities of a device profile (coupler errors, insertion loss, thermal
   crosstalk, DAC, phase noise), a device nonlinearity between passes
-  (:class:`~photonn.reuse.OpticalNonlinearity`) and fast switches (insertion
+  (:class:`~photonn.activations.OpticalNonlinearity`) and fast switches (insertion
   loss and crosstalk of the profile) routing the light through the bank.
 * :class:`DiffractiveReLaX`: a folded diffractive network: the field passes the
   same ``L_W`` phase masks repeatedly, with free-space propagation after every
   mask and an optical loss per pass.
 * :class:`ReLaXLanguageModel`: a character-level language model whose recurrent
   transition is a ReLaX bank (digital, MZI or SVD).
+
+The options every model shares are declared once: :class:`ReuseOptions` (how the
+passes run) and :class:`PhotonicOptions` (plus the photonic bank). A model takes
+them as keywords (``PhotonicReLaX(..., share="layer", errors=False)``) or as one
+object (``options=PhotonicOptions(share="layer", errors=False)``).
 
 Parameter counts: :func:`bank_layer_parameters` and :func:`bank_width` (the
 widest bank within a budget of bank parameters). The input projection, the
@@ -24,7 +29,9 @@ embedding and the readout are counted apart from the bank, as in the paper.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -41,23 +48,27 @@ from .._checks import (
     real_of,
 )
 from .._module import ComplexModule
-from ..activations import EOModulator, SaturableAbsorber
+from ..activations import EOModulator, OpticalNonlinearity, SaturableAbsorber
+from ..activations.optical_nonlinearity import MODES, nonlinearity_mode
 from ..devices import resolve_profile
 from ..encoding.image import image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
-from ..functional.mzi_errors import crosstalk_pairs
 from ..functional.unitary import haar_unitary
 from ..grid import Grid
 from ..onchip.mesh import MZIMesh
 from ..onchip.svd import SVDLinear
-from ..reuse import OpticalNonlinearity, ReLaX, switch_options
+from ..reuse import ReLaX, switch_options
+from ..reuse._args import nonnegative, renamed
+from ..reuse.count import count_real
 
 __all__ = [
     "BANKS",
     "bank_layer_parameters",
     "bank_width",
+    "ReuseOptions",
+    "PhotonicOptions",
     "DigitalReLaX",
     "PhotonicReLaX",
     "DiffractiveReLaX",
@@ -65,7 +76,14 @@ __all__ = [
 ]
 
 BANKS = ("digital", "mzi", "svd", "diffractive")
-OPTICAL_NONLINEARITIES = ("eo", "oeo", "sa", "abs")
+OPTICAL_NONLINEARITIES = MODES
+# the device response of each nonlinearity mode in these models
+_RESPONSES = {
+    "eo": lambda: EOModulator(1.0),
+    "oeo": lambda: EOModulator(1.0),
+    "sa": lambda: SaturableAbsorber(1.0, 0.5),
+    "abs": lambda: None,
+}
 
 
 def bank_layer_parameters(bank: str, width: int) -> int:
@@ -100,10 +118,90 @@ def bank_width(budget: int, l_w: int, bank: str) -> int:
     return w
 
 
-def _count(params) -> int:
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in params if p.requires_grad)
+# -- the options, declared once ----------------------------------------------------------
+@dataclass(frozen=True)
+class ReuseOptions:
+    """How the passes of a ReLaX model run (every model of this module).
+
+    Attributes:
+        schedule: ``None``/``"periodic"``, ``"block"`` or one period of bank indices
+            (:func:`~photonn.reuse.relax_schedule`).
+        share: the fast elements per ``"pass"``, per bank ``"layer"`` or one set for
+            ``"all"`` passes.
+        leak: ``alpha`` of the state update ``h = alpha h + z`` (0: off).
+        recompute: recompute the passes in backward instead of storing them (``True``:
+            every pass; an int: passes per segment).
+
+    Validated by :class:`~photonn.reuse.ReLaX`, which takes them as they are.
+    """
+
+    schedule: str | tuple[int, ...] | list[int] | None = None
+    share: str = "pass"
+    leak: float = 0.0
+    recompute: bool | int = False
+
+    def relax_keywords(self) -> dict:
+        """The keywords of :class:`~photonn.reuse.ReLaX` these options set."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(ReuseOptions)}
+
+    @classmethod
+    def build(cls, options, keywords: dict, owner: str):
+        """``options`` (default: the defaults of ``cls``) with ``keywords`` set; the
+        deprecated ``checkpoint`` keyword warns and sets ``recompute``.
+
+        Returns ``(options, record)``: ``record`` is the deprecated ``record`` keyword
+        (``None`` when not given), for :class:`~photonn.reuse.ReLaX` to act on.
+        """
+        keywords = dict(keywords)
+        record = keywords.pop("record", None)
+        if "checkpoint" in keywords:
+            keywords["recompute"] = renamed(
+                keywords.get("recompute", False),
+                keywords.pop("checkpoint"),
+                new_name="recompute",
+                old_name="checkpoint",
+                owner=owner,
+            )
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(keywords) - set(names))
+        if unknown:
+            raise TypeError(
+                f"{owner}() got unknown keyword(s) {unknown}; its {cls.__name__} are "
+                f"{', '.join(names)}"
+            )
+        if options is None:
+            options = cls()
+        elif not isinstance(options, cls):
+            raise TypeError(
+                f"{owner}(options=...) must be a {cls.__name__}, got {type(options).__name__}"
+            )
+        return dataclasses.replace(options, **keywords), record
 
 
+@dataclass(frozen=True)
+class PhotonicOptions(ReuseOptions):
+    """:class:`ReuseOptions` and the photonic bank (MZI meshes or SVD layers) of
+    :class:`PhotonicReLaX` and :class:`ReLaXLanguageModel`.
+
+    Attributes:
+        activation_gain: the nonlinearity's initial input gain (``"eo"``, ``"oeo"``: the
+            drive gain, ``V_pi`` per unit power, default 0.2; ``"sa"``: 1); ``None`` for
+            the default. Not for ``"abs"``, whose gain is the amplifier.
+        profile: an ``mzi_platform`` profile (default ``"si_thermo_optic_mzi"``): the
+            static errors (``errors=True``) and the switch (``switch=True``).
+        errors: coupler errors, insertion loss, thermal crosstalk and DAC of the profile.
+        phase_noise: phase-shifter noise [rad], drawn once per forward.
+        switch: the profile's switch insertion loss and crosstalk per pass.
+    """
+
+    activation_gain: float | None = None
+    profile: object = "si_thermo_optic_mzi"
+    errors: bool = True
+    phase_noise: float = 0.0
+    switch: bool = True
+
+
+# -- small pieces -------------------------------------------------------------------------
 def _seeded_linear(a, b, generator, dtype, device, bias=True) -> nn.Linear:
     layer = nn.Linear(a, b, bias=bias, dtype=dtype, device=device)
     if generator is not None:
@@ -122,51 +220,95 @@ def _child_generator(generator: torch.Generator | None) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _digital_activation(name: str):
-    one_of(name, ("tanh", "relu", "identity"), "activation")
-    return name
+DIGITAL_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}
 
 
-def _act_module(name: str) -> nn.Module:
-    return {"tanh": nn.Tanh(), "relu": nn.ReLU(), "identity": nn.Identity()}[name]
+class _AsState(nn.Module):
+    """Cast a real input to the state dtype (the modulators that inject it)."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.to(self.dtype)
+
+
+class _ReLaXNet:
+    """What the models here share: the start of their construction, and
+    ``num_parameters`` of the ReLaX they hold in ``self.relax``."""
+
+    def _setup(self, options_cls, options, keywords: dict, dtype, check_dtype, device):
+        """Checks ``dtype`` (sets ``self.dtype``) and ``device``; returns ``(options,
+        record)`` of :meth:`ReuseOptions.build`."""
+        self.dtype = check_dtype(dtype)
+        check_device(device)
+        return options_cls.build(options, keywords, type(self).__name__)
+
+    @property
+    def num_parameters(self) -> dict:
+        """``{"bank", "per_pass", "other" (input projection or embedding, readout,
+        temperature), "total"}``."""
+        n = self.relax.num_parameters
+        inside = {id(p) for p in self.relax.parameters()}
+        other = count_real(p for p in self.parameters() if p.requires_grad and id(p) not in inside)
+        return {
+            "bank": n.bank,
+            "per_pass": n.per_pass,
+            "other": other + n.inject,
+            "total": n.bank + n.per_pass + n.inject + other,
+        }
+
+
+def _real_features(x: torch.Tensor) -> torch.Tensor:
+    if x.is_complex() or not x.is_floating_point():
+        raise TypeError(f"x must be real features (B, in_features), got {x.dtype}")
+    return x
+
+
+def _digital_relax(width, l_w, l_t, *, activation, opts, inject, fast_bias, record, kw):
+    """A ReLaX of ``l_w`` seeded ``nn.Linear(width, width)``; ``kw``: generator, dtype, device."""
+    one_of(activation, tuple(DIGITAL_ACTIVATIONS), "activation")
+    layers = [_seeded_linear(width, width, **kw) for _ in range(positive_int(l_w, "l_w"))]
+    return ReLaX(
+        layers,
+        l_t,
+        activation=activation,
+        bias=fast_bias,
+        inject=inject,
+        fold=True,
+        record=record,
+        dtype=kw["dtype"],
+        device=kw["device"],
+        **opts.relax_keywords(),
+    )
 
 
 # -- photonic banks ---------------------------------------------------------------------
 def sparse_crosstalk(mesh: MZIMesh, kappa: float) -> None:
-    """Nearest-neighbour thermal crosstalk ``kappa`` on ``mesh``: the same index/value
-    buffers as ``mesh.set_crosstalk(kappa)``, without its dense ``(n_mzi, n_mzi)``
-    matrix (2 GB of float64 at 178 modes)."""
-    rows, cols = crosstalk_pairs(mesh.layout)
-    kappa = finite_float(kappa, "kappa")
-    if not rows or kappa == 0:
-        mesh.set_crosstalk(None)
-        return
-    idx = torch.tensor(sorted(zip(rows, cols)), dtype=torch.long).T
-    mesh.crosstalk_index = idx.to(mesh.theta.device)
-    mesh.crosstalk_value = torch.full(
-        (idx.shape[1],), kappa, dtype=mesh.theta.dtype, device=mesh.theta.device
-    )
+    """Nearest-neighbour thermal crosstalk ``kappa`` on ``mesh``, replacing its
+    imperfections' ``crosstalk`` (the mesh stores it as index/value pairs, never as a
+    dense ``(n_mzi, n_mzi)`` matrix: 2 GB of float64 at 178 modes)."""
+    mesh.imperfections = mesh.imperfections.replace(crosstalk=finite_float(kappa, "kappa"))
 
 
 def _mesh(width, *, profile, errors, phase_noise, generator, noise_generator, dtype, device):
     if errors:
-        mesh = MZIMesh.from_profile(
-            profile, n=width, generator=generator, crosstalk=False, dtype=dtype
-        )
-        sparse_crosstalk(mesh, float(profile["thermal_crosstalk"]))
+        mesh = MZIMesh.from_profile(profile, n=width, generator=generator, dtype=dtype)
         if mesh.coupler_error is None and float(profile["coupler_imbalance_sigma"]) > 0:
             # no generator (a model rebuilt to load a checkpoint): the same buffers as the
             # errored mesh (ideal couplers until its state dict is loaded)
-            mesh.set_errors(
-                coupler_error=torch.zeros(mesh.layout.n_mzi, 2, dtype=torch.float64),
-                arm_loss_db=mesh.arm_loss_db,
+            mesh.imperfections = mesh.imperfections.replace(
+                coupler_error=torch.zeros(mesh.layout.n_mzi, 2, dtype=torch.float64)
             )
     else:
         mesh = MZIMesh(width, dtype=dtype)
     if generator is not None:
         mesh.program(haar_unitary(width, generator))
     if phase_noise:
-        mesh.set_phase_noise(phase_noise, noise_generator)
+        mesh.imperfections = mesh.imperfections.replace(
+            phase_noise_std=phase_noise, noise_generator=noise_generator
+        )
     return mesh.to(device)
 
 
@@ -220,8 +362,12 @@ def _mean_transmission(layers) -> float:
 
 def optical_nonlinearity(
     kind: str, *, gain: float | None = None, dtype=torch.complex64, device=None
-):
+) -> OpticalNonlinearity:
     """The device nonlinearity between passes (its gain and bias are per-pass fast elements).
+
+    ``kind`` is a mode of :mod:`photonn.activations.optical_nonlinearity` (``"eo"``,
+    ``"oeo"``, ``"sa"``, ``"abs"``; the deprecated ``"modulate"``, ``"coherent"`` warn),
+    with the device and the initial drive of these models:
 
     * ``"eo"``: the electro-optic activation of Williamson et al. (IEEE JSTQE 26,
       7700412, 2020): a tap of the light is detected and drives an
@@ -232,29 +378,22 @@ def optical_nonlinearity(
       ``g = 0.2`` spreads the rising half of the response over powers 0 to 2.5 (with
       the amplifier of :class:`PhotonicReLaX` a state settles near power 3 over the
       passes, where the transmission peaks and turns down).
-    * ``"oeo"``: opto-electronic with a fresh carrier: the detected power drives the
-      same modulator (drive gain 0.2, bias ``-V_pi / 2``) on a new laser carrier,
-      ``out = sqrt(T(g |z|^2 - 1/2))``: bounded (at most 1, like a sigmoid), real, the
-      phase is not kept. A bounded response keeps a recurrent state with per-pass
-      amplifiers from growing (the language model: with ``"eo"``, ``"sa"`` or ``"abs"``
-      and gain the state can grow without bound over the characters).
+    * ``"oeo"``: optical-electrical-optical with a fresh carrier: the detected power
+      drives the same modulator (drive gain 0.2, bias ``-V_pi / 2``) on a new laser
+      carrier, ``out = sqrt(T(g |z|^2 - 1/2))``: bounded (at most 1, like a sigmoid),
+      real, the phase is not kept. A bounded response keeps a recurrent state with
+      per-pass amplifiers from growing (the language model: with ``"eo"``, ``"sa"`` or
+      ``"abs"`` and gain the state can grow without bound over the characters).
     * ``"sa"``: a saturable absorber (:class:`~photonn.activations.SaturableAbsorber`,
       ``I_sat = 1``, modulation depth 0.5) on the field, phase kept; all-optical.
     * ``"abs"``: detect and re-emit the amplitude ``g |z|``.
     """
-    one_of(kind, OPTICAL_NONLINEARITIES, "nonlinearity")
-    eo = kind in ("eo", "oeo")
+    mode = nonlinearity_mode(kind, "nonlinearity")
+    eo = mode in ("eo", "oeo")
     g = positive_float((0.2 if eo else 1.0) if gain is None else gain, "gain")
-    if eo:
-        mode = "modulate" if kind == "eo" else "oeo"
-        return OpticalNonlinearity(
-            EOModulator(1.0), mode, gain=g, bias=-0.5, dtype=dtype, device=device
-        )
-    if kind == "sa":
-        return OpticalNonlinearity(
-            SaturableAbsorber(1.0, 0.5), "coherent", gain=g, dtype=dtype, device=device
-        )
-    return OpticalNonlinearity(None, "abs", gain=g, dtype=dtype, device=device)
+    response = _RESPONSES[mode]()
+    bias = -0.5 if eo else 0.0
+    return OpticalNonlinearity(response, mode, gain=g, bias=bias, dtype=dtype, device=device)
 
 
 def small_signal_transmission(act: nn.Module) -> float:
@@ -264,45 +403,101 @@ def small_signal_transmission(act: nn.Module) -> float:
         return float((act(z).abs() ** 2 / z.abs() ** 2).reshape(()))
 
 
-class _AsState(nn.Module):
-    """Cast a real input to the state dtype (the modulators that inject it)."""
-
-    def __init__(self, dtype):
-        super().__init__()
-        self.dtype = dtype
-
-    def forward(self, x):
-        return x.to(self.dtype)
-
-
-def _relax_counts(model, relax: ReLaX) -> dict:
-    n = relax.num_parameters
-    inside = {id(p) for p in relax.parameters()}
-    other = _count(p for p in model.parameters() if id(p) not in inside)
-    return {
-        "bank": n.bank,
-        "per_pass": n.per_pass,
-        "other": other + n.inject,
-        "total": n.bank + n.per_pass + n.inject + other,
-    }
+def _photonic_relax(
+    bank,
+    width,
+    l_w,
+    l_t,
+    *,
+    nonlinearity,
+    opts,
+    inject,
+    record,
+    generator,
+    noise_generator,
+    dtype,
+    device,
+) -> ReLaX:
+    """A photonic ReLaX (the bank, switch, nonlinearity and per-pass amplifier of
+    :class:`PhotonicReLaX`); ``opts`` a :class:`PhotonicOptions`."""
+    nonlinearity = nonlinearity_mode(nonlinearity, "nonlinearity")
+    phase_noise = nonnegative(opts.phase_noise, "phase_noise", "rad")
+    switch = opts.switch
+    profile = (
+        resolve_profile(opts.profile, kind="mzi_platform") if (opts.errors or switch) else None
+    )
+    layers = photonic_bank(
+        bank,
+        width,
+        positive_int(l_w, "l_w"),
+        profile=profile,
+        errors=opts.errors,
+        phase_noise=phase_noise,
+        generator=generator,
+        noise_generator=noise_generator,
+        dtype=dtype,
+        device=device,
+    )
+    sw = switch_options(profile) if switch else {"switch_loss_db": 0.0, "pass_noise": 0.0}
+    # an amplifier per pass (a fast gain) restores the power the mesh, the switch and the
+    # nonlinearity (at small power: 1/2 for "eo" and "sa") lose, so a weak state neither
+    # fades nor grows from pass to pass at the start
+    transmission = _mean_transmission(layers) * 10.0 ** (-sw["switch_loss_db"] / 10.0)
+    if nonlinearity == "abs":  # the re-emitting modulator's drive is the amplifier
+        if opts.activation_gain is not None:
+            raise ValueError(
+                f"activation_gain = {opts.activation_gain!r}: the gain of the 'abs' re-emitter "
+                "is the amplifier, set from the loss of a pass; leave activation_gain unset"
+            )
+        amp = 1.0 / math.sqrt(transmission)
+        act, gain = optical_nonlinearity("abs", gain=amp, dtype=dtype, device=device), False
+    else:
+        act = optical_nonlinearity(
+            nonlinearity, gain=opts.activation_gain, dtype=dtype, device=device
+        )
+        gain = "scalar"
+        if nonlinearity != "oeo":  # a fresh carrier: its output does not scale with z
+            transmission *= small_signal_transmission(act)
+        amp = 1.0 / math.sqrt(transmission)
+    relax = ReLaX(
+        layers,
+        l_t,
+        activation=act,
+        gain=gain,
+        inject=inject,
+        switch_loss_db=sw["switch_loss_db"],
+        pass_noise=sw["pass_noise"],
+        noise_generator=noise_generator if sw["pass_noise"] else None,
+        fold=True,
+        record=record,
+        dtype=dtype,
+        device=device,
+        **opts.relax_keywords(),
+    )
+    if relax.gain is not None:
+        with torch.no_grad():
+            relax.gain.fill_(amp)
+    return relax
 
 
 # -- the digital network ----------------------------------------------------------------
-class DigitalReLaX(nn.Module):
+class DigitalReLaX(_ReLaXNet, nn.Module):
     """Input projection, a ReLaX bank of ``nn.Linear(width, width)``, linear readout.
 
     ``h_0 = f(W_in x)``; pass ``t``: ``h = f(W[s(t)] h + b[s(t)] (+ W_xh x))``
     (``f`` = ``activation``, optional per-pass biases and re-injection); logits
-    ``W_out h_T``. ``W_in`` (or ``W_xh``) and ``W_out`` are counted apart from the bank.
+    ``W_out h_T``. ``W_in`` (or ``W_xh``) and ``W_out`` are counted apart from the bank
+    (``num_parameters["other"]``).
 
     Args:
         in_features, num_classes: input features, classes.
         width: hidden width of the bank layers.
         l_w, l_t: bank size and repeats (``L_T = 1``: a DNN; ``L_W = 1``: an RNN).
         activation: ``"tanh"`` (default), ``"relu"`` or ``"identity"``.
-        schedule, share, leak, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
         inject: re-inject ``W_xh x`` at every pass (the state then starts at 0).
         fast_bias: a fast bias per pass (besides the bank layers' own).
+        options: a :class:`ReuseOptions` (``schedule``, ``share``, ``leak``,
+            ``recompute``); its fields may also be given as keywords.
         generator: seeds the initialisation.
         dtype: float32 (default) or float64.
     """
@@ -316,60 +511,42 @@ class DigitalReLaX(nn.Module):
         l_t: int,
         *,
         activation: str = "tanh",
-        schedule=None,
-        share: str = "pass",
         inject: bool = False,
-        leak: float = 0.0,
         fast_bias: bool = False,
-        checkpoint: bool | int = False,
-        record: bool = False,
+        options: ReuseOptions | None = None,
         generator: torch.Generator | None = None,
         dtype=torch.float32,
         device=None,
+        **keywords,
     ):
         super().__init__()
-        check_device(device)
-        self.dtype = real_dtype(dtype)
-        w = positive_int(width, "width")
-        self.width = w
-        act = _digital_activation(activation)
+        opts, record = self._setup(ReuseOptions, options, keywords, dtype, real_dtype, device)
+        w = self.width = positive_int(width, "width")
         kw = dict(generator=generator, dtype=dtype, device=device)
         self.input = _seeded_linear(positive_int(in_features, "in_features"), w, **kw)
         self.inject = bool(inject)
-        self.act = _act_module(act)
-        bank = [_seeded_linear(w, w, **kw) for _ in range(positive_int(l_w, "l_w"))]
-        self.relax = ReLaX(
-            bank,
+        self.relax = _digital_relax(
+            w,
+            l_w,
             l_t,
-            schedule,
-            activation=act,
-            bias=fast_bias,
-            share=share,
+            activation=activation,
+            opts=opts,
             inject=_AsState(dtype) if inject else None,
-            leak=leak,
-            fold=True,
-            checkpoint=checkpoint,
+            fast_bias=fast_bias,
             record=record,
-            dtype=dtype,
-            device=device,
+            kw=kw,
         )
+        self.act = DIGITAL_ACTIVATIONS[activation]()
         self.readout = _seeded_linear(w, positive_int(num_classes, "num_classes"), **kw)
 
-    @property
-    def num_parameters(self) -> dict:
-        """``{"bank", "per_pass", "other" (input projection, readout), "total"}``."""
-        return _relax_counts(self, self.relax)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.is_complex() or not x.is_floating_point():
-            raise TypeError(f"x must be real features (B, in_features), got {x.dtype}")
-        u = self.input(x)
+        u = self.input(_real_features(x))
         h = self.relax(u) if self.inject else self.relax(self.act(u))
         return self.readout(h)
 
 
 # -- the photonic network ---------------------------------------------------------------
-class PhotonicReLaX(ComplexModule):
+class PhotonicReLaX(_ReLaXNet, ComplexModule):
     """A photonic ReLaX: a bank of MZI meshes (or SVD layers) with the non-idealities of
     a device profile, a device nonlinearity between passes and fast optical switches.
 
@@ -387,15 +564,10 @@ class PhotonicReLaX(ComplexModule):
         bank: ``"mzi"`` (default) or ``"svd"``.
         nonlinearity: ``"eo"`` (default), ``"oeo"``, ``"sa"`` or ``"abs"``; see
             :func:`optical_nonlinearity`.
-        activation_gain: the nonlinearity's initial input gain (``"eo"``, ``"oeo"``: the
-            drive gain, ``V_pi`` per unit power, default 0.2; ``"sa"``: 1); ``None`` for
-            the default. Not for ``"abs"``, whose gain is the amplifier.
-        profile: an ``mzi_platform`` profile (default ``"si_thermo_optic_mzi"``): the
-            static errors (``errors=True``) and the switch (``switch=True``).
-        errors: coupler errors, insertion loss, thermal crosstalk and DAC of the profile.
-        phase_noise: phase-shifter noise [rad], drawn once per forward.
-        switch: the profile's switch insertion loss and crosstalk per pass.
-        schedule, share, inject, leak, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
+        inject: re-inject the input field at every pass.
+        options: a :class:`PhotonicOptions` (``schedule``, ``share``, ``leak``,
+            ``recompute``, ``activation_gain``, ``profile``, ``errors``, ``phase_noise``,
+            ``switch``); its fields may also be given as keywords.
         generator: seeds the initialisation and the static errors.
         dtype: complex64 (default) or complex128.
     """
@@ -410,28 +582,18 @@ class PhotonicReLaX(ComplexModule):
         *,
         bank: str = "mzi",
         nonlinearity: str = "eo",
-        activation_gain: float | None = None,
-        profile="si_thermo_optic_mzi",
-        errors: bool = True,
-        phase_noise: float = 0.0,
-        switch: bool = True,
-        schedule=None,
-        share: str = "pass",
         inject: bool = False,
-        leak: float = 0.0,
-        checkpoint: bool | int = False,
-        record: bool = False,
+        options: PhotonicOptions | None = None,
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
         device=None,
+        **keywords,
     ):
         super().__init__()
-        self.dtype = complex_dtype(dtype)
-        rdt = real_of(dtype)
-        w = positive_int(width, "width")
-        self.width = w
+        opts, record = self._setup(PhotonicOptions, options, keywords, dtype, complex_dtype, device)
+        w = self.width = positive_int(width, "width")
         self.noise_generator = _child_generator(generator)
-        kw = dict(generator=generator, dtype=rdt, device=device)
+        kw = dict(generator=generator, dtype=real_of(dtype), device=device)
         self.input = _seeded_linear(positive_int(in_features, "in_features"), w, **kw)
         self.relax = _photonic_relax(
             bank,
@@ -439,16 +601,8 @@ class PhotonicReLaX(ComplexModule):
             l_w,
             l_t,
             nonlinearity=nonlinearity,
-            activation_gain=activation_gain,
-            profile=profile,
-            errors=errors,
-            phase_noise=phase_noise,
-            switch=switch,
-            schedule=schedule,
-            share=share,
+            opts=opts,
             inject=_AsState(dtype) if inject else None,
-            leak=leak,
-            checkpoint=checkpoint,
             record=record,
             generator=generator,
             noise_generator=self.noise_generator,
@@ -458,111 +612,22 @@ class PhotonicReLaX(ComplexModule):
         self.inject = bool(inject)
         self.readout = _seeded_linear(w, positive_int(num_classes, "num_classes"), **kw)
 
-    @property
-    def num_parameters(self) -> dict:
-        """``{"bank", "per_pass", "other" (input projection, readout), "total"}``."""
-        return _relax_counts(self, self.relax)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.is_complex() or not x.is_floating_point():
-            raise TypeError(f"x must be real features (B, in_features), got {x.dtype}")
-        u = self.input(x.to(self.input.weight.dtype)).to(self.dtype)
+        u = self.input(_real_features(x).to(self.input.weight.dtype)).to(self.dtype)
         h = self.relax(u)
         return self.readout(h.real**2 + h.imag**2)
 
 
-def _photonic_relax(
-    bank,
-    width,
-    l_w,
-    l_t,
-    *,
-    nonlinearity,
-    activation_gain,
-    profile,
-    errors,
-    phase_noise,
-    switch,
-    schedule,
-    share,
-    inject,
-    leak,
-    checkpoint,
-    record,
-    generator,
-    noise_generator,
-    dtype,
-    device,
-) -> ReLaX:
-    one_of(bank, ("mzi", "svd"), "bank")
-    phase_noise = finite_float(phase_noise, "phase_noise")
-    if phase_noise < 0:
-        raise ValueError(f"phase_noise must be >= 0 rad, got {phase_noise}")
-    prof = resolve_profile(profile, kind="mzi_platform") if (errors or switch) else None
-    layers = photonic_bank(
-        bank,
-        width,
-        positive_int(l_w, "l_w"),
-        profile=prof,
-        errors=errors,
-        phase_noise=phase_noise,
-        generator=generator,
-        noise_generator=noise_generator,
-        dtype=dtype,
-        device=device,
-    )
-    sw = switch_options(prof) if switch else {"switch_loss_db": 0.0, "pass_noise": 0.0}
-    # an amplifier per pass (a fast gain) restores the power the mesh, the switch and the
-    # nonlinearity (at small power: 1/2 for "eo" and "sa") lose, so a weak state neither
-    # fades nor grows from pass to pass at the start
-    transmission = _mean_transmission(layers) * 10.0 ** (-sw["switch_loss_db"] / 10.0)
-    if nonlinearity == "abs":  # the re-emitting modulator's drive is the amplifier
-        if activation_gain is not None:
-            raise ValueError(
-                f"activation_gain = {activation_gain!r}: the gain of the 'abs' re-emitter is "
-                "the amplifier, set from the loss of a pass; leave activation_gain unset"
-            )
-        amp = 1.0 / math.sqrt(transmission)
-        act, gain = optical_nonlinearity("abs", gain=amp, dtype=dtype, device=device), False
-    else:
-        act = optical_nonlinearity(nonlinearity, gain=activation_gain, dtype=dtype, device=device)
-        gain = "scalar"
-        if nonlinearity != "oeo":  # a fresh carrier: its output does not scale with z
-            transmission *= small_signal_transmission(act)
-        amp = 1.0 / math.sqrt(transmission)
-    relax = ReLaX(
-        layers,
-        l_t,
-        schedule,
-        activation=act,
-        gain=gain,
-        share=share,
-        inject=inject,
-        leak=leak,
-        switch_loss_db=sw["switch_loss_db"],
-        pass_noise=sw["pass_noise"],
-        noise_generator=noise_generator if sw["pass_noise"] else None,
-        fold=True,
-        checkpoint=checkpoint,
-        record=record,
-        dtype=dtype,
-        device=device,
-    )
-    if relax.gain is not None:
-        with torch.no_grad():
-            relax.gain.fill_(amp)
-    return relax
-
-
 # -- the folded diffractive network -------------------------------------------------------
-class DiffractiveReLaX(ComplexModule):
+class DiffractiveReLaX(_ReLaXNet, ComplexModule):
     """A folded diffractive network: the same ``L_W`` phase masks passed ``L_T`` times.
 
     Along the light: input plane (the image as an amplitude object) --``distance``-->
     then every pass ``t``: phase mask ``s(t)``, propagation over ``distance`` (the fold
     back to the mask plane), the per-pass loss; finally detector regions, one per
     class, read out like :class:`~photonn.models.D2NN` (``T E_c / sum E``, learnt
-    temperature ``T``). ``L_T = 1`` is a D2NN of ``L_W`` layers.
+    temperature ``T``). ``L_T = 1`` is a D2NN of ``L_W`` layers. The bank holds the
+    phase masks; ``num_parameters["other"]`` is the temperature.
 
     Args:
         size: neurons per side of every mask and plane (the bank holds ``L_W size^2``
@@ -580,10 +645,11 @@ class DiffractiveReLaX(ComplexModule):
             per-pass noise.
         profile: an ``slm`` profile with the ReLaX switch keys (e.g.
             ``"holoeye_pluto2"``), or ``None``.
-        schedule, share, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
         detector_size: side of the class regions [neurons] (default ``size // 8``, >= 1).
         temperature: initial readout temperature.
         init: ``"zeros"`` or ``"uniform"`` (needs ``generator``).
+        options: a :class:`ReuseOptions` (``schedule``, ``share``, ``leak``,
+            ``recompute``); its fields may also be given as keywords.
         dtype: complex64 (default) or complex128.
     """
 
@@ -601,19 +667,17 @@ class DiffractiveReLaX(ComplexModule):
         nonlinearity: str | None = None,
         loss_db: float = 0.0,
         profile=None,
-        schedule=None,
-        share: str = "pass",
-        checkpoint: bool | int = False,
-        record: bool = False,
         detector_size: int | None = None,
         temperature: float = 10.0,
         init: str = "zeros",
+        options: ReuseOptions | None = None,
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
         device=None,
+        **keywords,
     ):
         super().__init__()
-        self.dtype = complex_dtype(dtype)
+        opts, record = self._setup(ReuseOptions, options, keywords, dtype, complex_dtype, device)
         n = positive_int(size, "size")
         self.grid = Grid(n, positive_float(pitch, "pitch"))
         self.wavelength = positive_float(wavelength, "wavelength")
@@ -631,31 +695,26 @@ class DiffractiveReLaX(ComplexModule):
             PhaseMask(self.grid, init=init, generator=generator, dtype=dtype, device=device)
             for _ in range(positive_int(l_w, "l_w"))
         ]
-        loss = finite_float(loss_db, "loss_db")
-        if loss < 0:
-            raise ValueError(f"loss_db must be >= 0 dB, got {loss}")
-        noise = 0.0
+        loss, noise = nonnegative(loss_db, "loss_db", "dB"), 0.0
         if profile is not None:
             sw = switch_options(resolve_profile(profile, kind="slm"))
             loss, noise = loss + sw["switch_loss_db"], sw["pass_noise"]
         self.noise_generator = _child_generator(generator)
         act = None
         if nonlinearity is not None:
-            one_of(nonlinearity, ("sa",), "nonlinearity")
+            one_of(nonlinearity_mode(nonlinearity, "nonlinearity"), ("sa",), "nonlinearity")
             act = optical_nonlinearity("sa", dtype=dtype, device=device)
         self.relax = ReLaX(
             [nn.Sequential(m, self.propagator) for m in masks],
             l_t,
-            schedule,
             activation=act,
-            share=share,
             switch_loss_db=loss,
             pass_noise=noise,
             noise_generator=self.noise_generator if noise else None,
-            checkpoint=checkpoint,
             record=record,
             dtype=dtype,
             device=device,
+            **opts.relax_keywords(),
         )
         ds = (
             max(1, n // 8)
@@ -676,11 +735,6 @@ class DiffractiveReLaX(ComplexModule):
     def masks(self) -> list[PhaseMask]:
         return [layer[0] for layer in self.relax.bank]
 
-    @property
-    def num_parameters(self) -> dict:
-        """``{"bank" (the phase masks), "per_pass", "other" (temperature), "total"}``."""
-        return _relax_counts(self, self.relax)
-
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.ndim != 3:
             raise ValueError(f"images must have shape (B, H, W), got {tuple(images.shape)}")
@@ -692,7 +746,7 @@ class DiffractiveReLaX(ComplexModule):
 
 
 # -- the language model -----------------------------------------------------------------
-class ReLaXLanguageModel(nn.Module):
+class ReLaXLanguageModel(_ReLaXNet, nn.Module):
     """Character-level language model with a ReLaX bank as its recurrent transition.
 
     Token ids ``(B, T)`` -> next-character scores ``(B, T, V)``. Each character's
@@ -709,7 +763,8 @@ class ReLaXLanguageModel(nn.Module):
     Digital banks (``bank="digital"``): ``f = tanh``; photonic banks (``"mzi"``,
     ``"svd"``): the field of the errored meshes, the switch and an
     :func:`optical_nonlinearity`, the embedding written onto the mode amplitudes,
-    readout of the detected powers ``|h|^2``. Logits: ``W_out h`` (counted apart).
+    readout of the detected powers ``|h|^2``. Logits: ``W_out h`` (counted apart, with
+    the embedding, in ``num_parameters["other"]``).
 
     Args:
         vocab_size, width, l_w, l_t: vocabulary, state width, bank size, repeats.
@@ -717,9 +772,9 @@ class ReLaXLanguageModel(nn.Module):
         mode: ``"per_char"`` or ``"over_time"``.
         activation: digital ``"tanh"``/``"relu"``; photonic ``"eo"``/``"oeo"``/``"sa"``/``"abs"``
             (default ``"tanh"`` or ``"eo"``).
-        activation_gain: photonic banks: per :class:`PhotonicReLaX`.
-        profile, errors, phase_noise, switch: the photonic bank's, per :class:`PhotonicReLaX`.
-        schedule, share, leak, checkpoint, record: per :class:`~photonn.reuse.ReLaX`.
+        options: a :class:`PhotonicOptions` (``schedule``, ``share``, ``leak``,
+            ``recompute``; photonic banks: ``activation_gain``, ``profile``, ``errors``,
+            ``phase_noise``, ``switch``); its fields may also be given as keywords.
         generator: seeds the initialisation.
         dtype: the real dtype (float32 default); photonic fields use the matching complex.
     """
@@ -734,23 +789,14 @@ class ReLaXLanguageModel(nn.Module):
         bank: str = "digital",
         mode: str = "per_char",
         activation: str | None = None,
-        activation_gain: float | None = None,
-        profile="si_thermo_optic_mzi",
-        errors: bool = True,
-        phase_noise: float = 0.0,
-        switch: bool = True,
-        schedule=None,
-        share: str = "pass",
-        leak: float = 0.0,
-        checkpoint: bool | int = False,
-        record: bool = False,
+        options: PhotonicOptions | None = None,
         generator: torch.Generator | None = None,
         dtype=torch.float32,
         device=None,
+        **keywords,
     ):
         super().__init__()
-        check_device(device)
-        self.dtype = real_dtype(dtype)
+        opts, record = self._setup(PhotonicOptions, options, keywords, dtype, real_dtype, device)
         self.bank_kind = one_of(bank, ("digital", "mzi", "svd"), "bank")
         self.mode = one_of(mode, ("per_char", "over_time"), "mode")
         if mode == "over_time" and l_t != 1:
@@ -767,50 +813,33 @@ class ReLaXLanguageModel(nn.Module):
                 self.embed.weight.copy_((e / math.sqrt(w) * 2).to(dtype))
         self.noise_generator = _child_generator(generator)
         if bank == "digital":
-            if activation_gain is not None:
+            if opts.activation_gain is not None:
                 raise ValueError(
-                    f"activation_gain = {activation_gain!r} sets an optical nonlinearity's "
+                    f"activation_gain = {opts.activation_gain!r} sets an optical nonlinearity's "
                     "gain; the digital bank has none (use bank='mzi' or 'svd', or leave it unset)"
                 )
-            act = _digital_activation(activation or "tanh")
-            layers = [
-                _seeded_linear(w, w, generator, dtype, device)
-                for _ in range(positive_int(l_w, "l_w"))
-            ]
             self.state_dtype = dtype
-            self.relax = ReLaX(
-                layers,
+            self.relax = _digital_relax(
+                w,
+                l_w,
                 l_t,
-                schedule,
-                activation=act,
-                share=share,
+                activation=activation or "tanh",
+                opts=opts,
                 inject=_AsState(dtype),
-                leak=leak,
-                fold=True,
-                checkpoint=checkpoint,
+                fast_bias=False,
                 record=record,
-                dtype=dtype,
-                device=device,
+                kw=dict(generator=generator, dtype=dtype, device=device),
             )
         else:
-            cdt = complex_of(dtype)
-            self.state_dtype = cdt
+            cdt = self.state_dtype = complex_of(dtype)
             self.relax = _photonic_relax(
                 bank,
                 w,
                 l_w,
                 l_t,
                 nonlinearity=activation or "eo",
-                activation_gain=activation_gain,
-                profile=profile,
-                errors=errors,
-                phase_noise=phase_noise,
-                switch=switch,
-                schedule=schedule,
-                share=share,
+                opts=opts,
                 inject=_AsState(cdt),
-                leak=leak,
-                checkpoint=checkpoint,
                 record=record,
                 generator=generator,
                 noise_generator=self.noise_generator,
@@ -818,11 +847,6 @@ class ReLaXLanguageModel(nn.Module):
                 device=device,
             )
         self.readout = _seeded_linear(w, vocab_size, generator, dtype, device)
-
-    @property
-    def num_parameters(self) -> dict:
-        """``{"bank", "per_pass", "other" (embedding, readout), "total"}``."""
-        return _relax_counts(self, self.relax)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         if tokens.is_floating_point() or tokens.is_complex() or tokens.ndim != 2:
@@ -834,20 +858,19 @@ class ReLaXLanguageModel(nn.Module):
         e = self.embed(tokens)  # (B, T, w)
         B, T = tokens.shape
         h = torch.zeros(B, self.width, dtype=self.state_dtype, device=e.device)
-        folded = self.relax.prepare()
-        outs = []
         relax = self.relax
+        folded = relax.prepare()
+        outs = []
         if self.mode == "per_char":
             for t in range(T):
                 h = relax(e[:, t], h, folded=folded)
                 outs.append(h)
         else:
-            seed = relax._draw_seed() if relax.pass_noise else None
-            u_cast = relax.inject
+            seed = relax.noise_seed()
             n = relax.effective_depth
             for t in range(T):
                 s = None if seed is None else seed + 7919 * t
-                h = relax.step(t % n, h, u_cast(e[:, t]), folded=folded, seed=s)
+                h = relax.step(t % n, h, relax.inject(e[:, t]), folded=folded, seed=s)
                 outs.append(h)
         hs = torch.stack(outs, 1)
         if hs.is_complex():

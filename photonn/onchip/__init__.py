@@ -17,6 +17,8 @@ from .detection import balanced_detection as balanced_detection
 from .detection import coherent_detection as coherent_detection
 from .detection import incoherent_detection as incoherent_detection
 from .encoded_mesh import EncodedMesh as EncodedMesh
+from .imperfections import DAC as DAC
+from .imperfections import MeshImperfections as MeshImperfections
 from .mesh import MZIMesh as MZIMesh
 from .microring import MicroringWeightBank as MicroringWeightBank
 from .microring import ring_add_drop as ring_add_drop

@@ -71,6 +71,7 @@ from torch import nn
 from .._checks import complex_dtype, finite_float, one_of, positive_int, real_of
 from .._module import ComplexModule
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 from ..functional.mzi_mesh import MeshLayout, mesh_layout, mzi_mesh_batched
 
 __all__ = ["EncodedMesh"]
@@ -292,21 +293,8 @@ class EncodedMesh(ComplexModule):
         /,
         *,
         n: int,
-        in_features: int,
-        layout: str = "clements",
-        slots: int = 1,
-        encode: str = "both",
-        assign: str = "split",
-        phases_per_slot: int | None = None,
-        integrate: str = "incoherent",
-        outputs: int | Sequence[int] | None = None,
-        readout: str = "intensity",
-        num_classes: int | None = None,
-        gain_std: float = 1.0,
         error_generator: torch.Generator | None = None,
-        generator: torch.Generator | None = None,
-        dtype=torch.complex64,
-        device=None,
+        **kwargs,
     ) -> EncodedMesh:
         """An encoded mesh on an ``mzi_platform`` device profile.
 
@@ -314,9 +302,8 @@ class EncodedMesh(ComplexModule):
             profile: the only positional argument (a ``DeviceProfile``, its name
                 ``"si_thermo_optic_mzi"``, a TOML path or a mapping of SI values;
                 see :func:`photonn.devices.resolve_profile`).
-            n, in_features, layout, slots, encode, assign, phases_per_slot, integrate,
-                outputs, readout, num_classes, gain_std, generator, dtype, device: as
-                for the constructor (keywords here).
+            n: the number of modes, and every other keyword of the constructor
+                (``in_features``, ``layout``, ``slots``, ... ``dtype``, ``device``).
             error_generator: draws the coupler errors (std
                 ``coupler_imbalance_sigma`` [rad]); without it the couplers are ideal.
 
@@ -325,33 +312,16 @@ class EncodedMesh(ComplexModule):
         :meth:`time_per_inference`.
         """
         prof = resolve_profile(profile, kind="mzi_platform")
-        prof.require("insertion_loss_db", "coupler_imbalance_sigma")
-        mesh = cls(
-            n,
-            layout,
-            in_features=in_features,
-            slots=slots,
-            encode=encode,
-            assign=assign,
-            phases_per_slot=phases_per_slot,
-            integrate=integrate,
-            outputs=outputs,
-            readout=readout,
-            num_classes=num_classes,
-            gain_std=gain_std,
-            generator=generator,
-            dtype=dtype,
-            device=device,
-        )
+        loss_db, sigma = prof.insertion_loss_db, prof.coupler_imbalance_sigma
+        mesh = cls(n, **kwargs)
         m = mesh.layout.n_mzi
-        loss = torch.full((m, 2), float(prof["insertion_loss_db"]), dtype=torch.float64)
+        loss = torch.full((m, 2), loss_db, dtype=torch.float64)
         coupler = None
-        sigma = float(prof["coupler_imbalance_sigma"])
         if error_generator is not None and sigma > 0:
             coupler = sigma * torch.randn(m, 2, generator=error_generator, dtype=torch.float64)
         mesh.set_errors(coupler_error=coupler, arm_loss_db=loss)
-        if "response_time" in prof.values:
-            mesh.response_time = float(prof["response_time"])
+        if prof.response_time is not None:
+            mesh.response_time = prof.response_time
         mesh.profile_name = prof.name
         return mesh
 
@@ -519,3 +489,6 @@ class EncodedMesh(ComplexModule):
             f"phases_per_slot={self.phases_per_slot}, integrate={self.integrate!r}, "
             f"readout={self.readout!r}, dtype={self.dtype}"
         )
+
+
+forward_keywords(EncodedMesh.from_profile, EncodedMesh)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -10,7 +12,6 @@ from torch import nn
 from .._checks import (
     complex_dtype,
     complex_tensor,
-    finite_float,
     one_of,
     positive_float,
     positive_int,
@@ -19,7 +20,7 @@ from .._checks import (
 from .._module import ComplexModule
 from ..devices import resolve_profile
 from ..functional.mzi import mzi_entries
-from ..functional.mzi_errors import quantize_mzi_phases, thermal_crosstalk_matrix
+from ..functional.mzi_errors import crosstalk_pairs, quantize_mzi_phases
 from ..functional.mzi_mesh import (
     MeshLayout,
     mesh_apply,
@@ -29,12 +30,57 @@ from ..functional.mzi_mesh import (
     prefer_matrix,
 )
 from ..functional.unitary import decompose, fidelity, haar_unitary
+from .imperfections import DAC, MeshImperfections
 
 __all__ = ["MZIMesh"]
 
+F64 = torch.float64
+
+# the buffers that hold the imperfections on the mesh's device and dtype (their names
+# are part of the state dict of every stored model: keep them)
+_BUFFERS = (
+    "coupler_error",
+    "arm_loss_db",
+    "theta_error",
+    "phi_error",
+    "crosstalk_index",
+    "crosstalk_value",
+)
+
+
+def _value_from_loaded_buffers(mesh: MZIMesh, _incompatible) -> None:
+    """After ``load_state_dict``, the value describes the loaded buffers (a stored
+    model's errors), so that :attr:`MZIMesh.imperfections` never disagrees with what
+    the mesh computes."""
+    static = {
+        name: None if getattr(mesh, name) is None else getattr(mesh, name).to(torch.float64)
+        for name in ("coupler_error", "arm_loss_db", "theta_error", "phi_error")
+    }
+    crosstalk = None
+    if mesh.crosstalk_index is not None:
+        m = mesh.layout.n_mzi
+        diag = torch.arange(m, device=mesh.crosstalk_index.device).expand(2, m)
+        crosstalk = torch.sparse_coo_tensor(
+            torch.cat([mesh.crosstalk_index, diag], 1).cpu(),
+            torch.cat([mesh.crosstalk_value.to(torch.float64).cpu(), torch.ones(m, dtype=F64)]),
+            (m, m),
+            check_invariants=True,
+        ).coalesce()
+    own = mesh._imperfections
+    mesh._imperfections = own.replace(**static, crosstalk=crosstalk)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"MZIMesh.{old} is deprecated: the imperfections are one frozen value; use {new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
 
 class MZIMesh(ComplexModule):
-    """An N-mode mesh of MZIs, ``U = D prod(T)`` (DESIGN section 3), evaluated column-parallel.
+    """An N-mode mesh of MZIs, ``U = D prod(T)``, evaluated column-parallel
+    (docs/architecture.md#physical-conventions).
 
     Args:
         n: number of modes (waveguides).
@@ -47,11 +93,15 @@ class MZIMesh(ComplexModule):
 
     Parameters: ``theta``, ``phi`` ``(n_mzi,)`` and ``output_phase`` ``(n,)`` [rad].
 
-    Non-idealities (all off by default; see :meth:`set_errors`, :meth:`sample_errors`):
-    coupler splitting errors, internal-arm losses [dB], static phase errors,
-    DAC quantisation, thermal crosstalk, phase-shifter noise (:meth:`set_phase_noise`).
-    Programmed phases go through ``DAC -> crosstalk -> + phase errors -> + noise``
-    before they reach the MZIs.
+        imperfections: a :class:`~photonn.onchip.MeshImperfections` (coupler
+            splitting errors, internal-arm losses [dB], static phase errors, thermal
+            crosstalk, DAC quantisation, phase-shifter noise); default: ideal.
+
+    The imperfections are one frozen value, :attr:`imperfections`, changed only by
+    replacing it (``mesh.imperfections = mesh.imperfections.replace(dac=None)``);
+    :meth:`using` evaluates the mesh under another value for a while. Programmed
+    phases go through ``DAC -> crosstalk -> + phase errors -> + noise`` before they
+    reach the MZIs.
 
     Shapes: ``forward`` maps complex ``(..., n)`` to ``(..., n)``.
     """
@@ -63,6 +113,7 @@ class MZIMesh(ComplexModule):
         *,
         init: str = "identity",
         generator: torch.Generator | None = None,
+        imperfections: MeshImperfections | None = None,
         dtype=torch.complex64,
         device=None,
     ):
@@ -77,15 +128,10 @@ class MZIMesh(ComplexModule):
         self.theta = nn.Parameter(torch.zeros(m, dtype=rdt, device=device))
         self.phi = nn.Parameter(torch.zeros(m, dtype=rdt, device=device))
         self.output_phase = nn.Parameter(torch.zeros(n, dtype=rdt, device=device))
-        for name in ("coupler_error", "arm_loss_db", "theta_error", "phi_error"):
+        for name in _BUFFERS:
             self.register_buffer(name, None)
-        self.register_buffer("crosstalk_index", None)
-        self.register_buffer("crosstalk_value", None)
-        self.phase_noise_std = 0.0
-        self.noise_generator: torch.Generator | None = None
-        self.dac_bits: int | None = None
-        self.dac_law = "linear"
-        self.dac_max_phase = 2 * math.pi
+        self.imperfections = MeshImperfections() if imperfections is None else imperfections
+        self.register_load_state_dict_post_hook(_value_from_loaded_buffers)
         if init == "haar":
             if not isinstance(generator, torch.Generator):
                 raise TypeError("init='haar' needs generator=torch.Generator()")
@@ -131,30 +177,29 @@ class MZIMesh(ComplexModule):
                 without it the couplers are ideal.
             crosstalk: apply ``thermal_crosstalk`` between neighbouring heaters.
             dac: quantise phases with ``dac_bits`` through the heater law, full-scale
-                phase :attr:`~photonn.devices.DeviceProfile.phase_range_at_vmax`
+                phase :attr:`~photonn.devices.MZIPlatformProfile.phase_range_at_vmax`
                 (``pi V_max^2 / (R P_pi)``).
             dtype, device: as for the constructor.
 
         Each MZI loses ``insertion_loss_db`` (on both internal arms).
         """
         prof = resolve_profile(profile, kind="mzi_platform")
-        prof.require("insertion_loss_db", "coupler_imbalance_sigma", "thermal_crosstalk")
-        if dac:
-            prof.require("dac_bits", "v_max", "heater_resistance", "p_pi")
-        mesh = cls(n, layout, dtype=dtype, device=device)
-        m = mesh.layout.n_mzi
+        m = mesh_layout(positive_int(n, "n"), layout).n_mzi
         rdt = real_of(dtype)
-        loss = torch.full((m, 2), float(prof["insertion_loss_db"]), dtype=rdt, device=device)
+        loss = torch.full((m, 2), prof.insertion_loss_db, dtype=torch.float64)
         coupler = None
-        sigma = float(prof["coupler_imbalance_sigma"])
+        sigma = prof.coupler_imbalance_sigma
         if generator is not None and sigma > 0:
             coupler = sigma * torch.randn(m, 2, generator=generator, dtype=torch.float64)
-            coupler = coupler.to(device=device, dtype=rdt)
-        mesh.set_errors(coupler_error=coupler, arm_loss_db=loss)
-        if crosstalk:
-            mesh.set_crosstalk(float(prof["thermal_crosstalk"]))
-        if dac:
-            mesh.set_dac(int(prof["dac_bits"]), law="heater", max_phase=prof.phase_range_at_vmax)
+            # the same values as the mesh's real dtype has always stored
+            coupler = coupler.to(rdt).to(torch.float64)
+        imperfections = MeshImperfections(
+            coupler_error=coupler,
+            arm_loss_db=loss.to(rdt),
+            crosstalk=prof.thermal_crosstalk if crosstalk else None,
+            dac=DAC(prof.dac_bits, "heater", prof.phase_range_at_vmax) if dac else None,
+        )
+        mesh = cls(n, layout, imperfections=imperfections, dtype=dtype, device=device)
         mesh.profile_name = prof.name
         return mesh
 
@@ -169,126 +214,174 @@ class MZIMesh(ComplexModule):
             self.output_phase.copy_(p.output_phase.to(self.output_phase))
 
     # ---- non-idealities -------------------------------------------------------------
-    def _real(self, t, shape, name):
-        if t is None:
-            return None
-        t = torch.as_tensor(t)
-        if t.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {tuple(t.shape)}")
-        if not torch.isfinite(t).all():
-            raise ValueError(f"{name} contains NaN or inf")
-        return t.to(device=self.theta.device, dtype=self.theta.dtype)
+    @property
+    def imperfections(self) -> MeshImperfections:
+        """The mesh's non-idealities, a frozen :class:`MeshImperfections`; assign a new
+        value to change them (shapes are checked against ``n_mzi``)."""
+        return self._imperfections
 
-    def set_errors(self, *, coupler_error=None, arm_loss_db=None, theta_error=None, phi_error=None):
-        """Set (or with ``None`` clear) the static errors.
-
-        Args:
-            coupler_error: ``(n_mzi, 2)`` splitting-angle deviation from ``pi/4`` [rad] of the
-                input and output couplers.
-            arm_loss_db: ``(n_mzi, 2)`` power loss of the internal arms [dB], >= 0.
-            theta_error, phi_error: ``(n_mzi,)`` static phase errors [rad] added to the phases.
-        """
+    @imperfections.setter
+    def imperfections(self, value: MeshImperfections) -> None:
+        if not isinstance(value, MeshImperfections):
+            raise TypeError(
+                f"imperfections must be a photonn.onchip.MeshImperfections, got "
+                f"{type(value).__name__}; build one with MeshImperfections(...) or "
+                f"mesh.imperfections.replace(...)"
+            )
         m = self.layout.n_mzi
-        self.coupler_error = self._real(coupler_error, (m, 2), "coupler_error")
-        loss = self._real(arm_loss_db, (m, 2), "arm_loss_db")
-        if loss is not None and (loss < 0).any():
-            raise ValueError("arm_loss_db must be >= 0 dB (passive arms)")
-        self.arm_loss_db = loss
-        self.theta_error = self._real(theta_error, (m,), "theta_error")
-        self.phi_error = self._real(phi_error, (m,), "phi_error")
+        ref = self.theta
+        bufs = {}
+        for name, shape in (
+            ("coupler_error", (m, 2)),
+            ("arm_loss_db", (m, 2)),
+            ("theta_error", (m,)),
+            ("phi_error", (m,)),
+        ):
+            t = getattr(value, name)
+            if t is not None and t.shape != shape:
+                raise ValueError(
+                    f"{name} must have shape {shape} for this {self.layout.name} mesh of "
+                    f"{m} MZIs, got {tuple(t.shape)}"
+                )
+            bufs[name] = None if t is None else t.to(device=ref.device, dtype=ref.dtype)
+        index = values = None
+        if value.crosstalk is not None:
+            index, values = self._crosstalk_entries(value.crosstalk)
+        bufs["crosstalk_index"], bufs["crosstalk_value"] = index, values
+        for name, t in bufs.items():
+            setattr(self, name, t)
+        self._imperfections = value
 
-    def sample_errors(
-        self,
-        generator: torch.Generator,
-        *,
-        coupler_sigma: float = 0.0,
-        loss_db: float = 0.0,
-        loss_db_sigma: float = 0.0,
-        phase_sigma: float = 0.0,
-    ) -> None:
-        """Draw static errors: Gaussian coupler errors (std ``coupler_sigma`` [rad]), arm
-        losses ``loss_db`` +- ``loss_db_sigma`` [dB] (clipped at 0) and Gaussian phase
-        errors (std ``phase_sigma`` [rad]) on theta and phi. Zero sigmas leave that error off."""
-        if not isinstance(generator, torch.Generator):
-            raise TypeError("generator must be a torch.Generator")
-        m = self.layout.n_mzi
-        cs = finite_float(coupler_sigma, "coupler_sigma")
-        ld, lds = finite_float(loss_db, "loss_db"), finite_float(loss_db_sigma, "loss_db_sigma")
-        ps = finite_float(phase_sigma, "phase_sigma")
-        if min(cs, ld, lds, ps) < 0:
-            raise ValueError("sigmas and loss_db must be >= 0")
-
-        def rnd(*shape):
-            return torch.randn(*shape, generator=generator, dtype=torch.float64)
-
-        self.set_errors(
-            coupler_error=cs * rnd(m, 2) if cs else None,
-            arm_loss_db=(ld + lds * rnd(m, 2)).clamp(min=0) if (ld or lds) else None,
-            theta_error=ps * rnd(m) if ps else None,
-            phi_error=ps * rnd(m) if ps else None,
-        )
-
-    def set_crosstalk(self, crosstalk) -> None:
-        """Thermal crosstalk: a float ``kappa`` (nearest-neighbour heaters, see
-        :func:`~photonn.functional.mzi_errors.thermal_crosstalk_matrix`), an explicit
-        ``(n_mzi, n_mzi)`` coupling matrix ``K``, or None (off).
-
-        ``K`` acts on heater phases, which lie in ``[0, 2 pi)``: ``2 theta`` of the
-        internal and ``phi`` of the external shifters, i.e.
-        ``2 theta_actual = 2 theta + (K - I) @ wrap(2 theta)`` and likewise for ``phi``."""
-        if crosstalk is None:
-            self.crosstalk_index = self.crosstalk_value = None
-            return
-        m = self.layout.n_mzi
-        if isinstance(crosstalk, (int, float)) and not isinstance(crosstalk, bool):
-            K = thermal_crosstalk_matrix(self.layout, crosstalk)
+    def _crosstalk_entries(self, crosstalk):
+        """``(index (2, k), value (k,))`` of ``K - I``: heater ``index[1]`` shifts the
+        phase of heater ``index[0]`` by ``value`` times its own."""
+        m, ref = self.layout.n_mzi, self.theta
+        if isinstance(crosstalk, float):
+            rows, cols = crosstalk_pairs(self.layout)
+            if not rows:
+                return None, None
+            idx = torch.tensor(sorted(zip(rows, cols)), dtype=torch.long).T
+            val = torch.full((idx.shape[1],), crosstalk, dtype=torch.float64)
         else:
-            K = torch.as_tensor(crosstalk)
-            if K.shape != (m, m):
-                raise ValueError(f"crosstalk matrix must be ({m}, {m}), got {tuple(K.shape)}")
-        K = K.to_dense() if K.is_sparse else K
-        K = K - torch.eye(m, dtype=K.dtype, device=K.device)
-        idx = K.nonzero().T
-        self.crosstalk_index = idx.to(self.theta.device)
-        self.crosstalk_value = (K[idx[0], idx[1]] + 0).to(self.theta)
+            if crosstalk.shape != (m, m):
+                raise ValueError(
+                    f"crosstalk matrix must be ({m}, {m}) for this mesh, got "
+                    f"{tuple(crosstalk.shape)}"
+                )
+            if crosstalk.is_sparse:
+                idx, val = crosstalk.indices(), crosstalk.values().to(torch.float64)
+                diag = idx[0] == idx[1]
+                val = torch.where(diag, val - 1, val)
+            else:
+                K = crosstalk.to(torch.float64) - torch.eye(m, dtype=torch.float64)
+                idx = K.nonzero().T
+                val = K[idx[0], idx[1]]
+            keep = val != 0
+            idx, val = idx[:, keep], val[keep]
+        return idx.to(ref.device), val.to(device=ref.device, dtype=ref.dtype)
 
-    def set_dac(self, bits: int | None, *, law: str = "linear", max_phase: float = 2 * math.pi):
-        """Quantise programmed phases to a DAC of ``bits`` bits (None: off); see
-        :func:`~photonn.functional.mzi_errors.dac_quantize_phase` (``max_phase`` [rad]:
-        the phase at full scale of the ``"heater"`` law). Trains straight-through."""
-        if bits is not None:
-            bits = positive_int(bits, "bits")
-            one_of(law, ("linear", "heater"), "law")
-        max_phase = positive_float(max_phase, "max_phase")
-        self.dac_bits, self.dac_law, self.dac_max_phase = bits, law, max_phase
+    @contextlib.contextmanager
+    def using(self, imperfections: MeshImperfections):
+        """Evaluate the mesh under other imperfections inside the ``with`` block, then
+        restore its own (also on error). ``mesh.using(MeshImperfections())`` is the ideal
+        mesh; re-programming uses ``mesh.using(mesh.imperfections.replace(dac=None))``."""
+        own = self._imperfections
+        self.imperfections = imperfections
+        try:
+            yield self
+        finally:
+            self.imperfections = own
 
-    def set_phase_noise(self, std: float, generator: torch.Generator | None = None) -> None:
-        """Phase-shifter noise: fresh Gaussian noise of ``std`` [rad] on every theta and phi
-        at each evaluation, drawn from ``generator`` (required when ``std > 0``)."""
-        std = finite_float(std, "std")
-        if std < 0:
-            raise ValueError(f"std must be >= 0, got {std}")
-        if std > 0 and not isinstance(generator, torch.Generator):
-            raise TypeError("phase noise needs generator=torch.Generator() (explicit randomness)")
-        self.phase_noise_std, self.noise_generator = std, generator
+    # read-only views of the value (the names that exports and older code read)
+    @property
+    def dac_bits(self) -> int | None:
+        return None if self._imperfections.dac is None else self._imperfections.dac.bits
 
-    def clear_errors(self) -> None:
-        """Switch every non-ideality off."""
-        self.set_errors()
-        self.set_crosstalk(None)
-        self.set_dac(None)
-        self.set_phase_noise(0.0)
+    @dac_bits.setter
+    def dac_bits(self, bits) -> None:
+        _deprecated("mesh.dac_bits = ...", "mesh.imperfections.replace(dac=...)")
+        self.set_dac(bits, law=self.dac_law, max_phase=self.dac_max_phase, _warn=False)
+
+    @property
+    def dac_law(self) -> str:
+        dac = self._imperfections.dac
+        return "linear" if dac is None else dac.law
+
+    @property
+    def dac_max_phase(self) -> float:
+        dac = self._imperfections.dac
+        return 2 * math.pi if dac is None else dac.max_phase
+
+    @property
+    def phase_noise_std(self) -> float:
+        return self._imperfections.phase_noise_std
+
+    @property
+    def noise_generator(self) -> torch.Generator | None:
+        return self._imperfections.noise_generator
 
     @property
     def has_errors(self) -> bool:
-        return any(
-            t is not None
-            for t in (self.coupler_error, self.arm_loss_db, self.theta_error, self.phi_error)
-        ) or (
-            self.crosstalk_index is not None
-            or self.dac_bits is not None
-            or self.phase_noise_std > 0
+        return not self._imperfections.is_ideal
+
+    # the mutators of earlier releases: each replaces the value, with a warning
+    def set_errors(
+        self, *, coupler_error=None, arm_loss_db=None, theta_error=None, phi_error=None, _warn=True
+    ):
+        """Deprecated: ``mesh.imperfections = mesh.imperfections.replace(coupler_error=...,
+        arm_loss_db=..., theta_error=..., phi_error=...)`` (``None`` clears)."""
+        if _warn:
+            _deprecated("set_errors(...)", "mesh.imperfections.replace(coupler_error=..., ...)")
+        self.imperfections = self._imperfections.replace(
+            coupler_error=coupler_error,
+            arm_loss_db=arm_loss_db,
+            theta_error=theta_error,
+            phi_error=phi_error,
         )
+
+    def sample_errors(self, generator: torch.Generator, **sigmas) -> None:
+        """Deprecated: ``mesh.imperfections = MeshImperfections.sample(mesh.layout.n_mzi,
+        generator, coupler_sigma=..., loss_db=..., loss_db_sigma=..., phase_sigma=...)``
+        (this keeps the crosstalk, DAC and noise, as before)."""
+        _deprecated("sample_errors(...)", "MeshImperfections.sample(n_mzi, generator, ...)")
+        drawn = MeshImperfections.sample(self.layout.n_mzi, generator, **sigmas)
+        self.set_errors(
+            coupler_error=drawn.coupler_error,
+            arm_loss_db=drawn.arm_loss_db,
+            theta_error=drawn.theta_error,
+            phi_error=drawn.phi_error,
+            _warn=False,
+        )
+
+    def set_crosstalk(self, crosstalk) -> None:
+        """Deprecated: ``mesh.imperfections = mesh.imperfections.replace(crosstalk=...)``."""
+        _deprecated("set_crosstalk(...)", "mesh.imperfections.replace(crosstalk=...)")
+        self.imperfections = self._imperfections.replace(crosstalk=crosstalk)
+
+    def set_dac(
+        self, bits: int | None, *, law: str = "linear", max_phase: float = 2 * math.pi, _warn=True
+    ):
+        """Deprecated: ``mesh.imperfections = mesh.imperfections.replace(dac=DAC(bits,
+        law, max_phase))`` (``dac=None``: off)."""
+        if _warn:
+            _deprecated("set_dac(...)", "mesh.imperfections.replace(dac=DAC(bits, ...))")
+        dac = None if bits is None else DAC(bits, law, max_phase)
+        if bits is None:
+            positive_float(max_phase, "max_phase")
+        self.imperfections = self._imperfections.replace(dac=dac)
+
+    def set_phase_noise(self, std: float, generator: torch.Generator | None = None) -> None:
+        """Deprecated: ``mesh.imperfections = mesh.imperfections.replace(phase_noise_std=std,
+        noise_generator=generator)``."""
+        _deprecated("set_phase_noise(...)", "mesh.imperfections.replace(phase_noise_std=...)")
+        self.imperfections = self._imperfections.replace(
+            phase_noise_std=std, noise_generator=generator
+        )
+
+    def clear_errors(self) -> None:
+        """Deprecated: ``mesh.imperfections = MeshImperfections()``."""
+        _deprecated("clear_errors()", "mesh.imperfections = MeshImperfections()")
+        self.imperfections = MeshImperfections()
 
     # ---- evaluation -----------------------------------------------------------------
     def effective_phases(self):

@@ -61,8 +61,6 @@ def reprogram(
     with torch.no_grad():
         before = float(mesh.fidelity(target))
         nbefore = float(mesh.fidelity(target, normalize=True))
-    dac = mesh.dac_bits
-    mesh.dac_bits = None
     params = [mesh.theta, mesh.phi, mesh.output_phase]
     opt = torch.optim.LBFGS(
         params,
@@ -83,10 +81,9 @@ def reprogram(
         history.append(float(f.detach()))
         return loss
 
-    try:
+    # the straight-through DAC has no useful gradient: search on unquantised phases
+    with mesh.using(mesh.imperfections.replace(dac=None)):
         opt.step(closure)
-    finally:
-        mesh.dac_bits = dac
     with torch.no_grad():
         after = float(mesh.fidelity(target))
         nafter = float(mesh.fidelity(target, normalize=True))

@@ -35,11 +35,11 @@ def _np(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def _save(fig, out) -> Path:
+def _save(fig, out, dpi: int = 100) -> Path:
     plt = _plt()
     out = Path(out)
     with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+        fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)
     return out
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .datasets import DATASETS, get_dataset
-from .models import MODEL_KINDS, get_kind
+from .models import MODEL_KINDS, get_kind, rename_old_keys
 from .schema import Variants, dump_toml, key, reference, section, validate
 
 SCHEMA_VERSION = 2
@@ -199,6 +199,8 @@ def resolve_config(update: Mapping | None = None, overrides=()) -> dict:
     raw: dict = {}
     _deep_merge(raw, update or {})
     _deep_merge(raw, _overrides_dict(overrides))
+    if isinstance(raw.get("model"), dict):
+        rename_old_keys(raw["model"])
     cfg = validate(RunConfig, raw)
     if cfg["schema"] > SCHEMA_VERSION:
         raise ValueError(

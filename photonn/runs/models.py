@@ -16,8 +16,9 @@ Built-in kinds:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -43,6 +44,8 @@ class ModelKind:
             schema's per-key checks cannot see, or ``None``.
         loss: ``loss(section) -> loss_fn`` when the kind needs its own loss
             (``None``: the dataset's loss, else softmax cross-entropy).
+        renamed: ``{old key: new key}`` of the section: an old key still reads (a
+            stored run's ``config.toml``), with a ``DeprecationWarning``.
     """
 
     name: str
@@ -51,6 +54,7 @@ class ModelKind:
     pictures: Callable | None = None
     check: Callable[[dict], None] | None = None
     loss: Callable[[dict], Callable] | None = None
+    renamed: Mapping[str, str] = field(default_factory=dict)
 
 
 MODEL_KINDS: dict[str, ModelKind] = {}
@@ -62,6 +66,23 @@ def register_model(kind: ModelKind) -> ModelKind:
         raise ValueError(f"model kind {kind.name!r} is already registered")
     MODEL_KINDS[kind.name] = kind
     return kind
+
+
+def rename_old_keys(model: dict) -> None:
+    """Rename in place the old keys of a ``[model]`` table (before validation), per its
+    kind's ``renamed``; an old key warns, an old key next to its new one is an error."""
+    name = model.get("kind")
+    kind = MODEL_KINDS.get(name) if isinstance(name, str) else None
+    for old, new in kind.renamed.items() if kind is not None else ():
+        if old in model:
+            if new in model:
+                raise ValueError(f"config keys model.{old} and model.{new} are one key: keep {new}")
+            warnings.warn(
+                f"config key model.{old} is deprecated: it is model.{new}",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+            model[new] = model.pop(old)
 
 
 def get_kind(name: str) -> ModelKind:
@@ -449,7 +470,11 @@ class ReLaXSection:
         0.0, "diffractive: plane spacing [m] (0: size * pitch^2 / wavelength)", ge=0
     )
     loss_db: float = key(0.0, "diffractive: optical loss per pass besides the switch [dB]", ge=0)
-    checkpoint: bool = key(False, "recompute the passes in backward (activation checkpointing)")
+    recompute: bool = key(
+        False,
+        "recompute the passes in backward instead of storing them (less memory; formerly "
+        "model.checkpoint)",
+    )
     dtype: str = key("complex64", "field precision of the optical banks", choices=tuple(DTYPES))
 
 
@@ -529,7 +554,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
     l_w, l_t = m["l_w"], _relax_repeats(m)
     act = RELAX_DEFAULT_ACTIVATION[bank] if m["activation"] == "auto" else m["activation"]
     common = dict(
-        schedule=schedule, share=m["share"], checkpoint=m["checkpoint"], generator=generator
+        schedule=schedule, share=m["share"], recompute=m["recompute"], generator=generator
     )
     photonic = dict(
         profile=m["profile"],
@@ -599,4 +624,12 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
     return nn.Sequential(*features, net).to(device)
 
 
-register_model(ModelKind("relax", ReLaXSection, _build_relax, check=_check_relax))
+register_model(
+    ModelKind(
+        "relax",
+        ReLaXSection,
+        _build_relax,
+        check=_check_relax,
+        renamed={"checkpoint": "recompute"},
+    )
+)

@@ -2,7 +2,8 @@
 
 A section is a dataclass whose fields are declared with :func:`key`: a default,
 a one-line description (with the unit where there is one), and optional
-``choices`` and bounds. The field's annotation is its type: ``bool``, ``int``,
+``choices`` and bounds, held as a :class:`photonn._spec.Spec` (the declaration
+language device profiles use too). The field's annotation is its type: ``bool``, ``int``,
 ``float``, ``str``, ``list[str]``, ``list[int]``, ``dict`` (a TOML table passed
 through, e.g. extra optimizer options) or ``int | float``. A field whose
 annotation is a dataclass is a sub-section (a TOML table).
@@ -25,11 +26,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field
+
+from .. import _toml
+from .._spec import Spec
 
 
 def key(
@@ -47,11 +50,17 @@ def key(
     that grow after import). Bounds apply to numbers and to each entry of a list
     of numbers.
     """
-    meta = {"doc": doc, "choices": choices, "ge": ge, "gt": gt, "le": le}
+    spec = Spec(default=default, description=doc, choices=choices, ge=ge, gt=gt, le=le)
+    meta = {"spec": spec}
     if isinstance(default, (list, dict)):
         value = default
         return field(default_factory=lambda: json.loads(json.dumps(value)), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def _doc(f) -> str:
+    spec = f.metadata.get("spec")
+    return spec.description if spec is not None else ""
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,8 @@ def _default(f):
 
 
 def _choices(f) -> tuple | None:
-    c = f.metadata.get("choices")
-    return tuple(c()) if callable(c) else c
+    spec = f.metadata.get("spec")
+    return None if spec is None else spec.allowed()
 
 
 def _variants(f, tp) -> Variants | None:
@@ -97,10 +106,13 @@ def section(cls_or_variants, doc: str = ""):
         v = cls_or_variants
         return field(
             default_factory=lambda: defaults(v.by_kind[v.default]),
-            metadata={"variants": v, "doc": doc or v.doc},
+            metadata={"variants": v, "spec": Spec(description=doc or v.doc)},
         )
     cls = cls_or_variants
-    return field(default_factory=lambda: defaults(cls), metadata={"doc": doc, "section": cls})
+    return field(
+        default_factory=lambda: defaults(cls),
+        metadata={"spec": Spec(description=doc), "section": cls},
+    )
 
 
 def _section_cls(f, tp):
@@ -145,15 +157,9 @@ def _type_name(tp) -> str:
 
 
 def _check_number(name: str, value, f) -> None:
-    m = f.metadata
-    if not math.isfinite(value):
-        raise ValueError(f"config key {name!r} must be finite, got {value}")
-    if m.get("gt") is not None and not value > m["gt"]:
-        raise ValueError(f"config key {name!r} must be > {m['gt']:g}, got {value!r}")
-    if m.get("ge") is not None and not value >= m["ge"]:
-        raise ValueError(f"config key {name!r} must be >= {m['ge']:g}, got {value!r}")
-    if m.get("le") is not None and not value <= m["le"]:
-        raise ValueError(f"config key {name!r} must be <= {m['le']:g}, got {value!r}")
+    problem = f.metadata["spec"].violation(value)
+    if problem:
+        raise ValueError(f"config key {name!r} {problem}, got {value!r}")
 
 
 def _coerce(name: str, value, tp, f):
@@ -246,38 +252,12 @@ def validate(cls, update: Mapping | None, where: str = "") -> dict:
         if isinstance(value, Mapping) and not (tp is dict or typing.get_origin(tp) is dict):
             raise TypeError(f"config key {name!r} is a value, not a table")
         value = _coerce(name, value, tp, f)
-        choices = _choices(f)
-        if choices is not None:
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if item not in choices:
-                    raise ValueError(
-                        f"config key {name!r} must be one of {list(choices)}, got {item!r}"
-                    )
+        for item in value if isinstance(value, list) else [value]:
+            problem = f.metadata["spec"].violation(item)
+            if problem:
+                raise ValueError(f"config key {name!r} {problem}, got {item!r}")
         out[f.name] = value
     return out
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items())
-        return "{" + (f" {inner} " if inner else "") + "}"
-    raise TypeError(f"cannot write {type(v).__name__} {v!r} as TOML")
-
-
-def _toml_key(k: str) -> str:
-    bare = k.replace("_", "").replace("-", "").isalnum() and k.isascii()
-    return k if bare else json.dumps(k)
 
 
 def _doc_of(cls, values: Mapping) -> dict[str, tuple[str, type | None]]:
@@ -288,7 +268,7 @@ def _doc_of(cls, values: Mapping) -> dict[str, tuple[str, type | None]]:
         sub = _section_cls(f, tp)
         if v is not None:
             sub = v.by_kind[values.get(f.name, {}).get("kind", v.default)]
-        out[f.name] = (f.metadata.get("doc", ""), sub)
+        out[f.name] = (_doc(f), sub)
     return out
 
 
@@ -303,7 +283,7 @@ def _dump(cls, values, prefix, lines, comments) -> None:
     docs = _doc_of(cls, values)
     width = max(
         [
-            len(f"{_toml_key(k)} = {_toml_value(v)}")
+            len(f"{_toml.key(k)} = {_toml.value(v)}")
             for k, v in values.items()
             if docs.get(k, ("", None))[1] is None
         ]
@@ -313,7 +293,7 @@ def _dump(cls, values, prefix, lines, comments) -> None:
         doc, sub = docs.get(k, ("", None))
         if sub is not None:
             continue
-        text = f"{_toml_key(k)} = {_toml_value(v)}"
+        text = f"{_toml.key(k)} = {_toml.value(v)}"
         if comments and doc:
             text = f"{text:<{min(width, 40)}}  # {doc}"
         lines.append(text)
@@ -339,7 +319,7 @@ def _reference(cls, title, prefix, level, out) -> None:
     for f, tp in _fields(cls):
         v = _variants(f, tp)
         sub = _section_cls(f, tp)
-        doc = f.metadata.get("doc", "")
+        doc = _doc(f)
         if v is not None:
             for kind, sc in v.by_kind.items():
                 subs.append((sc, f'[{prefix}{f.name}] kind = "{kind}"', f"{prefix}{f.name}."))
@@ -350,15 +330,11 @@ def _reference(cls, title, prefix, level, out) -> None:
         extra = ""
         choices = _choices(f)
         if choices is not None:
-            extra = " One of " + ", ".join(f"`{_toml_value(c)}`" for c in choices) + "."
-        bounds = [
-            f"{op} {f.metadata[m]:g}"
-            for m, op in (("gt", ">"), ("ge", ">="), ("le", "<="))
-            if f.metadata.get(m) is not None
-        ]
+            extra = " One of " + ", ".join(f"`{_toml.value(c)}`" for c in choices) + "."
+        bounds = [f"{op} {b:g}" for op, b in f.metadata["spec"].bounds()]
         if bounds:
             extra += " Must be " + " and ".join(bounds) + "."
-        default = _toml_value(_default(f)).replace("|", "\\|")
+        default = _toml.value(_default(f)).replace("|", "\\|")
         text = (doc + ("" if not extra or doc.endswith(".") else ".") + extra).strip()
         rows.append(f"| `{f.name}` | {_type_name(tp)} | `{default}` | {text} |")
     out.append(f"{'#' * level} {title}")

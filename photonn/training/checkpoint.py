@@ -115,6 +115,35 @@ def set_rng_states(states: dict, model, shuffle: torch.Generator | None) -> None
         g.set_state(s)
 
 
+def check_checkpoint_path(path, name: str = "checkpoint") -> Path:
+    """``path`` as a ``Path`` a checkpoint file can be written to, or ``ValueError``.
+
+    Refused (before any training): an existing directory, and a path below an
+    existing file. Missing parent directories are fine (they are created on save).
+    """
+    if (
+        isinstance(path, bool)
+        or not isinstance(path, (str, Path))
+        and not hasattr(path, "__fspath__")
+    ):
+        raise TypeError(f"{name} must be a file path, got {type(path).__name__} {path!r}")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"{name} {str(path)!r} is a directory; give a file path inside it, "
+            f"e.g. {str(path / 'checkpoint.h5')!r}"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"{name} {str(path)!r} lies below {str(parent)!r}, which is a file, not a "
+                    "directory; choose another path"
+                )
+            break
+    return path
+
+
 def save_checkpoint(
     path,
     model: torch.nn.Module,
@@ -139,7 +168,7 @@ def save_checkpoint(
     """
     import h5py
 
-    path = Path(path)
+    path = check_checkpoint_path(path, "checkpoint path")
     sched = None
     if scheduler is not None:
         try:

@@ -59,12 +59,21 @@ from torch import nn
 
 from . import distributed as dist_
 from .callbacks import StopTraining
-from .checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from .checkpoint import (
+    check_checkpoint_path,
+    load_checkpoint,
+    rng_states,
+    save_checkpoint,
+    set_rng_states,
+)
 from .data import as_input, check_data, correct_count
 from .optim import INTERVALS
 from .sinks import TensorBoardSink, _RowSink
 
 __all__ = ["NonFiniteLossError", "StopTraining", "Trainer", "evaluate"]
+
+#: the validation metrics of an epoch row, the names ``keep_best`` may take
+KEEP_BEST = ("val_loss", "val_accuracy")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -191,7 +200,8 @@ class Trainer:
 
     Args:
         model: any module; ``model(inputs)`` is passed to ``loss_fn``.
-        optimizer: built over ``model.parameters()``.
+        optimizer: built over ``model.parameters()`` (one holding none of the
+            model's trainable parameters is refused).
         generator: the shuffling generator; seed it for a reproducible run.
             Its state is checkpointed.
         loss_fn: ``loss_fn(output, target) -> scalar``, the batch mean (default:
@@ -202,10 +212,11 @@ class Trainer:
             epoch on ``val_loss`` (``train_loss`` without validation data).
         regularizers, grad_clip, callbacks: see the module docstring.
         checkpoint: HDF5 path written at the end of every epoch (and every
-            ``checkpoint_every`` steps when > 0); ``None`` writes none.
+            ``checkpoint_every`` steps when > 0); ``None`` writes none. A directory
+            (or a path below a file) is refused here, before any training.
         keep_best: a validation metric of the epoch rows, ``"val_accuracy"``
-            (higher is better) or ``"val_loss"`` (a name ending in ``loss``:
-            lower is better); ``None`` keeps nothing.
+            (higher is better; classifications only) or ``"val_loss"`` (lower is
+            better); ``None`` keeps nothing. Other names are refused here.
         best_checkpoint: where the best model goes (default: beside
             ``checkpoint``, ``<stem>-best.h5``; without any path the best state
             is kept in memory, :attr:`best_state`).
@@ -303,6 +314,25 @@ class Trainer:
                     f"'val_loss', got {keep_best!r}: the best model is chosen on validation "
                     "data, never on test data"
                 )
+            if keep_best not in KEEP_BEST:
+                raise ValueError(
+                    f"keep_best={keep_best!r} is not a metric the loop computes; the "
+                    f"validation metrics are {list(KEEP_BEST)} ('val_accuracy' for "
+                    "classifications only)"
+                )
+        trainable = {id(p) for p in model.parameters() if p.requires_grad}
+        held = {id(p) for g in optimizer.param_groups for p in g["params"]}
+        if not trainable:
+            raise ValueError(
+                "the model has no trainable parameters (none with requires_grad=True), so "
+                "training would change nothing; unfreeze them with model.requires_grad_(True)"
+            )
+        if not trainable & held:
+            raise ValueError(
+                f"the optimizer holds none of the model's {len(trainable)} trainable parameter "
+                f"tensors (it holds {len(held)} other tensors), so training would change nothing; "
+                "build it over this model, e.g. torch.optim.Adam(model.parameters())"
+            )
         self.model = model
         self.optimizer = optimizer
         self.generator = generator
@@ -311,16 +341,23 @@ class Trainer:
         self.scheduler_interval = scheduler_interval
         self.grad_clip = grad_clip
         self.callbacks = list(callbacks)
-        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.checkpoint = None if checkpoint is None else check_checkpoint_path(checkpoint)
         self.checkpoint_every = checkpoint_every
         self.keep_best = keep_best
         if best_checkpoint is not None:
-            self.best_checkpoint = Path(best_checkpoint)
+            self.best_checkpoint = check_checkpoint_path(best_checkpoint, "best_checkpoint")
         elif keep_best is not None and self.checkpoint is not None:
             c = self.checkpoint
             self.best_checkpoint = c.with_name(f"{c.stem}-best{c.suffix}")
         else:
             self.best_checkpoint = None
+        if self.best_checkpoint is not None:
+            check_checkpoint_path(self.best_checkpoint, "best_checkpoint")
+            if self.best_checkpoint == self.checkpoint:
+                raise ValueError(
+                    f"best_checkpoint and checkpoint are the same file {str(self.checkpoint)!r}; "
+                    "the best model would overwrite the resumable state: give another path"
+                )
         self.config = config or {}
         self.device = torch.device(device) if device is not None else _model_device(model)
         self.plan = dist_.plan_for(model, data_parallel)
@@ -776,7 +813,15 @@ class Trainer:
         _positive_int(eval_batch_size, "eval_batch_size")
         check_data(train, "train data")
         if validation is not None:
-            check_data(validation, "validation data")
+            _, yv = check_data(validation, "validation data")
+            labels = yv.ndim == 1 and not (yv.is_floating_point() or yv.is_complex())
+            scores = yv.ndim == 2 and yv.shape[1] >= 2 and not yv.is_complex()
+            if self.keep_best == "val_accuracy" and not (labels or scores):
+                raise ValueError(
+                    "keep_best='val_accuracy' needs a classification, but the validation "
+                    f"targets are {yv.dtype} of shape {tuple(yv.shape)} (accuracy needs integer "
+                    "labels (B,) or class scores (B, C >= 2)); use keep_best='val_loss'"
+                )
         elif self.keep_best is not None:
             raise ValueError(
                 f"keep_best={self.keep_best!r} needs validation data: pass validation=(x, y) "

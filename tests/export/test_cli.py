@@ -186,3 +186,60 @@ def test_export_and_inspect_an_mlp_run(runs, tmp_path, capsys):
     assert "not a run directory" in capsys.readouterr().err
     assert main(["inspect", str(tmp_path / "nope")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+# -- paths that cannot take an export are refused before any work, naming the path -----
+def test_an_existing_out_is_refused_before_the_run_is_read(tmp_path, capsys):
+    out = tmp_path / "ex"
+    out.mkdir()
+    # the run directory does not exist: the --out check comes first
+    args = ["export", str(tmp_path / "no-run"), "--device", "panel", "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} exists; pass --force to replace it" in err and "no-run" not in err
+    f = tmp_path / "afile"
+    f.write_text("x")
+    assert main(["export", str(tmp_path / "no-run"), "--device", "p", "--out", str(f / "ex")]) == 2
+    assert f"--out {f / 'ex'} lies below {f}, which is a file" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "no-run"), "--device", "p", "--out", str(f)]) == 2
+    assert f"--out {f} exists; pass --force" in capsys.readouterr().err
+    assert main(["export", "r", "--device", "p", "--out", str(f), "--force"]) == 2
+    assert f"--out {f} is a file, not a directory" in capsys.readouterr().err
+    assert main(["inspect", str(tmp_path), "--pictures", str(f)]) == 2
+    assert f"--pictures {f} is a file" in capsys.readouterr().err
+
+
+def test_file_exists_errors_of_the_export_get_a_true_message(runs, tmp_path, capsys, monkeypatch):
+    """Each FileExistsError the export can raise names its own path and fix; an unrelated
+    one is not dressed up as the --out message."""
+    import errno
+
+    from photonn import cli
+
+    _, d2nn, prof = runs
+    out = tmp_path / "ex"
+    args = ["export", str(d2nn), "--device", str(prof), "--out", str(out)]
+
+    def appears_meanwhile(*a, **k):  # another process wrote --out after the check
+        out.mkdir()
+        raise FileExistsError(f"{out} exists; pass force=True (photonn export --force)")
+
+    monkeypatch.setattr(cli, "_export_run", appears_meanwhile)
+    assert main(args) == 2
+    assert f"--out {out} exists; pass --force" in capsys.readouterr().err
+    out.rmdir()
+
+    def system(*a, **k):  # e.g. a directory photonn creates exists as a file
+        raise FileExistsError(errno.EEXIST, "File exists", str(tmp_path / "slm"))
+
+    monkeypatch.setattr(cli, "_export_run", system)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'slm'} already exists (File exists)" in err and "--force" not in err
+
+    def unrelated(*a, **k):
+        raise FileExistsError("some other file")
+
+    monkeypatch.setattr(cli, "_export_run", unrelated)
+    with pytest.raises(FileExistsError, match="some other file"):
+        main(args)

@@ -143,7 +143,7 @@ def test_crosstalk_precompensation_and_the_mesh_model_agree(tmp_path):
         ref.theta.copy_(b[: 2 * m : 2] * math.pi + h[: 2 * m : 2] / 2)
         ref.phi.copy_(h[1 : 2 * m : 2])
         ref.output_phase.copy_(h[2 * m :])
-    ref.set_crosstalk(prof["thermal_crosstalk"])
+    ref.imperfections = ref.imperfections.replace(crosstalk=prof["thermal_crosstalk"])
     mine = q.quantized_model().get_submodule(name)
     assert torch.allclose(ref.matrix().to(torch.complex64), mine.matrix(), atol=1e-5)
 
@@ -180,7 +180,7 @@ def test_heater_calibration_read_back(tmp_path):
     with pytest.raises(ValueError, match="strictly increasing"):
         bad = tmp_path / "bad.csv"
         bad.write_text("channel,power_W,phase_rad\n0,0.0,1.0\n0,0.1,0.5\n")
-        E.read_heater_calibration(bad)
+        E.HeaterCalibration.from_csv(bad)
 
 
 def test_fitted_iv_law_profile(tmp_path):

@@ -67,7 +67,10 @@ def test_place_on_panel_centres_and_fills():
 
 
 def test_phase_to_gray_to_phase_within_half_a_step_on_a_nonlinear_lut():
-    """DESIGN proof: phase -> gray -> phase errs by at most half the local gray step."""
+    """Proof: phase -> gray -> phase errs by at most half the local gray step.
+
+    One of the export's proofs (docs/architecture.md#proofs).
+    """
     L = 256
     g = torch.arange(L, dtype=torch.float64)
     lut = 0.3 + TWO_PI * (g / L) ** 1.7  # non-linear, offset, spans the full circle

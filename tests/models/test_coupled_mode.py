@@ -83,15 +83,32 @@ def test_encoding_is_nondegenerate():
     assert r.passes, str(r)
 
 
-def test_trains_one_step():
+def test_training_steps_decrease_the_loss():
+    """Plain gradient descent on a fixed, seeded batch: every step lowers the loss, and
+    the first step lowers it by its first-order prediction ``lr |g|^2`` within 20 %
+    (measured: 95 % of it; the curvature term grows as ``lr^2``, and at ``lr = 1e-2``
+    it already halves the decrease, so the step is kept at ``1e-3``)."""
+    gen = torch.Generator().manual_seed(5)
     m = _model(hidden=4)
-    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
-    x, y = torch.rand(8, 6), torch.randint(0, 2, (8,))
-    loss0 = torch.nn.functional.cross_entropy(m(x), y)
-    loss0.backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
-    opt.step()
-    assert torch.nn.functional.cross_entropy(m(x), y).item() != loss0.item()
+    x = torch.rand(8, 6, generator=gen)
+    y = torch.randint(0, 2, (8,), generator=gen)
+    lr = 1e-3
+    opt = torch.optim.SGD(m.parameters(), lr=lr)
+    losses = []
+    for step in range(5):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
+        if step == 0:
+            g2 = sum((p.grad**2).sum() for p in m.parameters()).item()
+            assert g2 > 0
+        losses.append(loss.item())
+        opt.step()
+    losses.append(torch.nn.functional.cross_entropy(m(x), y).item())
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    predicted = lr * g2
+    assert 0.8 * predicted < losses[0] - losses[1] < 1.2 * predicted, (losses, predicted)
 
 
 @pytest.mark.parametrize(

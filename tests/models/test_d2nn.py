@@ -216,3 +216,26 @@ def test_errors():
         m.to(torch.float32)
     with pytest.raises(ValueError, match="one image"):
         m.planes(torch.rand(2, 28, 28))
+
+
+@pytest.mark.parametrize("encoding", ["amplitude", "intensity", "phase"])
+def test_images_outside_the_unit_range_are_refused(encoding):
+    """NaN, Inf and values outside [0, 1] raise before any propagation, naming them."""
+    m = _model(encoding=encoding)
+    for value in (float("nan"), float("inf")):
+        x = _images(2)
+        x[1, 3, 4] = value
+        with pytest.raises(ValueError, match=r"1 NaN or Inf values \(first at index \(1, 3, 4\)\)"):
+            m(x)
+    x = _images(2)
+    x[0, 0, 0] = 1.5
+    with pytest.raises(ValueError, match=r"\[0, 1\].*from \S+ to 1\.5;") as e:
+        m(x)
+    assert encoding in str(e.value) and "/ 255" in str(e.value)
+    with pytest.raises(ValueError, match=r"from -0\.2\d+ to 0\.7\d+;"):
+        m(_images(2) - 0.25)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        m.planes(torch.full((28, 28), float("nan")))
+    # the edges and uint8 images are fine
+    m(torch.stack([torch.zeros(28, 28), torch.ones(28, 28)]))
+    m(torch.randint(0, 256, (2, 28, 28), dtype=torch.uint8, generator=_gen(3)))

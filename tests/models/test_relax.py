@@ -18,6 +18,8 @@ from torch import nn
 import photonn as pn
 from photonn.models import DiffractiveReLaX, DigitalReLaX, PhotonicReLaX, ReLaXLanguageModel
 from photonn.models.relax import (
+    PhotonicOptions,
+    ReuseOptions,
     bank_layer_parameters,
     bank_width,
     photonic_bank,
@@ -110,7 +112,7 @@ class TestPhotonic:
 
     def test_sparse_crosstalk_equals_set_crosstalk(self):
         a, b = MZIMesh(7, init="haar", generator=_g()), MZIMesh(7, init="haar", generator=_g())
-        a.set_crosstalk(0.05)
+        a.imperfections = a.imperfections.replace(crosstalk=0.05)
         sparse_crosstalk(b, 0.05)
         assert torch.equal(a.crosstalk_index, b.crosstalk_index)
         assert torch.equal(a.crosstalk_value, b.crosstalk_value)
@@ -137,7 +139,7 @@ class TestPhotonic:
             act = m.relax.activations[0]
         assert m.relax.gain.shape == (4,)  # one scalar per pass
         assert m.relax.gain.detach() == pytest.approx(torch.full((4,), (tr / 2) ** -0.5), rel=1e-2)
-        assert act.mode == "modulate" and float(act.log_gain.detach().exp()) == pytest.approx(0.2)
+        assert act.mode == "eo" and float(act.log_gain.detach().exp()) == pytest.approx(0.2)
         assert float(act.bias.detach()) == pytest.approx(-0.5)
 
     def test_rebuilt_without_a_generator_loads_the_errored_model(self):
@@ -179,6 +181,58 @@ class TestPhotonic:
         )
         assert m(torch.randn(2, 6, generator=_g(1))).shape == (2, 3)
         assert not m.relax.bank[0].mesh_in.has_errors
+
+
+class TestOptions:
+    def test_keywords_and_the_options_object_build_the_same_model(self):
+        kw = dict(schedule="block", share="layer", leak=0.25, errors=False, phase_noise=0.02)
+        a = PhotonicReLaX(5, 3, 4, 2, 2, generator=_g(), **kw)
+        b = PhotonicReLaX(5, 3, 4, 2, 2, generator=_g(), options=PhotonicOptions(**kw))
+        c = PhotonicReLaX(
+            5,
+            3,
+            4,
+            2,
+            2,
+            generator=_g(),
+            options=PhotonicOptions(share="layer"),
+            **{k: v for k, v in kw.items() if k != "share"},
+        )  # an options object and keywords on top of it
+        for m in (b, c):
+            assert repr(m) == repr(a)
+            assert all(torch.equal(p, q) for p, q in zip(a.parameters(), m.parameters()))
+        assert a.relax.schedule == (0, 0, 1, 1) and a.relax.leak == 0.25
+        assert a.relax.bank[0].phase_noise_std == 0.02 and a.relax.bank[0].coupler_error is None
+        d = DigitalReLaX(4, 2, 3, 2, 2, options=ReuseOptions(recompute=2))
+        assert d.relax.recompute_every == 2
+        assert DiffractiveReLaX(8, 2, 1, 2, leak=0.5).relax.leak == 0.5
+
+    def test_unknown_keywords_and_deprecated_checkpoint(self):
+        with pytest.raises(TypeError, match=r"unknown keyword\(s\) \['errors'\]; its ReuseOptions"):
+            DigitalReLaX(4, 2, 3, 2, 2, errors=False)
+        with pytest.raises(TypeError, match="must be a PhotonicOptions"):
+            PhotonicReLaX(4, 2, 3, 2, 2, options=ReuseOptions())
+        for make in (
+            lambda **kw: DigitalReLaX(4, 2, 3, 2, 2, **kw),
+            lambda **kw: PhotonicReLaX(4, 2, 3, 2, 2, **kw),
+            lambda **kw: DiffractiveReLaX(8, 2, 1, 2, **kw),
+            lambda **kw: ReLaXLanguageModel(5, 3, 2, 1, **kw),
+        ):
+            with pytest.warns(DeprecationWarning, match="use recompute="):
+                m = make(checkpoint=True)
+            assert m.relax.recompute_every == 1
+
+    def test_deprecated_nonlinearity_names_give_the_same_model(self):
+        x = torch.randn(3, 5, generator=_g(1))
+        for old, new in (("modulate", "eo"), ("coherent", "sa")):
+            with pytest.warns(DeprecationWarning, match=f"it is {new!r}"):
+                a = PhotonicReLaX(5, 3, 4, 2, 2, nonlinearity=old, generator=_g())
+            b = PhotonicReLaX(5, 3, 4, 2, 2, nonlinearity=new, generator=_g())
+            assert a.relax.activations[0].mode == new
+            a.eval(), b.eval()
+            assert torch.equal(a.relax.gain, b.relax.gain)
+            torch.manual_seed(0)  # the switch noise comes from the model's own generators
+            assert torch.equal(a(x), b(x))
 
 
 class TestDiffractive:
@@ -242,12 +296,12 @@ class TestLanguageModel:
 
     def test_photonic_bank_and_gradient_records(self):
         m = ReLaXLanguageModel(6, 4, 2, 1, bank="mzi", generator=_g())
-        m.relax.record = True
         tokens = torch.randint(0, 6, (2, 4), generator=_g(1))
-        out = m(tokens)
+        with m.relax.recording() as rec:
+            out = m(tokens)
         assert out.shape == (2, 4, 6)
         torch.nn.functional.cross_entropy(out.reshape(-1, 6), tokens.reshape(-1)).backward()
-        norms = m.relax.grad_norms()
+        norms = rec.grad_norms()
         assert norms["weight"].shape == (4, 2) and torch.isfinite(norms["weight"]).all()
 
     def test_oeo_keeps_the_recurrent_state_bounded(self):
@@ -333,6 +387,24 @@ class TestRunKind:
         net = build_model(self._cfg(bank="mzi", hidden=4, activation_gain=0.05), _g())[-1]
         gain = net.relax.activations[0].log_gain.detach().exp()
         assert float(gain) == pytest.approx(0.05, rel=1e-6)
+
+    def test_old_key_checkpoint_reads_as_recompute(self, tmp_path):
+        from photonn.runs import load_config
+        from photonn.runs.config import dump_config
+
+        with pytest.warns(DeprecationWarning, match="model.checkpoint is deprecated"):
+            cfg = self._cfg(checkpoint=True)
+        assert cfg["model"]["recompute"] is True and "checkpoint" not in cfg["model"]
+        assert build_model(cfg, _g())[-1].relax.recompute_every == 1
+        with pytest.raises(ValueError, match="are one key"):
+            self._cfg(checkpoint=True, recompute=True)
+        # a run directory written before the rename: its config.toml says checkpoint
+        text = dump_config(self._cfg(recompute=True))
+        assert "recompute = true" in text
+        (tmp_path / "config.toml").write_text(text.replace("recompute = true", "checkpoint = true"))
+        with pytest.warns(DeprecationWarning):
+            old = load_config(tmp_path / "config.toml", stored=True)
+        assert old == self._cfg(recompute=True)
 
     def test_photonic_run_reloads_its_checkpoints(self, tmp_path):
         # photonn eval rebuilds the model from the stored config (no generator) and loads

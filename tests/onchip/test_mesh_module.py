@@ -13,7 +13,7 @@ from photonn.functional.mzi_errors import (
     thermal_crosstalk_matrix,
 )
 from photonn.functional.mzi_mesh import clements_layout, mzi_mesh_matrix, reck_layout
-from photonn.onchip import MZIMesh, fidelity, haar_unitary, reprogram
+from photonn.onchip import DAC, MeshImperfections, MZIMesh, fidelity, haar_unitary, reprogram
 
 C128, F64 = torch.complex128, torch.float64
 
@@ -46,9 +46,9 @@ def test_exceptions():
     with pytest.raises(ValueError, match="not unitary"):
         MZIMesh.from_unitary(torch.ones(3, 3, dtype=C128))
     with pytest.raises(ValueError, match="arm_loss_db"):
-        mesh.set_errors(arm_loss_db=-torch.ones(6, 2))
+        mesh.imperfections = MeshImperfections(arm_loss_db=-torch.ones(6, 2))
     with pytest.raises(ValueError, match=r"\(6, 2\)"):
-        mesh.set_errors(coupler_error=torch.zeros(5, 2))
+        mesh.imperfections = MeshImperfections(coupler_error=torch.zeros(5, 2))
     with pytest.raises(ValueError, match="theta and phi"):
         mzi_mesh_matrix(
             torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64), None, clements_layout(4)
@@ -67,17 +67,19 @@ def test_sample_errors_seeded_and_switchable():
     gen = torch.Generator().manual_seed(1)
     U = haar_unitary(6, gen)
     a, b = MZIMesh.from_unitary(U), MZIMesh.from_unitary(U)
-    a.sample_errors(
-        torch.Generator().manual_seed(5), coupler_sigma=0.05, loss_db=0.2, phase_sigma=0.01
-    )
-    b.sample_errors(
-        torch.Generator().manual_seed(5), coupler_sigma=0.05, loss_db=0.2, phase_sigma=0.01
-    )
+    for m in (a, b):
+        m.imperfections = MeshImperfections.sample(
+            m.layout.n_mzi,
+            torch.Generator().manual_seed(5),
+            coupler_sigma=0.05,
+            loss_db=0.2,
+            phase_sigma=0.01,
+        )
     assert a.has_errors
     torch.testing.assert_close(a.matrix(), b.matrix(), rtol=0, atol=0)
     assert (a.matrix() - U).abs().max() > 1e-3
     torch.testing.assert_close(a.matrix(ideal=True), U, rtol=0, atol=1e-12)
-    a.clear_errors()
+    a.imperfections = MeshImperfections()
     assert not a.has_errors
     torch.testing.assert_close(a.matrix(), U, rtol=0, atol=1e-12)
 
@@ -87,7 +89,7 @@ def test_phase_errors_equal_shifted_phases():
     mesh = MZIMesh(5, init="haar", generator=gen, dtype=C128)
     dt = 0.1 * torch.randn(10, generator=gen, dtype=F64)
     dp = 0.1 * torch.randn(10, generator=gen, dtype=F64)
-    mesh.set_errors(theta_error=dt, phi_error=dp)
+    mesh.imperfections = MeshImperfections(theta_error=dt, phi_error=dp)
     ref = mzi_mesh_matrix(mesh.theta + dt, mesh.phi + dp, mesh.output_phase, mesh.layout)
     torch.testing.assert_close(mesh.matrix(), ref, rtol=0, atol=1e-13)
 
@@ -105,17 +107,53 @@ def test_crosstalk_matrix_structure_and_effect():
     # the mesh applies K to heater phases wrap(2 theta) and wrap(phi)
     gen = torch.Generator().manual_seed(3)
     mesh = MZIMesh(6, init="haar", generator=gen, dtype=C128)
-    mesh.set_crosstalk(0.05)
+    mesh.imperfections = MeshImperfections(crosstalk=0.05)
     A = K - torch.eye(layout.n_mzi, dtype=F64)
     th = mesh.theta + A @ torch.remainder(2 * mesh.theta, 2 * math.pi) / 2
     ph = mesh.phi + A @ torch.remainder(mesh.phi, 2 * math.pi)
     ref = mzi_mesh_matrix(th, ph, mesh.output_phase, layout)
     torch.testing.assert_close(mesh.matrix(), ref, rtol=0, atol=1e-13)
     # an explicit matrix gives the same
-    mesh.set_crosstalk(K)
+    mesh.imperfections = MeshImperfections(crosstalk=K)
     torch.testing.assert_close(mesh.matrix(), ref, rtol=0, atol=1e-13)
     with pytest.raises(ValueError, match="crosstalk matrix"):
-        mesh.set_crosstalk(torch.eye(3))
+        mesh.imperfections = MeshImperfections(crosstalk=torch.eye(3))
+
+
+@pytest.mark.parametrize("kappa", [2.0, 1.0, -0.01, float("nan"), float("inf")])
+def test_crosstalk_outside_a_fraction_is_refused(kappa):
+    """A neighbour sees a fraction in [0, 1) of a heater's phase; the refusal names the
+    value and leaves the mesh as it was."""
+    mesh = MZIMesh(4, dtype=C128)
+    mesh.imperfections = MeshImperfections(crosstalk=0.05)
+    before = mesh.crosstalk_value.clone()
+    with pytest.raises(
+        ValueError, match=r"crosstalk must (be a fraction in \[0, 1\)|be finite)"
+    ) as e:
+        mesh.imperfections = MeshImperfections(crosstalk=kappa)
+    assert repr(kappa) in str(e.value)
+    assert torch.equal(mesh.crosstalk_value, before)
+    mesh.imperfections = MeshImperfections(crosstalk=0.0)  # the edges of the range are accepted
+    mesh.imperfections = MeshImperfections(crosstalk=0.999)
+
+
+def test_crosstalk_matrix_entries_are_checked():
+    layout = clements_layout(4)
+    K = thermal_crosstalk_matrix(layout, 0.05)
+    mesh = MZIMesh(4, dtype=C128)
+    for bad in (-0.2, 1.5):
+        Kb = K.clone()
+        Kb[0, 1] = bad
+        with pytest.raises(ValueError, match=r"off-diagonal couplings must lie in \[0, 1\)") as e:
+            mesh.imperfections = MeshImperfections(crosstalk=Kb)
+        assert str(bad) in str(e.value)
+    Kb = K.clone()
+    Kb[2, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        mesh.imperfections = MeshImperfections(crosstalk=Kb)
+    with pytest.raises(TypeError, match="real"):
+        mesh.imperfections = MeshImperfections(crosstalk=K.to(C128))
+    assert mesh.crosstalk_index is None
 
 
 def test_dac_quantisation_linear_and_heater():
@@ -153,7 +191,7 @@ def test_dac_in_mesh_limits_fidelity():
     mesh = MZIMesh.from_unitary(U)
     f = []
     for bits in (3, 6, 12):
-        mesh.set_dac(bits)
+        mesh.imperfections = MeshImperfections(dac=DAC(bits))
         f.append(mesh.fidelity(U).item())
     assert f[0] < f[1] < f[2] <= 1 + 1e-12
     assert f[2] > 0.9999
@@ -162,15 +200,15 @@ def test_dac_in_mesh_limits_fidelity():
 def test_set_dac_refuses_bad_settings_when_set_not_at_the_forward_pass():
     mesh = MZIMesh(4, dtype=C128)
     with pytest.raises(ValueError, match="max_phase"):
-        mesh.set_dac(8, law="heater", max_phase=0.0)
+        DAC(8, law="heater", max_phase=0.0)
     with pytest.raises(ValueError, match="max_phase"):
-        mesh.set_dac(8, law="heater", max_phase=float("nan"))
+        DAC(8, law="heater", max_phase=float("nan"))
     with pytest.raises(ValueError, match="law"):
-        mesh.set_dac(8, law="cubic")
+        DAC(8, law="cubic")
     with pytest.raises((TypeError, ValueError), match="bits"):
-        mesh.set_dac(0)
+        DAC(0)
     assert mesh.dac_bits is None  # a refused setting leaves the DAC off
-    mesh.set_dac(8, law="heater", max_phase=3 * math.pi)
+    mesh.imperfections = MeshImperfections(dac=DAC(8, law="heater", max_phase=3 * math.pi))
     assert (mesh.dac_bits, mesh.dac_law, mesh.dac_max_phase) == (8, "heater", 3 * math.pi)
 
 
@@ -178,8 +216,10 @@ def test_reprogram_recovers_fidelity():
     gen = torch.Generator().manual_seed(7)
     U = haar_unitary(6, gen)
     mesh = MZIMesh(6, dtype=C128)
-    mesh.sample_errors(torch.Generator().manual_seed(8), coupler_sigma=0.05, phase_sigma=0.05)
-    mesh.set_crosstalk(0.03)
+    drawn = MeshImperfections.sample(
+        mesh.layout.n_mzi, torch.Generator().manual_seed(8), coupler_sigma=0.05, phase_sigma=0.05
+    )
+    mesh.imperfections = drawn.replace(crosstalk=0.03)
     res = reprogram(mesh, U, steps=300)
     assert res.fidelity_before < 0.99
     assert res.fidelity_after > res.fidelity_before
@@ -248,14 +288,16 @@ def test_phase_noise_fresh_and_seeded():
     a = MZIMesh.from_unitary(U)
     b = MZIMesh.from_unitary(U)
     with pytest.raises(TypeError, match="generator"):
-        a.set_phase_noise(0.01)
-    a.set_phase_noise(0.01, torch.Generator().manual_seed(3))
-    b.set_phase_noise(0.01, torch.Generator().manual_seed(3))
+        a.imperfections = MeshImperfections(phase_noise_std=0.01)
+    for m in (a, b):
+        m.imperfections = MeshImperfections(
+            phase_noise_std=0.01, noise_generator=torch.Generator().manual_seed(3)
+        )
     m1, m2 = a.matrix(), a.matrix()
     assert (m1 - m2).abs().max() > 1e-4  # fresh noise at every call
     torch.testing.assert_close(m1, b.matrix(), rtol=0, atol=0)  # same seed, same draws
     th, _ = a.effective_phases()
     dev = (th - a.theta).detach()
     assert 0.006 < dev.std().item() < 0.014  # 15 samples of std 0.01
-    a.clear_errors()
+    a.imperfections = MeshImperfections()
     torch.testing.assert_close(a.matrix(), U, rtol=0, atol=1e-12)

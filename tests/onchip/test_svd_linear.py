@@ -41,29 +41,11 @@ def test_gradcheck_svd_layer():
     x = torch.randn(2, 3, generator=gen, dtype=C128)
     params = [layer.mesh_in.theta, layer.attenuation_theta, layer.mesh_out.phi, layer.scale]
 
-    def f(*ps):
-        for p, v in zip(params, ps):
-            p.data = v
-        return layer(x)
-
+    names = ("mesh_in.theta", "attenuation_theta", "mesh_out.phi", "scale")
     inputs = tuple(p.detach().clone().requires_grad_() for p in params)
 
     def g(*ps):
-        saved = [p.data for p in params]
-        try:
-            return torch.func.functional_call(
-                layer,
-                {
-                    "mesh_in.theta": ps[0],
-                    "attenuation_theta": ps[1],
-                    "mesh_out.phi": ps[2],
-                    "scale": ps[3],
-                },
-                (x,),
-            )
-        finally:
-            for p, v in zip(params, saved):
-                p.data = v
+        return torch.func.functional_call(layer, dict(zip(names, ps)), (x,))
 
     assert torch.autograd.gradcheck(g, inputs)
 

@@ -115,6 +115,13 @@ def test_errors(tmp_path, tiny, capsys):
     assert "already holds a run" in capsys.readouterr().err
     assert main(["train", "--run-dir", str(run), "--resume", "--set", "model.size=32"]) == 2
     assert "only [" in capsys.readouterr().err
+    # a run directory that is a file, or lies below one, is refused before any work
+    f = tmp_path / "afile"
+    f.write_text("x")
+    assert main(["train", str(tiny), "--run-dir", str(f)]) == 2
+    assert f"--run-dir {f} is a file, not a directory" in capsys.readouterr().err
+    assert main(["train", str(tiny), "--run-dir", str(f / "run")]) == 2
+    assert f"--run-dir {f / 'run'} lies below {f}, which is a file" in capsys.readouterr().err
 
 
 def test_print_config_is_a_valid_config(tmp_path, capsys):

@@ -205,7 +205,12 @@ def main(argv) -> int:
             checks(rest[0], info.device if info is not None else "cpu")
         finally:
             distributed.shutdown()
-        return 0
+        # as `photonn train` does under torchrun (photonn.cli._exit_worker): skip
+        # interpreter finalisation, during which gloo's leftover threads can abort
+        # the rank (SIGABRT, "terminate called without an active exception")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     if mode == "mismatch" and os.environ.get("RANK") == "1":
         rest = [*rest, "--set", "seed=1"]
     _install_killer()

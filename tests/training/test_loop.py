@@ -555,3 +555,72 @@ def test_a_regression_reports_no_accuracy():
     assert "train_accuracy" not in hist[-1] and "val_accuracy" not in hist[-1]
     assert hist[-1]["val_loss"] < hist[0]["val_loss"]
     assert "accuracy" not in evaluate(model, (x, y), loss_fn=nn.functional.mse_loss)
+
+
+# -- bad set-ups are refused before any training ---------------------------------------------
+def test_keep_best_must_be_a_metric_the_loop_computes():
+    with pytest.raises(ValueError, match=r"keep_best='val_acc' is not a metric") as e:
+        make(keep_best="val_acc")
+    assert "['val_loss', 'val_accuracy']" in str(e.value)
+
+
+def test_keep_best_accuracy_of_a_regression_is_refused_at_fit_start(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    x = torch.randn(64, 3)
+    y = x.sum(-1, keepdim=True)
+    t = Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), lr=0.05),
+        generator=torch.Generator().manual_seed(0),
+        loss_fn=nn.functional.mse_loss,
+        checkpoint=tmp_path / "ck.h5",
+        keep_best="val_accuracy",
+        progress=False,
+    )
+    before = params(model)
+    with pytest.raises(ValueError, match=r"torch.float32 of shape \(64, 1\).*'val_loss'"):
+        t.fit((x, y), epochs=1, batch_size=16, validation=(x, y))
+    assert t.step == 0 and not (tmp_path / "ck.h5").exists()
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_an_optimizer_of_other_parameters_is_refused():
+    model = TinyOptical()
+    other = nn.Linear(2, 2)
+    g = torch.Generator()
+    with pytest.raises(ValueError, match=r"holds none of the model's 2 trainable parameter"):
+        Trainer(model, torch.optim.SGD(other.parameters(), lr=0.1), generator=g)
+    model.requires_grad_(False)  # frozen: an optimizer over them would change nothing either
+    with pytest.raises(ValueError, match=r"no trainable parameters.*requires_grad_\(True\)"):
+        Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), generator=g)
+    model.scale.requires_grad_(True)  # one trainable tensor held is enough
+    Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), generator=g, progress=False)
+
+
+def _trainer(**kw):
+    model = TinyOptical()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    return Trainer(model, opt, generator=torch.Generator(), progress=False, **kw)
+
+
+def test_checkpoint_paths_that_cannot_be_files_are_refused(tmp_path):
+    d = tmp_path / "runs"
+    d.mkdir()
+    with pytest.raises(ValueError, match="is a directory") as e:
+        _trainer(checkpoint=d)
+    assert repr(str(d)) in str(e.value) and repr(str(d / "checkpoint.h5")) in str(e.value)
+    with pytest.raises(ValueError, match="best_checkpoint .* is a directory"):
+        _trainer(keep_best="val_loss", best_checkpoint=d)
+    f = tmp_path / "afile"
+    f.write_text("x")
+    with pytest.raises(ValueError, match=r"lies below .*afile'. which is a file"):
+        _trainer(checkpoint=f / "ck.h5")
+    with pytest.raises(ValueError, match="the same file"):
+        ck = tmp_path / "ck.h5"
+        _trainer(checkpoint=ck, keep_best="val_loss", best_checkpoint=ck)
+    # save_checkpoint itself names the path (not a temporary file) and writes nothing
+    with pytest.raises(ValueError, match="is a directory") as e:
+        save_checkpoint(d, TinyOptical())
+    assert repr(str(d)) in str(e.value) and ".tmp" not in str(e.value)
+    assert list(d.iterdir()) == []

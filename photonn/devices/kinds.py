@@ -1,0 +1,360 @@
+"""The typed profile kinds: one frozen subclass of :class:`DeviceProfile` per kind.
+
+A kind declares each of its values once, as a :class:`~photonn.devices.base.Value`
+(a :class:`photonn._spec.Spec`: type, SI unit, bounds, description, required or
+optional) in its class body. From that one declaration come the file format
+(:mod:`photonn.devices.validation` checks every key of a TOML file against it at
+:func:`~photonn.devices.load_profile`), :data:`KINDS`, the typed attribute
+(``profile.pixel_pitch`` [m], ``profile.p_pi`` [W]) and the derived values of the
+kind (``v_pi``, ``phase_lut``, ``dynamic_range`` ...).
+
+* ``"slm"``: :class:`SLMProfile`, a spatial light modulator (phase panel);
+* ``"camera"``: :class:`CameraProfile`, an image sensor;
+* ``"mzi_platform"``: :class:`MZIPlatformProfile`, an MZI mesh platform (couplers,
+  heaters, DAC).
+
+Mapping access (``profile["pixel_pitch"]``, ``"lut" in profile``,
+``profile.values``) keeps working. A profile built from a mapping of SI values
+may lack required values; reading a missing one raises ``ValueError`` naming it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from ..functional.slm import linear_lut
+from .base import DeviceProfile, Value
+from .tables import read_heater_calibration, read_iv_table, read_lut
+
+
+def _length(description: str, optional: bool = False) -> Value:
+    return Value(float, "m", description, optional=optional, gt=0.0, le=1e-2)
+
+
+def _positive(unit: str, description: str, optional: bool = True) -> Value:
+    return Value(float, unit, description, optional=optional, gt=0.0)
+
+
+class _PixelArray:
+    """Derived values of a pixel array (SLM panel, camera sensor)."""
+
+    @property
+    def active_area(self) -> tuple[float, float]:
+        """``(height, width)`` [m] of the pixels: ``resolution * pixel_pitch``."""
+        (ny, nx), pitch = self.resolution, self.pixel_pitch
+        return (ny * pitch, nx * pitch)
+
+    @property
+    def gray_levels(self) -> int:
+        """``2 ** bit_depth``: SLM gray levels or camera ADC levels."""
+        return 2**self.bit_depth
+
+
+class _ReLaXSwitch:
+    """ReLaX (photonn.reuse): switched reuse of the layers and its latency model."""
+
+    switch_time = _positive("s", "switching time of the fast switch that routes a pass")
+    sw_loss_db = Value(
+        float, "dB", "power loss of the switch per pass", optional=True, ge=0.0, le=60.0
+    )
+    sw_xtalk_db = Value(
+        float,
+        "dB",
+        "power leaking from the other switch port per pass (<= 0 dB)",
+        optional=True,
+        ge=-100.0,
+        le=0.0,
+    )
+    pass_time = _positive("s", "T_MM: time for the light to cross one bank layer (one pass)")
+    state_time = Value(
+        float,
+        "s",
+        "T_state: time to hold or convert the state between passes (nonlinearity)",
+        optional=True,
+        ge=0.0,
+    )
+
+
+class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
+    """A spatial light modulator: a panel of phase pixels (``kind = "slm"``)."""
+
+    KIND = "slm"
+    pixel_pitch = _length("pixel pitch")
+    resolution = Value(tuple, "", "pixel count (ny, nx)")
+    bit_depth = Value(int, "bit", "bits per gray level", ge=1, le=16)
+    fill_factor = Value(float, "", "active area fraction", gt=0.0, le=1.0)
+    max_phase = Value(float, "rad", "phase stroke", gt=0.0, le=20 * math.pi)
+    wavelength = _length("design wavelength of max_phase")
+    frame_rate = _positive("Hz", "frame rate of the panel")
+    # the file name (from SI values: may be the phases [rad] themselves)
+    lut_file = Value(str, "", "CSV of gray level -> phase [rad]", optional=True, key="lut")
+    # -- export (photonn.export): the operating band of the panel
+    lambda_min = _length("shortest operating wavelength", optional=True)
+    lambda_max = _length("longest operating wavelength", optional=True)
+
+    @classmethod
+    def check(cls, values: Mapping, where) -> None:
+        lo, hi = values.get("lambda_min"), values.get("lambda_max")
+        if (lo is None) != (hi is None):
+            raise ValueError(
+                f"{where}: give both lambda_min and lambda_max (the operating band), or neither"
+            )
+        if lo is None:
+            return
+        if not lo < hi:
+            raise ValueError(
+                f"{where}: lambda_min = {lo * 1e9:.6g} nm must be below lambda_max = "
+                f"{hi * 1e9:.6g} nm"
+            )
+        lam = values.get("wavelength")
+        if lam is not None and not lo <= lam <= hi:
+            raise ValueError(
+                f"{where}: the design wavelength {lam * 1e9:.6g} nm lies outside the band "
+                f"{lo * 1e9:.6g} .. {hi * 1e9:.6g} nm; check wavelength, lambda_min/max"
+            )
+
+    def check_files(self, where) -> None:
+        if isinstance(self.lut_file, str):
+            if self.path is None:
+                raise ValueError(
+                    f"{where}: lut = {self.lut_file!r} needs the profile's file location"
+                )
+            try:
+                read_lut(self.lut_path, self.bit_depth)
+            except ValueError as exc:
+                raise ValueError(f"{where}: lut = {self.lut_file!r}: {exc}") from None
+
+    @property
+    def lut_path(self) -> Path | None:
+        """Path of the phase look-up table CSV (``values["lut"]`` beside the TOML), or None."""
+        if self.lut_file is None or self.path is None:
+            return None
+        return self.path.parent / self.lut_file
+
+    def lut(self, dtype: torch.dtype = torch.float64) -> torch.Tensor | None:
+        """The phase look-up table: tensor ``(2**bit_depth,)`` of phase [rad] per gray level.
+
+        ``None`` when the profile has no ``lut``. The table was validated at load.
+        """
+        table = self.lut_file
+        if table is None:
+            return None
+        if not isinstance(table, str):  # a profile built from SI values may hold the phases
+            return torch.tensor(table, dtype=dtype)
+        if self.path is None:
+            raise ValueError(
+                f"lut = {table!r} of profile {self.name!r} names a file, but the profile has no "
+                "file location: load it with photonn.devices.load_profile, or give the phases "
+                "[rad] as a sequence"
+            )
+        return torch.tensor(read_lut(self.lut_path, self.bit_depth), dtype=dtype)
+
+    def phase_lut(self, wavelength: float | None = None, dtype=torch.float64) -> torch.Tensor:
+        """SLM phase [rad] per gray level, ``(gray_levels,)``, at ``wavelength`` [m].
+
+        The profile's look-up table if it has one, else the linear
+        ``max_phase * g / 2**bit_depth``; scaled by ``wavelength_design / wavelength``
+        (liquid-crystal dispersion neglected). Default: the design wavelength.
+        """
+        bits = self.bit_depth
+        table = self.lut(dtype=torch.float64)
+        if table is None:
+            table = linear_lut(bits, float(self.max_phase))
+        if table.numel() != 2**bits:
+            raise ValueError(
+                f"the look-up table of {self.name!r} holds {table.numel()} levels but "
+                f"bit_depth = {bits} needs {2**bits}"
+            )
+        if wavelength is not None:
+            lam = float(wavelength)
+            if not math.isfinite(lam) or lam <= 0:
+                raise ValueError(f"wavelength must be a finite number > 0 [m], got {wavelength!r}")
+            table = table * (self.wavelength / lam)
+        return table.to(dtype)
+
+    # -- export (photonn.export): operating band --------------------------------------
+    @property
+    def wavelength_range(self) -> tuple[float, float] | None:
+        """``(lambda_min, lambda_max)`` [m], the operating band of an SLM (None: not given)."""
+        if self.lambda_min is None or self.lambda_max is None:
+            return None
+        return (self.lambda_min, self.lambda_max)
+
+    def phase_range(self, wavelength: float | None = None) -> float:
+        """Phase stroke [rad] of an SLM at ``wavelength`` [m]: ``max_phase * wavelength_design /
+        wavelength`` (liquid-crystal dispersion neglected; default: the design wavelength)."""
+        self.require("max_phase", "wavelength")
+        if wavelength is None:
+            return self.max_phase
+        return self.max_phase * self.wavelength / float(wavelength)
+
+    def check_wavelength(self, wavelength: float) -> None:
+        """Raise ``ValueError`` naming both numbers when ``wavelength`` [m] is outside the
+        profile's ``lambda_min .. lambda_max`` (no check without them)."""
+        band = self.wavelength_range
+        if band is None:
+            return
+        lo, hi = band
+        if not lo * (1 - 1e-12) <= wavelength <= hi * (1 + 1e-12):
+            raise ValueError(
+                f"the wavelength {wavelength * 1e9:.6g} nm is outside the operating band "
+                f"{lo * 1e9:.6g} .. {hi * 1e9:.6g} nm of {self.kind} profile {self.name!r} "
+                "(lambda_min / lambda_max); choose a device for this wavelength"
+            )
+
+
+class CameraProfile(_PixelArray, DeviceProfile):
+    """An image sensor (``kind = "camera"``)."""
+
+    KIND = "camera"
+    pixel_pitch = _length("pixel pitch")
+    resolution = Value(tuple, "", "pixel count (ny, nx)")
+    quantum_efficiency = Value(float, "", "QE 0..1", gt=0.0, le=1.0)
+    read_noise_e = Value(float, "e-", "rms read noise", ge=0.0)
+    full_well_e = Value(float, "e-", "full-well capacity", gt=0.0)
+    bit_depth = Value(int, "bit", "ADC bits", ge=1, le=32)
+    dark_current_e_per_s = Value(float, "e-/s/pixel", "dark current", ge=0.0)
+    wavelength = _length("wavelength at which quantum_efficiency is stated", optional=True)
+    frame_rate = _positive("Hz", "frame rate of the sensor")
+
+    @property
+    def dynamic_range(self) -> float:
+        """``full_well_e / read_noise_e`` (``inf`` without read noise)."""
+        self.require("full_well_e", "read_noise_e")
+        r = self.read_noise_e
+        return math.inf if r == 0 else self.full_well_e / r
+
+    @property
+    def dynamic_range_db(self) -> float:
+        """``20 log10(dynamic_range)`` [dB]."""
+        dr = self.dynamic_range
+        return math.inf if math.isinf(dr) else 20 * math.log10(dr)
+
+
+class MZIPlatformProfile(_ReLaXSwitch, DeviceProfile):
+    """An MZI mesh platform: couplers, thermo-optic heaters and their DAC
+    (``kind = "mzi_platform"``)."""
+
+    KIND = "mzi_platform"
+    wavelength = _length("wavelength")
+    p_pi = Value(float, "W", "heater power for pi", gt=0.0, le=10.0)
+    insertion_loss_db = Value(float, "dB", "loss per MZI", ge=0.0, le=60.0)
+    coupler_imbalance_sigma = Value(
+        float, "rad", "std of the coupler splitting-angle error around pi/4", ge=0.0, lt=math.pi / 4
+    )
+    thermal_crosstalk = Value(
+        float, "", "fraction of a heater's phase seen by a nearest neighbour", ge=0.0, lt=1.0
+    )
+    heater_resistance = _positive("ohm", "heater resistance", optional=False)
+    dac_bits = Value(int, "bit", "DAC bits", ge=1, le=32)
+    v_max = _positive("V", "DAC full-scale voltage", optional=False)
+    response_time = _positive("s", "settling time of a heater")
+    # -- export (photonn.export): the controller and its limits
+    dac_channels = Value(
+        int,
+        "channels",
+        "DAC channels of the controller (one per phase shifter)",
+        optional=True,
+        ge=1,
+    )
+    channel_power_max = _positive("W", "largest electrical power of one heater")
+    total_power_max = _positive("W", "largest electrical power of all heaters of a chip together")
+    heater_iv_file = Value(
+        str,
+        "",
+        "CSV current_A,voltage_V of a heater; fitted to V = r1 I + r3 I^3",
+        optional=True,
+        key="heater_iv",
+    )
+    heater_calibration_file = Value(
+        str,
+        "",
+        "CSV channel,power_W,phase_rad: measured phase against power per channel",
+        optional=True,
+        key="heater_calibration",
+    )
+
+    @classmethod
+    def check(cls, values: Mapping, where) -> None:
+        pc, pt = values.get("channel_power_max"), values.get("total_power_max")
+        if pc is not None and pt is not None and pt < pc:
+            raise ValueError(
+                f"{where}: total_power_max = {pt:.6g} W is below channel_power_max = {pc:.6g} W; "
+                "the total limit covers all heaters together"
+            )
+        if all(k in values for k in ("v_max", "heater_resistance", "p_pi")):
+            p_max = values["v_max"] ** 2 / values["heater_resistance"]
+            if p_max < 2 * values["p_pi"]:
+                raise ValueError(
+                    f"{where}: v_max^2 / heater_resistance = {p_max * 1e3:.3g} mW is below "
+                    f"2 p_pi = {2e3 * values['p_pi']:.3g} mW, so a heater cannot reach a 2 pi "
+                    "phase shift; raise v_max or check heater_resistance and p_pi"
+                )
+
+    def check_files(self, where) -> None:
+        for key, read in (
+            ("heater_iv", self.heater_iv_law),
+            ("heater_calibration", self.heater_calibration),
+        ):
+            if key in self.values:
+                try:
+                    read()
+                except ValueError as exc:
+                    raise ValueError(f"{where}: {key} = {self.values[key]!r}: {exc}") from None
+
+    @property
+    def v_pi(self) -> float:
+        """Heater voltage [V] for a pi phase shift: ``sqrt(p_pi R)``."""
+        return math.sqrt(self.p_pi * self.heater_resistance)
+
+    @property
+    def p_max(self) -> float:
+        """Heater power [W] at the DAC's full-scale voltage: ``v_max^2 / R``."""
+        return self.v_max**2 / self.heater_resistance
+
+    @property
+    def phase_range_at_vmax(self) -> float:
+        """Phase [rad] a heater reaches at ``v_max``: ``pi v_max^2 / (R p_pi)``.
+
+        The full-scale phase of the heater DAC law (see
+        :func:`photonn.functional.dac_quantize_phase`).
+        """
+        return math.pi * self.p_max / self.p_pi
+
+    @property
+    def dac_levels(self) -> int:
+        """``2 ** dac_bits`` DAC codes."""
+        return 2**self.dac_bits
+
+    @property
+    def dac_step(self) -> float:
+        """Voltage [V] of one DAC code: ``v_max / (2**dac_bits - 1)``."""
+        return self.v_max / (self.dac_levels - 1)
+
+    # -- export (photonn.export): calibration files --------------------------------------
+    def heater_iv_law(self) -> tuple[float, float] | None:
+        """``(r1, r3)`` [V/A, V/A^3] of ``V = r1 I + r3 I^3`` fitted to the ``heater_iv``
+        table, or None without one (then ``V = R I``)."""
+        path = self.file_path("heater_iv")
+        if path is None:
+            return None
+        from ..functional.heater import fit_iv_law
+
+        current, voltage = read_iv_table(path)
+        return fit_iv_law(current, voltage)
+
+    def heater_calibration(self) -> dict[int, tuple[list[float], list[float]]] | None:
+        """Measured phase against power per channel from ``heater_calibration``:
+        ``{channel: (power [W], phase [rad])}``, or None."""
+        path = self.file_path("heater_calibration")
+        return None if path is None else read_heater_calibration(path)
+
+
+#: kind -> {value name: :class:`~photonn.devices.base.Value`}, each kind's declared values
+KINDS: dict[str, Mapping[str, Value]] = {
+    c.KIND: c.FIELDS for c in (SLMProfile, CameraProfile, MZIPlatformProfile)
+}
