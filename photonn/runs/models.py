@@ -112,7 +112,8 @@ def _kind_key(name: str):
     return ("kind", str, key(name, "model kind", choices=lambda: tuple(MODEL_KINDS)))
 
 
-_DTYPE_KEY = ("dtype", str, key("complex64", "field precision", choices=tuple(DTYPES)))
+def _dtype_key(doc: str = "field precision"):
+    return ("dtype", str, key("complex64", doc, choices=tuple(DTYPES)))
 
 
 def options_of(m: Mapping):
@@ -141,7 +142,7 @@ def _d2nn_section():
         "D2NNSection",
         D2NNOptions,
         before=[_kind_key("d2nn")],
-        after=[_DTYPE_KEY],
+        after=[_dtype_key()],
         doc="A diffractive network (`photonn.models.D2NN`): phase masks between free-space "
         "steps. Keys are `photonn.models.D2NNOptions`.",
     )
@@ -211,7 +212,7 @@ def _photonic_mlp_section():
         "PhotonicMLPSection",
         PhotonicMLPOptions,
         before=[_kind_key("photonic_mlp"), ("features", int, features)],
-        after=[_DTYPE_KEY],
+        after=[_dtype_key()],
         doc="An on-chip coherent MLP (`photonn.models.PhotonicMLP`): SVD layers of MZI "
         "meshes. Keys besides `features` and `dtype` are `photonn.models.PhotonicMLPOptions`.",
     )
@@ -273,12 +274,14 @@ def _pixel_net(cls, m: dict, num_classes: int, generator, device):
     )
 
 
-def _pixel_section(name: str, options, kind: str, doc: str, *, after=(), **pixel_defaults):
+def _pixel_section(
+    name: str, options, kind: str, doc: str, *, after=(), dtype="field precision", **pixel_defaults
+):
     return options_section(
         name,
         options,
         before=[_kind_key(kind), *_pixel_keys(**pixel_defaults)],
-        after=[*after, _DTYPE_KEY],
+        after=[*after, _dtype_key(dtype)],
         doc=doc,
     )
 
@@ -315,6 +318,7 @@ def _multivariate_section():
         "besides the pixels', the augmentation and `dtype` are "
         "`photonn.models.MultivariateOptions`.",
         after=augment,
+        dtype="cavity precision (S is built in float64)",
     )
 
 
@@ -353,6 +357,7 @@ def _coupled_mode_section():
         "Wanjura and Marquardt's scattering network (`photonn.models.CoupledModePNN`): the "
         "pixels in mode detunings, the class scores at the output probes. Keys besides the "
         "pixels' and `dtype` are `photonn.models.CoupledModeOptions`.",
+        dtype="solve precision",
         mean=0.0,
         std=1.0,
     )
