@@ -12,7 +12,8 @@ resident size just before it: the step's *extra* memory, which is what grows wit
 depth. The children run with ``MALLOC_MMAP_THRESHOLD_=65536`` so that every tensor
 above 64 KiB is its own mapping, returned to the system when freed: resident memory
 then follows the live tensors instead of the C allocator's free lists. Linux only.
-Time: the median of ``--steps`` training steps after a warm-up step, one torch thread.
+Time: the median of ``--steps`` training steps after a warm-up step, one torch thread,
+wall clock and the process's CPU time.
 """
 
 from __future__ import annotations
@@ -74,12 +75,14 @@ def child(layers: int, k: int, size: int, batch: int, steps: int) -> dict:
         raise RuntimeError("this kernel does not reset VmHWM via /proc/self/clear_refs")
     step()
     extra = (_status_kib("VmHWM") - rss0) / 1024
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     times.sort()
+    cpu.sort()
     return {
         "layers": layers,
         "recompute": k,
@@ -87,6 +90,7 @@ def child(layers: int, k: int, size: int, batch: int, steps: int) -> dict:
         "batch": batch,
         "extra_mib": extra,
         "step_s": times[len(times) // 2],
+        "cpu_s": cpu[len(cpu) // 2],
         "rss_mib": rss0 / 1024,
     }
 
@@ -156,6 +160,8 @@ def main(argv=None) -> int:
                     f"{r['extra_mib'] / base['extra_mib']:.2f}",
                     f"{r['step_s']:.2f}",
                     f"{r['step_s'] / base['step_s']:.2f}",
+                    f"{r['cpu_s']:.2f}",
+                    f"{r['cpu_s'] / base['cpu_s']:.2f}",
                 ]
             )
     field_mib = args.batch * args.size**2 * 8 / 2**20
@@ -165,11 +171,22 @@ def main(argv=None) -> int:
             f"(2x padding: {2 * args.size}^2 FFTs), one torch thread. One unpadded field of "
             f"the batch is {field_mib:.0f} MiB. Extra memory: the step's resident high-water "
             "mark above the resident size before it (see the module docstring); time: median "
-            f"of {args.steps} steps. Ratios are to recompute = 0 at the same depth.",
+            f"of {args.steps} steps, wall clock and CPU time of the process (one thread: "
+            "the CPU time is the less disturbed by other processes on a loaded machine). "
+            "Ratios are to recompute = 0 at the same depth.",
             "",
             table(
                 rows,
-                ["layers L", "recompute k", "extra MiB", "x k=0", "step s", "x k=0"],
+                [
+                    "layers L",
+                    "recompute k",
+                    "extra MiB",
+                    "x k=0",
+                    "step s (wall)",
+                    "x k=0",
+                    "step s (CPU)",
+                    "x k=0",
+                ],
             ),
         ]
     )
