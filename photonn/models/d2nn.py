@@ -145,10 +145,11 @@ class D2NN(ComplexModule):
         generator: ``torch.Generator`` for the random initialisation.
         strict: raise instead of warning when a propagation step is undersampled.
         recompute: ``k``: keep the field entering every ``k``-th layer and recompute the
-            others in the backward pass (segments of ``k`` layers, each run again once
-            in backward); the activation memory of training falls from about one
-            padded field per layer to ``L / k`` stored fields plus one segment's,
-            least near ``k = sqrt(L)``, for about one more forward pass of time.
+            others in the backward pass (segments of ``k`` layers, each but the last run
+            again once in backward; the last keeps its graph, as backward needs it
+            first); the activation memory of training falls from about one field per
+            layer to ``L / k`` stored fields plus one segment's, least near
+            ``k = sqrt(L)``, for at most one more forward pass of time.
             ``0`` (default) stores everything. Gradients are the plain backward's
             within float rounding.
         dtype: complex64 (default) or complex128.
@@ -367,6 +368,9 @@ class D2NN(ComplexModule):
         if k and torch.is_grad_enabled():
             for start in range(0, self.num_layers, k):
                 stop = min(self.num_layers, start + k)
+                if stop == self.num_layers:  # backward needs the last segment first: keep it
+                    u = self._layers(u, start, stop)
+                    break
                 params = [
                     p for m in self.masks[start:stop] for p in m.parameters() if p.requires_grad
                 ]
