@@ -6,8 +6,11 @@ then times a few training steps at a reduced size in fresh processes and extrapo
 * batch: a step's extra memory and time are fitted as ``a + s * batch`` from steps at
   two small batches (2 and 4, or fewer when the configured batch is smaller);
 * grid (D2NN only, ``size`` above :data:`PROBE_SIZE`): measured at ``size =
-  PROBE_SIZE`` (``input_size`` scaled alike); memory scales as ``size^2`` and time as
-  the FFT cost ``size^2 log size``.
+  PROBE_SIZE`` (``input_size`` scaled alike); the step's extra memory and the model's
+  tensors (weights, buffers, gradients, up to two optimizer moments per weight) scale
+  as ``size^2``, the rest of what building and the first steps add (lazy library
+  initialisation) is kept as measured, and time scales as the FFT cost
+  ``size^2 log size``.
 
 Peak memory is the process's resident high-water mark (Linux ``/proc/self/status``
 ``VmHWM``, reset through ``/proc/self/clear_refs``) with glibc returning every block
@@ -57,6 +60,7 @@ class Estimate:
     parameter_bytes: int = 0
     how: str = ""
     base_bytes: float | None = None  # the process before the model (interpreter, torch, data)
+    step_extra_bytes: float | None = None  # what one training step adds at its peak
 
     @property
     def fits(self) -> bool:
@@ -77,7 +81,7 @@ class Estimate:
         if self.base_bytes is not None and self.peak_bytes is not None:
             peak += (
                 f", of which {(self.peak_bytes - self.base_bytes) / MIB:.0f} MiB model, "
-                "optimizer and training step"
+                f"optimizer and training step ({self.step_extra_bytes / MIB:.0f} MiB the step)"
             )
         lines += [
             f"estimated peak memory: {peak} (available: {avail})",
@@ -160,20 +164,31 @@ def estimate_run(cfg: dict, *, steps: int = 2) -> Estimate:
         tensors = [(n, s, d, int(b * mem_scale)) for n, s, d, b in p1["tensors"]]
         how.append(
             "the builder reads tensor values, so tensors are listed from the reduced build"
-            + (f" with sizes scaled by {mem_scale:.3g}" if mem_scale != 1 else "")
+            + (
+                f" (shapes at {overrides[0]}, bytes scaled by {mem_scale:.3g})"
+                if mem_scale != 1
+                else ""
+            )
         )
     pbytes = sum(r[3] for r in tensors)
 
     def fit(key):
+        # a cost cannot fall with the batch: a negative slope is timing noise
         y1, y2 = p1[key], p2[key]
-        slope = 0.0 if b2 == b1 else (y2 - y1) / (b2 - b1)
-        return y1 + slope * (batch - b1)
+        slope = 0.0 if b2 == b1 else max(0.0, (y2 - y1) / (b2 - b1))
+        return max(y1, y2) + slope * (batch - b2)
 
     step = time_scale * fit("step_s")
-    peak = None
+    peak = step_extra = None
     if p1["extra"] is not None:
-        model_mem = p1["rss0"] - p1["rss_base"]
-        peak = p1["rss_base"] + mem_scale * (model_mem + fit("extra"))
+        # the probe's tensors (weights and buffers, gradients and up to two optimizer
+        # moments per weight) and its step scale with the grid; the rest of what building
+        # and the first steps add (libraries' lazy initialisation, FFT plans) does not
+        probe_params = sum(b for n, _, _, b in p1["tensors"] if n in p1["parameters"])
+        scaled = sum(r[3] for r in p1["tensors"]) + 3 * probe_params
+        fixed = max(0, p1["rss0"] - p1["rss_base"] - scaled)
+        step_extra = mem_scale * fit("extra")
+        peak = p1["rss_base"] + fixed + mem_scale * scaled + step_extra
     probe = f"batches {b1} and {b2}" if b2 != b1 else f"batch {b1}"
     how.append(
         f"{steps} timed steps at {probe}"
@@ -186,7 +201,14 @@ def estimate_run(cfg: dict, *, steps: int = 2) -> Estimate:
         )
     )
     return Estimate(
-        peak, step, avail, tensors, pbytes, how="; ".join(how), base_bytes=p1["rss_base"]
+        peak,
+        step,
+        avail,
+        tensors,
+        pbytes,
+        how="; ".join(how),
+        base_bytes=p1["rss_base"],
+        step_extra_bytes=step_extra,
     )
 
 
@@ -254,6 +276,7 @@ def _probe(config: str, steps: int, overrides: list[str]) -> dict:
         "extra": extra,
         "step_s": sorted(times)[len(times) // 2],
         "tensors": _tensors(model),
+        "parameters": [n for n, _ in model.named_parameters()],
     }
 
 
