@@ -70,7 +70,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, finite_float, one_of, positive_int, real_of
+from .._checks import (
+    check_generator,
+    complex_dtype,
+    feature_batch,
+    non_negative_float,
+    one_of,
+    positive_int,
+    real_of,
+)
 from .._module import ComplexModule
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
@@ -192,14 +200,10 @@ class EncodedMesh(ComplexModule):
         self.integrate = one_of(integrate, INTEGRATE, "integrate")
         self.readout = one_of(readout, READOUT, "readout")
         self.dtype = complex_dtype(dtype)
-        gain_std = finite_float(gain_std, "gain_std")
-        if gain_std < 0:
-            raise ValueError(f"gain_std must be >= 0 [rad per unit input], got {gain_std}")
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(
-                "EncodedMesh needs generator=torch.Generator().manual_seed(seed): its initial "
-                f"phases, gains and input field are random (got {type(generator).__name__})"
-            )
+        gain_std = non_negative_float(gain_std, "gain_std", "rad per unit input")
+        check_generator(
+            generator, required_for="EncodedMesh's initialisation (phases, gains, field)"
+        )
         m, K, D = self.layout.n_mzi, self.slots, self.in_features
         self.encodable = m * (2 if encode == "both" else 1)
         P = self._phases_per_slot(phases_per_slot)
@@ -484,34 +488,14 @@ class EncodedMesh(ComplexModule):
                 "no response time: pass response_time= [s] or build the mesh with "
                 "EncodedMesh.from_profile(...) from a profile with response_time_us"
             )
-        tau = finite_float(response_time, "response_time")
-        slot = finite_float(slot_time, "slot_time")
-        if tau < 0 or slot < 0:
-            raise ValueError(f"response_time and slot_time must be >= 0 s, got {tau}, {slot}")
+        tau = non_negative_float(response_time, "response_time", "s")
+        slot = non_negative_float(slot_time, "slot_time", "s")
         return self.slots * (tau + slot)
 
     # ---- evaluation ------------------------------------------------------------------
-    def _inputs(self, x) -> torch.Tensor:
-        D = self.in_features
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.is_complex() or not x.is_floating_point():
-            raise TypeError(
-                f"x must be a real floating tensor (the data written into phases), got {x.dtype}"
-                "; scale integer images first, e.g. x.float() / 255"
-            )
-        if x.ndim == 3 and x.shape[-1] * x.shape[-2] == D:
-            x = x.flatten(-2)
-        if x.ndim != 2 or x.shape[-1] != D:
-            raise ValueError(
-                f"x must have shape (batch, {D}) (or (batch, H, W) with H W = {D}), "
-                f"got {tuple(x.shape)}; resize the inputs to in_features = {D}"
-            )
-        return x.to(real_of(self.dtype))
-
     def phases(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(theta, phi)`` of every slot [rad], each real ``(B, K, n_mzi)``."""
-        x = self._inputs(x)
+        x = feature_batch(x, self.in_features, real_of(self.dtype), "phases")
         m = self.n_mzi
         xpad = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
         values = self.gain * xpad[:, self.input_index]  # (B, K, P)
