@@ -181,17 +181,39 @@ def mesh_coefficients(t00, t01, t10, t11, layout: MeshLayout):
 
     Column ``c`` maps ``x`` to ``a[c] * x + b[c] * x[perm[c % 2]]``.
     """
+    return _coefficients(t00, t01, t10, t11, layout)
+
+
+def _coefficients(t00, t01, t10, t11, layout: MeshLayout):
+    """``a, b`` ``(L, N, *batch)`` from entries ``(n_mzi, *batch)``: the MZIs' 2x2 blocks
+    scattered into the columns (``a = 1, b = 0`` on idle modes)."""
     n, L = layout.n, layout.n_columns
-    idx, _, _, _ = _indices(layout, t00.device)
-    one = torch.ones(L * n, dtype=t00.dtype, device=t00.device)
-    zero = torch.zeros(L * n, dtype=t00.dtype, device=t00.device)
+    batch = t00.shape[1:]
+    idx = _indices(layout, t00.device)[0]
+    one = torch.ones(L * n, *batch, dtype=t00.dtype, device=t00.device)
+    zero = torch.zeros(L * n, *batch, dtype=t00.dtype, device=t00.device)
     a = one.index_put((idx,), torch.cat([t00, t11]))
     b = zero.index_put((idx,), torch.cat([t01, t10]))
-    return a.view(L, n), b.view(L, n)
+    return a.view(L, n, *batch), b.view(L, n, *batch)
 
 
 def _perm(layout: MeshLayout, device) -> torch.Tensor:
     return _indices(layout, device)[2]
+
+
+def _run_columns(xt, a, b, perm):
+    """The ``L`` butterflies ``x <- a[c] x + b[c] x[perm[c % 2]]`` on ``xt`` ``(N, B)``
+    (``a, b`` ``(L, N, 1)``: shared by the batch, or ``(L, N, B)``: per sample).
+    Returns the output and the input of every column (for the backward). The partner
+    buffer is reused: on CPU, fresh memory costs page faults."""
+    saved = []
+    px = torch.empty_like(xt)
+    for c in range(a.shape[0]):
+        saved.append(xt)
+        torch.index_select(xt, 0, perm[c % 2], out=px)
+        xt = a[c] * xt
+        xt.addcmul_(b[c], px)
+    return xt, saved
 
 
 class _DirectButterflies(torch.autograd.Function):
@@ -201,14 +223,7 @@ class _DirectButterflies(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xt, a, b, perm):
-        saved = []
-        a3, b3 = a.unsqueeze(2), b.unsqueeze(2)
-        px = torch.empty_like(xt)
-        for c in range(a.shape[0]):
-            saved.append(xt)
-            torch.index_select(xt, 0, perm[c % 2], out=px)
-            xt = a3[c] * xt
-            xt.addcmul_(b3[c], px)
+        xt, saved = _run_columns(xt, a.unsqueeze(2), b.unsqueeze(2), perm)
         ctx.save_for_backward(a, b, perm, *saved)
         return xt
 
@@ -553,14 +568,7 @@ def mesh_coefficients_batched(t00, t01, t10, t11, layout: MeshLayout):
     column ``c`` maps ``x`` ``(N, B)`` to ``a[c] * x + b[c] * x[perm[c % 2]]``, every
     sample with its own 2x2 blocks (``a = 1, b = 0`` on idle modes).
     """
-    n, L = layout.n, layout.n_columns
-    batch = t00.shape[-1]
-    idx = _indices(layout, t00.device)[0]
-    one = torch.ones(L * n, batch, dtype=t00.dtype, device=t00.device)
-    zero = torch.zeros(L * n, batch, dtype=t00.dtype, device=t00.device)
-    a = one.index_put((idx,), torch.cat([t00, t11]))
-    b = zero.index_put((idx,), torch.cat([t01, t10]))
-    return a.view(L, n, batch), b.view(L, n, batch)
+    return _coefficients(t00, t01, t10, t11, layout)
 
 
 class _SampleButterflies(torch.autograd.Function):
@@ -570,13 +578,7 @@ class _SampleButterflies(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xt, a, b, perm):
-        saved = []
-        px = torch.empty_like(xt)
-        for c in range(a.shape[0]):
-            saved.append(xt)
-            torch.index_select(xt, 0, perm[c % 2], out=px)
-            xt = a[c] * xt
-            xt.addcmul_(b[c], px)
+        xt, saved = _run_columns(xt, a, b, perm)
         ctx.save_for_backward(a, b, perm, *saved)
         return xt
 
