@@ -216,28 +216,42 @@ def _run_columns(xt, a, b, perm):
     return xt, saved
 
 
-class _DirectButterflies(torch.autograd.Function):
-    """The ``L`` butterflies on a batch laid out ``(N, batch)``, with a hand-written
-    backward (two batch reductions and one butterfly per column). Per-column
-    temporaries are reused: on CPU, fresh memory costs page faults."""
+class _Butterflies(torch.autograd.Function):
+    """The ``L`` butterflies on ``x`` ``(N, B)``: the forward of both kinds (coefficients
+    ``(L, N)`` shared by the batch, or ``(L, N, B)`` per sample); each kind writes its
+    backward, which starts from :meth:`_adjoint_start`."""
 
     @staticmethod
     def forward(ctx, xt, a, b, perm):
-        xt, saved = _run_columns(xt, a.unsqueeze(2), b.unsqueeze(2), perm)
+        shared = a.ndim == 2
+        xt, saved = _run_columns(
+            xt, a.unsqueeze(2) if shared else a, b.unsqueeze(2) if shared else b, perm
+        )
         ctx.save_for_backward(a, b, perm, *saved)
         return xt
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, G):
+    def _adjoint_start(ctx, G):
+        """``(a, b, perm, saved, grad_a, grad_b, H)``: the saved tensors, empty gradients
+        of ``a`` and ``b``, and ``H = conj(G)`` (conj(grad) throughout, conjugated
+        physically once: conj views are slow operands)."""
         a, b, perm, *saved = ctx.saved_tensors
-        L = a.shape[0]
-        grad_a = torch.empty_like(a)
-        grad_b = torch.empty_like(b)
-        red = torch.empty_like(a[0])
-        # conj(grad) throughout, conjugated physically once (conj views are slow operands)
         H = torch.empty_like(G, memory_format=torch.contiguous_format)
         H.copy_(G.conj())
+        return a, b, perm, saved, torch.empty_like(a), torch.empty_like(b), H
+
+
+class _DirectButterflies(_Butterflies):
+    """Shared coefficients on a batch laid out ``(N, batch)``, with a hand-written
+    backward (two batch reductions and one butterfly per column). Per-column
+    temporaries are reused: on CPU, fresh memory costs page faults."""
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, G):
+        a, b, perm, saved, grad_a, grad_b, H = _Butterflies._adjoint_start(ctx, G)
+        L = a.shape[0]
+        red = torch.empty_like(a[0])
         H2, PH, prod = torch.empty_like(H), torch.empty_like(H), torch.empty_like(H)
         a3 = a.unsqueeze(2)
         pb = [b.index_select(1, perm[q]).unsqueeze(2) for q in (0, 1)]
@@ -571,27 +585,16 @@ def mesh_coefficients_batched(t00, t01, t10, t11, layout: MeshLayout):
     return _coefficients(t00, t01, t10, t11, layout)
 
 
-class _SampleButterflies(torch.autograd.Function):
-    """The ``L`` butterflies on ``x`` ``(N, B)`` with per-sample coefficients ``(L, N, B)``
-    and a hand-written backward (per column: two gathers and four element-wise products;
-    nothing is reduced over the batch, every sample has its own gradient)."""
-
-    @staticmethod
-    def forward(ctx, xt, a, b, perm):
-        xt, saved = _run_columns(xt, a, b, perm)
-        ctx.save_for_backward(a, b, perm, *saved)
-        return xt
+class _SampleButterflies(_Butterflies):
+    """Per-sample coefficients ``(L, N, B)`` with a hand-written backward (per column:
+    two gathers and four element-wise products; nothing is reduced over the batch, every
+    sample has its own gradient)."""
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, G):
-        a, b, perm, *saved = ctx.saved_tensors
+        a, b, perm, saved, grad_a, grad_b, H = _Butterflies._adjoint_start(ctx, G)
         L = a.shape[0]
-        grad_a = torch.empty_like(a)
-        grad_b = torch.empty_like(b)
-        # conj(grad) throughout, conjugated physically once (conj views are slow operands)
-        H = torch.empty_like(G, memory_format=torch.contiguous_format)
-        H.copy_(G.conj())
         H2, PH, PX = torch.empty_like(H), torch.empty_like(H), torch.empty_like(H)
         for c in range(L - 1, -1, -1):
             x, p = saved[c], perm[c % 2]

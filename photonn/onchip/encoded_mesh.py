@@ -83,7 +83,7 @@ from .._module import ComplexModule
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
 from ..functional.mzi_mesh import MeshLayout, mesh_layout, mzi_mesh_batched
-from .imperfections import MeshImperfections
+from .imperfections import MeshImperfections, _static_buffers
 
 __all__ = ["EncodedMesh"]
 
@@ -91,6 +91,7 @@ ENCODE = ("theta", "phi", "both")
 ASSIGN = ("split", "replicate")
 INTEGRATE = ("incoherent", "coherent")
 READOUT = ("intensity", "affine")
+_MODELLED = ("coupler_error", "arm_loss_db")
 # the fields of a MeshImperfections that an encoded mesh does not model (its phases are
 # data, written afresh at every slot): refused rather than silently ignored
 _NOT_MODELLED = {
@@ -108,7 +109,7 @@ def _value_from_loaded_buffers(mesh: EncodedMesh, _incompatible) -> None:
     what the mesh computes."""
     static = {
         name: None if getattr(mesh, name) is None else getattr(mesh, name).to(torch.float64)
-        for name in ("coupler_error", "arm_loss_db")
+        for name in _MODELLED
     }
     mesh._imperfections = mesh._imperfections.replace(**static)
 
@@ -375,12 +376,7 @@ class EncodedMesh(ComplexModule):
 
     @imperfections.setter
     def imperfections(self, value: MeshImperfections) -> None:
-        if not isinstance(value, MeshImperfections):
-            raise TypeError(
-                f"imperfections must be a photonn.onchip.MeshImperfections, got "
-                f"{type(value).__name__}; build one with MeshImperfections(coupler_error=..., "
-                f"arm_loss_db=...) or mesh.imperfections.replace(...)"
-            )
+        bufs = _static_buffers(value, self.layout, self.theta_bias, _MODELLED)
         unmodelled = [name for name, is_set in _NOT_MODELLED.items() if is_set(value)]
         if unmodelled:
             raise ValueError(
@@ -388,16 +384,6 @@ class EncodedMesh(ComplexModule):
                 f"imperfections set {', '.join(unmodelled)}; leave them at their defaults "
                 f"(use MZIMesh for phase errors, crosstalk, a DAC or phase noise)"
             )
-        m, ref = self.layout.n_mzi, self.theta_bias
-        bufs = {}
-        for name in ("coupler_error", "arm_loss_db"):
-            t = getattr(value, name)
-            if t is not None and t.shape != (m, 2):
-                raise ValueError(
-                    f"{name} must have shape ({m}, 2) for this {self.layout.name} mesh of "
-                    f"{m} MZIs, got {tuple(t.shape)}"
-                )
-            bufs[name] = None if t is None else t.to(device=ref.device, dtype=ref.dtype)
         self.coupler_error, self.arm_loss_db = bufs["coupler_error"], bufs["arm_loss_db"]
         self._imperfections = value
 
