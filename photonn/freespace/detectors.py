@@ -8,13 +8,11 @@ from torch import nn
 from .._checks import (
     COMPLEX_DTYPES,
     check_device,
-    complex_dtype,
     input_dtype,
     optional_dtype,
     positive_int,
     real_of,
 )
-from .._module import ComplexModule
 from ..functional.detection import (
     DIFFERENTIAL_MODES,
     auto_region_boxes,
@@ -23,7 +21,8 @@ from ..functional.detection import (
     region_energies,
     region_masks,
 )
-from ._common import check_field, check_grid
+from ._common import check_grid
+from ._element import GridElement
 
 __all__ = ["IntensityDetector", "RegionDetector"]
 
@@ -74,7 +73,7 @@ class IntensityDetector(nn.Module):
         return f"grid={self.grid}"
 
 
-class RegionDetector(ComplexModule):
+class RegionDetector(GridElement):
     """Energy collected by ``N`` disjoint detector regions of the output plane.
 
     Each region returns ``sum_{region} |E|^2 dx dy`` [W]. Regions are laid out
@@ -119,9 +118,7 @@ class RegionDetector(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device)
         self.num_regions = positive_int(num_regions, "num_regions")
         if differential is not None and differential not in DIFFERENTIAL_MODES:
             raise ValueError(
@@ -157,7 +154,7 @@ class RegionDetector(ComplexModule):
 
     def energies(self, field: torch.Tensor) -> torch.Tensor:
         """Energy in every detector region [W], ``(..., num_detectors)``."""
-        check_field(self, field, self.grid, self.dtype)
+        self._check_field(field)
         return region_energies(intensity(field), self.masks, self.grid.pixel_area)
 
     def readout(self, energies: torch.Tensor) -> torch.Tensor:

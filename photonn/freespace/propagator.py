@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import complex_dtype, complex_tensor
-from .._module import ComplexModule
 from ..functional.fourier import centered_fft2, conv_fft, pad_centered
 from ..functional.propagation import (
     check_propagation_args,
@@ -15,9 +13,10 @@ from ..functional.propagation import (
     warn_if_aliased,
 )
 from ..grid import Grid
+from ._element import GridElement
 
 
-class Propagator(ComplexModule):
+class Propagator(GridElement):
     """Propagate a complex field over a fixed distance.
 
     The transfer function (or, for ``"fraunhofer"``, the output-plane factor) is
@@ -66,12 +65,8 @@ class Propagator(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        if not isinstance(grid, Grid):
-            raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
+        super().__init__(grid, dtype=dtype, device=device)
         lams, multi, z, pad = check_propagation_args(wavelength, distance, method, pad_factor)
-        self.dtype = complex_dtype(dtype)
-        self.grid = grid
         self.wavelengths = lams
         self.multi = multi
         self.distance = z
@@ -94,13 +89,7 @@ class Propagator(ComplexModule):
         return tuple(self.H.shape[-2:])
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
-        complex_tensor(field)
-        self.grid.check_field(field)
-        if field.dtype != self.H.dtype:
-            raise TypeError(
-                f"field is {field.dtype} but this Propagator was built for {self.H.dtype}; "
-                f"build it with dtype={field.dtype} (never cast optical modules with .to(dtype))"
-            )
+        self._check_field(field)
         if field.device != self.H.device:
             raise ValueError(
                 f"field is on {field.device} but the Propagator is on {self.H.device}; "

@@ -7,8 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, positive_int, real_of
-from .._module import ComplexModule
+from .._checks import positive_int, real_of
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
 from ..functional.slm import (
@@ -21,7 +20,8 @@ from ..functional.slm import (
     quantize_phase_ste,
 )
 from ..grid import Grid
-from ._common import check_field, check_grid
+from ._common import check_grid
+from ._element import GridElement, initial_values
 
 __all__ = ["SLM"]
 
@@ -38,7 +38,7 @@ def _lut_tensor(lut, bits):
     return t
 
 
-class SLM(ComplexModule):
+class SLM(GridElement):
     """A phase-only SLM: learnable target phases shown through the device's gray levels.
 
     Forward model, per pixel:
@@ -87,9 +87,7 @@ class SLM(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device, generator=generator)
         rdt = real_of(dtype)
         self.oversample = positive_int(oversample, "oversample")
         s = self.oversample
@@ -120,18 +118,7 @@ class SLM(ComplexModule):
             kernel = crosstalk_kernel(crosstalk, dtype=rdt, device=device)
         self.has_crosstalk = not bool((kernel.numel() == 1) or (kernel == _delta(kernel)).all())
         self.register_buffer("kernel", kernel, persistent=False)
-        if isinstance(init, torch.Tensor):
-            if tuple(init.shape) != self.pixels:
-                raise ValueError(f"init has shape {tuple(init.shape)}, expected {self.pixels}")
-            theta = init.detach().to(rdt).clone()
-        elif init == "zeros":
-            theta = torch.zeros(self.pixels, dtype=rdt)
-        elif init == "uniform":
-            if generator is None:
-                raise ValueError("init='uniform' draws random values: pass generator=...")
-            theta = torch.rand(self.pixels, generator=generator, dtype=rdt) * (2 * math.pi)
-        else:
-            raise ValueError(f"init must be 'zeros', 'uniform' or a tensor, got {init!r}")
+        theta = initial_values(init, self.pixels, rdt, generator, 2 * math.pi)
         self.phase = nn.Parameter(theta.to(device))
 
     @property
@@ -156,10 +143,6 @@ class SLM(ComplexModule):
     def transmission(self) -> torch.Tensor:
         """Complex ``(ny, nx)`` transmission on the simulation grid."""
         return pixelate(self.shown_phase(), self.oversample, self.fill_factor)
-
-    def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
-        return field * self.transmission()
 
     # -- construction from a device profile ---------------------------------
     @classmethod
