@@ -513,24 +513,59 @@ def _tree(X, output_factor):
     return U
 
 
-def _entries(theta, phi, coupler_error, arm_loss_db):
-    if not isinstance(theta, torch.Tensor) or not isinstance(phi, torch.Tensor):
-        raise TypeError("theta and phi must be real tensors")
-    if theta.is_complex() or phi.is_complex():
-        raise TypeError("theta and phi must be real tensors (phases in rad), not complex")
-    return mzi_entries(theta, phi, coupler_error, arm_loss_db)
+def _check_phases(theta, phi, output_phase, layout: MeshLayout, *, batched: bool = False):
+    """``theta``, ``phi`` real floating tensors ``(n_mzi,)`` and ``output_phase`` None or
+    ``(N,)``; when ``batched``, ``(..., n_mzi)`` and ``(..., N)``, all of one dtype."""
+    m, n = layout.n_mzi, layout.n
+    for name, t in (("theta", theta), ("phi", phi)):
+        if not isinstance(t, torch.Tensor) or t.is_complex() or not t.is_floating_point():
+            raise TypeError(
+                f"{name} must be a real floating tensor of phases [rad], got "
+                f"{type(t).__name__ if not isinstance(t, torch.Tensor) else t.dtype}"
+            )
+    bad = [name for name, t in (("theta", theta), ("phi", phi)) if not _fits(t, m, batched)]
+    if bad:
+        raise ValueError(
+            f"{' and '.join(bad)} must have shape {_shape_text(m, batched)} for this "
+            f"{layout.name} mesh of {n} modes (one phase per MZI, in the layout's order), got "
+            f"theta {tuple(theta.shape)} and phi {tuple(phi.shape)}"
+        )
+    if batched and theta.dtype != phi.dtype:
+        raise TypeError(f"theta is {theta.dtype} but phi is {phi.dtype}; use one precision")
+    if output_phase is None:
+        return
+    if batched and (
+        not isinstance(output_phase, torch.Tensor) or output_phase.dtype != theta.dtype
+    ):
+        raise TypeError(f"output_phase must be a real tensor of dtype {theta.dtype} or None")
+    if not _fits(output_phase, n, batched):
+        raise ValueError(
+            f"output_phase must have shape {_shape_text(n, batched)}, "
+            f"got {tuple(output_phase.shape)}"
+        )
 
 
-def _check(theta, phi, output_phase, layout: MeshLayout):
-    if theta.shape != (layout.n_mzi,) or phi.shape != (layout.n_mzi,):
-        raise ValueError(
-            f"theta and phi must have shape ({layout.n_mzi},) for this {layout.name} mesh of "
-            f"{layout.n} modes, got {tuple(theta.shape)} and {tuple(phi.shape)}"
+def _fits(t: torch.Tensor, size: int, batched: bool) -> bool:
+    """``t`` is ``(size,)``, or ``(..., size)`` when ``batched``."""
+    return (t.ndim >= 1 and t.shape[-1] == size) if batched else tuple(t.shape) == (size,)
+
+
+def _shape_text(size: int, batched: bool) -> str:
+    return f"(..., {size})" if batched else f"({size},)"
+
+
+def _check_input(x, theta, layout: MeshLayout) -> None:
+    """``x`` a complex ``(..., N)`` tensor of the phases' precision."""
+    if not isinstance(x, torch.Tensor) or not x.is_complex():
+        raise TypeError(
+            "x must be a complex tensor (the input field), got "
+            f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}"
         )
-    if output_phase is not None and output_phase.shape != (layout.n,):
-        raise ValueError(
-            f"output_phase must have shape ({layout.n},), got {tuple(output_phase.shape)}"
-        )
+    if x.ndim < 1 or x.shape[-1] != layout.n:
+        raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
+    cdt = complex_of(theta.dtype)
+    if x.dtype != cdt:
+        raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
 
 
 def mzi_mesh_matrix(
@@ -544,8 +579,8 @@ def mzi_mesh_matrix(
         layout: a :class:`MeshLayout`.
         coupler_error, arm_loss_db: optional ``(n_mzi, 2)`` errors (see :func:`mzi_entries`).
     """
-    _check(theta, phi, output_phase, layout)
-    ent = _entries(theta, phi, coupler_error, arm_loss_db)
+    _check_phases(theta, phi, output_phase, layout)
+    ent = mzi_entries(theta, phi, coupler_error, arm_loss_db)
     out = None if output_phase is None else torch.polar(torch.ones_like(output_phase), output_phase)
     return mesh_matrix_from_entries(ent, layout, out)
 
@@ -558,13 +593,9 @@ def mzi_mesh(
     When the batch (product of the leading dims) exceeds ``N`` the matrix is built
     once and applied with one GEMM; otherwise the columns run on ``x`` directly.
     """
-    _check(theta, phi, output_phase, layout)
-    if x.shape[-1] != layout.n:
-        raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
-    cdt = complex_of(theta.dtype)
-    if x.dtype != cdt:
-        raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
-    ent = _entries(theta, phi, coupler_error, arm_loss_db)
+    _check_phases(theta, phi, output_phase, layout)
+    _check_input(x, theta, layout)
+    ent = mzi_entries(theta, phi, coupler_error, arm_loss_db)
     out = None if output_phase is None else torch.polar(torch.ones_like(output_phase), output_phase)
     batch = x.numel() // max(layout.n, 1)
     if prefer_matrix(batch, layout.n, layout.n_columns):
@@ -609,37 +640,14 @@ class _SampleButterflies(_Butterflies):
         return H.conj(), grad_a.conj_physical_(), grad_b.conj_physical_(), None
 
 
-def _check_batched(x, theta, phi, output_phase, layout: MeshLayout):
-    for name, t in (("theta", theta), ("phi", phi)):
-        if not isinstance(t, torch.Tensor) or t.is_complex() or not t.is_floating_point():
-            raise TypeError(
-                f"{name} must be a real floating tensor of phases [rad], got "
-                f"{type(t).__name__ if not isinstance(t, torch.Tensor) else t.dtype}"
-            )
-        if t.ndim < 1 or t.shape[-1] != layout.n_mzi:
-            raise ValueError(
-                f"{name} must have shape (..., {layout.n_mzi}) for this {layout.name} mesh of "
-                f"{layout.n} modes (one phase per MZI, in the layout's order), got {tuple(t.shape)}"
-            )
-    if theta.dtype != phi.dtype:
-        raise TypeError(f"theta is {theta.dtype} but phi is {phi.dtype}; use one precision")
-    if not isinstance(x, torch.Tensor) or not x.is_complex():
-        raise TypeError(
-            "x must be a complex tensor (the input field), got "
-            f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}"
-        )
-    if x.ndim < 1 or x.shape[-1] != layout.n:
-        raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
-    cdt = complex_of(theta.dtype)
-    if x.dtype != cdt:
-        raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
-    if output_phase is not None:
-        if not isinstance(output_phase, torch.Tensor) or output_phase.dtype != theta.dtype:
-            raise TypeError(f"output_phase must be a real tensor of dtype {theta.dtype} or None")
-        if output_phase.ndim < 1 or output_phase.shape[-1] != layout.n:
-            raise ValueError(
-                f"output_phase must have shape (..., {layout.n}), got {tuple(output_phase.shape)}"
-            )
+def _check_batched(x, theta, phi, output_phase, layout: MeshLayout, coupler_error, arm_loss_db):
+    """The checks of :func:`mzi_mesh_batched`; returns the broadcast batch shape."""
+    _check_phases(theta, phi, output_phase, layout, batched=True)
+    _check_input(x, theta, layout)
+    m = layout.n_mzi
+    for name, t in (("coupler_error", coupler_error), ("arm_loss_db", arm_loss_db)):
+        if t is not None and tuple(torch.as_tensor(t).shape) != (m, 2):
+            raise ValueError(f"{name} must have shape ({m}, 2), got {tuple(t.shape)}")
     shapes = [x.shape[:-1], theta.shape[:-1], phi.shape[:-1]]
     if output_phase is not None:
         shapes.append(output_phase.shape[:-1])
@@ -681,8 +689,19 @@ def mzi_mesh_batched(
     Equals ``mzi_mesh_matrix(theta[s], phi[s], output_phase[s], layout) @ x[s]`` for
     every sample ``s`` (tested to 1e-12 in complex128).
     """
-    batch = _check_batched(x, theta, phi, output_phase, layout)
+    batch = _check_batched(x, theta, phi, output_phase, layout, coupler_error, arm_loss_db)
+    return _mesh_batched(x, theta, phi, output_phase, layout, coupler_error, arm_loss_db, batch)
+
+
+def _mesh_batched(x, theta, phi, output_phase, layout, coupler_error, arm_loss_db, batch=None):
+    """:func:`mzi_mesh_batched` without its checks, for callers that validated their
+    inputs at their own boundary (``batch``: the broadcast batch shape, found if None)."""
     n, m = layout.n, layout.n_mzi
+    if batch is None:
+        shapes = [x.shape[:-1], theta.shape[:-1], phi.shape[:-1]]
+        if output_phase is not None:
+            shapes.append(output_phase.shape[:-1])
+        batch = torch.broadcast_shapes(*shapes)
     count = 1
     for d in batch:
         count *= d
@@ -691,9 +710,6 @@ def mzi_mesh_batched(
     ph = phi.expand(*batch, m).reshape(count, m).T
     ce = None if coupler_error is None else torch.as_tensor(coupler_error).to(th)[:, None, :]
     al = None if arm_loss_db is None else torch.as_tensor(arm_loss_db).to(th)[:, None, :]
-    for name, t in (("coupler_error", ce), ("arm_loss_db", al)):
-        if t is not None and t.shape != (m, 1, 2):
-            raise ValueError(f"{name} must have shape ({m}, 2), got {tuple(t.shape[::2])}")
     ent = mzi_entries(th, ph, ce, al)
     a, b = mesh_coefficients_batched(*ent, layout)
     xt = x.expand(*batch, n).reshape(count, n).T.contiguous()

@@ -82,7 +82,7 @@ from .._checks import (
 from .._module import ComplexModule
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
-from ..functional.mzi_mesh import MeshLayout, mesh_layout, mzi_mesh_batched
+from ..functional.mzi_mesh import MeshLayout, _mesh_batched, mesh_layout
 from .imperfections import MeshImperfections, _static_buffers
 
 __all__ = ["EncodedMesh"]
@@ -497,7 +497,8 @@ class EncodedMesh(ComplexModule):
         """The output field of every slot, ``y_k = U(theta_k, phi_k) s``, complex ``(B, K, N)``
         (with the coherent output screens ``D_k`` applied)."""
         theta, phi = self.phases(x)
-        return mzi_mesh_batched(
+        # x was checked by phases(); the mesh's own tensors are right by construction
+        return _mesh_batched(
             self.input_field(),
             theta,
             phi,
