@@ -43,6 +43,14 @@ def finite_float(value, name: str) -> float:
     return value
 
 
+def check_pad_factor(value, name: str = "pad_factor") -> float:
+    """A zero-padding factor: a finite float >= 1 (1 means no padding)."""
+    value = positive_float(value, name)
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1 (1 means no padding), got {value!r}")
+    return value
+
+
 def non_negative_float(value, name: str, unit: str = "") -> float:
     """Return ``value`` as a finite float >= 0, or raise (``unit`` is named in the message)."""
     value = finite_float(value, name)

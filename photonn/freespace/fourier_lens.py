@@ -6,9 +6,9 @@ import math
 
 import torch
 
-from .._checks import positive_float
+from .._checks import check_pad_factor, positive_float
 from ..functional.fourier import centered_fft2, pad_centered
-from ..functional.propagation import fraunhofer_output_grid
+from ..functional.propagation import _fraunhofer_output_grid
 from ._element import GridElement
 
 __all__ = ["FourierLens"]
@@ -45,11 +45,8 @@ class FourierLens(GridElement):
         super().__init__(grid, dtype=dtype, device=device)
         self.wavelength = positive_float(wavelength, "wavelength")
         self.focal_length = positive_float(focal_length, "focal_length")
-        pad = positive_float(pad_factor, "pad_factor")
-        if pad < 1:
-            raise ValueError(f"pad_factor must be >= 1, got {pad_factor!r}")
-        self.pad_factor = pad
-        self.output_grid = fraunhofer_output_grid(grid, self.wavelength, self.focal_length, pad)
+        self.pad_factor = pad = check_pad_factor(pad_factor)
+        self.output_grid = _fraunhofer_output_grid(grid, self.wavelength, self.focal_length, pad)
         lam, f = self.wavelength, self.focal_length
         k = 2 * math.pi / lam
         ph = math.remainder(2 * k * f, 2 * math.pi)

@@ -6,11 +6,11 @@ import torch
 
 from ..functional.fourier import centered_fft2, conv_fft, pad_centered
 from ..functional.propagation import (
+    _fraunhofer_factor,
+    _fraunhofer_output_grid,
+    _transfer_function,
+    _warn_if_aliased,
     check_propagation_args,
-    fraunhofer_factor,
-    fraunhofer_output_grid,
-    transfer_function,
-    warn_if_aliased,
 )
 from ..grid import Grid
 from ._element import GridElement
@@ -72,15 +72,14 @@ class Propagator(GridElement):
         self.distance = z
         self.method = method
         self.pad_factor = pad
-        self.report = warn_if_aliased(grid, lams, z, method, pad, trim, strict)
+        # checked above, once: the kernels below trust their arguments
+        self.report = _warn_if_aliased(grid, lams, z, method, pad, trim, strict)
         if method == "fraunhofer":
-            self.output_grid = fraunhofer_output_grid(grid, lams[0], z, pad)
-            H = fraunhofer_factor(grid, lams[0], z, pad, dtype=dtype, device=device)
+            self.output_grid = _fraunhofer_output_grid(grid, lams[0], z, pad)
+            H = _fraunhofer_factor(grid, lams[0], z, pad, dtype, device)
         else:
             self.output_grid = grid
-            H = transfer_function(
-                grid, wavelength, z, method, pad_factor=pad, trim=trim, dtype=dtype, device=device
-            )
+            H = _transfer_function(grid, lams, multi, z, method, pad, trim, dtype, device)
         self.register_buffer("H", H, persistent=False)
 
     @property
