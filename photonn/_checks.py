@@ -51,6 +51,14 @@ def check_pad_factor(value, name: str = "pad_factor") -> float:
     return value
 
 
+def fraction(value, name: str) -> float:
+    """Return ``value`` as a float in ``(0, 1]`` (an efficiency, a fill factor), or raise."""
+    value = positive_float(value, name)
+    if value > 1:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+    return value
+
+
 def non_negative_float(value, name: str, unit: str = "") -> float:
     """Return ``value`` as a finite float >= 0, or raise (``unit`` is named in the message)."""
     value = finite_float(value, name)

@@ -11,12 +11,20 @@ of the element's dtype); elements that do more (propagation, detection) override
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-from .._checks import check_device, check_generator, complex_dtype
+from .._checks import (
+    COMPLEX_DTYPES,
+    check_device,
+    check_generator,
+    complex_dtype,
+    input_dtype,
+    optional_dtype,
+)
 from .._module import ComplexModule
 from ._common import check_field, check_grid
 
-__all__ = ["GridElement", "initial_values"]
+__all__ = ["FieldDetector", "GridElement", "initial_values"]
 
 INITS = ("zeros", "uniform")
 
@@ -51,6 +59,31 @@ class GridElement(ComplexModule):
     def forward(self, field: torch.Tensor) -> torch.Tensor:
         self._check_field(field)
         return field * self.transmission()
+
+
+class FieldDetector(nn.Module):
+    """The base of the detectors that hold no tensor (a camera, an intensity detector):
+    they read fields of any complex dtype unless given one, on a grid when given one.
+
+    Args:
+        grid: ``None`` or a :class:`photonn.Grid` the fields must be on (checked here).
+        dtype: ``None`` (any complex field) or the complex dtype the fields must have.
+        device: accepted like every element's (checked here); nothing is placed.
+    """
+
+    def __init__(self, grid=None, *, dtype=None, device=None):
+        super().__init__()
+        self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
+        check_device(device)
+        self.grid = None if grid is None else check_grid(grid)
+
+    def _check_field(self, field) -> None:
+        """A tensor, of the detector's dtype (when set), on its grid (when set)."""
+        if not isinstance(field, torch.Tensor):
+            raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
+        input_dtype(self, field, self.dtype, "field")
+        if self.grid is not None:
+            self.grid.check_field(field)
 
 
 def initial_values(init, shape, dtype, generator, scale) -> torch.Tensor:

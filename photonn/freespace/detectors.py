@@ -5,14 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import (
-    COMPLEX_DTYPES,
-    check_device,
-    input_dtype,
-    optional_dtype,
-    positive_int,
-    real_of,
-)
+from .._checks import positive_int, real_of
 from ..functional.detection import (
     DIFFERENTIAL_MODES,
     auto_region_boxes,
@@ -21,13 +14,12 @@ from ..functional.detection import (
     region_energies,
     region_masks,
 )
-from ._common import check_grid
-from ._element import GridElement
+from ._element import FieldDetector, GridElement
 
 __all__ = ["IntensityDetector", "RegionDetector"]
 
 
-class IntensityDetector(nn.Module):
+class IntensityDetector(FieldDetector):
     """Square-law detection ``I = |E|^2`` [W/m^2 for E in sqrt(W/m^2)].
 
     Args:
@@ -43,20 +35,13 @@ class IntensityDetector(nn.Module):
     """
 
     def __init__(self, grid=None, *, noise: nn.Module | None = None, dtype=None, device=None):
-        super().__init__()
-        self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
-        check_device(device)
-        self.grid = None if grid is None else check_grid(grid)
+        super().__init__(grid, dtype=dtype, device=device)
         if noise is not None and self.grid is None:
             raise ValueError("a noisy IntensityDetector needs the pixel area: pass grid=")
         self.noise = noise
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
-        if not isinstance(field, torch.Tensor):
-            raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
-        input_dtype(self, field, self.dtype, "field")
-        if self.grid is not None:
-            self.grid.check_field(field)
+        self._check_field(field)
         I = intensity(field)
         if self.noise is None:
             return I

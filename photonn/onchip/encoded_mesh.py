@@ -62,7 +62,6 @@ optical transit plus detector integration per slot (picoseconds to nanoseconds;
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from collections.abc import Sequence
@@ -83,7 +82,7 @@ from .._module import ComplexModule
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
 from ..functional.mzi_mesh import MeshLayout, _mesh_batched, mesh_layout
-from .imperfections import MeshImperfections, _static_buffers
+from .imperfections import MeshImperfections, _static_buffers, _using
 
 __all__ = ["EncodedMesh"]
 
@@ -387,17 +386,11 @@ class EncodedMesh(ComplexModule):
         self.coupler_error, self.arm_loss_db = bufs["coupler_error"], bufs["arm_loss_db"]
         self._imperfections = value
 
-    @contextlib.contextmanager
     def using(self, imperfections: MeshImperfections):
         """Evaluate the mesh under other imperfections inside the ``with`` block, then
         restore its own (also on error); ``mesh.using(MeshImperfections())`` is the ideal
         mesh."""
-        own = self._imperfections
-        self.imperfections = imperfections
-        try:
-            yield self
-        finally:
-            self.imperfections = own
+        return _using(self, imperfections)
 
     def set_errors(self, *, coupler_error=None, arm_loss_db=None) -> None:
         """Deprecated: ``mesh.imperfections = mesh.imperfections.replace(coupler_error=...,

@@ -11,6 +11,7 @@ number of MZIs, are checked when a mesh takes the value.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 
@@ -240,3 +241,15 @@ def _static_buffers(value, layout, ref: torch.Tensor, names=None) -> dict:
             )
         bufs[name] = None if t is None else t.to(device=ref.device, dtype=ref.dtype)
     return bufs
+
+
+@contextlib.contextmanager
+def _using(mesh, imperfections: MeshImperfections):
+    """``mesh`` under ``imperfections`` inside the ``with`` block, then its own value again
+    (also on error): the ``using`` of every mesh that holds a :class:`MeshImperfections`."""
+    own = mesh.imperfections
+    mesh.imperfections = imperfections
+    try:
+        yield mesh
+    finally:
+        mesh.imperfections = own

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 
@@ -30,7 +29,7 @@ from ..functional.mzi_mesh import (
     prefer_matrix,
 )
 from ..functional.unitary import decompose, fidelity, haar_unitary
-from .imperfections import DAC, MeshImperfections, _static_buffers
+from .imperfections import DAC, MeshImperfections, _static_buffers, _using
 
 __all__ = ["MZIMesh"]
 
@@ -259,17 +258,11 @@ class MZIMesh(ComplexModule):
             idx, val = idx[:, keep], val[keep]
         return idx.to(ref.device), val.to(device=ref.device, dtype=ref.dtype)
 
-    @contextlib.contextmanager
     def using(self, imperfections: MeshImperfections):
         """Evaluate the mesh under other imperfections inside the ``with`` block, then
         restore its own (also on error). ``mesh.using(MeshImperfections())`` is the ideal
         mesh; re-programming uses ``mesh.using(mesh.imperfections.replace(dac=None))``."""
-        own = self._imperfections
-        self.imperfections = imperfections
-        try:
-            yield self
-        finally:
-            self.imperfections = own
+        return _using(self, imperfections)
 
     # read-only views of the value (the names that exports and older code read)
     @property
