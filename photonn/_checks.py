@@ -118,10 +118,16 @@ def complex_dtype(dtype, name: str = "dtype") -> torch.dtype:
     return dtype
 
 
-def complex_tensor(x, name: str = "field") -> torch.Tensor:
-    """Check that ``x`` is a complex tensor (complex64 or complex128)."""
+def tensor(x, name: str) -> torch.Tensor:
+    """Check that ``x`` is a ``torch.Tensor`` (any dtype)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def complex_tensor(x, name: str = "field") -> torch.Tensor:
+    """Check that ``x`` is a complex tensor (complex64 or complex128)."""
+    tensor(x, name)
     if x.dtype not in COMPLEX_DTYPES:
         raise TypeError(
             f"{name} must be complex64 or complex128, got {x.dtype}; "
@@ -184,8 +190,7 @@ def feature_batch(x, in_features: int, dtype: torch.dtype, what: str) -> torch.T
     non-tensor or a complex ``x``, ``ValueError`` for a wrong shape or a NaN / Inf
     (checked here, once, at the model's boundary: one host synchronisation).
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a tensor, got {type(x).__name__}")
+    tensor(x, "x")
     if x.is_complex() or not x.is_floating_point():
         raise TypeError(
             f"x must be real floating point (the data is written into {what}), got {x.dtype}; "

@@ -78,6 +78,7 @@ from .._checks import (
     positive_float,
     positive_int,
     real_of,
+    tensor,
 )
 from .._module import ComplexModule
 from ..devices import resolve_profile
@@ -242,8 +243,7 @@ class _AffineEncoder(ComplexModule):
         return (*p, *self.copies, *self.in_features)
 
     def _check_input(self, x) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        tensor(x, "x")
         if not x.is_floating_point():
             raise TypeError(
                 f"x must be a real floating-point tensor, got {x.dtype}; the data is written into "

@@ -20,6 +20,7 @@ from .._checks import (
     complex_dtype,
     input_dtype,
     optional_dtype,
+    tensor,
 )
 from .._module import ComplexModule
 from ._common import check_field, check_grid
@@ -79,8 +80,7 @@ class FieldDetector(nn.Module):
 
     def _check_field(self, field) -> None:
         """A tensor, of the detector's dtype (when set), on its grid (when set)."""
-        if not isinstance(field, torch.Tensor):
-            raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
+        tensor(field, "field")
         input_dtype(self, field, self.dtype, "field")
         if self.grid is not None:
             self.grid.check_field(field)

@@ -19,7 +19,7 @@ from .._checks import (
 )
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
-from ..functional.detection import adc, photoelectrons, read_noise, shot_noise
+from ..functional.detection import _adc, _photoelectrons, _read_noise, shot_noise
 from ..units import c as C_LIGHT
 from ..units import h as H_PLANCK
 
@@ -116,7 +116,8 @@ class DetectorNoise(nn.Module):
 
     def mean_electrons(self, power: torch.Tensor) -> torch.Tensor:
         """Mean electrons for ``power`` [W] (no noise)."""
-        return photoelectrons(
+        # checked at construction, once
+        return _photoelectrons(
             power, self.wavelength, self.exposure_time, self.quantum_efficiency, self.dark_current
         )
 
@@ -133,11 +134,11 @@ class DetectorNoise(nn.Module):
         e = self.mean_electrons(power)
         if self.shot is not None:
             e = shot_noise(e, gen, self.shot)
-        e = read_noise(e, self.read_noise_e, gen)
+        e = _read_noise(e, self.read_noise_e, gen)
         if self.full_well_e is not None:
             e = e.clamp(0, self.full_well_e)
         if self.bit_depth is not None:
-            counts = adc(e, self.bit_depth, self.full_well_e)
+            counts = _adc(e, self.bit_depth, self.full_well_e)
             if self.output == "counts":
                 return counts
             e = counts * self.gain
