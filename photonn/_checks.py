@@ -190,7 +190,8 @@ def feature_batch(x, in_features: int, dtype: torch.dtype, what: str) -> torch.T
     non-tensor or a complex ``x``, ``ValueError`` for a wrong shape or a NaN / Inf
     (checked here, once, at the model's boundary: one host synchronisation).
     """
-    tensor(x, "x")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a tensor, got {type(x).__name__}")
     if x.is_complex() or not x.is_floating_point():
         raise TypeError(
             f"x must be real floating point (the data is written into {what}), got {x.dtype}; "
