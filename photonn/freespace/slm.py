@@ -7,16 +7,17 @@ import math
 import torch
 from torch import nn
 
-from .._checks import positive_int, real_of
+from .._checks import fraction, positive_int, real_of
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
 from ..functional.slm import (
-    apply_crosstalk,
+    _convolve,
+    _fill_width,
+    _pixelate,
+    check_kernel,
     crosstalk_kernel,
-    fill_width,
     linear_lut,
     nearest_level,
-    pixelate,
     quantize_phase_ste,
 )
 from ..grid import Grid
@@ -106,14 +107,11 @@ class SLM(GridElement):
         self.bits = int(round(math.log2(table.numel())))
         self.register_buffer("lut", table.to(device=device, dtype=rdt), persistent=False)
         self.max_phase = float(table.max())
-        fill_width(fill_factor, s)  # validates
-        self.fill_factor = float(fill_factor)
+        self.fill_factor = fraction(fill_factor, "fill_factor (an area fraction)")
         if isinstance(crosstalk, torch.Tensor):
-            kernel = crosstalk.detach().to(dtype=rdt, device=device)
-            if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
-                raise ValueError(
-                    f"crosstalk kernel must be 2-D, odd-sized; got {tuple(kernel.shape)}"
-                )
+            kernel = check_kernel(
+                crosstalk.detach().to(dtype=rdt, device=device), "crosstalk kernel"
+            )
         else:
             kernel = crosstalk_kernel(crosstalk, dtype=rdt, device=device)
         self.has_crosstalk = not bool((kernel.numel() == 1) or (kernel == _delta(kernel)).all())
@@ -126,7 +124,7 @@ class SLM(GridElement):
         """Fill factor as simulated: ``(a / s)^2`` on an oversampled grid, else ``fill_factor``."""
         if self.oversample == 1:
             return self.fill_factor
-        return (fill_width(self.fill_factor, self.oversample) / self.oversample) ** 2
+        return (_fill_width(self.fill_factor, self.oversample) / self.oversample) ** 2
 
     # -- device state ------------------------------------------------------
     def gray_levels(self) -> torch.Tensor:
@@ -137,12 +135,12 @@ class SLM(GridElement):
         """Phase [rad] after quantisation (STE) and crosstalk, real ``(py, px)``."""
         phi = quantize_phase_ste(self.phase, self.lut)
         if self.has_crosstalk:
-            phi = apply_crosstalk(phi, self.kernel)
+            phi = _convolve(phi, self.kernel)  # checked at construction
         return phi
 
     def transmission(self) -> torch.Tensor:
         """Complex ``(ny, nx)`` transmission on the simulation grid."""
-        return pixelate(self.shown_phase(), self.oversample, self.fill_factor)
+        return _pixelate(self.shown_phase(), self.oversample, self.fill_factor)
 
     # -- construction from a device profile ---------------------------------
     @classmethod
