@@ -124,6 +124,12 @@ def affine_encoding(
             f"x must end in the feature shape {feat}, got {tuple(x.shape)}; "
             "reshape the data to (..., *in_features)"
         )
+    return _affine(x, a, b, nf)
+
+
+def _affine(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, nf: int) -> torch.Tensor:
+    """:func:`affine_encoding` of checked arguments."""
+    feat = tuple(a.shape[a.ndim - nf :])
     ncopy = a.ndim - nf
     lead = x.shape[: x.ndim - nf]
     xb = x.to(a.dtype).reshape(*lead, *((1,) * ncopy), *feat)
@@ -143,7 +149,11 @@ def bounded_phase(theta: torch.Tensor, phase_range: float, bound: str = "wrap") 
     Returns:
         Real tensor of ``theta``'s shape and dtype.
     """
-    rng = _phase_range(phase_range, bound)
+    return _bounded(theta, _phase_range(phase_range, bound), bound)
+
+
+def _bounded(theta: torch.Tensor, rng: float, bound: str) -> torch.Tensor:
+    """:func:`bounded_phase` of a checked range and bound."""
     if bound == "wrap":
         return torch.remainder(theta, TWO_PI)
     return rng * torch.sigmoid(theta)
@@ -260,7 +270,8 @@ class _AffineEncoder(ComplexModule):
     def encoded(self, x: torch.Tensor) -> torch.Tensor:
         """``theta = a ⊙ x + b`` (unbounded), real ``(..., [P,] *copies, *F)``."""
         x = self._check_input(x)
-        theta = affine_encoding(x, self.a, self.b, feature_dims=len(self.in_features))
+        # a and b are right by construction, x was checked just above
+        theta = _affine(x, self.a, self.b, len(self.in_features))
         if self.share_passes:
             nb = x.ndim - len(self.in_features)
             theta = theta.unsqueeze(nb).expand(*theta.shape[:nb], self.passes, *theta.shape[nb:])
@@ -405,12 +416,12 @@ class PhaseEncoder(_AffineEncoder):
         theta = self.encoded(x)
         if self.phase_range is None:
             return theta
-        return bounded_phase(theta, self.phase_range, self.bound)
+        return _bounded(theta, self.phase_range, self.bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         theta = self.encoded(x)
         if self.bound == "sigmoid":
-            theta = bounded_phase(theta, self.phase_range, "sigmoid")
+            theta = _bounded(theta, self.phase_range, "sigmoid")
         # "wrap" leaves exp(i theta) unchanged: the unwrapped phase is used
         return torch.polar(torch.ones_like(theta), theta)
 
