@@ -1,5 +1,6 @@
 """Free-space optical elements as ``nn.Module``s bound to a :class:`photonn.Grid`."""
 
+from .aberration import ZernikeAberration as ZernikeAberration
 from .aperture import Aperture as Aperture
 from .camera import Camera as Camera
 from .detectors import IntensityDetector as IntensityDetector
