@@ -13,3 +13,6 @@ from .masks import PhaseMask as PhaseMask
 from .noise import DetectorNoise as DetectorNoise
 from .propagator import Propagator as Propagator
 from .slm import SLM as SLM
+from .sources import GaussianSchellSource as GaussianSchellSource
+from .sources import IncoherentSource as IncoherentSource
+from .sources import detect_modes as detect_modes

@@ -10,6 +10,11 @@ from .beams import laguerre_gauss as laguerre_gauss
 from .beams import plane_wave as plane_wave
 from .beams import sinusoidal_grating as sinusoidal_grating
 from .beams import spherical_wave as spherical_wave
+from .coherence import gaussian_spectrum as gaussian_spectrum
+from .coherence import gsm_parameters as gsm_parameters
+from .coherence import gsm_truncation as gsm_truncation
+from .coherence import gsm_width as gsm_width
+from .coherence import mode_intensity as mode_intensity
 from .detection import intensity as intensity
 from .detection import region_energies as region_energies
 from .fourier import centered_fft2 as centered_fft2
