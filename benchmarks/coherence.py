@@ -13,6 +13,10 @@ values) and the growth of the process's peak resident memory over the case (case
 in increasing M, so each one's growth is what it needed beyond the previous ones).
 A mutual-coherence model would hold ``N^4`` values: 512 GiB at 512^2 in complex64.
 
+Then, when torchoptics is importable (a peer environment, never a dependency), the same
+Gaussian Schell-model problem against its mutual-coherence model, at the sizes it can
+hold (``--peer-sizes``).
+
 Run: ``python -m benchmarks.coherence [--repeats 5] [--quick]`` (under ``nice`` on a
 shared machine). Writes ``benchmarks/results/coherence.md`` (``--out DIR`` elsewhere).
 """
@@ -106,12 +110,83 @@ def run(n: int, ms, repeats: int, device):
     return rows, tuple(prop.padded_shape)
 
 
+def peer_rows(sizes, repeats: int, peers: dict):
+    """photonn's coherent modes against torchoptics' mutual-coherence model (N^4 values).
+
+    Same Gaussian Schell-model source (w = N dx / 6, sigma_g = w, 633 nm, 4 um
+    pitch), same angular-spectrum step (z = 2 mm, zero padding to 2N per axis in both:
+    torchoptics ``asm_pad = N/2``), complex128, forward only. photonn keeps the modes its
+    truncation rule needs for tolerance 1e-4
+    (their intensity is then within 1e-4 c/a = 1.7e-4 of the exact one, relative to its
+    peak). Reported: median times, their ratio, the
+    data each holds, and the largest difference of the output intensities (relative to
+    its peak), which cross-checks the two models.
+    """
+    try:
+        import torchoptics
+        from torchoptics import SpatialCoherence
+        from torchoptics.profiles import gaussian_schell_model
+    except ImportError as exc:
+        peers["torchoptics"] = f"not available ({type(exc).__name__}: {str(exc)[:120]})"
+        return []
+    peers["torchoptics"] = f"torchoptics {getattr(torchoptics, '__version__', '?')}"
+    torchoptics.set_default_dtype(torch.float64)
+    rows = []
+    wl, dx, z = 633 * nm, 4 * um, 2 * mm
+    for n in sizes:
+        grid = Grid(n, dx)
+        waist = n * dx / 6
+        sigma_g = waist
+        src = GaussianSchellSource(
+            grid, wl, waist=waist, coherence_width=sigma_g, dtype=torch.complex128
+        )
+        fields, weights = src.modes(1e-4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SamplingWarning)
+            prop = Propagator(grid, wl, z, pad_factor=2, trim=False, dtype=torch.complex128)
+        gamma = gaussian_schell_model((n, n), waist, sigma_g, spacing=dx).to(torch.complex128)
+        sc = SpatialCoherence(gamma, wavelength=wl, spacing=dx)
+
+        def ours(f=fields, w=weights, prop=prop):
+            return mode_intensity(prop(f), w)
+
+        def theirs(sc=sc, n=n):
+            return sc.propagate_to_z(z, asm_pad=(n // 2, n // 2)).intensity()
+
+        with torch.no_grad():
+            t = median_times({"photonn": ours, "torchoptics": theirs}, repeats)
+            a, b = ours(), theirs()
+        scale = float(a.max()) / float(b.max()) if float(b.max()) > 0 else 1.0
+        diff = float((a - b * scale).abs().max() / a.max())
+        rows.append(
+            (
+                f"{n}^2",
+                fields.shape[0],
+                f"{t['photonn'] * 1e3:.2f}",
+                f"{t['torchoptics'] * 1e3:.1f}",
+                f"{t['torchoptics'] / t['photonn']:.0f}x",
+                f"{fields.shape[0] * n * n * 16 / 2**20:.2f}",
+                f"{n**4 * 16 / 2**20:.0f}",
+                f"{diff:.1e}",
+                f"{scale:.4g}",
+            )
+        )
+        print(f"# peers N = {n} done", file=sys.stderr)
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="partially coherent light (coherent modes) benchmark")
     ap.add_argument("--size", type=positive_int, help="N of the N x N grid (default 512)")
     ap.add_argument("--modes", type=positive_int, nargs="+", help="M values (default 1 10 28 55)")
     ap.add_argument("--repeats", type=positive_int, help=f"default {REPEATS} (--quick: 2)")
     ap.add_argument("--quick", action="store_true", help="N = 128, M = 1 10, 2 repeats")
+    ap.add_argument(
+        "--peer-sizes",
+        type=positive_int,
+        nargs="*",
+        help="N for torchoptics (default 25 33 41; odd: both libraries centre the beam on a pixel)",
+    )
     add_device_argument(ap)
     add_output_argument(ap)
     args = ap.parse_args(argv)
@@ -130,6 +205,10 @@ def main(argv=None) -> int:
         2 if args.quick else REPEATS,
     )
     rows, fft = run(n, ms, repeats, device)
+    sizes = (
+        args.peer_sizes if args.peer_sizes is not None else ([17] if args.quick else [25, 33, 41])
+    )
+    prows = peer_rows(sizes, repeats, report.peers) if device.type == "cpu" else []
     body = [
         f"## {n}^2 grid, phase mask + angular-spectrum step (FFT {fft[0]}x{fft[1]}) + "
         "weighted detection, complex64",
@@ -158,6 +237,32 @@ def main(argv=None) -> int:
         f"A mutual-coherence model of the same field would hold N^4 = {n**4:.3g} complex "
         f"values ({n**4 * 8 / 2**30:.0f} GiB in complex64).",
     ]
+    if prows:
+        body += [
+            "",
+            "## Against torchoptics' mutual-coherence model (complex128, forward)",
+            "",
+            peer_rows.__doc__.split("\n\n")[1].replace("\n    ", " ").strip(),
+            "",
+            table(
+                prows,
+                [
+                    "grid",
+                    "photonn modes M",
+                    "photonn [ms]",
+                    "torchoptics [ms]",
+                    "time ratio",
+                    "photonn data [MiB]",
+                    "torchoptics data [MiB]",
+                    "max intensity difference",
+                    "power scale",
+                ],
+            ),
+            "",
+            "'power scale' is the factor between the two libraries' intensity units "
+            "(photonn: the beam's total power is 1 W; torchoptics: peak intensity 1); the "
+            "difference is taken after rescaling by it.",
+        ]
     path = report.write(args.out, "\n".join(body))
     print(f"wrote {path}", file=sys.stderr)
     return 0
