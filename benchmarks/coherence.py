@@ -259,8 +259,8 @@ def main(argv=None) -> int:
                 ],
             ),
             "",
-            "'power scale' is the factor between the two libraries' intensity units "
-            "(photonn: the beam's total power is 1 W; torchoptics: peak intensity 1); the "
+            "'power scale' is the ratio of the two libraries' peak intensities (both normalise "
+            "the beam to a total power of 1 W, so 1 means they agree in absolute units); the "
             "difference is taken after rescaling by it.",
         ]
     path = report.write(args.out, "\n".join(body))
