@@ -36,8 +36,8 @@ size = 20
 distance_m = 0.005
 method = "bl-asm"
 input_size = 10
-detector_size = 2
-detector_span = 0.8
+region_size_m = 8e-4
+span = 0.8
 """
 
 
