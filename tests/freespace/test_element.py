@@ -19,6 +19,7 @@ from photonn.freespace import (
     Propagator,
     RegionDetector,
     ThinLens,
+    ZernikeAberration,
 )
 from photonn.units import mm, nm, um
 
@@ -34,6 +35,7 @@ BUILD = {
     "FourierLens": lambda g, **kw: FourierLens(g, LAM, 1 * mm, **kw),
     "RegionDetector": lambda g, **kw: RegionDetector(g, 2, **kw),
     "Propagator": lambda g, **kw: Propagator(g, LAM, 10 * um, **kw),
+    "ZernikeAberration": lambda g, **kw: ZernikeAberration(g, 20 * um, **kw),
 }
 WITH_GENERATOR = ("PhaseMask", "AmplitudeMask", "ComplexMask", "SLM")
 
