@@ -12,9 +12,9 @@ Two exact methods, chosen by :func:`scaled_sampling_report`:
   window never reach an output sample and the band limit cuts only waves that
   connect no input point to any output point), and at least twice the input (the
   2x padding of Matsushima and Shimobaba, which keeps the band wide), evaluated at
-  the output samples by matrix Fourier transforms (one matrix per axis: ``exp(2 pi i f x')``; the matrix
-  form of the chirp-z transform, Soummer et al. 2007). Cost ``~ Ny Nx (log + Mx) +
-  Mx Ny My``.
+  the output samples by matrix Fourier transforms (one matrix per axis:
+  ``exp(2 pi i f x')``; the matrix form of the chirp-z transform, Soummer et al.
+  2007). Cost ``~ Ny Nx (log + Mx) + Mx Ny My``.
 * ``"direct"``: the Rayleigh-Sommerfeld integral (first kind) as a direct sum over
   the input samples, ``U(x') = sum U(x) z / r (1 / r - i k) exp(i k r) / (2 pi r) dx dy``.
   Cost ``ny nx My Mx``: the choice for few output points. The samples act as point
