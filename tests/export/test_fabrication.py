@@ -269,3 +269,29 @@ def test_a_crash_mid_export_leaves_no_directory(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="crash"):
         E.export(_thz_d2nn(), tmp_path / "x", fabrication=RESIN)
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_export_fabrication(tmp_path, capsys):
+    from photonn.cli import main
+
+    from .test_cli import TINY
+
+    run = tmp_path / "run"
+    args = ["model.size=16", "model.pitch_m=8e-6", "model.wavelength_m=6.33e-7"]
+    args += ["model.distance_m=1e-3", "model.input_size=8", "model.detector_size=2"]
+    sets = [a for s in args for a in ("--set", s)]
+    assert main(["train", *TINY, *sets, "--run-dir", str(run)]) == 0
+    out = tmp_path / "print"
+    argv = ["export", str(run), "--fabrication", "fused_silica", "--levels", "8"]
+    assert main([*argv, "--base-mm", "0.5", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "fabricated layer masks.0 in fused_silica (n = 1.45701" in text and "8 levels" in text
+    m = E.read_manifest(out)
+    assert [r["element"] for r in m["fabrication"]] == [f"masks.{i}" for i in range(5)]
+    assert m["fabrication"][0]["base_m"] == 0.5e-3 and m["fabrication"][0]["levels"] == 8
+    for rec in m["fabrication"]:
+        assert all((out / f).is_file() for f in rec["files"].values())
+    x = torch.rand(2, 28, 28)
+    torch.testing.assert_close(E.load(out, source="files")(x), E.load(out)(x))
+    assert main([*argv, "--device", "holoeye_pluto2", "--out", str(tmp_path / "y")]) != 0
+    assert "not both" in capsys.readouterr().err
