@@ -278,7 +278,7 @@ def test_cli_export_fabrication(tmp_path, capsys):
 
     run = tmp_path / "run"
     args = ["model.size=16", "model.pitch_m=8e-6", "model.wavelength_m=6.33e-7"]
-    args += ["model.distance_m=1e-3", "model.input_size=8", "model.detector_size=2"]
+    args += ["model.distance_m=1e-3", "model.input_size=8", "model.region_size_m=1.6e-5"]
     sets = [a for s in args for a in ("--set", s)]
     assert main(["train", *TINY, *sets, "--run-dir", str(run)]) == 0
     out = tmp_path / "print"
