@@ -5,6 +5,7 @@ from .aperture import Aperture as Aperture
 from .camera import Camera as Camera
 from .detectors import IntensityDetector as IntensityDetector
 from .detectors import RegionDetector as RegionDetector
+from .fourier_filter import FourierFilter4f as FourierFilter4f
 from .fourier_lens import FourierLens as FourierLens
 from .lens import ThinLens as ThinLens
 from .masks import AmplitudeMask as AmplitudeMask
