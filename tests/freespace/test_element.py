@@ -13,6 +13,7 @@ from photonn.freespace import (
     Aperture,
     Camera,
     ComplexMask,
+    FourierFilter4f,
     FourierLens,
     IntensityDetector,
     PhaseMask,
@@ -36,6 +37,7 @@ BUILD = {
     "RegionDetector": lambda g, **kw: RegionDetector(g, 2, **kw),
     "Propagator": lambda g, **kw: Propagator(g, LAM, 10 * um, **kw),
     "ZernikeAberration": lambda g, **kw: ZernikeAberration(g, 20 * um, **kw),
+    "FourierFilter4f": lambda g, **kw: FourierFilter4f(g, LAM, 1 * mm, **kw),
 }
 WITH_GENERATOR = ("PhaseMask", "AmplitudeMask", "ComplexMask", "SLM")
 
