@@ -1,0 +1,204 @@
+"""Jones calculus as pure functions: polarizers, retarders, rotators, Stokes parameters.
+
+Conventions (see ``docs/polarization.md``):
+
+* A polarized field carries a Jones axis of size 2, ``(Ex, Ey)``, just before the
+  spatial axes: ``(..., 2, ny, nx)`` (a wavelength axis, if any, goes before it).
+  The basis is the lab frame: x and y transverse, z the propagation direction,
+  ``(x, y, z)`` right-handed.
+* Time dependence ``exp(-i w t)`` (fields ``exp(i(k z - w t))``).
+* Angles are in radians from the +x axis towards +y.
+* A Jones matrix ``J[..., out, in]`` has shape ``(2, 2)`` (uniform) or
+  ``(..., 2, 2, ny, nx)`` (per pixel) and acts as ``E_out = J E_in``.
+* A retarder of retardance ``G`` leaves the component along its fast axis
+  unchanged and multiplies the component along its slow axis by ``exp(+i G)``
+  (the slow wave accumulates more phase ``k n d`` under ``exp(i(kz - wt))``).
+* Stokes parameters ``S0 = |Ex|^2 + |Ey|^2``, ``S1 = |Ex|^2 - |Ey|^2``,
+  ``S2 = 2 Re(Ex conj(Ey))``, ``S3 = 2 Im(Ex conj(Ey))``. ``S3 > 0`` is
+  right-circular light in the optics convention of Born & Wolf: looking at the
+  source, the field turns clockwise; the Jones vector ``(1, -i) / sqrt(2)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._checks import complex_tensor, real_of
+
+__all__ = [
+    "check_jones_field",
+    "jones_vector",
+    "rotation_matrix",
+    "polarizer_matrix",
+    "retarder_matrix",
+    "rotator_matrix",
+    "jones_modulator_matrix",
+    "apply_jones",
+    "jones_intensity",
+    "stokes",
+]
+
+
+def check_jones_field(field: torch.Tensor, name: str = "field") -> torch.Tensor:
+    """Raise unless ``field`` is complex with a Jones axis of size 2 at ``-3``."""
+    complex_tensor(field, name)
+    if field.ndim < 3 or field.shape[-3] != 2:
+        raise ValueError(
+            f"{name} has shape {tuple(field.shape)}, but a polarized field needs a Jones axis "
+            "of size 2 (Ex, Ey) just before (ny, nx): (..., 2, ny, nx). Make one from a scalar "
+            "field E with photonn.functional.jones_vector(angle) and "
+            "E.unsqueeze(-3) * v[:, None, None]"
+        )
+    return field
+
+
+def _as_tensor(value, dtype, device):
+    if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError(f"angles and phases must be real, got {value.dtype}")
+        return value.to(dtype=dtype, device=device if device is not None else value.device)
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"angles and phases must be finite, got {value!r}")
+    return torch.tensor(v, dtype=dtype, device=device)
+
+
+def _rdt(dtype):
+    return real_of(dtype) if dtype.is_complex else dtype
+
+
+def _mat(a, b, c, d):
+    """Stack four broadcastable tensors ``(...)`` into ``(..., 2, 2)``... at axes (-2, -1)
+    of the leading shape; pixel maps ``(ny, nx)`` become ``(2, 2, ny, nx)``."""
+    a, b, c, d = torch.broadcast_tensors(a, b, c, d)
+    return torch.stack([torch.stack([a, b], 0), torch.stack([c, d], 0)], 0)
+
+
+def jones_vector(angle=0.0, ellipticity=0.0, *, dtype=torch.complex128, device=None):
+    """Unit Jones vector ``(2,)`` of an elliptical state.
+
+    Args:
+        angle: azimuth of the major axis [rad] from +x.
+        ellipticity: ``chi`` [rad] in ``[-pi/4, pi/4]``; ``tan chi`` is the axis ratio,
+            ``chi = +pi/4`` right-circular (``S3 = +1``, ``(1, -i)/sqrt 2``), ``-pi/4`` left.
+    """
+    rdt = _rdt(dtype)
+    psi = _as_tensor(angle, rdt, device)
+    chi = _as_tensor(ellipticity, rdt, device)
+    # major axis along x: (cos chi, -i sin chi); then rotate by psi
+    ex = torch.complex(torch.cos(chi), torch.zeros_like(chi))
+    ey = torch.complex(torch.zeros_like(chi), -torch.sin(chi))
+    c, s = torch.cos(psi), torch.sin(psi)
+    return torch.stack([c * ex - s * ey, s * ex + c * ey]).to(dtype)
+
+
+def rotation_matrix(angle, *, dtype=torch.complex128, device=None) -> torch.Tensor:
+    """``R(a) = [[cos a, -sin a], [sin a, cos a]]``: turns a vector by ``a`` from x towards y."""
+    a = _as_tensor(angle, _rdt(dtype), device)
+    c, s = torch.cos(a), torch.sin(a)
+    return _mat(c, -s, s, c).to(dtype)
+
+
+def polarizer_matrix(angle=0.0, *, dtype=torch.complex128, device=None) -> torch.Tensor:
+    """Ideal linear polarizer transmitting along ``angle`` [rad]: ``u u^T``, ``u = (cos, sin)``.
+
+    Shape ``(2, 2)`` for a scalar angle, ``(2, 2, *angle.shape)`` for a tensor.
+    """
+    a = _as_tensor(angle, _rdt(dtype), device)
+    c, s = torch.cos(a), torch.sin(a)
+    return _mat(c * c, c * s, c * s, s * s).to(dtype)
+
+
+def retarder_matrix(retardance, angle=0.0, *, dtype=torch.complex128, device=None):
+    """Linear retarder (wave plate): fast axis at ``angle``, slow axis delayed by ``retardance``.
+
+    ``J = R(a) diag(1, exp(i G)) R(-a)``; ``G = pi/2`` is a quarter-wave plate, ``pi`` a
+    half-wave plate. Lossless (unitary). Shape ``(2, 2)``, or ``(2, 2, *shape)`` for tensors.
+    """
+    return jones_modulator_matrix(0.0, retardance, angle, dtype=dtype, device=device)
+
+
+def rotator_matrix(angle, *, dtype=torch.complex128, device=None) -> torch.Tensor:
+    """Polarization rotator (optical activity, Faraday rotation): ``R(angle)``."""
+    return rotation_matrix(angle, dtype=dtype, device=device)
+
+
+def jones_modulator_matrix(
+    phase_fast, phase_slow, angle=0.0, *, dtype=torch.complex128, device=None
+):
+    """Birefringent pixel: phases ``phase_fast`` and ``phase_slow`` [rad] along axes at
+    ``angle`` and ``angle + pi/2``: ``J = R(a) diag(exp(i p1), exp(i p2)) R(-a)``.
+
+    Per-pixel maps give ``(2, 2, ny, nx)``. Unitary (a lossless metasurface or
+    liquid-crystal pixel). Differentiable in all three inputs.
+    """
+    rdt = _rdt(dtype)
+    dev = device
+    for v in (phase_fast, phase_slow, angle):
+        if isinstance(v, torch.Tensor) and dev is None:
+            dev = v.device
+    p1 = _as_tensor(phase_fast, rdt, dev)
+    p2 = _as_tensor(phase_slow, rdt, dev)
+    a = _as_tensor(angle, rdt, dev)
+    e1 = torch.polar(torch.ones_like(p1), p1)
+    e2 = torch.polar(torch.ones_like(p2), p2)
+    c, s = torch.cos(a), torch.sin(a)
+    cc, ss, cs = c * c, s * s, c * s
+    j00 = e1 * cc + e2 * ss
+    j11 = e1 * ss + e2 * cc
+    j01 = (e1 - e2) * cs
+    return _mat(j00, j01, j01, j11).to(dtype)
+
+
+def apply_jones(field: torch.Tensor, jones: torch.Tensor) -> torch.Tensor:
+    """``E_out = J E_in`` on a polarized field.
+
+    Args:
+        field: complex ``(..., 2, ny, nx)``.
+        jones: complex ``(2, 2)`` (uniform) or ``(..., 2, 2, ny, nx)`` (per pixel,
+            broadcast against the field's leading axes).
+
+    Returns:
+        complex ``(..., 2, ny, nx)``.
+    """
+    check_jones_field(field)
+    complex_tensor(jones, "jones")
+    if jones.ndim == 2:
+        if tuple(jones.shape) != (2, 2):
+            raise ValueError(f"a uniform Jones matrix is (2, 2), got {tuple(jones.shape)}")
+        jones = jones[..., None, None]
+    if jones.ndim < 4 or tuple(jones.shape[-4:-2]) != (2, 2):
+        raise ValueError(
+            f"jones has shape {tuple(jones.shape)}; expected (2, 2) or (..., 2, 2, ny, nx)"
+        )
+    jones = jones.to(field.dtype)
+    ex, ey = field[..., 0, :, :], field[..., 1, :, :]
+    out_x = jones[..., 0, 0, :, :] * ex + jones[..., 0, 1, :, :] * ey
+    out_y = jones[..., 1, 0, :, :] * ex + jones[..., 1, 1, :, :] * ey
+    return torch.stack([out_x, out_y], dim=-3)
+
+
+def _abs2(z: torch.Tensor) -> torch.Tensor:
+    return z.real.square() + z.imag.square()
+
+
+def jones_intensity(field: torch.Tensor) -> torch.Tensor:
+    """``|Ex|^2 + |Ey|^2``, real ``(..., ny, nx)``, of a ``(..., 2, ny, nx)`` field."""
+    check_jones_field(field)
+    return _abs2(field).sum(-3)
+
+
+def stokes(field: torch.Tensor) -> torch.Tensor:
+    """Stokes parameters ``(S0, S1, S2, S3)``, real ``(..., 4, ny, nx)``.
+
+    ``S3 = 2 Im(Ex conj(Ey)) > 0`` for right-circular light (Born & Wolf: clockwise
+    looking at the source, under ``exp(-i w t)``). For a fully polarized field
+    ``S0^2 = S1^2 + S2^2 + S3^2``.
+    """
+    check_jones_field(field)
+    ex, ey = field[..., 0, :, :], field[..., 1, :, :]
+    ix, iy = _abs2(ex), _abs2(ey)
+    cross = ex * ey.conj()
+    return torch.stack([ix + iy, ix - iy, 2 * cross.real, 2 * cross.imag], dim=-3)
