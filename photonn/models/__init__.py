@@ -5,6 +5,7 @@ from .d2nn import D2NN as D2NN
 from .isomorphic import IsomorphicPNN as IsomorphicPNN
 from .multivariate import MultivariatePNN as MultivariatePNN
 from .photonic_mlp import PhotonicMLP as PhotonicMLP
+from .polarization_d2nn import PolarizationD2NN as PolarizationD2NN
 from .relax import DiffractiveReLaX as DiffractiveReLaX
 from .relax import DigitalReLaX as DigitalReLaX
 from .relax import PhotonicReLaX as PhotonicReLaX
