@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from .._checks import complex_dtype, finite_float, positive_float
+from .._checks import complex_dtype, finite_float, positive_float, real_of
 from .._module import ComplexModule
 from ..functional.jones import check_jones_field
 from ..functional.vectorial import (
@@ -97,7 +97,7 @@ class HighNALens(ComplexModule):
             grid.shape, (f * lam / (n * grid.ny * grid.dy), f * lam / (n * grid.nx * grid.dx))
         )
         w = pupil_weights(grid, lam, self.na, refractive_index=n, device=device)
-        self.register_buffer("weights", w, persistent=False)
+        self.register_buffer("weights", w.to(real_of(dtype)), persistent=False)
 
     @property
     def pupil_radius(self) -> float:

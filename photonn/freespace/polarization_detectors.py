@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-from .._checks import COMPLEX_DTYPES, input_dtype, optional_dtype, positive_float
-from ..functional.jones import apply_jones, check_jones_field, polarizer_matrix, stokes
+from .._checks import (
+    COMPLEX_DTYPES,
+    check_device,
+    finite_float,
+    input_dtype,
+    optional_dtype,
+    positive_float,
+)
+from ..functional.jones import check_jones_field, stokes
 from ..functional.vectorial import vector_intensity
 from ._common import check_grid
 from .camera import Camera
@@ -23,6 +32,7 @@ class PolarizedIntensity(nn.Module):
         longitudinal: include the longitudinal component.
         refractive_index: of the medium, for ``Ez``.
         dtype: ``None`` (any field) or the complex dtype the fields must have.
+        device: accepted like every element's; the detector holds no tensor.
 
     Shapes: complex ``(..., 2, ny, nx)`` -> real ``(..., ny, nx)``.
     """
@@ -35,9 +45,11 @@ class PolarizedIntensity(nn.Module):
         longitudinal: bool = False,
         refractive_index: float = 1.0,
         dtype=None,
+        device=None,
     ):
         super().__init__()
         self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
+        check_device(device)
         self.grid = None if grid is None else check_grid(grid)
         self.longitudinal = bool(longitudinal)
         self.refractive_index = positive_float(refractive_index, "refractive_index")
@@ -46,8 +58,8 @@ class PolarizedIntensity(nn.Module):
         self.wavelength = None if wavelength is None else positive_float(wavelength, "wavelength")
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_jones_field(field)
         input_dtype(self, field, self.dtype, "field")
+        check_jones_field(field)
         if self.grid is not None:
             self.grid.check_field(field)
         return vector_intensity(
@@ -66,9 +78,10 @@ class StokesDetector(nn.Module):
     see :func:`photonn.functional.jones.stokes`.
     """
 
-    def __init__(self, *, dtype=None):
+    def __init__(self, *, dtype=None, device=None):
         super().__init__()
         self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
+        check_device(device)
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
         input_dtype(self, field, self.dtype, "field")
@@ -78,35 +91,53 @@ class StokesDetector(nn.Module):
 class PolarizerCamera(nn.Module):
     """A :class:`~photonn.freespace.Camera` behind a linear analyser at ``angle`` [rad].
 
-    Pixel power [W] of the light transmitted by an ideal polarizer: the field is
-    projected, then the camera (binning, noise) integrates ``|Ex|^2 + |Ey|^2``.
+    Pixel power [W] of the light transmitted by an ideal polarizer: the camera
+    (binning, noise) integrates ``|cos(angle) Ex + sin(angle) Ey|^2``.
 
     Args:
         grid: simulation :class:`photonn.Grid`.
         angle: analyser axis [rad] from +x.
         camera: an existing :class:`~photonn.freespace.Camera` on ``grid``; or
-        **camera_kwargs: passed to ``Camera(grid, ...)`` (``binning``, ``noise``, ``dtype``).
+        binning, noise: passed to ``Camera(grid, ...)``.
+        dtype: ``None`` (any field) or the complex dtype the fields must have.
+        device: accepted like every element's; the camera holds no tensor.
 
     Shapes: complex ``(..., 2, ny, nx)`` -> real ``(..., ny / by, nx / bx)``.
     """
 
-    def __init__(self, grid, angle=0.0, *, camera: Camera | None = None, **camera_kwargs):
+    def __init__(
+        self,
+        grid,
+        angle=0.0,
+        *,
+        camera: Camera | None = None,
+        binning=1,
+        noise: nn.Module | None = None,
+        dtype=None,
+        device=None,
+    ):
         super().__init__()
         self.grid = check_grid(grid)
-        if camera is not None and camera_kwargs:
-            raise ValueError("give either camera= or camera keywords, not both")
-        self.camera = camera if camera is not None else Camera(grid, **camera_kwargs)
+        self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
+        check_device(device)
+        if camera is None:
+            camera = Camera(grid, binning=binning, noise=noise, dtype=dtype)
+        elif binning != 1 or noise is not None:
+            raise ValueError("give either camera= or binning= / noise=, not both")
+        self.camera = camera
         if self.camera.grid != self.grid:
             raise ValueError(f"camera is on {self.camera.grid}, expected {self.grid}")
-        self.angle = float(angle)
-        self.register_buffer(
-            "J", polarizer_matrix(self.angle, dtype=torch.complex128), persistent=False
-        )
+        self.angle = finite_float(angle, "angle")
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        # exact zeros at multiples of pi / 2 (cos(pi / 2) = 6e-17 in float64)
+        self._axis = (0.0 if abs(c) < 1e-12 else c, 0.0 if abs(s) < 1e-12 else s)
 
     def pixel_power(self, field: torch.Tensor) -> torch.Tensor:
         """Noise-free power [W] per camera pixel behind the analyser."""
+        input_dtype(self, field, self.dtype, "field")
         check_jones_field(field)
-        return self.camera.pixel_power(apply_jones(field, self.J)).sum(-3)
+        c, s = self._axis
+        return self.camera.pixel_power(c * field[..., 0, :, :] + s * field[..., 1, :, :])
 
     def forward(self, field: torch.Tensor, generator: torch.Generator | None = None):
         p = self.pixel_power(field)
