@@ -142,14 +142,24 @@ def jones_modulator_matrix(
     p1 = _as_tensor(phase_fast, rdt, dev)
     p2 = _as_tensor(phase_slow, rdt, dev)
     a = _as_tensor(angle, rdt, dev)
-    e1 = torch.polar(torch.ones_like(p1), p1)
-    e2 = torch.polar(torch.ones_like(p2), p2)
-    c, s = torch.cos(a), torch.sin(a)
-    cc, ss, cs = c * c, s * s, c * s
-    j00 = e1 * cc + e2 * ss
-    j11 = e1 * ss + e2 * cc
-    j01 = (e1 - e2) * cs
-    return _mat(j00, j01, j01, j11).to(dtype)
+    # J = exp(i s) [[cos d + i sin d cos 2a, i sin d sin 2a],
+    #               [i sin d sin 2a,          cos d - i sin d cos 2a]],
+    # s = (p1 + p2) / 2, d = (p1 - p2) / 2: five real maps, no complex products
+    half = 0.5 * (p1 + p2)
+    delta = 0.5 * (p1 - p2)
+    cd, sd = torch.cos(delta), torch.sin(delta)
+    c2, s2 = torch.cos(2 * a), torch.sin(2 * a)
+    cs, ss = torch.cos(half), torch.sin(half)
+    b, c = sd * c2, sd * s2
+    # exp(i s) (cd + i b) = (cs cd - ss b) + i (ss cd + cs b); exp(i s) (i c) = -ss c + i cs c.
+    # Real parts and imaginary parts are stacked as real tensors and joined once:
+    # stacking complex tensors is several times slower on CPU.
+    csd, ssd, csb, ssb = cs * cd, ss * cd, cs * b, ss * b
+    j01_re, j01_im = -ss * c, cs * c
+    re = torch.stack(torch.broadcast_tensors(csd - ssb, j01_re, j01_re, csd + ssb))
+    im = torch.stack(torch.broadcast_tensors(ssd + csb, j01_im, j01_im, ssd - csb))
+    J = torch.complex(re, im).reshape(2, 2, *re.shape[1:])
+    return J.to(dtype)
 
 
 def apply_jones(field: torch.Tensor, jones: torch.Tensor) -> torch.Tensor:
@@ -174,10 +184,12 @@ def apply_jones(field: torch.Tensor, jones: torch.Tensor) -> torch.Tensor:
             f"jones has shape {tuple(jones.shape)}; expected (2, 2) or (..., 2, 2, ny, nx)"
         )
     jones = jones.to(field.dtype)
-    ex, ey = field[..., 0, :, :], field[..., 1, :, :]
-    out_x = jones[..., 0, 0, :, :] * ex + jones[..., 0, 1, :, :] * ey
-    out_y = jones[..., 1, 0, :, :] * ex + jones[..., 1, 1, :, :] * ey
-    return torch.stack([out_x, out_y], dim=-3)
+    # column by column: E_out = J[:, 0] Ex + J[:, 1] Ey, broadcast over the Jones axis
+    # (two products and a sum on the field's size, no stacking of batch-sized tensors)
+    return (
+        jones[..., :, 0, :, :] * field[..., 0:1, :, :]
+        + jones[..., :, 1, :, :] * field[..., 1:2, :, :]
+    )
 
 
 def _abs2(z: torch.Tensor) -> torch.Tensor:
