@@ -185,10 +185,11 @@ def apply_jones(field: torch.Tensor, jones: torch.Tensor) -> torch.Tensor:
         )
     jones = jones.to(field.dtype)
     # column by column: E_out = J[:, 0] Ex + J[:, 1] Ey, broadcast over the Jones axis
-    # (two products and a sum on the field's size, no stacking of batch-sized tensors)
-    return (
-        jones[..., :, 0, :, :] * field[..., 0:1, :, :]
-        + jones[..., :, 1, :, :] * field[..., 1:2, :, :]
+    # (two field-sized passes, no stacking of batch-sized tensors)
+    return torch.addcmul(
+        jones[..., :, 0, :, :] * field[..., 0:1, :, :],
+        jones[..., :, 1, :, :],
+        field[..., 1:2, :, :],
     )
 
 

@@ -51,11 +51,15 @@ def _eye():
 
 @pytest.mark.parametrize("deg", [0, 17, 30, 45, 60, 90, 123])
 def test_malus_law(deg):
-    a = math.radians(deg)
-    E = _uniform(jones_vector(0.0))
+    """Linear light at b = 0.3 rad through a polarizer at a keeps cos^2(a - b) of its power,
+    and leaves polarized along a."""
+    a, b = math.radians(deg), 0.3
+    E = _uniform(jones_vector(b))
     out = Polarizer(a, dtype=C128)(E)
     P = (out.abs() ** 2).sum(-3)
-    assert torch.allclose(P, torch.full_like(P, math.cos(a) ** 2), atol=EPS)
+    assert torch.allclose(P, torch.full_like(P, math.cos(a - b) ** 2), atol=EPS)
+    u = torch.tensor([math.cos(a), math.sin(a)], dtype=C128)
+    assert torch.allclose(out[:, 0, 0], math.cos(a - b) * u, atol=EPS)
 
 
 def test_quarter_wave_plate_at_45_makes_right_circular():
