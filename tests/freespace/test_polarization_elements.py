@@ -19,6 +19,7 @@ from photonn.freespace import (
     Aperture,
     Camera,
     ComplexMask,
+    FourierLens,
     JonesMatrix,
     JonesModulator,
     PhaseMask,
@@ -53,10 +54,11 @@ def _scalar_elements(dtype):
         Aperture(G, 30 * um, dtype=dtype),
         SLM(G, bits=4, init="uniform", generator=gen, dtype=dtype),
         Propagator(G, LAM, 0.2 * mm, dtype=dtype),
+        FourierLens(G, LAM, 5 * mm, dtype=dtype),
     ]
 
 
-@pytest.mark.parametrize("i", range(7))
+@pytest.mark.parametrize("i", range(8))
 @pytest.mark.parametrize("batch", [(), (3,)])
 def test_scalar_elements_act_on_each_component(i, batch):
     """Every scalar element maps (..., 2, ny, nx) to the same as on Ex and Ey separately."""
