@@ -17,6 +17,7 @@ from .._module import ComplexModule
 from ..functional.jones import (
     apply_jones,
     check_jones_field,
+    jones_modulate,
     jones_modulator_matrix,
     polarizer_matrix,
     retarder_matrix,
@@ -280,7 +281,8 @@ class JonesModulator(ComplexModule):
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
         _check(self, field)
-        return apply_jones(field, self.matrix())
+        p1, p2 = self.phases()
+        return jones_modulate(field, p1, p2, self.angle)
 
     def extra_repr(self) -> str:
         b = f", bits={self.bits}" if self.bits is not None else ""
