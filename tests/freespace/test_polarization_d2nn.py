@@ -1,8 +1,8 @@
 """PolarizationD2NN: channel routing by input polarization, shapes, training, bad input.
 
 Break tests: swap the analyser angles' cos/sin in ``PolarizationD2NN.__init__``
-and the routing test fails; detach the modulators' matrices (``.detach()`` in
-``JonesModulator.matrix``) and the training test fails (no gradient).
+and the routing tests fail; return no parameter gradients from
+``photonn.functional.jones._JonesModulate.backward`` and the training test fails.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Break tests: remove ``.unsqueeze(-3)`` in ``Propagator.forward`` (polarized, several
 wavelengths) and the multi-wavelength test fails with a shape error; make
-``JonesModulator.matrix`` ignore ``bits`` and the quantisation test fails.
+``JonesModulator`` ignore ``bits`` and the quantisation test fails; flip the sign of
+``dL/dp1`` in ``_JonesModulate.backward`` and the analytic-backward test fails.
 """
 
 from __future__ import annotations
