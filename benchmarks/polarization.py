@@ -15,7 +15,11 @@ Two kinds of step, each scalar and polarized:
 
 Forward and forward + backward (gradient with respect to the input field and
 the mask parameters), medians of interleaved runs in one process
-(:mod:`benchmarks._timing`).
+(:mod:`benchmarks._timing`). ``--clock cpu`` (the default with one thread) times
+the process's CPU time instead of the wall clock: on a shared, loaded machine the
+wall time of a niced process measures the scheduler more than the code (seen:
+the same step varying 2x between runs), while its CPU time does not count the
+time it waits for a core.
 
 Run: ``python -m benchmarks.polarization [--repeats 7] [--threads 1] [--quick]``
 (or ``python benchmarks/polarization.py``). Writes
@@ -25,7 +29,10 @@ Run: ``python -m benchmarks.polarization [--repeats 7] [--threads 1] [--quick]``
 from __future__ import annotations
 
 import argparse
+import gc
+import statistics
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -70,6 +77,28 @@ def steps(grid: Grid, device):
     return prop, mask, jm, scalar, polarized
 
 
+def median_cpu_times(fns: dict, repeats: int, warmup: int = 2) -> dict:
+    """As :func:`benchmarks._timing.median_times` (interleaved, gc off), on the process's
+    CPU time (``time.process_time``): meaningful for one thread on a loaded machine."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples = {name: [] for name in fns}
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            for name, fn in fns.items():
+                t0 = time.process_time()
+                fn()
+                samples[name].append(time.process_time() - t0)
+    finally:
+        if enabled:
+            gc.enable()
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
 def _fwd_bwd(fn, x, module):
     xr = x.detach().clone().requires_grad_(True)
     params = [xr, *module.parameters()]
@@ -87,11 +116,25 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=positive_int, help=f"default {REPEATS} (--quick: 2)")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats (smoke run)")
     ap.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
+    ap.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        help="cpu: process CPU time (default with 1 thread on CPU); wall: wall clock",
+    )
     add_device_argument(ap)
     add_output_argument(ap)
     args = ap.parse_args(argv)
     device = resolve_device(ap, args.device)
     torch.set_num_threads(args.threads)
+    clock = args.clock or ("cpu" if args.threads == 1 and device.type == "cpu" else "wall")
+    if clock == "cpu" and (args.threads > 1 or device.type != "cpu"):
+        ap.error("--clock cpu needs --threads 1 on the CPU (CPU time adds up over threads)")
+
+    def timer(fns):
+        if clock == "cpu":
+            return median_cpu_times(fns, repeats)
+        return median_times(fns, repeats, device=device)
+
     cases = QUICK_CASES if args.quick else CASES
     repeats = args.repeats or (2 if args.quick else REPEATS)
     run = Run(
@@ -119,14 +162,8 @@ def main(argv=None) -> int:
             ("layer", "scalar-2B"): (scalar, x2, mask),
         }
         with torch.no_grad():
-            fwd = median_times(
-                {k: (lambda f=f, x=x: f(x)) for k, (f, x, _) in impls.items()},
-                repeats,
-                device=device,
-            )
-        fb = median_times(
-            {k: _fwd_bwd(f, x, m) for k, (f, x, m) in impls.items()}, repeats, device=device
-        )
+            fwd = timer({k: (lambda f=f, x=x: f(x)) for k, (f, x, _) in impls.items()})
+        fb = timer({k: _fwd_bwd(f, x, m) for k, (f, x, m) in impls.items()})
         fft = prop.padded_shape
         for kind, name in impls:
             ref = (kind, "scalar")
@@ -157,7 +194,8 @@ def main(argv=None) -> int:
         "## Time",
         "",
         f"complex64, lambda {LAM / nm:g} nm, pitch {PITCH / um:g} um, z {Z / cm:g} cm, "
-        f"torch threads {torch.get_num_threads()}; medians of {repeats} interleaved runs in "
+        f"torch threads {torch.get_num_threads()}, {clock} time; medians of {repeats} "
+        "interleaved runs in "
         "one process, ratios of medians to the scalar step of the same kind (lower is faster).",
         "",
         table(rows, headers),
