@@ -242,17 +242,18 @@ class _JonesModulate(torch.autograd.Function):
             hsym = torch.addcmul(gxc * ey, gyc, ex).sum(lead)
             c, s = torch.cos(angle), torch.sin(angle)
             cc, ss, cs = c * c, s * s, c * s
-            e1 = torch.polar(torch.ones_like(p1), p1)
-            e2 = torch.polar(torch.ones_like(p2), p2)
+            # real arithmetic: Im(e q) = sin(p) Re q + cos(p) Im q (torch.polar is slow on CPU)
+            c1_, s1_ = torch.cos(p1), torch.sin(p1)
+            c2_, s2_ = torch.cos(p2), torch.sin(p2)
             if ctx.needs_input_grad[1]:
                 qu = cc * h00 + cs * hsym + ss * h11
-                g1 = -(e1 * qu).imag.sum_to_size(p1.shape)
+                g1 = -(s1_ * qu.real + c1_ * qu.imag).sum_to_size(p1.shape)
             if ctx.needs_input_grad[2]:
                 qv = ss * h00 - cs * hsym + cc * h11
-                g2 = -(e2 * qv).imag.sum_to_size(p2.shape)
+                g2 = -(s2_ * qv.real + c2_ * qv.imag).sum_to_size(p2.shape)
             if ctx.needs_input_grad[3]:
                 qa = 2 * cs * (h11 - h00) + (cc - ss) * hsym
-                g_a = ((e1 - e2) * qa).real.sum_to_size(angle.shape)
+                g_a = ((c1_ - c2_) * qa.real - (s1_ - s2_) * qa.imag).sum_to_size(angle.shape)
         return g_field, g1, g2, g_a
 
 
