@@ -97,3 +97,61 @@ class Spec:
         if self.validator is not None:
             return self.validator(value)
         return None
+
+
+def option(default, description: str, *, unit: str = "", **checks) -> Any:
+    """A field of a frozen options dataclass declared with its :class:`Spec`.
+
+    ``option(7.5e-4, "wavelength", unit="m", gt=0)`` is the field's default, and its
+    metadata ``{"spec": Spec(...)}`` carries the unit, description and checks that
+    the run configuration, its docs and :func:`check_options` read. ``checks`` are
+    :class:`Spec`'s ``choices``, ``gt``, ``ge``, ``le``, ``lt`` and ``validator``.
+    """
+    from dataclasses import field
+
+    spec = Spec(unit=unit, default=default, description=description, **checks)
+    return field(default=default, metadata={"spec": spec})
+
+
+def check_options(options) -> None:
+    """Check every declared field of an options dataclass against its :class:`Spec`.
+
+    Raises ``ValueError`` naming the field, the value and the allowed range; ``None``
+    passes (an optional value left unset), a sequence is checked entry by entry. Call
+    it from ``__post_init__``.
+    """
+    from dataclasses import fields
+
+    for f in fields(options):
+        spec = f.metadata.get("spec")
+        value = getattr(options, f.name)
+        if spec is None or value is None:
+            continue
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            problem = spec.violation(item)
+            if problem:
+                unit = f" [{spec.unit}]" if spec.unit else ""
+                raise ValueError(f"{f.name}{unit} {problem}, got {item!r}")
+
+
+class FromOptions:
+    """Mixin of a model whose declared parameters are a frozen options dataclass.
+
+    A subclass sets ``options_class``; :meth:`from_options` passes the options' fields
+    as the constructor's keywords of the same names.
+    """
+
+    options_class: type = type(None)
+
+    @classmethod
+    def from_options(cls, options, *args, **kwargs):
+        """``cls(*args, **fields of options, **kwargs)``; ``options`` must be an
+        ``options_class`` (its checks ran when it was made)."""
+        if not isinstance(options, cls.options_class):
+            raise TypeError(
+                f"options must be {cls.options_class.__name__}, got {type(options).__name__}"
+            )
+        from dataclasses import fields
+
+        values = {f.name: getattr(options, f.name) for f in fields(options)}
+        return cls(*args, **values, **kwargs)

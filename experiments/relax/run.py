@@ -229,7 +229,7 @@ def collect(data_dir: str | None) -> list[dict]:
                 "l_w": m["l_w"],
                 "l_t": m["l_t"],
                 "depth": m["l_w"] * m["l_t"],
-                "width": bank_width(m["budget"], m["l_w"], m["bank"]),
+                "width": bank_width(m["budget"], m["l_w"], m["bank"]["kind"]),
                 "seed": p.cfg["seed"],
                 "family": family(m["l_w"], m["l_t"]),
                 "epochs": len(hist),
@@ -249,14 +249,14 @@ def collect(data_dir: str | None) -> list[dict]:
 def bank_label(m: dict, task: str) -> str:
     """The bank, with the settings that differ from the main grids' (``+inject``: the image
     nets with the input re-injected at every pass; ``+block``, ``+leak0.5``, ``+fastbias``)."""
-    label = m["bank"]
+    label = m["bank"]["kind"]
     if m["inject"] and task == "image":  # the text models always re-inject
         label += "+inject"
     if m["schedule"] != "periodic":
         label += f"+{m['schedule']}"
     if m["leak"]:
         label += f"+leak{m['leak']:g}"
-    if m["fast_bias"]:
+    if m["bank"].get("fast_bias"):
         label += "+fastbias"
     return label
 

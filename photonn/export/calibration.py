@@ -9,19 +9,21 @@
   ``v`` meaning the phase ``2 pi v / two_pi_value`` (default ``two_pi_value = 256``:
   the 256 values span ``[0, 2 pi)``; set it to the gray value your vendor gives for
   ``2 pi``, e.g. 255).
-* :func:`read_heater_calibration`: phase against electrical power per MZI channel
-  (``channel,power_W,phase_rad``), see :class:`HeaterCalibration`.
+* :meth:`HeaterCalibration.from_csv`: phase against electrical power per MZI channel
+  (``channel,power_W,phase_rad``, read and checked by
+  :func:`photonn.devices.read_heater_calibration`), ready to interpolate.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import torch
 
-from ..devices.profile import read_heater_calibration as _read_heater_table
-from ..devices.profile import read_lut
+from ..devices import read_heater_calibration as read_heater_table
+from ..devices import read_lut
 from ..functional.heater import interp_monotone
 from .images import read_gray_image
 
@@ -31,6 +33,7 @@ __all__ = [
     "lut_from_meadowlark",
     "read_wavefront_correction",
     "HeaterCalibration",
+    "as_heater_calibration",
     "read_heater_calibration",
 ]
 
@@ -113,6 +116,9 @@ class HeaterCalibration:
     """
 
     def __init__(self, table: dict[int, tuple[list[float], list[float]]], source=None):
+        """``table``: ``{channel: (power [W], phase [rad])}``, increasing points, as
+        :func:`photonn.devices.read_heater_calibration` returns it; ``source``: where it
+        came from (recorded in the manifest)."""
         self.table = {
             int(ch): (
                 torch.tensor(p, dtype=torch.float64),
@@ -137,7 +143,50 @@ class HeaterCalibration:
         pw, ph = self.table[int(channel)]
         return interp_monotone(phase, ph, pw)
 
+    def phase_of(
+        self, channel: torch.Tensor, power: torch.Tensor, ideal: torch.Tensor
+    ) -> torch.Tensor:
+        """Phase [rad] per entry: the measured curve of each calibrated ``channel`` at
+        ``power`` [W], ``ideal`` for the others (all ``(n,)``)."""
+        return self._per_channel(channel, power, ideal, self.phase)
+
+    def power_of(
+        self, channel: torch.Tensor, phase: torch.Tensor, ideal: torch.Tensor
+    ) -> torch.Tensor:
+        """Power [W] per entry: the measured curve of each calibrated ``channel`` at
+        ``phase`` [rad], ``ideal`` for the others (all ``(n,)``)."""
+        return self._per_channel(channel, phase, ideal, self.power)
+
+    def _per_channel(self, channel, x, ideal, curve) -> torch.Tensor:
+        out = ideal.clone()
+        for n, ch in enumerate(channel.tolist()):
+            if ch in self:
+                out[n] = curve(ch, x[n : n + 1])[0]
+        return out
+
+    @classmethod
+    def from_csv(cls, path) -> HeaterCalibration:
+        """The calibration of a ``channel,power_W,phase_rad`` CSV
+        (:func:`photonn.devices.read_heater_calibration` reads and checks it)."""
+        return cls(read_heater_table(path), source=str(path))
+
+
+def as_heater_calibration(value) -> HeaterCalibration | None:
+    """``value`` as a :class:`HeaterCalibration`: None, a calibration, or a CSV path."""
+    if value is None or isinstance(value, HeaterCalibration):
+        return value
+    return HeaterCalibration.from_csv(value)
+
 
 def read_heater_calibration(path) -> HeaterCalibration:
-    """A :class:`HeaterCalibration` from a ``channel,power_W,phase_rad`` CSV."""
-    return HeaterCalibration(_read_heater_table(path), source=str(path))
+    """Deprecated: use :meth:`HeaterCalibration.from_csv` (the same object), or
+    :func:`photonn.devices.read_heater_calibration` for the plain table."""
+    warnings.warn(
+        "photonn.export.read_heater_calibration is deprecated: use "
+        "photonn.export.HeaterCalibration.from_csv(path) (same result), or "
+        "photonn.devices.read_heater_calibration(path) for the plain "
+        "{channel: (power_W, phase_rad)} table",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return HeaterCalibration.from_csv(path)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 
@@ -42,17 +43,22 @@ from ..functional.heater import (
     voltage_from_current,
 )
 from ..functional.mzi_errors import crosstalk_pairs
+from ..functional.mzi_mesh import mesh_layout
 from ..functional.slm_export import phase_error
 from .calibration import HeaterCalibration
 
 __all__ = [
     "ChipElement",
+    "ElementChannels",
     "Chip",
     "plan_chip",
     "realised_phases",
     "chip_crosstalk",
     "element_settings",
+    "settings_by_element",
+    "channel_lists",
     "COLUMNS",
+    "UNITS",
 ]
 
 TWO_PI = 2 * math.pi
@@ -73,6 +79,16 @@ COLUMNS = (
     "realised_phase_rad",
     "branch",
 )
+# the unit of each numeric channel quantity (channels.json, bundle.h5 attributes)
+UNITS = {
+    "phase_rad": "rad",
+    "power_W": "W",
+    "current_A": "A",
+    "voltage_V": "V",
+    "drive_phase_rad": "rad",
+    "realised_phase_rad": "rad",
+    "actual_phase_rad": "rad",
+}
 
 
 @dataclass
@@ -85,6 +101,21 @@ class ChipElement:
     module: object
 
 
+class ElementChannels(NamedTuple):
+    """The consecutive controller channels of one element on a chip.
+
+    The field names are the keys of the element records in ``manifest.toml`` and
+    ``channels.json`` (``rec = e._asdict()``, ``e = ElementChannels(**rec)``).
+    """
+
+    name: str  # the module name, e.g. "layers.0.mesh_in"
+    kind: str  # "mesh" or "attenuators"
+    first_channel: int
+    channels: int  # how many channels, from first_channel on
+    modes: int
+    layout: str  # the mesh layout name ("clements", ...); "column" for attenuators
+
+
 @dataclass
 class Chip:
     """The controller settings of one chip (see the module docstring).
@@ -93,7 +124,7 @@ class Chip:
     or int64 tensors for numbers), plus ``actual_phase_rad``: the phase each heater
     produces with its neighbours' heat (:func:`~photonn.functional.heater.crosstalk_apply`
     on the realised drives; the phases the simulation uses).
-    ``elements``: ``[(name, kind, first channel, count, n_modes, layout)]``.
+    ``elements``: one :class:`ElementChannels` per element, in channel order.
     ``report``: channel count, total and largest power, residual phase error.
     """
 
@@ -105,14 +136,31 @@ class Chip:
     law: str
     calibration: str | None
     channels: dict
-    elements: list
+    elements: list[ElementChannels]
     crosstalk_index: torch.Tensor
     crosstalk_value: torch.Tensor
     report: dict = field(default_factory=dict)
 
 
-def _heater_targets(el: ChipElement):
-    """Per-shifter rows of one element: (column, mzi, shifter, target phase, branch)."""
+def channel_lists(chip: Chip) -> dict[str, list]:
+    """The chip's channel columns as plain lists."""
+    return {k: (v if isinstance(v, list) else v.tolist()) for k, v in chip.channels.items()}
+
+
+class _Heaters(NamedTuple):
+    """The phase shifters of one element, one entry per shifter (float64 / int64)."""
+
+    column: torch.Tensor
+    mzi: torch.Tensor
+    shifter: list[str]
+    target: torch.Tensor  # [rad], in [0, 2 pi)
+    branch: torch.Tensor  # 0 or 1 for internal shifters, -1 for the others
+    modes: int
+    layout: str
+
+
+def _heater_targets(el: ChipElement) -> _Heaters:
+    """The phase shifters of one element and the phases they must hold."""
     if el.kind == "mesh":
         mesh = el.module
         lay = mesh.layout
@@ -140,10 +188,10 @@ def _heater_targets(el: ChipElement):
                 torch.full((mesh.n,), -1, dtype=torch.int64),
             ]
         )
-        return column, mzi, shifter, target, branch, mesh.n, lay.name
+        return _Heaters(column, mzi, shifter, target, branch, mesh.n, lay.name)
     att = el.module.attenuation_theta.detach().cpu().to(torch.float64)
     k = att.numel()
-    return (
+    return _Heaters(
         torch.zeros(k, dtype=torch.int64),
         torch.arange(k),
         ["attenuator"] * k,
@@ -154,21 +202,18 @@ def _heater_targets(el: ChipElement):
     )
 
 
-def chip_crosstalk(elements: list, kappa: float):
+def chip_crosstalk(elements: list[ElementChannels], kappa: float):
     """Global sparse couplings ``(index (2, nnz), value)`` of a chip's heaters: the mesh's
     nearest-neighbour model (same column, pairs two modes apart), on the internal
-    (``2 theta``) and on the external (``phi``) shifters. ``elements`` holds
-    ``(name, kind, first channel, count, modes, layout)``."""
-    from ..functional.mzi_mesh import mesh_layout
-
+    (``2 theta``) and on the external (``phi``) shifters."""
     rows, cols = [], []
-    for _name, kind, off, _count, n, layout in elements:
-        if kind != "mesh" or kappa == 0:
+    for e in elements:
+        if e.kind != "mesh" or kappa == 0:
             continue
-        i, j = crosstalk_pairs(mesh_layout(n, layout))
+        i, j = crosstalk_pairs(mesh_layout(e.modes, e.layout))
         for s in (0, 1):  # theta channels 2k, phi channels 2k + 1
-            rows += [off + 2 * a + s for a in i]
-            cols += [off + 2 * b + s for b in j]
+            rows += [e.first_channel + 2 * a + s for a in i]
+            cols += [e.first_channel + 2 * b + s for b in j]
     index = torch.tensor([rows, cols], dtype=torch.int64).reshape(2, -1)
     return index, torch.full((index.shape[1],), float(kappa), dtype=torch.float64)
 
@@ -197,9 +242,7 @@ def realised_phases(
     p = v * i
     phase = power_to_phase(p, p_pi)
     if calibration is not None:
-        for n, ch in enumerate(channel.tolist()):
-            if ch in calibration:
-                phase[n] = calibration.phase(ch, p[n : n + 1])[0]
+        phase = calibration.phase_of(channel, p, phase)
     return phase, p, i, v
 
 
@@ -210,9 +253,7 @@ def _codes(drive, channel, profile, bits, calibration, circular: bool):
     p_pi, R, iv = _law(profile)
     power = phase_to_power(drive, p_pi)
     if calibration is not None:
-        for n, ch in enumerate(channel.tolist()):
-            if ch in calibration:
-                power[n] = calibration.power(ch, drive[n : n + 1])[0]
+        power = calibration.power_of(channel, drive, power)
     v_exact = voltage_from_current(current_from_power(power, R, iv), R, iv)
     levels = 2**bits - 1
     step = profile["v_max"] / levels
@@ -243,9 +284,7 @@ def _reach(channel, profile, bits, calibration) -> torch.Tensor:
     if pmax is not None:
         lim = power_to_phase(torch.full_like(p, pmax), profile["p_pi"])
         if calibration is not None:
-            for n, ch in enumerate(channel.tolist()):
-                if ch in calibration:
-                    lim[n] = calibration.phase(ch, torch.tensor([pmax]))[0]
+            lim = calibration.phase_of(channel, torch.full_like(p, pmax), lim)
         ph = torch.minimum(ph, lim)
     return ph
 
@@ -285,13 +324,12 @@ def plan_chip(
     if not 1 <= bits <= 32:
         raise ValueError(f"bits must lie in [1, 32] for a DAC, got {bits}")
     kappa = float(prof.get("thermal_crosstalk", 0.0)) if crosstalk else 0.0
-    parts, offsets, info, off = [], [], [], 0
+    parts, info, off = [], [], 0
     for el in elements:
         part = _heater_targets(el)
         parts.append(part)
-        offsets.append(off)
-        count = part[3].numel()
-        info.append((el.name, el.kind, off, count, part[5], part[6]))
+        count = part.target.numel()
+        info.append(ElementChannels(el.name, el.kind, off, count, part.modes, part.layout))
         off += count
     n_ch = off
     limit = prof.get("dac_channels")
@@ -303,17 +341,16 @@ def plan_chip(
         )
     names, element, shifter = [], [], []
     for el, part in zip(elements, parts):
-        column, mzi, sh, *_ = part
-        element += [el.name] * len(sh)
-        shifter += sh
+        element += [el.name] * len(part.shifter)
+        shifter += part.shifter
         names += [
             f"{el.name}/{'out' if s == 'output' else 'mzi'}{int(k)}/{s}"
-            for k, s in zip(mzi.tolist(), sh)
+            for k, s in zip(part.mzi.tolist(), part.shifter)
         ]
-    column = torch.cat([p[0] for p in parts])
-    mzi = torch.cat([p[1] for p in parts])
-    target = torch.cat([p[3] for p in parts])
-    branch = torch.cat([p[4] for p in parts])
+    column = torch.cat([p.column for p in parts])
+    mzi = torch.cat([p.mzi for p in parts])
+    target = torch.cat([p.target for p in parts])
+    branch = torch.cat([p.branch for p in parts])
     channel = torch.arange(n_ch, dtype=torch.int64)
     index, value = chip_crosstalk(info, kappa)
     exact = True
@@ -412,3 +449,19 @@ def element_settings(
         b = branch[: 2 * m].reshape(m, 2)[:, 0].to(torch.float64)
         return {"theta": b * math.pi + hm[:, 0] / 2, "phi": hm[:, 1], "output_phase": h[2 * m :]}
     return {"attenuation_theta": branch.to(torch.float64) * math.pi + h / 2}
+
+
+def settings_by_element(
+    elements: list[ElementChannels],
+    actual: torch.Tensor,
+    target: torch.Tensor,
+    branch: torch.Tensor,
+) -> dict:
+    """Element name -> ``(kind, parameters)`` of a chip (:func:`element_settings` on each
+    element's channels): ``actual``, ``target`` and ``branch`` run over all channels."""
+    out = {}
+    for e in elements:
+        sl = slice(e.first_channel, e.first_channel + e.channels)
+        s = element_settings(e.kind, actual[sl], target[sl], branch[sl], e.modes)
+        out[e.name] = (e.kind, s)
+    return out

@@ -1,5 +1,6 @@
 """Free-space optical elements as ``nn.Module``s bound to a :class:`photonn.Grid`."""
 
+from .aberration import ZernikeAberration as ZernikeAberration
 from .aperture import Aperture as Aperture
 from .camera import Camera as Camera
 from .detectors import IntensityDetector as IntensityDetector
@@ -24,3 +25,6 @@ from .polarization_detectors import PolarizerCamera as PolarizerCamera
 from .polarization_detectors import StokesDetector as StokesDetector
 from .propagator import Propagator as Propagator
 from .slm import SLM as SLM
+from .sources import GaussianSchellSource as GaussianSchellSource
+from .sources import IncoherentSource as IncoherentSource
+from .sources import detect_modes as detect_modes

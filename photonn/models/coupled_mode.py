@@ -9,7 +9,7 @@ only (no couplings inside a layer):
   ``Delta_j = a_j x_j + b_j`` (:class:`photonn.encoding.DetuningEncoder`, the
   same affine encoder as the multivariate cavity; ``a``, ``b`` learnt), each
   with intrinsic decay ``kappa'`` and no probe;
-* an optional hidden layer of ``hidden`` modes, learnt detunings, intrinsic
+* an optional hidden layer of ``hidden_modes`` modes, learnt detunings, intrinsic
   decay ``kappa'``;
 * the output layer, one mode per class, learnt detunings, coupled to its probe
   waveguide with ``kappa`` and without intrinsic loss;
@@ -24,11 +24,14 @@ Every rate is in units of ``kappa`` (the scattering depends on ratios only:
 ``kappa = kappa' = 1``, as in the paper's "equal decay rates"). The data layer
 is eliminated exactly by a Schur complement
 (:func:`photonn.functional.coupled_mode.schur_scattering`), so a sample costs
-one solve of size ``hidden + classes``; :meth:`CoupledModePNN.hamiltonian` gives
+one solve of size ``hidden_modes + classes``; :meth:`CoupledModePNN.hamiltonian` gives
 the full dynamical matrix for a dense check (:meth:`scattering`).
 """
 
 from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -42,19 +45,41 @@ from .._checks import (
     real_of,
 )
 from .._module import ComplexModule
+from .._spec import FromOptions, check_options, option
 from ..encoding.detuning import DetuningEncoder
 from ..functional.coupled_mode import dynamical_matrix, scattering_matrix, schur_scattering
 
-__all__ = ["CoupledModePNN"]
+__all__ = ["CoupledModeOptions", "CoupledModePNN"]
 
 
-class CoupledModePNN(ComplexModule):
+@dataclass(frozen=True)
+class CoupledModeOptions:
+    """The declared parameters of a :class:`CoupledModePNN` (the ``[model] kind =
+    "coupled_mode"`` section derives from them). Rates and detunings are in units of
+    the probed modes' decay ``kappa``."""
+
+    hidden_modes: int = option(80, "modes of the hidden layer (0: none)", unit="modes", ge=0)
+    coupling: float = option(
+        2.0, "initial coupling scale J0 (at 64 modes per layer)", unit="kappa", gt=0
+    )
+    disorder: float = option(0.1, "relative random part of the initial couplings", ge=0)
+    decay: float = option(1.0, "intrinsic decay kappa' of the unprobed modes", unit="kappa", gt=0)
+    a0: float = option(-5.0, "initial detuning gain: Delta = a0 x + b0", unit="kappa")
+    b0: float = option(5.0, "initial detuning offset", unit="kappa")
+    gain: float = option(10.0, "readout gain: logits = gain * Im S_ll", gt=0)
+
+    def __post_init__(self):
+        check_options(self)
+
+
+class CoupledModePNN(FromOptions, ComplexModule):
     """A layered coupled-mode scattering network: ``forward(x (B, N)) -> scores (B, C)``.
 
     Args:
         in_features: ``N``, the data modes (196 for 14x14 images).
         num_classes: ``C``, the probed output modes.
-        hidden: modes in the hidden layer (0: the input layer couples to the outputs).
+        hidden_modes: modes in the hidden layer (0: the input layer couples to the
+            outputs); ``hidden=`` is its deprecated spelling.
         coupling: ``J0``, the initial coupling scale [kappa]: ``J = J0 (1 + disorder xi)
             / sqrt(fan_in / 64)`` with ``xi ~ N(0, 1)``, ``fan_in`` the modes of the
             layer below (the paper starts from ``J = 2 kappa`` with 64 inputs).
@@ -74,11 +99,13 @@ class CoupledModePNN(ComplexModule):
     scores real ``(B, C)``; :meth:`scattering` complex ``(B, C, C)``.
     """
 
+    options_class = CoupledModeOptions  # from_options(options, in_features, num_classes, ...)
+
     def __init__(
         self,
         in_features: int = 196,
         num_classes: int = 10,
-        hidden: int = 0,
+        hidden_modes: int = 0,
         *,
         coupling: float = 2.0,
         disorder: float = 0.1,
@@ -90,13 +117,24 @@ class CoupledModePNN(ComplexModule):
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.complex64,
         device=None,
+        hidden: int | None = None,
     ):
         super().__init__()
+        name = "hidden_modes"
+        if hidden is not None:
+            warnings.warn(
+                "CoupledModePNN(hidden=...) is deprecated: it is hidden_modes=",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            hidden_modes, name = hidden, "hidden"
         self.in_features = positive_int(in_features, "in_features")
         self.num_classes = positive_int(num_classes, "num_classes")
-        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
-            raise ValueError(f"hidden must be an int >= 0 (0: no hidden layer), got {hidden!r}")
-        self.hidden = hidden
+        if isinstance(hidden_modes, bool) or not isinstance(hidden_modes, int) or hidden_modes < 0:
+            raise ValueError(
+                f"{name} must be an int >= 0 (0: no hidden layer), got {hidden_modes!r}"
+            )
+        self.hidden_modes = hidden_modes
         self.decay = positive_float(decay, "decay")
         self.gain = positive_float(gain, "gain")
         self.omega = finite_float(omega, "omega")
@@ -107,7 +145,7 @@ class CoupledModePNN(ComplexModule):
         self.dtype = complex_dtype(dtype)
         real = real_of(self.dtype)
         kw = {"generator": generator, "dtype": real, "device": device}
-        N, H, C = self.in_features, self.hidden, self.num_classes
+        N, H, C = self.in_features, self.hidden_modes, self.num_classes
         self.encoder = DetuningEncoder(
             N, a0=finite_float(a0, "a0"), b0=finite_float(b0, "b0"), dtype=real, device=device
         )
@@ -130,6 +168,16 @@ class CoupledModePNN(ComplexModule):
         self.register_buffer("ports", ports, persistent=False)
 
     # -- inputs ------------------------------------------------------------------------
+    @property
+    def hidden(self) -> int:
+        """Deprecated: :attr:`hidden_modes`."""
+        warnings.warn(
+            "CoupledModePNN.hidden is deprecated: it is hidden_modes",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.hidden_modes
+
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
         return feature_batch(x, self.in_features, real_of(self.dtype), "detunings")
 
@@ -140,7 +188,7 @@ class CoupledModePNN(ComplexModule):
     # -- the network ---------------------------------------------------------------------
     def _core(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(K, M)``: couplings data -> core ``(N, Nc)`` and the core block ``(Nc, Nc)``."""
-        H, C = self.hidden, self.num_classes
+        H, C = self.hidden_modes, self.num_classes
         if H:
             det = torch.cat([self.hidden_detuning, self.output_detuning])
             z = self.J2.new_zeros
@@ -194,11 +242,11 @@ class CoupledModePNN(ComplexModule):
     @property
     def effective_modes(self) -> int:
         """All modes of the network: data, hidden and output."""
-        return self.in_features + self.hidden + self.num_classes
+        return self.in_features + self.hidden_modes + self.num_classes
 
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, num_classes={self.num_classes}, "
-            f"hidden={self.hidden}, decay={self.decay:g}, gain={self.gain:g}, "
+            f"hidden_modes={self.hidden_modes}, decay={self.decay:g}, gain={self.gain:g}, "
             f"omega={self.omega:g}, dtype={self.dtype}"
         )

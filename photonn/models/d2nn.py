@@ -9,6 +9,7 @@ class scores come from the energies the regions collect.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -21,6 +22,7 @@ from .._checks import (
     real_of,
 )
 from .._module import ComplexModule
+from .._spec import check_options, option
 from ..encoding.image import ENCODINGS, image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
@@ -28,9 +30,57 @@ from ..freespace.propagator import Propagator
 from ..functional.detection import intensity
 from ..grid import Grid
 
-__all__ = ["D2NN"]
+__all__ = ["D2NN", "D2NNOptions"]
 
 READOUTS = ("normalized", "log")
+METHODS = ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs")
+
+
+@dataclass(frozen=True)
+class D2NNOptions:
+    """The declared parameters of a :class:`D2NN` (SI units): the one source of the
+    ``[model] kind = "d2nn"`` section of a run configuration, its docs and its checks.
+
+    ``D2NN.from_options(options, num_classes=...)`` builds the network. Each field is
+    the :class:`D2NN` keyword of the same name (``size`` and ``pitch`` make its grid).
+    The defaults are the run recipe's (the constructor keeps its own, e.g. its
+    ``method = "bl-asm"``).
+    """
+
+    size: int = option(80, "neurons per side of every layer", gt=0)
+    pitch: float = option(4e-4, "neuron pitch", unit="m", gt=0)
+    wavelength: float = option(7.5e-4, "wavelength", unit="m", gt=0)
+    num_layers: int = option(5, "phase layers", gt=0)
+    distance: float = option(
+        0.01, "spacing between planes (input, layers, detector)", unit="m", gt=0
+    )
+    method: str = option("asm", "propagation method", choices=METHODS)
+    pad_factor: float = option(2.0, "most zero padding per axis", ge=1)
+    input_size: int = option(40, "the image is resized to input_size^2 neurons", gt=0)
+    encoding: str = option("amplitude", "image -> input field", choices=ENCODINGS)
+    region_size: float = option(
+        3.2e-3, "side of each square class region (8 neurons at the default pitch)", unit="m", gt=0
+    )
+    span: float = option(0.6, "fraction of the plane the regions cover", gt=0, le=1)
+    readout: str = option("normalized", "class scores from region energies", choices=READOUTS)
+    temperature: float = option(
+        10.0, "softmax temperature of the readout (initial value if learnt)", gt=0
+    )
+    learn_temperature: bool = option(
+        True, "learn the temperature (94.9 % vs 91.2 % fixed, main job)"
+    )
+    phase_bits: int | None = option(
+        None, "quantise the phase masks to 2^phase_bits levels (unset: continuous)", ge=1
+    )
+    init: str = option("zeros", "initial phases", choices=("zeros", "uniform"))
+
+    def __post_init__(self):
+        check_options(self)
+        if self.input_size > self.size:
+            raise ValueError(
+                f"input_size = {self.input_size} does not fit in size = {self.size} "
+                "neurons; lower input_size or raise size"
+            )
 
 
 class D2NN(ComplexModule):
@@ -214,6 +264,35 @@ class D2NN(ComplexModule):
             self.log_temperature = nn.Parameter(t)
         else:
             self.register_buffer("log_temperature", t)
+
+    @classmethod
+    def from_options(
+        cls,
+        options: D2NNOptions,
+        num_classes: int = 10,
+        *,
+        detector_noise: nn.Module | None = None,
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ) -> D2NN:
+        """The network of ``options`` (a :class:`D2NNOptions`), on ``Grid(size, pitch)``."""
+        if not isinstance(options, D2NNOptions):
+            raise TypeError(f"options must be D2NNOptions, got {type(options).__name__}")
+        kw = asdict(options)
+        grid = Grid(kw.pop("size"), kw.pop("pitch"))
+        return cls(
+            grid,
+            kw.pop("wavelength"),
+            kw.pop("num_layers"),
+            kw.pop("distance"),
+            num_classes,
+            **kw,
+            detector_noise=detector_noise,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
 
     # -- pieces --------------------------------------------------------------
     @property

@@ -40,19 +40,32 @@ Hermitian form), so the comparison with the best quadratic fit is fair.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, one_of, positive_int, real_of
 from .._module import ComplexModule
+from .._spec import FromOptions, check_options, option
 
 READOUTS = ("linear", "intensity")
 
-__all__ = ["READOUTS", "IsomorphicPNN"]
+__all__ = ["READOUTS", "IsomorphicOptions", "IsomorphicPNN"]
 
 
-class IsomorphicPNN(ComplexModule):
+@dataclass(frozen=True)
+class IsomorphicOptions:
+    """The declared parameters of an :class:`IsomorphicPNN` that a run configures (the
+    ``[model] kind = "isomorphic"`` section derives from them)."""
+
+    readout: str = option("linear", "readout of the intensities", choices=READOUTS)
+
+    def __post_init__(self):
+        check_options(self)
+
+
+class IsomorphicPNN(FromOptions, ComplexModule):
     """Input in the field amplitudes, a unitary, ``|.|^2``, linear readout: ``(B, N) -> (B, O)``.
 
     Args:
@@ -75,6 +88,8 @@ class IsomorphicPNN(ComplexModule):
     Shapes: ``x`` real ``(B, N)`` -> real ``(B, O)``; :meth:`field` complex
     ``(B, modes)`` (after the unitary); :meth:`intensities` real ``(B, modes)``.
     """
+
+    options_class = IsomorphicOptions  # from_options(options, in_features, num_classes, ...)
 
     def __init__(
         self,

@@ -25,12 +25,14 @@ vector for every class; ``b ~ N(0, 1)``; ``I_in ~ CN(0, 1)``; ``P ~ N(0, 1)``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, feature_batch, positive_int, real_of
 from .._module import ComplexModule
+from .._spec import FromOptions, check_options, option
 from ..functional.cavity import (
     cavity_direct,
     cavity_neumann_sym,
@@ -43,6 +45,43 @@ from ..functional.cavity import (
 SOLVERS = ("neumann", "direct")
 
 
+def _square_problem(value) -> str | None:
+    if math.isqrt(value) ** 2 != value:
+        return (
+            "must be a square number (1, 4, 9, 16, ...) so that the replica fields tile a "
+            "square plane"
+        )
+    return None
+
+
+def _reflectivity_problem(value) -> str | None:
+    return None if 0.0 < value < 1.0 else "must be a number in (0, 1)"
+
+
+@dataclass(frozen=True)
+class MultivariateOptions:
+    """The declared parameters of a :class:`MultivariatePNN` (the ``[model] kind =
+    "multivariate"`` section derives from them); ``MultivariatePNN.from_options(options,
+    in_features, num_classes)`` builds the network."""
+
+    replicas: int = option(
+        1, "copies of the input (a square number: 1, 4, 9, 16)", gt=0, validator=_square_problem
+    )
+    reflectivity: float = option(
+        0.5, "cavity mirror reflectivity r", validator=_reflectivity_problem
+    )
+    train_scatterer: bool = option(True, "learn the scatterer S (false: random and fixed)")
+    solver: str = option("neumann", "cavity solver", choices=SOLVERS)
+    tol: float | None = option(
+        None,
+        "Neumann bound on ||E - E_K|| / ||I_in|| (unset: 1e-6 in complex64, 1e-14 in complex128)",
+        gt=0,
+    )
+
+    def __post_init__(self):
+        check_options(self)
+
+
 def _square_side(value: int, name: str) -> int:
     side = math.isqrt(value)
     if side * side != value:
@@ -53,7 +92,7 @@ def _square_side(value: int, name: str) -> int:
     return side
 
 
-class MultivariatePNN(ComplexModule):
+class MultivariatePNN(FromOptions, ComplexModule):
     """Savinson et al.'s cavity network: ``forward(x (B, N)) -> scores (B, C)``.
 
     Args:
@@ -77,6 +116,8 @@ class MultivariatePNN(ComplexModule):
     Shapes: ``x`` real ``(B, N)`` (``(B, H, W)`` with ``H W = N`` is flattened);
     scores real ``(B, C)``; :meth:`field` complex ``(B, C, R, N)``.
     """
+
+    options_class = MultivariateOptions  # from_options(options, in_features, num_classes, ...)
 
     def __init__(
         self,

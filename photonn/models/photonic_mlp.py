@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, one_of, positive_int
 from .._module import ComplexModule
+from .._spec import check_options, option
 from ..onchip.detection import coherent_detection
 from ..onchip.svd import SVDLinear
 
-__all__ = ["PhotonicMLP"]
+__all__ = ["PhotonicMLP", "PhotonicMLPOptions"]
 
 
 def _abs(z):
@@ -24,6 +26,23 @@ def _abs2(z):
 
 
 ACTIVATIONS = {"abs": _abs, "abs2": _abs2}
+LAYOUTS = ("clements", "reck")
+
+
+@dataclass(frozen=True)
+class PhotonicMLPOptions:
+    """The declared parameters of a :class:`PhotonicMLP` (the ``[model] kind =
+    "photonic_mlp"`` section derives from them); ``PhotonicMLP.from_options(options,
+    in_features, num_classes)`` builds the network ``(in, *hidden, out)``."""
+
+    hidden: tuple[int, ...] = option((64,), "hidden layer widths", unit="modes", gt=0)
+    activation: str = option(
+        "abs", "opto-electronic nonlinearity between layers", choices=tuple(ACTIVATIONS)
+    )
+    layout: str = option("clements", "MZI mesh layout", choices=LAYOUTS)
+
+    def __post_init__(self):
+        check_options(self)
 
 
 class PhotonicMLP(ComplexModule):
@@ -74,6 +93,30 @@ class PhotonicMLP(ComplexModule):
             for a, b in zip(sizes[:-1], sizes[1:])
         )
         self.sizes = tuple(sizes)
+
+    @classmethod
+    def from_options(
+        cls,
+        options: PhotonicMLPOptions,
+        in_features: int,
+        num_classes: int,
+        *,
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ) -> PhotonicMLP:
+        """The network ``(in_features, *options.hidden, num_classes)`` of ``options``."""
+        if not isinstance(options, PhotonicMLPOptions):
+            raise TypeError(f"options must be PhotonicMLPOptions, got {type(options).__name__}")
+        sizes = (in_features, *options.hidden, num_classes)
+        return cls(
+            sizes,
+            options.activation,
+            options.layout,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
 
     def meshes(self):
         """Every :class:`~photonn.onchip.MZIMesh` of the network, input to output."""

@@ -48,6 +48,7 @@ from .._checks import (
     real_of,
 )
 from .._module import ComplexModule
+from .._spec import option
 from ..activations import EOModulator, OpticalNonlinearity, SaturableAbsorber
 from ..activations.optical_nonlinearity import MODES, nonlinearity_mode
 from ..devices import resolve_profile
@@ -183,6 +184,9 @@ class PhotonicOptions(ReuseOptions):
     """:class:`ReuseOptions` and the photonic bank (MZI meshes or SVD layers) of
     :class:`PhotonicReLaX` and :class:`ReLaXLanguageModel`.
 
+    The photonic fields are declared with their :class:`photonn._spec.Spec` (the
+    ``[model.bank]`` table of ``kind = "mzi"`` or ``"svd"`` of a run derives from them).
+
     Attributes:
         activation_gain: the nonlinearity's initial input gain (``"eo"``, ``"oeo"``: the
             drive gain, ``V_pi`` per unit power, default 0.2; ``"sa"``: 1); ``None`` for
@@ -194,11 +198,22 @@ class PhotonicOptions(ReuseOptions):
         switch: the profile's switch insertion loss and crosstalk per pass.
     """
 
-    activation_gain: float | None = None
-    profile: object = "si_thermo_optic_mzi"
-    errors: bool = True
-    phase_noise: float = 0.0
-    switch: bool = True
+    activation_gain: float | None = option(
+        None,
+        "initial input gain of the nonlinearity (eo, oeo: drive gain in V_pi per unit power, "
+        "unset: 0.2; sa: unset: 1); not for abs",
+        gt=0,
+    )
+    profile: object = option(
+        "si_thermo_optic_mzi", "mzi_platform profile of the errors and the switch"
+    )
+    errors: bool = option(
+        True, "the profile's coupler errors, insertion loss, thermal crosstalk, DAC"
+    )
+    phase_noise: float = option(0.0, "phase noise, drawn once per forward", unit="rad", ge=0)
+    switch: bool = option(
+        True, "the profile's switch insertion loss and crosstalk (as noise) at every pass"
+    )
 
 
 # -- small pieces -------------------------------------------------------------------------
@@ -360,6 +375,18 @@ def _mean_transmission(layers) -> float:
     return sum(vals) / len(vals)
 
 
+def gain_problem(nonlinearity: str, activation_gain: float | None) -> str | None:
+    """The rule between a photonic bank's nonlinearity and its ``activation_gain`` (the
+    model and the run configuration both ask it): ``"abs"`` takes none."""
+    if nonlinearity == "abs" and activation_gain is not None:
+        return (
+            f"activation_gain = {activation_gain!r}: the gain of the 'abs' re-emitter is the "
+            "amplifier, set from the loss of a pass ('abs' has none to set); leave "
+            "activation_gain unset"
+        )
+    return None
+
+
 def optical_nonlinearity(
     kind: str, *, gain: float | None = None, dtype=torch.complex64, device=None
 ) -> OpticalNonlinearity:
@@ -444,11 +471,9 @@ def _photonic_relax(
     # fades nor grows from pass to pass at the start
     transmission = _mean_transmission(layers) * 10.0 ** (-sw["switch_loss_db"] / 10.0)
     if nonlinearity == "abs":  # the re-emitting modulator's drive is the amplifier
-        if opts.activation_gain is not None:
-            raise ValueError(
-                f"activation_gain = {opts.activation_gain!r}: the gain of the 'abs' re-emitter "
-                "is the amplifier, set from the loss of a pass; leave activation_gain unset"
-            )
+        problem = gain_problem(nonlinearity, opts.activation_gain)
+        if problem:
+            raise ValueError(problem)
         amp = 1.0 / math.sqrt(transmission)
         act, gain = optical_nonlinearity("abs", gain=amp, dtype=dtype, device=device), False
     else:

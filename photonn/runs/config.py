@@ -13,7 +13,12 @@ generated from it (:func:`config_reference`).
 written before it existed (version 1: no ``schema`` key, no ``[model] kind``,
 no validation split) are read as they were trained: :func:`migrate` sets
 ``data.validation = 0`` and ``keep_best = ""``, so they evaluate and resume
-unchanged.
+unchanged. Version 2 named some ``[model]`` keys otherwise (D2NN's
+``detector_size`` in neurons is ``region_size_m`` in metres since version 3): every
+configuration read (a file, ``--set``, a stored run) has its old keys brought to
+the current ones with a ``DeprecationWarning`` naming them
+(:func:`photonn.runs.models.rename_old_keys`), and is written back as the current
+version.
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .datasets import DATASETS, get_dataset
-from .models import MODEL_KINDS, get_kind, rename_old_keys
+from .models import MODEL_KINDS, get_kind, options_of, rename_old_keys
 from .schema import Variants, dump_toml, key, reference, section, validate
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SINKS = ("tensorboard",)
 
 
@@ -184,6 +189,8 @@ def _cross_checks(cfg: dict) -> None:
             f"combined with scheduler.name = {cfg['scheduler']['name']!r}: set one of them"
         )
     kind = get_kind(cfg["model"]["kind"])
+    if hasattr(kind.schema, "options"):  # the model's own rules, in its options
+        options_of(cfg["model"])
     if kind.check is not None:
         kind.check(cfg["model"])
 
@@ -207,6 +214,7 @@ def resolve_config(update: Mapping | None = None, overrides=()) -> dict:
             f"the configuration has schema = {cfg['schema']}; this photonn reads up to "
             f"{SCHEMA_VERSION}: upgrade photonn"
         )
+    cfg["schema"] = SCHEMA_VERSION  # older keys were brought to this version above
     _cross_checks(cfg)
     return cfg
 
@@ -244,18 +252,26 @@ def migrate(data: Mapping) -> tuple[dict, list[str]]:
 
     Version 1 (no ``schema`` key; written by photonn before the run layer) had
     no validation split and no best-epoch checkpoint: those keys are set so the
-    run means what it meant when it was trained.
+    run means what it meant when it was trained. Versions 1 and 2 have their old
+    ``[model]`` keys renamed (with a ``DeprecationWarning``, see
+    :func:`~photonn.runs.models.rename_old_keys`).
     """
     data = copy.deepcopy(dict(data))
     notes: list[str] = []
     if "schema" not in data:
-        data["schema"] = SCHEMA_VERSION
+        data["schema"] = 1
         data.setdefault("data", {}).setdefault("validation", 0)
         data.setdefault("keep_best", "")
         notes.append(
             "configuration schema 1 (no 'schema' key): read with data.validation = 0 and "
             'keep_best = "", as it was trained'
         )
+    version = data["schema"]
+    if isinstance(version, int) and version < SCHEMA_VERSION:
+        model = data.get("model")
+        if isinstance(model, dict):
+            notes += [f"schema {version}: {n}" for n in rename_old_keys(model)]
+        data["schema"] = SCHEMA_VERSION
     return data, notes
 
 

@@ -16,6 +16,7 @@ Built-in kinds:
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,10 +25,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .schema import key
+from .schema import Variants, file_key, key, options_section, section, to_options
 
 DTYPES = {"complex64": torch.complex64, "complex128": torch.complex128}
-METHODS = ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs")
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,23 @@ class ModelKind:
 
     Attributes:
         name: the value of ``model.kind``.
-        schema: the ``[model]`` section dataclass (it has a ``kind`` field).
+        schema: the ``[model]`` section dataclass (it has a ``kind`` field); for a
+            model with an options dataclass, :func:`~photonn.runs.schema.options_section`
+            derives it (``schema.options`` is then that dataclass).
         build: ``build(section, *, num_classes, generator, device, **extra) -> nn.Module``.
         pictures: ``pictures(model, run_dir, images, labels, history) -> list[Path]``
             (needs matplotlib), or ``None``: the training curves only.
         check: ``check(section)`` raising ``ValueError`` for combinations the
-            schema's per-key checks cannot see, or ``None``.
+            schema's per-key checks cannot see, or ``None``. A kind with an options
+            dataclass needs none: its ``__post_init__`` holds the rules, and the
+            configuration builds the options once to run them.
         loss: ``loss(section) -> loss_fn`` when the kind needs its own loss
             (``None``: the dataset's loss, else softmax cross-entropy).
         renamed: ``{old key: new key}`` of the section: an old key still reads (a
             stored run's ``config.toml``), with a ``DeprecationWarning``.
+        upgrade: ``upgrade(section) -> [old key, ...]``: rewrites in place the old
+            keys whose value changes with the name (``detector_size`` [neurons] ->
+            ``region_size_m`` [m]); returns the old keys it replaced.
     """
 
     name: str
@@ -55,6 +62,7 @@ class ModelKind:
     check: Callable[[dict], None] | None = None
     loss: Callable[[dict], Callable] | None = None
     renamed: Mapping[str, str] = field(default_factory=dict)
+    upgrade: Callable[[dict], list[str]] | None = None
 
 
 MODEL_KINDS: dict[str, ModelKind] = {}
@@ -68,21 +76,30 @@ def register_model(kind: ModelKind) -> ModelKind:
     return kind
 
 
-def rename_old_keys(model: dict) -> None:
-    """Rename in place the old keys of a ``[model]`` table (before validation), per its
-    kind's ``renamed``; an old key warns, an old key next to its new one is an error."""
-    name = model.get("kind")
+def rename_old_keys(model: dict) -> list[str]:
+    """Bring in place the old keys of a ``[model]`` table (before validation) to the
+    current ones, per its kind's ``renamed`` and ``upgrade``; one ``DeprecationWarning``
+    names them. An old key next to its new one is an error. Returns the notes."""
+    name = model.get("kind", "d2nn")
     kind = MODEL_KINDS.get(name) if isinstance(name, str) else None
-    for old, new in kind.renamed.items() if kind is not None else ():
+    if kind is None:
+        return []
+    notes = []
+    for old, new in kind.renamed.items():
         if old in model:
             if new in model:
                 raise ValueError(f"config keys model.{old} and model.{new} are one key: keep {new}")
-            warnings.warn(
-                f"config key model.{old} is deprecated: it is model.{new}",
-                DeprecationWarning,
-                stacklevel=4,
-            )
             model[new] = model.pop(old)
+            notes.append(f"model.{old} is deprecated: it is model.{new}")
+    if kind.upgrade is not None:
+        notes += kind.upgrade(model)
+    if notes:
+        warnings.warn(
+            "deprecated config keys (read as the current ones): " + "; ".join(notes),
+            DeprecationWarning,
+            stacklevel=4,
+        )
+    return notes
 
 
 def get_kind(name: str) -> ModelKind:
@@ -91,63 +108,57 @@ def get_kind(name: str) -> ModelKind:
     return MODEL_KINDS[name]
 
 
-# -- d2nn ------------------------------------------------------------------------------
-@dataclass
-class D2NNSection:
-    """A diffractive network (`photonn.models.D2NN`): phase masks between free-space steps."""
+def _kind_key(name: str):
+    return ("kind", str, key(name, "model kind", choices=lambda: tuple(MODEL_KINDS)))
 
-    kind: str = key("d2nn", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    size: int = key(80, "neurons per side of every layer", gt=0)
-    pitch_m: float = key(4e-4, "neuron pitch [m]", gt=0)
-    wavelength_m: float = key(7.5e-4, "wavelength [m]", gt=0)
-    num_layers: int = key(5, "phase layers", gt=0)
-    distance_m: float = key(0.01, "spacing between planes (input, layers, detector) [m]", gt=0)
-    method: str = key("asm", "propagation method", choices=METHODS)
-    pad_factor: float = key(2.0, "most zero padding per axis", ge=1)
-    input_size: int = key(40, "the image is resized to input_size^2 neurons", gt=0)
-    encoding: str = key(
-        "amplitude", "image -> input field", choices=("amplitude", "intensity", "phase")
+
+def _dtype_key(doc: str = "field precision"):
+    return ("dtype", str, key("complex64", doc, choices=tuple(DTYPES)))
+
+
+def options_of(m: Mapping):
+    """The options dataclass of a validated ``[model]`` section, its rules checked; a
+    rule's message names the configuration keys (``model.pitch_m``)."""
+    import re
+
+    options = MODEL_KINDS[m["kind"]].schema.options
+    try:
+        return to_options(options, m)
+    except ValueError as exc:
+        text = str(exc)
+        for f in dataclasses.fields(options):
+            spec = f.metadata.get("spec")
+            if spec is not None:
+                pattern = rf"(?<![\w.\[]){re.escape(f.name)}(?![\w\]])"
+                text = re.sub(pattern, f"model.{file_key(f.name, spec)}", text)
+        raise ValueError(text) from None
+
+
+# -- d2nn ------------------------------------------------------------------------------
+def _d2nn_section():
+    from ..models.d2nn import D2NNOptions
+
+    return options_section(
+        "D2NNSection",
+        D2NNOptions,
+        before=[_kind_key("d2nn")],
+        after=[_dtype_key()],
+        doc="A diffractive network (`photonn.models.D2NN`): phase masks between free-space "
+        "steps. Keys are `photonn.models.D2NNOptions`.",
     )
-    detector_size: int = key(8, "side of each square class region [neurons]", gt=0)
-    detector_span: float = key(0.6, "fraction of the plane the regions cover", gt=0, le=1)
-    readout: str = key(
-        "normalized", "class scores from region energies", choices=("normalized", "log")
-    )
-    temperature: float = key(
-        10.0, "softmax temperature of the readout (initial value if learnt)", gt=0
-    )
-    learn_temperature: bool = key(True, "learn the temperature (94.9 % vs 91.2 % fixed, main job)")
-    phase_bits: int = key(0, "quantise the phase masks to 2^bits levels (0: continuous)", ge=0)
-    init: str = key("zeros", "initial phases", choices=("zeros", "uniform"))
-    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
 
 
 def _build_d2nn(m: dict, *, num_classes: int, generator, device, detector_noise=None):
-    from ..grid import Grid
     from ..models import D2NN
 
-    model = D2NN(
-        Grid(m["size"], m["pitch_m"]),
-        m["wavelength_m"],
-        m["num_layers"],
-        m["distance_m"],
-        num_classes=num_classes,
-        input_size=m["input_size"],
-        encoding=m["encoding"],
-        method=m["method"],
-        pad_factor=m["pad_factor"],
-        phase_bits=m["phase_bits"] or None,
-        region_size=m["detector_size"] * m["pitch_m"],
-        span=m["detector_span"],
-        readout=m["readout"],
-        temperature=m["temperature"],
-        learn_temperature=m["learn_temperature"],
+    return D2NN.from_options(
+        options_of(m),
+        num_classes,
         detector_noise=detector_noise,
-        init=m["init"],
         generator=generator,
         dtype=DTYPES[m["dtype"]],
-    )
-    return model.to(device)
+        device=device,
+    ).to(device)
 
 
 def _pictures_d2nn(model, run_dir, images, labels, history) -> list[Path]:
@@ -156,30 +167,55 @@ def _pictures_d2nn(model, run_dir, images, labels, history) -> list[Path]:
     return plot_d2nn(model, images[0], run_dir, label=int(labels[0]), history=history)
 
 
-def _check_d2nn(m: dict) -> None:
-    if m["input_size"] > m["size"]:
-        raise ValueError(
-            f"model.input_size = {m['input_size']} does not fit in model.size = {m['size']} "
-            "neurons; lower input_size or raise size"
-        )
+def _upgrade_d2nn(m: dict) -> list[str]:
+    """Schema <= 2: ``detector_size`` [neurons] -> ``region_size_m`` [m] (times the pitch),
+    ``phase_bits = 0`` (continuous) -> unset."""
+    notes = []
+    if "detector_size" in m:
+        if "region_size_m" in m:
+            raise ValueError(
+                "config keys model.detector_size and model.region_size_m are one key: keep "
+                "region_size_m (the region side in metres)"
+            )
+        pitch = m.get("pitch_m", D2NNSection.__dataclass_fields__["pitch_m"].default)
+        size = m.pop("detector_size")
+        if isinstance(size, int) and not isinstance(size, bool) and isinstance(pitch, (int, float)):
+            m["region_size_m"] = size * pitch
+        else:  # let validation name the bad value
+            m["region_size_m"] = size
+        notes.append("model.detector_size [neurons] is model.region_size_m [m] (times pitch_m)")
+    if m.get("phase_bits") == 0 and not isinstance(m.get("phase_bits"), bool):
+        del m["phase_bits"]
+        notes.append("model.phase_bits = 0 (continuous) is an unset model.phase_bits")
+    return notes
 
 
-register_model(ModelKind("d2nn", D2NNSection, _build_d2nn, _pictures_d2nn, _check_d2nn))
+D2NNSection = _d2nn_section()
+register_model(
+    ModelKind(
+        "d2nn",
+        D2NNSection,
+        _build_d2nn,
+        _pictures_d2nn,
+        renamed={"detector_span": "span"},
+        upgrade=_upgrade_d2nn,
+    )
+)
 
 
 # -- photonic_mlp ------------------------------------------------------------------------
-@dataclass
-class PhotonicMLPSection:
-    """An on-chip coherent MLP (`photonn.models.PhotonicMLP`): SVD layers of MZI meshes."""
+def _photonic_mlp_section():
+    from ..models.photonic_mlp import PhotonicMLPOptions
 
-    kind: str = key("photonic_mlp", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    features: int = key(8, "images are area-averaged to features x features input modes", gt=0)
-    hidden: list[int] = key([64], "hidden layer widths [modes]", gt=0)
-    activation: str = key(
-        "abs", "opto-electronic nonlinearity between layers", choices=("abs", "abs2")
+    features = key(8, "images are area-averaged to features x features input modes", gt=0)
+    return options_section(
+        "PhotonicMLPSection",
+        PhotonicMLPOptions,
+        before=[_kind_key("photonic_mlp"), ("features", int, features)],
+        after=[_dtype_key()],
+        doc="An on-chip coherent MLP (`photonn.models.PhotonicMLP`): SVD layers of MZI "
+        "meshes. Keys besides `features` and `dtype` are `photonn.models.PhotonicMLPOptions`.",
     )
-    layout: str = key("clements", "MZI mesh layout", choices=("clements", "reck"))
-    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
 
 
 def _build_photonic_mlp(m: dict, *, num_classes: int, generator, device):
@@ -187,16 +223,15 @@ def _build_photonic_mlp(m: dict, *, num_classes: int, generator, device):
     from ..models import PhotonicMLP
 
     f = m["features"]
-    sizes = (f * f, *m["hidden"], num_classes)
     return nn.Sequential(
         ImageToVector((f, f), normalize="power"),
-        PhotonicMLP(
-            sizes, m["activation"], m["layout"], generator=generator, dtype=DTYPES[m["dtype"]]
+        PhotonicMLP.from_options(
+            options_of(m), f * f, num_classes, generator=generator, dtype=DTYPES[m["dtype"]]
         ),
     ).to(device)
 
 
-register_model(ModelKind("photonic_mlp", PhotonicMLPSection, _build_photonic_mlp))
+register_model(ModelKind("photonic_mlp", _photonic_mlp_section(), _build_photonic_mlp))
 
 
 # -- kinds fed standardised pixels ---------------------------------------------------------
@@ -209,6 +244,19 @@ class _PixelInput:
     std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
 
 
+def _pixel_keys(**defaults) -> list:
+    """The ``(name, type, key)`` rows of :class:`_PixelInput`, with other ``defaults``."""
+    rows = []
+    for f in dataclasses.fields(_PixelInput):
+        spec = f.metadata["spec"]
+        value = defaults.get(f.name, f.default)
+        description = spec.description
+        if f.name == "mean" and "mean" in defaults:
+            description = "standardisation mean of the [0, 1] pixels (0: raw pixels)"
+        rows.append((f.name, f.type, key(value, description, gt=spec.gt)))
+    return rows
+
+
 def _pixels(m: dict):
     from ..encoding import ImageFeatures
 
@@ -216,143 +264,142 @@ def _pixels(m: dict):
     return ImageFeatures((n, n), mean=m["mean"], std=m["std"])
 
 
-# -- multivariate ----------------------------------------------------------------------
-@dataclass
-class MultivariateSection(_PixelInput):
-    """Savinson et al.'s data-encoded cavity (`photonn.models.MultivariatePNN`)."""
+def _pixel_net(cls, m: dict, num_classes: int, generator, device):
+    """``cls.from_options`` of the section's options, on ``image_size^2`` pixels."""
+    n = m["image_size"]
+    options = options_of(m)
+    dtype = DTYPES[m["dtype"]]
+    return cls.from_options(
+        options, n * n, num_classes, generator=generator, dtype=dtype, device=device
+    )
 
-    kind: str = key("multivariate", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    replicas: int = key(1, "copies of the input (a square number: 1, 4, 9, 16)", gt=0)
-    reflectivity: float = key(0.5, "cavity mirror reflectivity r", gt=0, le=0.999)
-    train_scatterer: bool = key(True, "learn the scatterer S (false: random and fixed)")
-    solver: str = key("neumann", "cavity solver", choices=("neumann", "direct"))
-    tol: float = key(0.0, "Neumann bound on ||E - E_K|| / ||I_in|| (0: the dtype's default)", ge=0)
-    flip: float = key(0.0, "training augmentation: probability of a left-right flip", ge=0, le=1)
-    erase: float = key(0.0, "training augmentation: probability of random erasing", ge=0, le=1)
-    dtype: str = key("complex64", "cavity precision (S is built in float64)", choices=tuple(DTYPES))
+
+def _pixel_section(
+    name: str, options, kind: str, doc: str, *, after=(), dtype="field precision", **pixel_defaults
+):
+    return options_section(
+        name,
+        options,
+        before=[_kind_key(kind), *_pixel_keys(**pixel_defaults)],
+        after=[*after, _dtype_key(dtype)],
+        doc=doc,
+    )
+
+
+def _drop_zero(m: dict, name: str, meaning: str) -> list[str]:
+    """Schema <= 2 wrote ``name = 0`` for an unset optional value."""
+    if m.get(name) == 0 and not isinstance(m.get(name), bool):
+        del m[name]
+        return [f"model.{name} = 0 ({meaning}) is an unset model.{name}"]
+    return []
+
+
+# -- multivariate ----------------------------------------------------------------------
+def _multivariate_section():
+    from ..models.multivariate import MultivariateOptions
+
+    augment = [
+        (
+            "flip",
+            float,
+            key(0.0, "training augmentation: probability of a left-right flip", ge=0, le=1),
+        ),
+        (
+            "erase",
+            float,
+            key(0.0, "training augmentation: probability of random erasing", ge=0, le=1),
+        ),
+    ]
+    return _pixel_section(
+        "MultivariateSection",
+        MultivariateOptions,
+        "multivariate",
+        "Savinson et al.'s data-encoded cavity (`photonn.models.MultivariatePNN`). Keys "
+        "besides the pixels', the augmentation and `dtype` are "
+        "`photonn.models.MultivariateOptions`.",
+        after=augment,
+        dtype="cavity precision (S is built in float64)",
+    )
 
 
 def _build_multivariate(m: dict, *, num_classes: int, generator, device):
     from ..encoding import RandomFlipErase
     from ..models import MultivariatePNN
 
-    n = m["image_size"]
     layers = [_pixels(m)]
     if m["flip"] or m["erase"]:
         seed = int(torch.randint(0, 2**62, (1,), generator=generator)) if generator else 0
         layers.append(
             RandomFlipErase(m["flip"], m["erase"], generator=torch.Generator().manual_seed(seed))
         )
-    layers.append(
-        MultivariatePNN(
-            n * n,
-            num_classes,
-            m["replicas"],
-            m["reflectivity"],
-            m["train_scatterer"],
-            m["solver"],
-            tol=m["tol"] or None,
-            generator=generator,
-            dtype=DTYPES[m["dtype"]],
-            device=device,
-        )
-    )
+    layers.append(_pixel_net(MultivariatePNN, m, num_classes, generator, device))
     return nn.Sequential(*layers).to(device)
 
 
-def _check_multivariate(m: dict) -> None:
-    import math
-
-    r = m["replicas"]
-    if math.isqrt(r) ** 2 != r:
-        raise ValueError(
-            f"model.replicas = {r} must be a square number (1, 4, 9, 16, ...): the replica "
-            "fields tile a square plane"
-        )
-    if not m["reflectivity"] < 1:
-        raise ValueError(f"model.reflectivity must be < 1, got {m['reflectivity']}")
-
-
 register_model(
-    ModelKind("multivariate", MultivariateSection, _build_multivariate, check=_check_multivariate)
+    ModelKind(
+        "multivariate",
+        _multivariate_section(),
+        _build_multivariate,
+        upgrade=lambda m: _drop_zero(m, "tol", "the dtype's default"),
+    )
 )
 
 
 # -- coupled-mode scattering ---------------------------------------------------------------
-@dataclass
-class CoupledModeSection(_PixelInput):
-    """Wanjura and Marquardt's scattering network (`photonn.models.CoupledModePNN`): the
-    pixels in mode detunings, the class scores at the output probes."""
+def _coupled_mode_section():
+    from ..models.coupled_mode import CoupledModeOptions
 
-    kind: str = key("coupled_mode", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    mean: float = key(0.0, "standardisation mean of the [0, 1] pixels (0: raw pixels)")
-    std: float = key(1.0, "standardisation std of the [0, 1] pixels", gt=0)
-    hidden: int = key(80, "modes of the hidden layer (0: none)", ge=0)
-    coupling: float = key(2.0, "initial coupling scale J0 [kappa] (at 64 modes per layer)", gt=0)
-    disorder: float = key(0.1, "relative random part of the initial couplings", ge=0)
-    decay: float = key(1.0, "intrinsic decay kappa' of the unprobed modes [kappa]", gt=0)
-    a0: float = key(-5.0, "initial detuning gain: Delta = a0 x + b0 [kappa]")
-    b0: float = key(5.0, "initial detuning offset [kappa]")
-    gain: float = key(10.0, "readout gain: logits = gain * Im S_ll", gt=0)
-    dtype: str = key("complex64", "solve precision", choices=tuple(DTYPES))
+    return _pixel_section(
+        "CoupledModeSection",
+        CoupledModeOptions,
+        "coupled_mode",
+        "Wanjura and Marquardt's scattering network (`photonn.models.CoupledModePNN`): the "
+        "pixels in mode detunings, the class scores at the output probes. Keys besides the "
+        "pixels' and `dtype` are `photonn.models.CoupledModeOptions`.",
+        dtype="solve precision",
+        mean=0.0,
+        std=1.0,
+    )
 
 
 def _build_coupled_mode(m: dict, *, num_classes: int, generator, device):
     from ..models import CoupledModePNN
 
-    n = m["image_size"]
-    return nn.Sequential(
-        _pixels(m),
-        nn.Flatten(-2),
-        CoupledModePNN(
-            n * n,
-            num_classes,
-            m["hidden"],
-            coupling=m["coupling"],
-            disorder=m["disorder"],
-            decay=m["decay"],
-            a0=m["a0"],
-            b0=m["b0"],
-            gain=m["gain"],
-            generator=generator,
-            dtype=DTYPES[m["dtype"]],
-            device=device,
-        ),
-    ).to(device)
+    net = _pixel_net(CoupledModePNN, m, num_classes, generator, device)
+    return nn.Sequential(_pixels(m), nn.Flatten(-2), net).to(device)
 
 
-register_model(ModelKind("coupled_mode", CoupledModeSection, _build_coupled_mode))
+register_model(
+    ModelKind(
+        "coupled_mode",
+        _coupled_mode_section(),
+        _build_coupled_mode,
+        renamed={"hidden": "hidden_modes"},
+    )
+)
 
 
 # -- baselines: the isomorphic optical model and a digital MLP ---------------------------
-@dataclass
-class IsomorphicSection(_PixelInput):
-    """The isomorphic optical baseline (`photonn.models.IsomorphicPNN`): pixels in the field."""
+def _isomorphic_section():
+    from ..models.isomorphic import IsomorphicOptions
 
-    kind: str = key("isomorphic", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    readout: str = key("linear", "readout of the intensities", choices=("linear", "intensity"))
-    dtype: str = key("complex64", "field precision", choices=tuple(DTYPES))
+    return _pixel_section(
+        "IsomorphicSection",
+        IsomorphicOptions,
+        "isomorphic",
+        "The isomorphic optical baseline (`photonn.models.IsomorphicPNN`): pixels in the field.",
+    )
 
 
 def _build_isomorphic(m: dict, *, num_classes: int, generator, device):
     from ..models import IsomorphicPNN
 
-    n = m["image_size"]
-    return nn.Sequential(
-        _pixels(m),
-        nn.Flatten(-2),
-        IsomorphicPNN(
-            n * n,
-            num_classes,
-            readout=m["readout"],
-            generator=generator,
-            dtype=DTYPES[m["dtype"]],
-            device=device,
-        ),
-    ).to(device)
+    net = _pixel_net(IsomorphicPNN, m, num_classes, generator, device)
+    return nn.Sequential(_pixels(m), nn.Flatten(-2), net).to(device)
 
 
-register_model(ModelKind("isomorphic", IsomorphicSection, _build_isomorphic))
+register_model(ModelKind("isomorphic", _isomorphic_section(), _build_isomorphic))
 
 
 @dataclass
@@ -386,13 +433,66 @@ register_model(ModelKind("mlp", MLPSection, _build_mlp))
 
 
 # -- relax: ReLaX-Net, time-multiplexed reuse of a bank of layers -------------------------
-RELAX_ACTIVATIONS = {
-    "digital": ("tanh", "relu", "identity"),
-    "mzi": ("eo", "oeo", "sa", "abs"),
-    "svd": ("eo", "oeo", "sa", "abs"),
-    "diffractive": ("none", "sa"),
-}
-RELAX_DEFAULT_ACTIVATION = {"digital": "tanh", "mzi": "eo", "svd": "eo", "diffractive": "none"}
+# The keys of one bank kind are a variant of the [model.bank] table, chosen by its kind.
+def _activation_key(default: str, choices: tuple, where: str):
+    return (
+        "activation",
+        str,
+        key(default, f"between passes ({where})", choices=choices),
+    )
+
+
+@dataclass
+class DigitalBank:
+    """A bank of `nn.Linear` layers (`photonn.models.DigitalReLaX`)."""
+
+    kind: str = key("digital", "bank kind", choices=("digital", "mzi", "svd", "diffractive"))
+    activation: str = key("tanh", "between passes", choices=("tanh", "relu", "identity"))
+    fast_bias: bool = key(False, "a fast bias per pass besides the layers' own")
+
+
+def _photonic_bank(kind: str, what: str) -> type:
+    from ..models.relax import PhotonicOptions
+
+    modes = ("eo", "oeo", "sa", "abs")
+    return options_section(
+        f"{kind.upper()}Bank",
+        PhotonicOptions,
+        before=[
+            ("kind", str, key(kind, "bank kind", choices=("digital", "mzi", "svd", "diffractive"))),
+            _activation_key("eo", modes, "a device nonlinearity"),
+        ],
+        doc=f"A bank of {what} (`photonn.models.PhotonicReLaX`); the keys besides `activation` "
+        "are `photonn.models.relax.PhotonicOptions`.",
+    )
+
+
+@dataclass
+class DiffractiveBank:
+    """A folded diffractive bank of phase masks (`photonn.models.DiffractiveReLaX`)."""
+
+    kind: str = key("diffractive", "bank kind", choices=("digital", "mzi", "svd", "diffractive"))
+    activation: str = key("none", "between passes", choices=("none", "sa"))
+    switch: bool = key(True, "the slm profile's switch loss and crosstalk (as noise) per pass")
+    profile: str = key("holoeye_pluto2", "slm profile of the switch")
+    pitch_m: float = key(4e-4, "neuron pitch [m]", gt=0)
+    wavelength_m: float = key(7.5e-4, "wavelength [m]", gt=0)
+    distance_m: float | None = key(
+        None, "plane spacing [m] (unset: size * pitch^2 / wavelength)", gt=0
+    )
+    loss_db: float = key(0.0, "optical loss per pass besides the switch [dB]", ge=0)
+
+
+RELAX_BANKS = Variants(
+    {
+        "digital": DigitalBank,
+        "mzi": _photonic_bank("mzi", "MZI meshes (Clements)"),
+        "svd": _photonic_bank("svd", "SVD layers (two meshes and attenuators)"),
+        "diffractive": DiffractiveBank,
+    },
+    "digital",
+    "the bank layers; kind selects its keys",
+)
 
 
 @dataclass
@@ -400,7 +500,6 @@ class ReLaXSection:
     """ReLaX-Net (`photonn.models.relax`): a bank of l_w layers run l_t times, depth l_w * l_t."""
 
     kind: str = key("relax", "model kind", choices=lambda: tuple(MODEL_KINDS))
-    bank: str = key("digital", "bank layers", choices=("digital", "mzi", "svd", "diffractive"))
     input: str = key(
         "image", "task: image classification or character-level text", choices=("image", "text")
     )
@@ -413,23 +512,17 @@ class ReLaXSection:
     )
     budget: int = key(
         0,
-        "bank parameter budget: the width is the largest whose l_w layers fit (0: use hidden)",
+        "bank parameter budget: the width is the largest whose l_w layers fit (0: use width)",
         ge=0,
     )
-    hidden: int = key(64, "bank width when budget = 0 (modes; diffractive: neurons per side)", gt=0)
+    width: int = key(
+        64,
+        "state size a bank layer maps to itself when budget = 0 (modes; diffractive: "
+        "neurons per side)",
+        gt=0,
+    )
     schedule: str = key(
         "periodic", "periodic, block, or one period of bank indices such as '0,1,1'"
-    )
-    activation: str = key(
-        "auto",
-        "between passes: tanh, relu, identity (digital); eo, oeo, sa, abs (mzi, svd); none, sa "
-        "(diffractive); auto: tanh, eo or none",
-    )
-    activation_gain: float = key(
-        0.0,
-        "mzi/svd: initial input gain of the nonlinearity (eo, oeo: drive gain in V_pi per unit "
-        "power, default 0.2; sa: 1); 0: the default",
-        ge=0,
     )
     share: str = key(
         "pass",
@@ -437,7 +530,6 @@ class ReLaXSection:
         "one set",
         choices=("pass", "layer", "all"),
     )
-    fast_bias: bool = key(False, "digital: a fast bias per pass besides the layers' own")
     inject: bool = key(
         False, "images: re-inject the input projection at every pass (the state starts at 0)"
     )
@@ -451,31 +543,74 @@ class ReLaXSection:
     image_size: int = key(14, "digital/mzi/svd: images resized (bilinear) to image_size^2", gt=0)
     mean: float = key(0.1307, "standardisation mean of the [0, 1] pixels")
     std: float = key(0.3081, "standardisation std of the [0, 1] pixels", gt=0)
-    profile: str = key(
-        "si_thermo_optic_mzi", "mzi/svd: mzi_platform profile of the errors and the switch"
-    )
-    errors: bool = key(
-        True, "mzi/svd: the profile's coupler errors, insertion loss, thermal crosstalk, DAC"
-    )
-    phase_noise: float = key(0.0, "mzi/svd: phase noise [rad], drawn once per forward", ge=0)
-    switch: bool = key(
-        True, "the profile's switch insertion loss and crosstalk (as noise) at every pass"
-    )
-    slm_profile: str = key(
-        "holoeye_pluto2", "diffractive: slm profile of the switch (with switch = true)"
-    )
-    pitch_m: float = key(4e-4, "diffractive: neuron pitch [m]", gt=0)
-    wavelength_m: float = key(7.5e-4, "diffractive: wavelength [m]", gt=0)
-    distance_m: float = key(
-        0.0, "diffractive: plane spacing [m] (0: size * pitch^2 / wavelength)", ge=0
-    )
-    loss_db: float = key(0.0, "diffractive: optical loss per pass besides the switch [dB]", ge=0)
     recompute: bool = key(
-        False,
-        "recompute the passes in backward instead of storing them (less memory; formerly "
-        "model.checkpoint)",
+        False, "recompute the passes in backward instead of storing them (less memory)"
     )
     dtype: str = key("complex64", "field precision of the optical banks", choices=tuple(DTYPES))
+    bank: dict = section(RELAX_BANKS)
+
+
+# schema <= 2: the bank's keys were flat [model] keys; which bank kinds read each
+_RELAX_FLAT = {
+    "activation": ("digital", "mzi", "svd", "diffractive"),
+    "fast_bias": ("digital",),
+    "activation_gain": ("mzi", "svd"),
+    "profile": ("mzi", "svd"),
+    "errors": ("mzi", "svd"),
+    "phase_noise": ("mzi", "svd"),
+    "switch": ("mzi", "svd", "diffractive"),
+    "slm_profile": ("diffractive",),
+    "pitch_m": ("diffractive",),
+    "wavelength_m": ("diffractive",),
+    "distance_m": ("diffractive",),
+    "loss_db": ("diffractive",),
+}
+
+
+def _upgrade_relax(m: dict) -> list[str]:
+    """Schema <= 2: ``bank = "mzi"`` and flat bank keys -> the ``[model.bank]`` table;
+    ``activation = "auto"``, ``activation_gain = 0`` and ``distance_m = 0`` -> unset; keys
+    the bank did not read are dropped (they had no effect)."""
+    notes = []
+    bank = m.setdefault("bank", {})
+    if isinstance(bank, str):
+        table = {"kind": bank}
+        m["bank"] = table
+        notes.append(f'model.bank = "{bank}" is [model.bank] kind = "{bank}"')
+    else:
+        table = bank if isinstance(bank, dict) else {}
+    kind = table.get("kind", "digital")
+    variant = RELAX_BANKS.by_kind.get(kind)
+    for old, kinds in _RELAX_FLAT.items():
+        if old not in m:
+            continue
+        value = m.pop(old)
+        new = "profile" if old == "slm_profile" else old
+        if (old, value) in (("activation", "auto"), ("activation_gain", 0), ("distance_m", 0)):
+            notes.append(f"model.{old} = {value!r} is an unset model.bank.{new}")
+            continue
+        if old == "activation_gain" and kind not in kinds:  # schema 2 refused it there
+            raise ValueError(
+                f"model.activation_gain = {value} sets the gain of an eo, oeo or sa nonlinearity "
+                f"of an mzi/svd bank; model.bank = {kind!r} has none: set it to 0"
+            )
+        if kind not in kinds:
+            notes.append(f"model.{old} had no effect with bank {kind!r} (dropped)")
+            continue
+        if old == "activation" and variant is not None:
+            choices = variant.__dataclass_fields__["activation"].metadata["spec"].allowed()
+            if value not in choices:  # schema 2's wording, naming the old key
+                raise ValueError(
+                    f"model.activation = {value!r} does not fit model.bank = {kind!r}; use "
+                    f"auto or one of {', '.join(choices)}"
+                )
+        if new in table:
+            raise ValueError(
+                f"config keys model.{old} and model.bank.{new} are one key: keep model.bank.{new}"
+            )
+        table[new] = value
+        notes.append(f"model.{old} is model.bank.{new}")
+    return notes
 
 
 def _relax_schedule(m: dict):
@@ -506,31 +641,24 @@ def _relax_width(m: dict) -> int:
     from ..models.relax import bank_width
 
     if m["budget"]:
-        return bank_width(m["budget"], m["l_w"], m["bank"])
-    return m["hidden"]
+        return bank_width(m["budget"], m["l_w"], m["bank"]["kind"])
+    return m["width"]
 
 
 def _check_relax(m: dict) -> None:
     from ..reuse import relax_schedule
 
     bank = m["bank"]
-    act = m["activation"]
-    if act != "auto" and act not in RELAX_ACTIVATIONS[bank]:
+    if m["input"] == "text" and bank["kind"] == "diffractive":
         raise ValueError(
-            f"model.activation = {act!r} does not fit model.bank = {bank!r}; use auto or one "
-            f"of {', '.join(RELAX_ACTIVATIONS[bank])}"
+            "model.bank.kind = 'diffractive' classifies images; use it with model.input = 'image'"
         )
-    if m["input"] == "text" and bank == "diffractive":
-        raise ValueError(
-            "model.bank = 'diffractive' classifies images; use it with model.input = 'image'"
-        )
-    resolved = RELAX_DEFAULT_ACTIVATION[bank] if act == "auto" else act
-    if m["activation_gain"] and (bank in ("digital", "diffractive") or resolved == "abs"):
-        raise ValueError(
-            f"model.activation_gain = {m['activation_gain']} sets the gain of an eo, oeo or sa "
-            f"nonlinearity of an mzi/svd bank; model.bank = {bank!r} with model.activation = "
-            f"{resolved!r} has none: set it to 0"
-        )
+    if bank["kind"] in ("mzi", "svd"):
+        from ..models.relax import gain_problem
+
+        problem = gain_problem(bank["activation"], bank.get("activation_gain"))
+        if problem:
+            raise ValueError(f"model.bank.{problem}")
     l_t = _relax_repeats(m)
     if m["mode"] == "over_time" and m["input"] == "text" and l_t != 1:
         raise ValueError(
@@ -546,25 +674,21 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
     from ..models.relax import (
         DiffractiveReLaX,
         DigitalReLaX,
+        PhotonicOptions,
         PhotonicReLaX,
         ReLaXLanguageModel,
     )
 
-    bank, width, schedule = m["bank"], _relax_width(m), _relax_schedule(m)
-    l_w, l_t = m["l_w"], _relax_repeats(m)
-    act = RELAX_DEFAULT_ACTIVATION[bank] if m["activation"] == "auto" else m["activation"]
+    b = m["bank"]
+    bank, width, schedule = b["kind"], _relax_width(m), _relax_schedule(m)
+    l_w, l_t, act = m["l_w"], _relax_repeats(m), b["activation"]
     common = dict(
         schedule=schedule, share=m["share"], recompute=m["recompute"], generator=generator
     )
-    photonic = dict(
-        profile=m["profile"],
-        errors=m["errors"],
-        phase_noise=m["phase_noise"],
-        switch=m["switch"],
-        leak=m["leak"],
-    )
-    if bank in ("mzi", "svd"):
-        photonic["activation_gain"] = m["activation_gain"] or None
+    photonic = {}
+    if bank in ("mzi", "svd"):  # the declared PhotonicOptions fields, as the table holds them
+        declared = [f.name for f in dataclasses.fields(PhotonicOptions) if "spec" in f.metadata]
+        photonic = {k: b.get(k) for k in declared}
     if m["input"] == "text":
         return ReLaXLanguageModel(
             num_classes,
@@ -574,6 +698,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             bank=bank,
             mode=m["mode"],
             activation=act,
+            leak=m["leak"],
             **photonic,
             **common,
         ).to(device)
@@ -583,12 +708,12 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             num_classes,
             l_w,
             l_t,
-            pitch=m["pitch_m"],
-            wavelength=m["wavelength_m"],
-            distance=m["distance_m"] or None,
+            pitch=b["pitch_m"],
+            wavelength=b["wavelength_m"],
+            distance=b.get("distance_m"),
             nonlinearity=None if act == "none" else act,
-            loss_db=m["loss_db"],
-            profile=m["slm_profile"] if m["switch"] else None,
+            loss_db=b["loss_db"],
+            profile=b["profile"] if b["switch"] else None,
             dtype=DTYPES[m["dtype"]],
             **common,
         ).to(device)
@@ -604,7 +729,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             activation=act,
             inject=m["inject"],
             leak=m["leak"],
-            fast_bias=m["fast_bias"],
+            fast_bias=b["fast_bias"],
             **common,
         )
     else:
@@ -617,6 +742,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             bank=bank,
             nonlinearity=act,
             inject=m["inject"],
+            leak=m["leak"],
             dtype=DTYPES[m["dtype"]],
             **photonic,
             **common,
@@ -630,6 +756,7 @@ register_model(
         ReLaXSection,
         _build_relax,
         check=_check_relax,
-        renamed={"checkpoint": "recompute"},
+        renamed={"checkpoint": "recompute", "hidden": "width"},
+        upgrade=_upgrade_relax,
     )
 )

@@ -5,8 +5,11 @@ a one-line description (with the unit where there is one), and optional
 ``choices`` and bounds, held as a :class:`photonn._spec.Spec` (the declaration
 language device profiles use too). The field's annotation is its type: ``bool``, ``int``,
 ``float``, ``str``, ``list[str]``, ``list[int]``, ``dict`` (a TOML table passed
-through, e.g. extra optimizer options) or ``int | float``. A field whose
-annotation is a dataclass is a sub-section (a TOML table).
+through, e.g. extra optimizer options), ``int | float``, or ``T | None`` (an optional
+value: absent from the file when unset, since TOML has no null). A field whose
+annotation is a dataclass is a sub-section (a TOML table). A model kind's section
+is derived from the model's options dataclass by :func:`options_section` (fields
+declared with :func:`photonn._spec.option`).
 
 From that one definition come:
 
@@ -60,7 +63,60 @@ def key(
 
 def _doc(f) -> str:
     spec = f.metadata.get("spec")
-    return spec.description if spec is not None else ""
+    if spec is None:
+        return ""
+    return f"{spec.description} [{spec.unit}]" if spec.unit else spec.description
+
+
+#: the suffix a value's file key carries for its unit (lengths in metres: ``pitch_m``)
+UNIT_SUFFIX = {"m": "_m"}
+
+
+def file_key(name: str, spec: Spec) -> str:
+    """The key of the declared value ``name`` in a file: ``name`` plus its unit's suffix
+    (:data:`UNIT_SUFFIX`): ``wavelength`` [m] is ``wavelength_m``; the one rule between
+    an options field and its configuration key."""
+    suffix = UNIT_SUFFIX.get(spec.unit, "")
+    return name if name.endswith(suffix) else name + suffix
+
+
+def options_section(name: str, options, *, before=(), after=(), doc: str = "") -> type:
+    """The section dataclass of the frozen ``options`` dataclass: one key per field
+    declared with :func:`photonn._spec.option` (named by :func:`file_key`), its
+    default, type, unit, description and bounds; ``before``/``after`` are further
+    ``(name, type, key(...))`` fields of the section (``kind``, ``dtype``)."""
+    hints = typing.get_type_hints(options)
+    rows = list(before)
+    for f in dataclasses.fields(options):
+        spec = f.metadata.get("spec")
+        if spec is None:
+            continue
+        tp, default = hints[f.name], f.default
+        if tp is object:  # a value that may also be an object in Python: a file holds its name
+            tp = type(default)
+        if typing.get_origin(tp) is tuple:  # a frozen sequence is a TOML list
+            tp, value = list[typing.get_args(tp)[0]], list(default)
+            made = field(default_factory=lambda v=value: list(v), metadata=f.metadata)
+        else:
+            made = field(default=default, metadata=f.metadata)
+        rows.append((file_key(f.name, spec), tp, made))
+    rows += list(after)
+    cls = dataclasses.make_dataclass(name, rows)
+    cls.__doc__ = doc or options.__doc__
+    cls.options = options
+    return cls
+
+
+def to_options(options, section: Mapping):
+    """The ``options`` dataclass of a validated section (its :func:`file_key` keys);
+    the options' ``__post_init__`` runs its cross-field rules."""
+    kw = {}
+    for f in dataclasses.fields(options):
+        spec = f.metadata.get("spec")
+        if spec is not None:
+            value = section.get(file_key(f.name, spec), f.default)
+            kw[f.name] = tuple(value) if isinstance(value, list) else value
+    return options(**kw)
 
 
 @dataclass(frozen=True)
@@ -131,12 +187,26 @@ def defaults(cls) -> dict:
             out[f.name] = defaults(v.by_kind[v.default])
         elif sub is not None:
             out[f.name] = defaults(sub)
-        else:
+        elif _default(f) is not None:  # an unset optional value stays absent
             out[f.name] = _default(f)
     return out
 
 
+def _optional(tp):
+    """``T`` of an annotation ``T | None``, else None."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) < len(typing.get_args(tp)):
+            if len(args) != 1:  # pragma: no cover
+                raise TypeError(f"schema type {tp!r}: one type or None is supported")
+            return args[0]
+    return None
+
+
 def _type_name(tp) -> str:
+    inner = _optional(tp)
+    if inner is not None:
+        return f"{_type_name(inner)} (optional)"
     if tp is bool:
         return "bool"
     if tp is int:
@@ -173,6 +243,9 @@ def _coerce(name: str, value, tp, f):
             f"got {type(value).__name__} {value!r}"
         )
 
+    inner = _optional(tp)
+    if inner is not None:
+        return None if value is None else _coerce(name, value, inner, f)
     if tp is bool:
         if not isinstance(value, bool):
             raise bad()
@@ -246,12 +319,15 @@ def validate(cls, update: Mapping | None, where: str = "") -> dict:
             out[f.name] = validate(sub, value, f"{name}.")
             continue
         if f.name not in update:
-            out[f.name] = _default(f)
+            if _default(f) is not None:  # an unset optional value stays absent
+                out[f.name] = _default(f)
             continue
         value = update[f.name]
         if isinstance(value, Mapping) and not (tp is dict or typing.get_origin(tp) is dict):
             raise TypeError(f"config key {name!r} is a value, not a table")
         value = _coerce(name, value, tp, f)
+        if value is None:  # an optional value given as unset (from Python, not TOML)
+            continue
         for item in value if isinstance(value, list) else [value]:
             problem = f.metadata["spec"].violation(item)
             if problem:
@@ -297,6 +373,10 @@ def _dump(cls, values, prefix, lines, comments) -> None:
         if comments and doc:
             text = f"{text:<{min(width, 40)}}  # {doc}"
         lines.append(text)
+    if comments and dataclasses.is_dataclass(cls):  # unset optional values: TOML has no null
+        for f, tp in _fields(cls):
+            if f.name not in values and _optional(tp) is not None:
+                lines.append(f"# {_toml.key(f.name)} = (unset)  # {_doc(f)}")
     for k, v in values.items():
         doc, sub = docs.get(k, ("", None))
         if sub is None:
@@ -334,7 +414,8 @@ def _reference(cls, title, prefix, level, out) -> None:
         bounds = [f"{op} {b:g}" for op, b in f.metadata["spec"].bounds()]
         if bounds:
             extra += " Must be " + " and ".join(bounds) + "."
-        default = _toml.value(_default(f)).replace("|", "\\|")
+        value = _default(f)
+        default = "unset" if value is None else _toml.value(value).replace("|", "\\|")
         text = (doc + ("" if not extra or doc.endswith(".") else ".") + extra).strip()
         rows.append(f"| `{f.name}` | {_type_name(tp)} | `{default}` | {text} |")
     out.append(f"{'#' * level} {title}")

@@ -26,14 +26,14 @@ WRITER = textwrap.dedent(
     torch.set_num_threads(1)
     sys.path.insert(0, {tests!r})
     from export.helpers import small_slm, tiny_d2nn
-    from photonn.export import core
+    from photonn.export import write
 
     def report(path):
         print("wrote", path, flush=True)
         time.sleep(0.05)
 
-    core.hooks.after_file = report
-    core.export(tiny_d2nn(seed={seed}), {out!r}, small_slm(), force=True)
+    write.hooks.after_file = report
+    write.export(tiny_d2nn(seed={seed}), {out!r}, small_slm(), force=True)
     print("done", flush=True)
     """
 )

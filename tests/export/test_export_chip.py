@@ -180,7 +180,7 @@ def test_heater_calibration_read_back(tmp_path):
     with pytest.raises(ValueError, match="strictly increasing"):
         bad = tmp_path / "bad.csv"
         bad.write_text("channel,power_W,phase_rad\n0,0.0,1.0\n0,0.1,0.5\n")
-        E.read_heater_calibration(bad)
+        E.HeaterCalibration.from_csv(bad)
 
 
 def test_fitted_iv_law_profile(tmp_path):

@@ -239,3 +239,52 @@ def test_images_outside_the_unit_range_are_refused(encoding):
     # the edges and uint8 images are fine
     m(torch.stack([torch.zeros(28, 28), torch.ones(28, 28)]))
     m(torch.randint(0, 256, (2, 28, 28), dtype=torch.uint8, generator=_gen(3)))
+
+
+# -- the declared options ---------------------------------------------------------------
+def test_options_build_the_network_the_keywords_build():
+    """Each D2NNOptions field is the D2NN keyword of the same name and unit."""
+    import dataclasses
+    import inspect
+
+    from photonn.models import D2NNOptions
+
+    keywords = set(inspect.signature(D2NN).parameters) | {"size", "pitch"}
+    assert {f.name for f in dataclasses.fields(D2NNOptions)} <= keywords
+    opts = D2NNOptions(
+        size=32,
+        pitch=0.4 * mm,
+        wavelength=LAM,
+        num_layers=2,
+        distance=Z,
+        method="bl-asm",
+        input_size=16,
+        region_size=1.2 * mm,
+        span=0.7,
+        phase_bits=4,
+        init="uniform",
+    )
+    a = D2NN.from_options(opts, 10, generator=_gen(0))
+    b = D2NN(
+        GRID,
+        LAM,
+        2,
+        Z,
+        10,
+        method="bl-asm",
+        input_size=16,
+        region_size=1.2 * mm,
+        span=0.7,
+        phase_bits=4,
+        init="uniform",
+        temperature=10.0,
+        learn_temperature=True,
+        generator=_gen(0),
+    )
+    x = _images()
+    assert torch.equal(a(x), b(x))
+    assert torch.equal(a.detector.masks, b.detector.masks)
+    with pytest.raises(TypeError, match="D2NNOptions"):
+        D2NN.from_options({"size": 32})
+    with pytest.raises(ValueError, match=r"span must be <= 1, got 1.5"):
+        D2NNOptions(span=1.5)

@@ -27,8 +27,8 @@ size = 20
 distance_m = 0.005
 method = "bl-asm"
 input_size = 10
-detector_size = 2
-detector_span = 0.8
+region_size_m = 8e-4
+span = 0.8
 
 [optimizer]
 lr = 0.05
@@ -217,7 +217,7 @@ def test_tensorboard_missing_names_the_extra(tmp_path, tiny, capsys, monkeypatch
     [
         ("multivariate", ["model.image_size=7", "model.flip=0.5", "model.erase=0.25"]),
         ("isomorphic", ["model.image_size=7"]),
-        ("coupled_mode", ["model.image_size=7", "model.hidden=4"]),
+        ("coupled_mode", ["model.image_size=7", "model.hidden_modes=4"]),
         ("mlp", ["model.image_size=7", "model.hidden=[16]"]),
     ],
 )

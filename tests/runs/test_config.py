@@ -118,7 +118,7 @@ def test_default_learns_the_temperature():
 
     cfg = resolve_config(
         None,
-        ["model.size=16", "model.input_size=8", "model.detector_size=2", "model.method=bl-asm"],
+        ["model.size=16", "model.input_size=8", "model.region_size_m=8e-4", "model.method=bl-asm"],
     )
     assert cfg["model"]["learn_temperature"] is True
     model = build_model(cfg)

@@ -2,7 +2,8 @@
 
 The local backend (in-process, one point after another) runs in the default
 suite; the Ray Tune backend runs where the optional extra ``photonn[sweep]`` is
-installed (it starts a local Ray, about 30-60 s on a loaded 2-core machine).
+installed (it starts a local Ray, about 30-60 s on a loaded 2-core machine), and
+must run where ``PHOTONN_TEST_REQUIRE`` includes ``sweep`` (CI sets it).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ size = 20
 distance_m = 0.005
 method = "bl-asm"
 input_size = 10
-detector_size = 2
-detector_span = 0.8
+region_size_m = 8e-4
+span = 0.8
 """
 
 
@@ -136,8 +137,7 @@ def test_a_sweep_dir_of_another_configuration_is_refused(tmp_path, tiny, capsys)
     assert "another configuration" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not sw.ray_available(), reason="needs the optional extra photonn[sweep]")
-def test_ray_sweep_with_early_stopping(tmp_path, tiny, capsys):
+def test_ray_sweep_with_early_stopping(ray_tune, tmp_path, tiny, capsys):
     """Two points on a local Ray, one at a time: the good one trains to the end, ASHA stops
     the poor one after its first epoch; the table is the local backend's."""
     out = tmp_path / "ray"
