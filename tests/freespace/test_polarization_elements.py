@@ -32,6 +32,7 @@ from photonn.freespace import (
     QuarterWavePlate,
     StokesDetector,
     ThinLens,
+    ZernikeAberration,
 )
 from photonn.functional import apply_jones, stokes
 from photonn.units import mm, nm, um
@@ -56,10 +57,13 @@ def _scalar_elements(dtype):
         SLM(G, bits=4, init="uniform", generator=gen, dtype=dtype),
         Propagator(G, LAM, 0.2 * mm, dtype=dtype),
         FourierLens(G, LAM, 5 * mm, dtype=dtype),
+        ZernikeAberration(
+            G, 20 * um, coefficients=torch.linspace(0.1, 1.0, 10, dtype=torch.float64), dtype=dtype
+        ),
     ]
 
 
-@pytest.mark.parametrize("i", range(8))
+@pytest.mark.parametrize("i", range(9))
 @pytest.mark.parametrize("batch", [(), (3,)])
 def test_scalar_elements_act_on_each_component(i, batch):
     """Every scalar element maps (..., 2, ny, nx) to the same as on Ex and Ey separately."""
