@@ -40,11 +40,15 @@ class Propagator(GridElement):
             slowly with more padding: to pad further, pass ``trim=False`` (see
             ``docs/physics.md``, "Propagation, in detail").
         strict: raise ``ValueError`` instead of warning when the step aliases.
+        polarized: the field carries a Jones axis of size 2 just before ``(ny, nx)``,
+            after any wavelength axis: ``(..., W, 2, ny, nx)``. Needed only with
+            several wavelengths (one wavelength broadcasts over any leading axis).
         dtype: ``torch.complex64`` (default) or ``torch.complex128``.
         device: where to build the buffer.
 
     Shapes:
-        input ``(..., ny, nx)`` (or ``(..., W, ny, nx)``), output the same (for
+        input ``(..., ny, nx)`` (or ``(..., W, ny, nx)``; polarized: ``(..., [W,] 2, ny, nx)``),
+        output the same (for
         ``"fraunhofer"``: ``(..., Ny, Nx)`` on ``output_grid``).
 
     Attributes:
@@ -62,10 +66,12 @@ class Propagator(GridElement):
         *,
         trim: bool = True,
         strict: bool = False,
+        polarized: bool = False,
         dtype=torch.complex64,
         device=None,
     ):
         super().__init__(grid, dtype=dtype, device=device)
+        self.polarized = bool(polarized)
         lams, multi, z, pad = check_propagation_args(wavelength, distance, method, pad_factor)
         self.wavelengths = lams
         self.multi = multi
@@ -96,11 +102,26 @@ class Propagator(GridElement):
             )
         if self.method == "fraunhofer":
             return centered_fft2(pad_centered(field, self.padded_shape)) * self.H
+        if self.polarized:
+            if field.ndim < 3 or field.shape[-3] != 2:
+                raise ValueError(
+                    f"field has shape {tuple(field.shape)}, but this Propagator was built with "
+                    "polarized=True: the field needs a Jones axis of size 2 (Ex, Ey) just "
+                    "before (ny, nx)"
+                )
+            if self.multi and (field.ndim < 4 or field.shape[-4] != self.H.shape[0]):
+                raise ValueError(
+                    f"field has shape {tuple(field.shape)}, but this Propagator has "
+                    f"{self.H.shape[0]} wavelengths: a polarized field needs a wavelength axis "
+                    f"of size {self.H.shape[0]} before its Jones axis, (..., W, 2, ny, nx)"
+                )
+            return conv_fft(field, self.H.unsqueeze(-3) if self.multi else self.H)
         if self.multi and (field.ndim < 3 or field.shape[-3] != self.H.shape[0]):
             raise ValueError(
                 f"field has shape {tuple(field.shape)}, but this Propagator has "
                 f"{self.H.shape[0]} wavelengths: the field needs a wavelength axis of size "
-                f"{self.H.shape[0]} just before (ny, nx)"
+                f"{self.H.shape[0]} just before (ny, nx) (a polarized field (..., W, 2, ny, nx) "
+                "needs Propagator(..., polarized=True))"
             )
         return conv_fft(field, self.H)
 
