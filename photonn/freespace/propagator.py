@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import complex_dtype, complex_tensor
-from .._module import ComplexModule
 from ..functional.fourier import centered_fft2, conv_fft, pad_centered
 from ..functional.propagation import (
+    _fraunhofer_factor,
+    _fraunhofer_output_grid,
+    _transfer_function,
+    _warn_if_aliased,
     check_propagation_args,
-    fraunhofer_factor,
-    fraunhofer_output_grid,
-    transfer_function,
-    warn_if_aliased,
 )
 from ..grid import Grid
+from ._element import GridElement
 
 
-class Propagator(ComplexModule):
+class Propagator(GridElement):
     """Propagate a complex field over a fixed distance.
 
     The transfer function (or, for ``"fraunhofer"``, the output-plane factor) is
@@ -71,27 +70,22 @@ class Propagator(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
+        super().__init__(grid, dtype=dtype, device=device)
         self.polarized = bool(polarized)
-        if not isinstance(grid, Grid):
-            raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
         lams, multi, z, pad = check_propagation_args(wavelength, distance, method, pad_factor)
-        self.dtype = complex_dtype(dtype)
-        self.grid = grid
         self.wavelengths = lams
         self.multi = multi
         self.distance = z
         self.method = method
         self.pad_factor = pad
-        self.report = warn_if_aliased(grid, lams, z, method, pad, trim, strict)
+        # checked above, once: the kernels below trust their arguments
+        self.report = _warn_if_aliased(grid, lams, z, method, pad, trim, strict)
         if method == "fraunhofer":
-            self.output_grid = fraunhofer_output_grid(grid, lams[0], z, pad)
-            H = fraunhofer_factor(grid, lams[0], z, pad, dtype=dtype, device=device)
+            self.output_grid = _fraunhofer_output_grid(grid, lams[0], z, pad)
+            H = _fraunhofer_factor(grid, lams[0], z, pad, dtype, device)
         else:
             self.output_grid = grid
-            H = transfer_function(
-                grid, wavelength, z, method, pad_factor=pad, trim=trim, dtype=dtype, device=device
-            )
+            H = _transfer_function(grid, lams, multi, z, method, pad, trim, dtype, device)
         self.register_buffer("H", H, persistent=False)
 
     @property
@@ -100,13 +94,7 @@ class Propagator(ComplexModule):
         return tuple(self.H.shape[-2:])
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
-        complex_tensor(field)
-        self.grid.check_field(field)
-        if field.dtype != self.H.dtype:
-            raise TypeError(
-                f"field is {field.dtype} but this Propagator was built for {self.H.dtype}; "
-                f"build it with dtype={field.dtype} (never cast optical modules with .to(dtype))"
-            )
+        self._check_field(field)
         if field.device != self.H.device:
             raise ValueError(
                 f"field is on {field.device} but the Propagator is on {self.H.device}; "
