@@ -93,9 +93,9 @@ def main() -> int:
         "one (decided in advance); its validation accuracy is measured on the 5,000 "
         "training images held out by the run's seed.",
         "",
-        "| dataset | seed | epochs | validation per epoch [%] | validation, reported model [%] "
-        "| test [%] |",
-        "|---|---|---|---|---|---|",
+        "| dataset | seed | epochs | training images per epoch | validation per epoch [%] "
+        "| validation, reported model [%] | test [%] |",
+        "|---|---|---|---|---|---|---|",
     ]
     summary = []
     for ds in ("mnist", "fashion-mnist"):
@@ -116,7 +116,8 @@ def main() -> int:
             tests.append(test)
             vals.append(val)
             lines.append(
-                f"| {NAMES[ds]} | {r['seed']} | {r['epochs_completed']} | {per_epoch} "
+                f"| {NAMES[ds]} | {r['seed']} | {r['epochs_completed']} "
+                f"| {r['history'][0]['train_samples']:,} | {per_epoch} "
                 f"| {val:.2f} | {test:.2f} |"
             )
         n_test = runs[0][0]["test_samples"]
@@ -126,6 +127,7 @@ def main() -> int:
             "seeds": [r["seed"] for r, _ in runs],
             "files": [str(p.relative_to(HERE)) for _, p in runs],
             "epochs": [r["epochs_completed"] for r, _ in runs],
+            "train_images_per_epoch": [r["history"][0]["train_samples"] for r, _ in runs],
             "test_acc": tests,
             "val_acc": vals,
             "n_test": n_test,
