@@ -68,9 +68,9 @@ def main() -> int:
         "model (5,000 training images held out by the run's seed for validation); the "
         "test set is scored once on it.",
         "",
-        "| run | seed | epochs | reported epoch (validation [%]) | test, reported [%] "
-        "| test, final [%] | s / epoch (median) |",
-        "|---|---|---|---|---|---|---|",
+        "| run | seed | epochs | training images per epoch | reported epoch (validation [%]) "
+        "| test, reported [%] | test, final [%] | s / epoch (median) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     summary = []
     for name, label in RUNS.items():
@@ -89,6 +89,7 @@ def main() -> int:
             tests.append(100 * b["test_accuracy"])
             lines.append(
                 f"| {name} ({label}) | {r['seed']} | {r['epochs']} "
+                f"| {r['history'][0]['train_samples']:,} "
                 f"| {b['epoch']} ({100 * b['val_accuracy']:.2f}) | {100 * b['test_accuracy']:.2f} "
                 f"| {100 * r['final']['test_accuracy']:.2f} | {r['s_per_epoch']:.0f} |"
             )
@@ -102,6 +103,7 @@ def main() -> int:
             "seeds": [r["seed"] for r, _ in rows],
             "files": [str(p.relative_to(HERE)) for _, p in rows],
             "epochs": [r["epochs"] for r, _ in rows],
+            "train_images_per_epoch": [r["history"][0]["train_samples"] for r, _ in rows],
             "chosen": [
                 "best on validation" if r.get("best") else "final (no selection)" for r, _ in rows
             ],
