@@ -1,6 +1,7 @@
 """Summarise the 3-seed runs of the cavity, trained S, R = 1 (MNIST and Fashion-MNIST).
 
-Reads ``results/seeds/<run>-s<seed>/summary.json`` (``run.py --seeds 0 1 2``) and
+Reads ``results/seeds/<run>-s<seed>/summary.json`` (``run.py --seeds 0 1 2``; a second
+stage in ``results/seeds-25k/``) and
 writes ``results/seeds.md`` and ``results/seeds.json``: per seed the epochs, the
 reported model's epoch (the best on validation when the run kept one, else the final
 model) and its validation accuracy, and the test accuracy of that model; per
@@ -23,6 +24,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 RUNS = {"mnist-r1": "MNIST", "fashion-r1": "Fashion-MNIST"}
+# the recorded stages of the protocol: results directory -> title
+STAGES = {
+    "seeds": "Stage 1: one pass over 12,000 training images",
+    "seeds-25k": "Stage 2: one pass over 25,000 training images",
+}
 
 
 def stats(values: list[float], n_test: int) -> dict:
@@ -58,15 +64,10 @@ def verdict(gap: float, se: float) -> str:
     return "matches the authors within noise"
 
 
-def main() -> int:
-    out: dict = {"runs": {}}
+def stage(subdir: str, title: str, out: dict) -> list[str]:
+    """The per-seed table and the summary of one recorded stage (``results/<subdir>/``)."""
     lines = [
-        "# Cavity, trained S, R = 1: 3 seeds",
-        "",
-        "Protocol: README.md, 'Protocol (fixed before the runs)'. Reported model: the "
-        "epoch with the best validation accuracy when the run kept one, else the final "
-        "model (5,000 training images held out by the run's seed for validation); the "
-        "test set is scored once on it.",
+        f"## {title} (`results/{subdir}/`)",
         "",
         "| run | seed | epochs | training images per epoch | reported epoch (validation [%]) "
         "| test, reported [%] | test, final [%] | s / epoch (median) |",
@@ -75,7 +76,7 @@ def main() -> int:
     summary = []
     for name, label in RUNS.items():
         rows = []
-        for path in sorted((RESULTS / "seeds").glob(f"{name}-s*/summary.json")):
+        for path in sorted((RESULTS / subdir).glob(f"{name}-s*/summary.json")):
             r = json.loads(path.read_text())
             if r.get("config") != name or r["final"].get("test_accuracy") is None:
                 continue
@@ -119,19 +120,37 @@ def main() -> int:
             "rule": "|gap| > 2 SE, SE the larger of the seed SE (std / sqrt(n)) and the "
             "binomial SE of the test set",
         }
-        out["runs"][name] = rec
+        out.setdefault(subdir, {})[name] = rec
         summary.append(
             f"| {name} ({label}) | {t['n_seeds']} | {t['mean']:.2f} ± {t['std']:.2f} "
             f"| {t['seed_se']:.2f} | {t['binomial_se']:.2f} | {t['se_used']} "
             f"| {paper:.2f} | {gap:+.2f} | {rec['verdict']} |"
         )
-    lines += [
+    return lines + [
         "",
         "| run | seeds | test mean ± std [%] (reported model) | seed SE | binomial SE | SE used "
         "| the authors [%] | gap [points] | verdict (gap against 2 SE) |",
         "|---|---|---|---|---|---|---|---|---|",
         *summary,
         "",
+    ]
+
+
+def main() -> int:
+    out: dict = {}
+    lines = [
+        "# Cavity, trained S, R = 1: 3 seeds",
+        "",
+        "Protocol: README.md, 'Protocol (fixed before the runs)'. Reported model: the "
+        "epoch with the best validation accuracy when the run kept one, else the final "
+        "model (5,000 training images held out by the run's seed for validation); the "
+        "test set is scored once on it.",
+        "",
+    ]
+    for subdir, title in STAGES.items():
+        if (RESULTS / subdir).is_dir():
+            lines += stage(subdir, title, out)
+    lines += [
         "SE: standard error [percentage points]. Seed SE = std / sqrt(n seeds); binomial SE "
         "= sqrt(p (1 - p) / n_test) at the mean accuracy p; the verdict uses the larger. "
         "The authors trained 500 epochs of SGD and report the best test epoch; we train the "

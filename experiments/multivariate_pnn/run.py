@@ -110,7 +110,7 @@ def run_one(name: str, args, seed: int | None = None) -> dict:
     }
     key = (row["dataset"], bool(row["train_scatterer"]), row["replicas"])
     row["paper"] = PAPER.get(key) if m["kind"] == "multivariate" else None
-    dest = HERE / "results" / name if seed is None else HERE / "results" / "seeds" / tag
+    dest = HERE / "results" / name if seed is None else args.seeds_results / tag
     dest.mkdir(parents=True, exist_ok=True)
     for f in ("config.toml", "metrics.json", "metrics.csv", "results.json"):
         if (run_dir / f).is_file():
@@ -220,6 +220,12 @@ def main(argv=None) -> int:
         nargs="+",
         help="train each run once per seed, as <run>-s<seed>, recorded in results/seeds/ "
         "(summarised by aggregate.py; the table of the single runs is left alone)",
+    )
+    ap.add_argument(
+        "--seeds-results",
+        type=Path,
+        default=HERE / "results" / "seeds",
+        help="where the --seeds runs are recorded",
     )
     args = ap.parse_args(argv)
     names = args.runs or available_runs()
