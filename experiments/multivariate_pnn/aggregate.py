@@ -150,6 +150,20 @@ def main() -> int:
     for subdir, title in STAGES.items():
         if (RESULTS / subdir).is_dir():
             lines += stage(subdir, title, out)
+    # README rule: stage 2 is the headline when all six of its runs finished (by 22:05
+    # UTC on the day of the runs; a run is recorded only when it has finished)
+    done2 = out.get("seeds-25k", {})
+    full = len(done2) == len(RUNS) and all(len(r["seeds"]) == 3 for r in done2.values())
+    out["headline"] = "seeds-25k" if full else "seeds"
+    lines += [
+        f"Headline (README rule): {STAGES[out['headline']]}"
+        + (
+            ", all six of its runs having finished."
+            if full
+            else ", stage 2 not having finished all six runs."
+        ),
+        "",
+    ]
     lines += [
         "SE: standard error [percentage points]. Seed SE = std / sqrt(n seeds); binomial SE "
         "= sqrt(p (1 - p) / n_test) at the mean accuracy p; the verdict uses the larger. "
