@@ -64,7 +64,7 @@ def available_runs() -> list[str]:
 def run_one(name: str, args, seed: int | None = None) -> dict:
     """Train (or resume) ``configs/<name>.toml``; with ``seed``, as the run
     ``<name>-s<seed>`` with that seed (its weights, batch order and validation split),
-    recorded under ``results/seeds/``."""
+    recorded under ``--seeds-results`` (default ``results/seeds/``)."""
     overrides = [f"data.data_dir={args.data_dir}", f"threads={args.threads}"]
     tag = name if seed is None else f"{name}-s{seed}"
     if seed is not None:
