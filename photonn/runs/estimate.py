@@ -107,14 +107,23 @@ def _tensors(model) -> list:
     return sorted(out, key=lambda r: -r[3])
 
 
-def _meta_tensors(cfg: dict):
-    """The model's tensors built on the meta device (no memory), or ``None`` when its
-    builder reads tensor values (which the meta device has not)."""
+def _meta_tensors(config: str) -> list | None:
+    """In a child process: the model's tensors built on the meta device (no memory), or
+    ``None`` when its builder reads tensor values (which the meta device has not) or
+    allocates more than 512 MiB on the way (address space capped)."""
+    import resource
+
+    from . import load_config
     from .run import build_model
 
+    cfg = load_config(config)
+    vm = _kib("VmSize")
+    if vm is not None:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (vm + 512 * MIB, hard))
     try:
         return _tensors(build_model(dict(cfg, device="meta")))
-    except (RuntimeError, NotImplementedError):
+    except (RuntimeError, NotImplementedError, MemoryError):
         return None
 
 
@@ -136,13 +145,17 @@ def estimate_run(cfg: dict, *, steps: int = 2) -> Estimate:
 
     batch = cfg["batch_size"]
     overrides, mem_scale, time_scale = _probe_overrides(cfg)
-    tensors = _meta_tensors(cfg)
+    tmp = tempfile.TemporaryDirectory()
+    path = Path(tmp.name) / "config.toml"
+    path.write_text(dump_config(cfg))
+    tensors = _measure(path, ["--meta"], steps)
     how = []
     avail = available_memory()
     if tensors is not None:
         pbytes = sum(r[3] for r in tensors)
         how.append("tensors listed from a build on the meta device")
         if avail is not None and 3 * pbytes > avail:  # weights, gradients, optimizer state
+            tmp.cleanup()
             return Estimate(
                 3 * pbytes,
                 float("nan"),
@@ -155,9 +168,7 @@ def estimate_run(cfg: dict, *, steps: int = 2) -> Estimate:
                 ),
             )
     b1, b2 = (2, 4) if batch >= 4 else (1, max(1, batch))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "config.toml"
-        path.write_text(dump_config(cfg))
+    with tmp:
         p1 = _measure(path, [*overrides, f"batch_size={b1}"], steps)
         p2 = p1 if b2 == b1 else _measure(path, [*overrides, f"batch_size={b2}"], steps)
     if tensors is None:
@@ -240,6 +251,12 @@ def _probe(config: str, steps: int, overrides: list[str]) -> dict:
     from .run import _optimizer, build_model, loss_function
 
     cfg = load_config(config, overrides)
+    vm, avail = _kib("VmSize"), available_memory()
+    if vm is not None and avail is not None:  # fail with MemoryError, not the OOM killer
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (vm + int(0.8 * avail), hard))
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
     ds = get_dataset(cfg["data"]["dataset"])
@@ -281,4 +298,7 @@ def _probe(config: str, steps: int, overrides: list[str]) -> dict:
 
 
 if __name__ == "__main__":  # the measurement child of estimate_run
-    print(json.dumps(_probe(sys.argv[1], int(sys.argv[2]), sys.argv[3:])))
+    if sys.argv[3:] == ["--meta"]:
+        print(json.dumps(_meta_tensors(sys.argv[1])))
+    else:
+        print(json.dumps(_probe(sys.argv[1], int(sys.argv[2]), sys.argv[3:])))
