@@ -46,6 +46,10 @@ from .sampling import sampling_report as sampling_report
 from .slm import linear_lut as linear_lut
 from .slm import quantize_phase as quantize_phase
 from .slm import quantize_phase_ste as quantize_phase_ste
+from .structured_mesh import ButterflyLayout as ButterflyLayout
+from .structured_mesh import butterfly_apply as butterfly_apply
+from .structured_mesh import butterfly_layout as butterfly_layout
+from .structured_mesh import butterfly_matrix as butterfly_matrix
 from .unitary import clements_decompose as clements_decompose
 from .unitary import fidelity as fidelity
 from .unitary import haar_unitary as haar_unitary

@@ -26,4 +26,6 @@ from .microring import ring_linewidth as ring_linewidth
 from .microring import ring_lorentzian as ring_lorentzian
 from .programming import ReprogramResult as ReprogramResult
 from .programming import reprogram as reprogram
+from .structured_mesh import FFTMesh as FFTMesh
+from .structured_mesh import mesh_cost as mesh_cost
 from .svd import SVDLinear as SVDLinear
