@@ -489,8 +489,11 @@ def _cmd_export(args) -> int:
     from .export import export, summary
     from .runs import load_run, stored_config
 
-    if not args.device:
-        raise ValueError("photonn export needs --device PROFILE (see photonn devices list)")
+    if not args.device and not args.fabrication:
+        raise ValueError(
+            "photonn export needs --device PROFILE or --fabrication MATERIAL (see photonn "
+            "devices list)"
+        )
     target = Path(args.out)
     if target.exists() and not args.force:
         raise ValueError(_out_exists(target))
@@ -541,6 +544,22 @@ def _writable_dir_path(path, option: str) -> None:
 
 
 def _export_run(args, cfg, model, metrics, export):
+    if args.fabrication:
+        if args.device:
+            raise ValueError("give --device PROFILE or --fabrication MATERIAL, not both")
+        return export(
+            model,
+            args.out,
+            fabrication=args.fabrication,
+            levels=args.levels,
+            base_m=args.base_mm * 1e-3,
+            max_height_m=None if args.max_height_um is None else args.max_height_um * 1e-6,
+            resolution_m=None if args.resolution_um is None else args.resolution_um * 1e-6,
+            force=args.force,
+            config=cfg,
+            metrics=metrics,
+            kind=cfg["model"]["kind"],
+        )
     return export(
         model,
         args.out,
@@ -623,6 +642,16 @@ def _add_export(sub) -> None:
     s.add_argument(
         "--no-compensation", action="store_true", help="do not pre-compensate heater crosstalk"
     )
+    s.add_argument(
+        "--fabrication",
+        metavar="MATERIAL",
+        help="write printed/etched layers instead (STL, 16-bit height map, spec per layer) in "
+        "this material profile, e.g. vero_black_plus_rgd875",
+    )
+    s.add_argument("--levels", type=int, help="etch levels per 2 pi (default: continuous)")
+    s.add_argument("--base-mm", type=float, default=1.0, help="base plate [mm] (default: 1)")
+    s.add_argument("--max-height-um", type=float, help="thickest relief [um] (default: 2 pi)")
+    s.add_argument("--resolution-um", type=float, help="printer vertical resolution [um]")
     s.set_defaults(func=_cmd_export)
     s = sub.add_parser("inspect", help="print an export directory and draw its pictures")
     s.add_argument("export_dir", help="directory written by photonn export")

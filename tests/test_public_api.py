@@ -85,7 +85,9 @@ def _grid(n=8):
 COMPLEX = {
     "AmplitudeMask": lambda **kw: pn.freespace.AmplitudeMask(_grid(), **kw),
     "Aperture": lambda **kw: pn.freespace.Aperture(_grid(), 40e-6, **kw),
+    "ZernikeAberration": lambda **kw: pn.freespace.ZernikeAberration(_grid(), 30e-6, **kw),
     "ComplexMask": lambda **kw: pn.freespace.ComplexMask(_grid(), **kw),
+    "FourierFilter4f": lambda **kw: pn.freespace.FourierFilter4f(_grid(), 633e-9, 0.1, **kw),
     "FourierLens": lambda **kw: pn.freespace.FourierLens(_grid(), 633e-9, 0.1, **kw),
     "PhaseMask": lambda **kw: pn.freespace.PhaseMask(_grid(), bits=4, **kw),
     "Propagator": lambda **kw: pn.freespace.Propagator(_grid(), 633e-9, 1e-4, **kw),

@@ -21,6 +21,7 @@ Modules: :mod:`~photonn.devices.units` (file units -> SI),
 from .base import DeviceProfile as DeviceProfile
 from .kinds import KINDS as KINDS
 from .kinds import CameraProfile as CameraProfile
+from .kinds import MaterialProfile as MaterialProfile
 from .kinds import MZIPlatformProfile as MZIPlatformProfile
 from .kinds import SLMProfile as SLMProfile
 from .profile import list_profiles as list_profiles

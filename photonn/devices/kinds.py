@@ -11,7 +11,9 @@ kind (``v_pi``, ``phase_lut``, ``dynamic_range`` ...).
 * ``"slm"``: :class:`SLMProfile`, a spatial light modulator (phase panel);
 * ``"camera"``: :class:`CameraProfile`, an image sensor;
 * ``"mzi_platform"``: :class:`MZIPlatformProfile`, an MZI mesh platform (couplers,
-  heaters, DAC).
+  heaters, DAC);
+* ``"material"``: :class:`MaterialProfile`, an optical material for printed or etched
+  layers (complex refractive index ``n + i kappa`` at a wavelength, or a table).
 
 Mapping access (``profile["pixel_pitch"]``, ``"lut" in profile``,
 ``profile.values``) keeps working. A profile built from a mapping of SI values
@@ -409,6 +411,107 @@ class PCMCrossbarProfile(DeviceProfile):
         return torch.linspace(self.t_min, self.t_max, self.n_levels, dtype=torch.float64)
 
 
+class MaterialProfile(DeviceProfile):
+    """An optical material of printed or etched layers (``kind = "material"``).
+
+    The complex refractive index ``n + i kappa`` (a field crossing a thickness ``h``
+    gains ``exp(i 2 pi (n + i kappa) h / lambda)``, so its amplitude falls as
+    ``exp(-2 pi kappa h / lambda)``) at the stated ``wavelength``; with
+    ``index_table`` (a CSV ``wavelength_nm,n,kappa`` beside the TOML) at any
+    wavelength inside the table, linearly interpolated. The stated values must
+    agree with the table at their wavelength.
+    """
+
+    KIND = "material"
+    refractive_index = Value(float, "", "real part n of the refractive index", ge=1.0, le=10.0)
+    extinction_coefficient = Value(
+        float, "", "extinction coefficient kappa (imaginary part of the index)", ge=0.0, le=10.0
+    )
+    wavelength = Value(
+        float, "m", "wavelength of refractive_index and extinction_coefficient", gt=0.0, le=1e-2
+    )
+    index_file = Value(
+        str, "", "CSV wavelength_nm,n,kappa over wavelength", optional=True, key="index_table"
+    )
+
+    def index_table(self) -> tuple[list[float], list[float], list[float]] | None:
+        """``(wavelength [m], n, kappa)`` of the ``index_table`` file, or None without one."""
+        path = self.file_path("index_table")
+        if path is None:
+            return None
+        from .tables import _floats, _rows
+
+        rows = _rows(path, ["wavelength_nm", "n", "kappa"], "index table")
+        table = [_floats(path, i, r, 3) for i, r in enumerate(rows)]
+        lam = [r[0] * 1e-9 for r in table]
+        if len(lam) < 2 or any(b <= a for a, b in zip(lam, lam[1:])):
+            raise ValueError(
+                f"{path}: needs at least two rows with wavelength_nm strictly increasing"
+            )
+        if any(r[1] < 1.0 or r[2] < 0.0 for r in table):
+            raise ValueError(f"{path}: every n must be >= 1 and every kappa >= 0")
+        return lam, [r[1] for r in table], [r[2] for r in table]
+
+    def index(self, wavelength: float | None = None) -> tuple[float, float]:
+        """``(n, kappa)`` at ``wavelength`` [m] (default: the stated wavelength).
+
+        Without a table only the stated wavelength is known (relative tolerance 1e-6);
+        with one, any wavelength in its range (linear interpolation).
+
+        Raises:
+            ValueError: a wavelength the profile does not cover, naming its range and
+                the fix.
+        """
+        if wavelength is None:
+            return self.refractive_index, self.extinction_coefficient
+        lam = float(wavelength)
+        if not math.isfinite(lam) or lam <= 0:
+            raise ValueError(f"wavelength must be a finite number > 0 [m], got {wavelength!r}")
+        if abs(lam - self.wavelength) <= 1e-6 * self.wavelength:
+            return self.refractive_index, self.extinction_coefficient
+        table = self.index_table()
+        if table is None:
+            raise ValueError(
+                f"material {self.name!r} states its index only at {self.wavelength * 1e9:.6g} "
+                f"nm, not at {lam * 1e9:.6g} nm; use a profile measured at this wavelength or "
+                "add an index_table (wavelength_nm,n,kappa) to it"
+            )
+        ls, ns, ks = table
+        if not ls[0] * (1 - 1e-12) <= lam <= ls[-1] * (1 + 1e-12):
+            raise ValueError(
+                f"{lam * 1e9:.6g} nm is outside the index table of material {self.name!r} "
+                f"({ls[0] * 1e9:.6g} .. {ls[-1] * 1e9:.6g} nm); choose a material for this "
+                "wavelength or extend its table"
+            )
+        return self._interpolate(lam, ls, ns, ks)
+
+    def check_files(self, where) -> None:
+        if self.index_file is None:
+            return
+        if self.path is None:
+            raise ValueError(f"{where}: index_table = {self.index_file!r} needs the profile's file")
+        ls, ns, ks = self.index_table()
+        lam = self.wavelength
+        if not ls[0] <= lam <= ls[-1]:
+            raise ValueError(
+                f"{where}: the stated wavelength {lam * 1e9:.6g} nm lies outside the index "
+                f"table ({ls[0] * 1e9:.6g} .. {ls[-1] * 1e9:.6g} nm)"
+            )
+        n, k = self._interpolate(lam, ls, ns, ks)
+        if abs(n - self.refractive_index) > 1e-3 or abs(k - self.extinction_coefficient) > 1e-3:
+            raise ValueError(
+                f"{where}: the table gives n = {n:.6g}, kappa = {k:.6g} at "
+                f"{lam * 1e9:.6g} nm, the file states n = {self.refractive_index:.6g}, kappa = "
+                f"{self.extinction_coefficient:.6g}; make them agree (within 1e-3)"
+            )
+
+    @staticmethod
+    def _interpolate(lam, ls, ns, ks) -> tuple[float, float]:
+        i = max(1, min(len(ls) - 1, next((j for j, v in enumerate(ls) if v >= lam), len(ls) - 1)))
+        t = (lam - ls[i - 1]) / (ls[i] - ls[i - 1])
+        return ns[i - 1] + t * (ns[i] - ns[i - 1]), ks[i - 1] + t * (ks[i] - ks[i - 1])
+
+
 #: kind -> {value name: :class:`~photonn.devices.base.Value`}, each kind's declared values
 KINDS: dict[str, Mapping[str, Value]] = {
     c.KIND: c.FIELDS
@@ -416,6 +519,7 @@ KINDS: dict[str, Mapping[str, Value]] = {
         SLMProfile,
         CameraProfile,
         MZIPlatformProfile,
+        MaterialProfile,
         MicroringBankProfile,
         PCMCrossbarProfile,
     )

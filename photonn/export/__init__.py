@@ -13,6 +13,8 @@
       slm/<layer>.png        gray levels per pixel (8-bit, or 16-bit for > 8-bit panels)
       slm/<layer>.bmp        the same as 8-bit BMP (8-bit panels)
       chips/<chip>/channels.csv, channels.json, netlist.json, zero_channels.csv
+      fabrication/<layer>.stl, .png, .toml   printed or etched relief (fabrication=MATERIAL):
+                             binary STL in mm, 16-bit height map, the layer's spec
 
 ``load(out_dir)`` rebuilds the simulation (from the bundle, or with
 ``source="files"`` from the controller files and the profiles); its forward
@@ -30,6 +32,7 @@ from .calibration import read_lut_csv as read_lut_csv
 from .calibration import read_meadowlark_lut as read_meadowlark_lut
 from .calibration import read_wavefront_correction as read_wavefront_correction
 from .channels import read_channels as read_channels
+from .fabrication import FabricatedMask as FabricatedMask
 from .images import read_gray_image as read_gray_image
 from .manifest import BUNDLE as BUNDLE
 from .manifest import MANIFEST as MANIFEST

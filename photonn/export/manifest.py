@@ -332,5 +332,17 @@ def summary(path) -> str:
                 f"{e['first_channel']}..{e['first_channel'] + e['channels'] - 1}"
             )
         lines.append(f"  files {', '.join(rec['files'].values())}")
+    for rec in m.get("fabrication", []):
+        r = rec["report"]
+        levels = f"{rec['levels']} levels" if "levels" in rec else "continuous"
+        lines.append(
+            f"fabricated layer {rec['element']} in {rec['material']} (n = "
+            f"{rec['refractive_index']:.6g}, kappa = {rec['extinction_coefficient']:.3g}) at "
+            f"{rec['wavelength_m'] * 1e9:.6g} nm: {rec['pixels'][0]} x {rec['pixels'][1]} pixels "
+            f"of {rec['pixel_pitch_m'][1] * 1e6:.6g} um, {levels}, relief up to "
+            f"{r['max_height_m'] * 1e6:.6g} um on a {rec['base_m'] * 1e3:.6g} mm base; phase "
+            f"error rms {r['phase_rms_rad']:.3g} rad; amplitude {r['amplitude_min']:.3g}.."
+            f"{r['amplitude_max']:.3g}; files {', '.join(rec['files'].values())}"
+        )
     lines.append(f"files: {len(m.get('files', {}))} (SHA-256 in the manifest)")
     return "\n".join(lines)

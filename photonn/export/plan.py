@@ -38,6 +38,7 @@ class ExportPlan:
     chip_device: dict = field(default_factory=dict)
     corrections: dict = field(default_factory=dict)  # element -> (path or None, two_pi_value)
     calibrations: dict = field(default_factory=dict)  # chip -> HeaterCalibration or None
+    fabricated: list = field(default_factory=list)  # FabricatedLayer per printed layer
 
     def quantized_model(self) -> nn.Module:
         """The network with the exported settings, as :func:`~photonn.export.load` rebuilds it."""
@@ -50,7 +51,13 @@ class ExportPlan:
                     chip.elements, ch["actual_phase_rad"], ch["phase_rad"], ch["branch"]
                 )
             )
-        return apply_settings(build(self.spec), slm, chips)
+        model = apply_settings(build(self.spec), slm, chips)
+        if self.fabricated:
+            from .fabrication import fabricated_model
+
+            layers = {L.element: (L.phase, L.amplitude) for L in self.fabricated}
+            model = fabricated_model(model, layers)
+        return model
 
 
 def _profile_calibration(prof: DeviceProfile) -> HeaterCalibration | None:
@@ -61,7 +68,7 @@ def _profile_calibration(prof: DeviceProfile) -> HeaterCalibration | None:
 
 def plan_export(
     model: nn.Module,
-    device,
+    device=None,
     *,
     bits: int | None = None,
     fill_phase: float = 0.0,
@@ -70,6 +77,8 @@ def plan_export(
     crosstalk: bool = True,
     compensate_crosstalk: bool = True,
     calibration=None,
+    fabrication=None,
+    **fabrication_options,
 ) -> ExportPlan:
     """The settings :func:`~photonn.export.export` writes, computed without writing.
 
@@ -91,7 +100,26 @@ def plan_export(
         calibration: a heater calibration table (path or
             :class:`~photonn.export.calibration.HeaterCalibration`), or a mapping
             chip name -> table; default: the profile's ``heater_calibration``.
+        fabrication: instead of ``device``, a ``"material"`` profile: the phase masks
+            become printed or etched relief (:func:`~photonn.export.fabrication.plan_fabrication`
+            takes ``levels``, ``base_m``, ``max_height_m``, ``resolution_m``, ``n_medium``).
     """
+    if fabrication is not None:
+        if device is not None:
+            raise ValueError(
+                "give device=PROFILE (SLM, MZI platform) or fabrication=MATERIAL (printed or "
+                "etched layers), not both"
+            )
+        from .fabrication import plan_fabrication
+
+        return plan_fabrication(model, fabrication, **fabrication_options)
+    if fabrication_options:
+        raise TypeError(f"{sorted(fabrication_options)} apply to fabrication=MATERIAL exports only")
+    if device is None:
+        raise ValueError(
+            "give device=PROFILE (an SLM or MZI platform, see photonn devices list) or "
+            "fabrication=MATERIAL (a material profile) to export to"
+        )
     spec = describe(model)
     elements = find_elements(model)
     assigned = assign_profiles(elements, device)
@@ -147,7 +175,7 @@ def plan_export(
     return plan
 
 
-def quantized_model(model: nn.Module, device, **kwargs) -> nn.Module:
+def quantized_model(model: nn.Module, device=None, **kwargs) -> nn.Module:
     """The network as the hardware would run it (the settings of :func:`~photonn.export.export`,
     in memory).
 

@@ -64,7 +64,16 @@ def load(
         chips = {}
         for rec in m.get("chips", []):
             chips.update(_chip_from_files(root, m, rec, calibration))
-    return apply_settings(model, slm, chips)
+    model = apply_settings(model, slm, chips)
+    if m.get("fabrication"):
+        from .fabrication import fabricated_model, layers_from_bundle, layers_from_files
+
+        if source == "bundle":
+            layers = layers_from_bundle(read_bundle(root / BUNDLE), m)
+        else:
+            layers = layers_from_files(root, m)
+        model = fabricated_model(model, layers)
+    return model
 
 
 def _elements(rec: dict) -> list[ElementChannels]:

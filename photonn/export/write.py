@@ -46,7 +46,7 @@ hooks = _Hooks()
 def export(
     model: nn.Module,
     out_dir,
-    device,
+    device=None,
     *,
     force: bool = False,
     config: dict | None = None,
@@ -64,7 +64,9 @@ def export(
             kind, recorded in the manifest.
         **options: the settings options of :func:`~photonn.export.plan_export`
             (``bits``, ``fill_phase``, ``correction``, ``two_pi_value``, ``crosstalk``,
-            ``compensate_crosstalk``, ``calibration``).
+            ``compensate_crosstalk``, ``calibration``), or for printed and etched
+            layers ``fabrication=MATERIAL`` with ``levels``, ``base_m``, ``max_height_m``,
+            ``resolution_m``, ``n_medium`` (:mod:`photonn.export.fabrication`).
 
     Returns:
         ``Path(out_dir)``.
@@ -184,6 +186,12 @@ def _write_plan(plan: ExportPlan, root: Path, config, metrics, kind) -> None:
         "slm": {L.element: _slm_tree(L) for L in plan.slm},
         "chips": {c.name: _chip_tree(c) for c in plan.chips},
     }
+    if plan.fabricated:
+        from .fabrication import CONVENTION, fabrication_tree, write_fabrication
+
+        manifest["fabrication"] = write_fabrication(plan, files)
+        manifest["conventions"] = {**manifest["conventions"], "fabrication": CONVENTION}
+        tree["fabrication"] = fabrication_tree(plan)
     write_bundle(
         root / BUNDLE,
         tree,

@@ -1,6 +1,20 @@
 """Pure tensor math: no Modules, no I/O, no globals."""
 
+from .beams import airy_beam as airy_beam
+from .beams import bessel_beam as bessel_beam
+from .beams import binary_grating as binary_grating
+from .beams import blazed_grating as blazed_grating
 from .beams import gaussian_beam as gaussian_beam
+from .beams import hermite_gauss as hermite_gauss
+from .beams import laguerre_gauss as laguerre_gauss
+from .beams import plane_wave as plane_wave
+from .beams import sinusoidal_grating as sinusoidal_grating
+from .beams import spherical_wave as spherical_wave
+from .coherence import gaussian_spectrum as gaussian_spectrum
+from .coherence import gsm_parameters as gsm_parameters
+from .coherence import gsm_truncation as gsm_truncation
+from .coherence import gsm_width as gsm_width
+from .coherence import mode_intensity as mode_intensity
 from .detection import intensity as intensity
 from .detection import region_energies as region_energies
 from .fourier import centered_fft2 as centered_fft2
@@ -55,3 +69,7 @@ from .unitary import fidelity as fidelity
 from .unitary import haar_unitary as haar_unitary
 from .unitary import reck_decompose as reck_decompose
 from .unitary import svd_decompose as svd_decompose
+from .zernike import noll_to_nm as noll_to_nm
+from .zernike import zernike as zernike
+from .zernike import zernike_basis as zernike_basis
+from .zernike import zernike_phase as zernike_phase

@@ -18,6 +18,7 @@ from photonn.devices import (
     KINDS,
     CameraProfile,
     DeviceProfile,
+    MaterialProfile,
     MZIPlatformProfile,
     SLMProfile,
     list_profiles,
@@ -26,7 +27,12 @@ from photonn.devices import (
 )
 from photonn.devices.units import suffixes
 
-CLASSES = {"slm": SLMProfile, "camera": CameraProfile, "mzi_platform": MZIPlatformProfile}
+CLASSES = {
+    "slm": SLMProfile,
+    "camera": CameraProfile,
+    "mzi_platform": MZIPlatformProfile,
+    "material": MaterialProfile,
+}
 SHIPPED = {n: load_profile(n) for n in list_profiles()}
 # one shipped profile per kind, the one that gives the most values
 EXAMPLE = {

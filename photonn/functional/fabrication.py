@@ -1,0 +1,163 @@
+"""Phase masks as printed or etched relief: phase <-> height, quantisation, absorption.
+
+Convention (pinned by tests/export/test_fabrication.py): a layer of a material of
+complex index ``n + i kappa`` stands on a base plate of thickness ``base`` [m] in a
+medium of index ``n_medium``; a pixel of relief height ``h`` [m] (above the base)
+replaces a thickness ``h`` of medium. Relative to the bare base plate, its field is
+multiplied by
+
+    t(h) = exp(-2 pi kappa (base + h) / lambda) * exp(+i 2 pi (n - n_medium) h / lambda),
+
+so a 2 pi phase step is ``h_2pi = lambda / (n - n_medium)``. The base plate's
+absorption is one factor common to every pixel; its phase ``2 pi n base / lambda``
+is a constant dropped (it changes no intensity). Reflection at the faces (Fresnel
+losses), absorption in the medium and the material's dispersion across the pixel
+are not modelled; the relief is thin (each pixel acts as a local phase screen).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+TWO_PI = 2.0 * math.pi
+
+__all__ = ["two_pi_height", "phase_to_height", "height_to_phase", "height_transmission"]
+
+
+def _positive(value, name: str, unit: str) -> float:
+    v = float(value)
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a finite number > 0 [{unit}], got {value!r}")
+    return v
+
+
+def two_pi_height(wavelength: float, n: float, n_medium: float = 1.0) -> float:
+    """``lambda / (n - n_medium)`` [m]: the relief height of a 2 pi phase step.
+
+    Raises:
+        ValueError: ``n <= n_medium`` (the relief would not delay the light), naming
+            both and the fix.
+    """
+    lam = _positive(wavelength, "wavelength", "m")
+    n, n_medium = float(n), float(n_medium)
+    if not n > n_medium:
+        raise ValueError(
+            f"the material's refractive index n = {n:.6g} is not above the medium's "
+            f"n_medium = {n_medium:.6g} at {lam * 1e9:.6g} nm: a relief cannot delay the light; "
+            "choose a material of higher index or a medium of lower index (air: 1.0)"
+        )
+    return lam / (n - n_medium)
+
+
+def phase_to_height(
+    phase: torch.Tensor,
+    wavelength: float,
+    n: float,
+    n_medium: float = 1.0,
+    *,
+    max_height: float | None = None,
+    levels: int | None = None,
+    resolution: float | None = None,
+) -> torch.Tensor:
+    """Relief heights [m] that realise ``phase`` [rad] (any shape), float64.
+
+    The phase is wrapped into one 2 pi step, ``[0, 2 pi)`` (heights in
+    ``[0, h_2pi)``), or with ``max_height`` into the largest whole number ``m`` of
+    2 pi steps that fits, ``[0, 2 pi m)`` (heights below ``m h_2pi <= max_height``).
+
+    Args:
+        phase: target phase [rad].
+        wavelength: [m]; ``n``, ``n_medium``: real refractive indices at it.
+        max_height: the thickest relief the process makes [m] (default: one 2 pi step).
+        levels: etch levels per 2 pi step: the phase is rounded to the nearest of
+            ``2 pi k / levels`` on the circle (ties to the lower) before wrapping.
+        resolution: the printer's vertical resolution (layer thickness) [m]: heights
+            are rounded to multiples of it (after ``levels``).
+
+    Raises:
+        ValueError: ``n <= n_medium``; ``max_height`` below one 2 pi step;
+            ``resolution`` coarser than a level (``h_2pi / levels``, or half a 2 pi
+            step without levels); ``levels < 2``. Each names the value and the fix.
+    """
+    h2pi = two_pi_height(wavelength, n, n_medium)
+    steps = 1
+    if max_height is not None:
+        hmax = _positive(max_height, "max_height", "m")
+        if hmax < h2pi * (1 - 1e-12):
+            raise ValueError(
+                f"max_height = {hmax * 1e6:.6g} um is below one 2 pi step, h_2pi = lambda / "
+                f"(n - n_medium) = {h2pi * 1e6:.6g} um: the relief cannot reach every phase; "
+                f"allow at least {h2pi * 1e6:.6g} um or use a material of higher index"
+            )
+        steps = max(1, math.floor(hmax / h2pi * (1 + 1e-12)))
+    if levels is not None:
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
+            raise ValueError(
+                f"levels must be an integer >= 2 (etch levels per 2 pi), got {levels!r}"
+            )
+    if resolution is not None:
+        res = _positive(resolution, "resolution", "m")
+        level = h2pi / levels if levels is not None else h2pi / 2
+        what = f"one of {levels} levels" if levels is not None else "half a 2 pi step"
+        if res > level * (1 + 1e-12):
+            raise ValueError(
+                f"the printer resolution {res * 1e6:.6g} um is coarser than {what} "
+                f"({level * 1e6:.6g} um): the levels cannot be printed; use fewer levels, a "
+                "finer printer, or a material of lower index (larger steps)"
+            )
+    phi = torch.as_tensor(phase, dtype=torch.float64)
+    if not bool(torch.isfinite(phi).all()):
+        raise ValueError("phase holds NaN or Inf; check the trained mask")
+    if levels is not None:
+        k = torch.round(phi * (levels / TWO_PI))  # round half to even: ties rarely matter
+        phi = k * (TWO_PI / levels)
+    phi = torch.remainder(phi, TWO_PI * steps)
+    if levels is not None:  # exact multiples of the level step (no remainder round-off)
+        phi = torch.round(phi * (levels / TWO_PI)) * (TWO_PI / levels)
+        phi = torch.where(phi >= TWO_PI * steps, torch.zeros_like(phi), phi)
+    h = phi * (h2pi / TWO_PI)
+    if resolution is not None:
+        h = torch.round(h / res) * res
+    return h
+
+
+def height_to_phase(
+    height: torch.Tensor, wavelength: float, n: float, n_medium: float = 1.0
+) -> torch.Tensor:
+    """The phase [rad] a relief of ``height`` [m] adds: ``2 pi (n - n_medium) h / lambda``."""
+    h2pi = two_pi_height(wavelength, n, n_medium)
+    return torch.as_tensor(height, dtype=torch.float64) * (TWO_PI / h2pi)
+
+
+def height_transmission(
+    height: torch.Tensor,
+    wavelength: float,
+    n: float,
+    kappa: float,
+    n_medium: float = 1.0,
+    *,
+    base: float = 0.0,
+) -> torch.Tensor:
+    """The complex transmission (complex128, shape of ``height``) of a relief on a base
+    plate (see the module's convention):
+    ``exp(-2 pi kappa (base + h) / lambda) exp(i 2 pi (n - n_medium) h / lambda)``.
+
+    Args:
+        height: relief heights [m] (>= 0).
+        kappa: the material's extinction coefficient (>= 0).
+        base: base-plate thickness [m] (>= 0).
+    """
+    lam = _positive(wavelength, "wavelength", "m")
+    kappa = float(kappa)
+    if not math.isfinite(kappa) or kappa < 0:
+        raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
+    base = float(base)
+    if not math.isfinite(base) or base < 0:
+        raise ValueError(f"base must be a finite thickness >= 0 [m], got {base!r}")
+    h = torch.as_tensor(height, dtype=torch.float64)
+    if bool((h < 0).any()):
+        raise ValueError(f"heights must be >= 0 [m], got min {float(h.min()):.6g}")
+    amp = torch.exp(-TWO_PI * kappa * (base + h) / lam)
+    return torch.polar(amp, height_to_phase(h, lam, n, n_medium))
