@@ -139,6 +139,8 @@ REAL = {
     "MicroringWeightBank": lambda **kw: pn.onchip.MicroringWeightBank(
         2, 1, [1550e-9, 1551e-9], 1e-10, **kw
     ),
+    "MORRLayer": lambda **kw: pn.onchip.MORRLayer(3, 2, **kw),
+    "PCMCrossbar": lambda **kw: pn.onchip.PCMCrossbar(3, 2, [0.5, 0.7, 0.9], **kw),
     "ImageToVector": lambda **kw: pn.encoding.ImageToVector(**kw),
     "DetuningEncoder": lambda **kw: pn.encoding.DetuningEncoder(3, (2,), **kw),
     "ImageFeatures": lambda **kw: pn.encoding.ImageFeatures(**kw),

@@ -24,6 +24,9 @@ from .microring import MicroringWeightBank as MicroringWeightBank
 from .microring import ring_add_drop as ring_add_drop
 from .microring import ring_linewidth as ring_linewidth
 from .microring import ring_lorentzian as ring_lorentzian
+from .morr import MORRLayer as MORRLayer
+from .morr import microring_bank_from_profile as microring_bank_from_profile
+from .pcm import PCMCrossbar as PCMCrossbar
 from .programming import ReprogramResult as ReprogramResult
 from .programming import reprogram as reprogram
 from .structured_mesh import FFTMesh as FFTMesh
