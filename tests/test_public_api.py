@@ -162,8 +162,9 @@ TENSOR_FREE = {
     "SaturableAbsorber": (lambda **kw: pn.activations.SaturableAbsorber(1e7, 0.5, **kw), "real"),
     "RandomFlipErase": (lambda **kw: pn.encoding.RandomFlipErase(**kw), "real"),
 }
-# not optical elements: a wrapper of any function, and the abstract base of the families
-EXEMPT = {"Lambda", "PolynomialActivation"}
+# not optical elements: a wrapper of any function, and the abstract base of the families;
+# the layers convert() builds from an existing layer (their precision is the layer's)
+EXEMPT = {"Lambda", "PolynomialActivation", "PhotonicLinear", "PhotonicConv2d"}
 
 
 def _module_classes():

@@ -12,6 +12,9 @@ from ..functional.unitary import haar_unitary as haar_unitary
 from ..functional.unitary import reck_decompose as reck_decompose
 from ..functional.unitary import reconstruct as reconstruct
 from ..functional.unitary import svd_decompose as svd_decompose
+from .convert import PhotonicConv2d as PhotonicConv2d
+from .convert import PhotonicLinear as PhotonicLinear
+from .convert import convert as convert
 from .detection import Photodetector as Photodetector
 from .detection import balanced_detection as balanced_detection
 from .detection import coherent_detection as coherent_detection

@@ -144,9 +144,10 @@ def microring_bank_from_profile(
     """A broadcast-and-weight :class:`MicroringWeightBank` (balanced detection) on a
     ``microring_bank`` profile: channels ``channel_spacing`` apart around
     ``wavelength``, the profile's linewidth, drop peak and through minimum.
-    ``leakage=False`` spaces the channels 10^4 linewidths apart (isolated channels)."""
+    ``leakage=False`` spaces the channels 10^6 linewidths apart (isolated channels:
+    leakage below 1e-12)."""
     p = resolve_profile(profile, kind="microring_bank")
-    spacing = p.channel_spacing if leakage else 1e4 * p.linewidth
+    spacing = p.channel_spacing if leakage else 1e6 * p.linewidth
     lams = [p.wavelength + (i - (in_features - 1) / 2) * spacing for i in range(in_features)]
     return MicroringWeightBank(
         in_features,
