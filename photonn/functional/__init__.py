@@ -54,6 +54,14 @@ from .propagation import fraunhofer as fraunhofer
 from .propagation import fraunhofer_output_grid as fraunhofer_output_grid
 from .propagation import propagate as propagate
 from .propagation import transfer_function as transfer_function
+from .quantizers import GumbelQuantizer as GumbelQuantizer
+from .quantizers import LSQQuantizer as LSQQuantizer
+from .quantizers import Quantizer as Quantizer
+from .quantizers import StaircaseQuantizer as StaircaseQuantizer
+from .quantizers import anneal as anneal
+from .quantizers import gumbel_quantize as gumbel_quantize
+from .quantizers import lsq_quantize as lsq_quantize
+from .quantizers import soft_staircase as soft_staircase
 from .sampling import SamplingReport as SamplingReport
 from .sampling import padded_shape as padded_shape
 from .sampling import sampling_report as sampling_report
