@@ -79,7 +79,8 @@ def gumbel_quantize(
         x: real tensor (any shape), e.g. phases [rad].
         levels: sorted 1-D levels (a device's look-up table), same unit as ``x``.
         tau: temperature (> 0); small: nearly one-hot.
-        hard: forward value the drawn level (straight-through to the soft value);
+        hard: forward value the drawn level, exactly (straight-through to the soft
+            value; the draw does not depend on ``tau``, the gradient does);
             ``False``: the soft expectation ``sum_k p_k level_k``.
         generator: ``torch.Generator`` for the Gumbel noise; ``None`` draws no noise
             (a deterministic softmax, the evaluation setting).
@@ -100,11 +101,13 @@ def gumbel_quantize(
         u = u.to(x.device).clamp(torch.finfo(x.dtype).tiny, 1.0)
         logits = logits - torch.log(-torch.log(u))
     prob = torch.softmax(logits / tau, -1)
+    soft = (prob * lv).sum(-1)
     if not hard:
-        return (prob * lv).sum(-1)
-    one_hot = torch.nn.functional.one_hot(prob.argmax(-1), lv.numel()).to(prob.dtype)
-    prob = one_hot + prob - prob.detach()
-    return (prob * lv).sum(-1)
+        return soft
+    # the draw (Gumbel-max: argmax of the perturbed logits, whatever tau) is exactly a
+    # level in the forward pass; tau shapes the surrogate gradient only
+    drawn = lv[logits.argmax(-1)]
+    return drawn + (soft - soft.detach())
 
 
 def soft_staircase(x: torch.Tensor, levels, steepness: float) -> torch.Tensor:
