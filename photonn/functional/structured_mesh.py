@@ -156,12 +156,17 @@ def butterfly_apply(x: torch.Tensor, entries, layout: ButterflyLayout, output_fa
     if x.shape[-1] != layout.n:
         raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
     h = layout.n // 2
-    t00, t01, t10, t11 = (t.view(layout.n_stages, h) for t in entries)
+    # unbind once (one backward op), not a select per stage (a zero-filled gradient each)
+    t00, t01, t10, t11 = (t.view(layout.n_stages, h, 1).unbind(0) for t in entries)
+    # modes first, (n, batch): every gather moves whole contiguous rows
+    shape = x.shape
+    x = x.reshape(-1, layout.n).T
     for s, (gather, back) in enumerate(_gathers(layout, x.device)):
-        g = x[..., gather]
-        xf, xs = g[..., :h], g[..., h:]
-        y = torch.cat([t00[s] * xf + t01[s] * xs, t10[s] * xf + t11[s] * xs], -1)
-        x = y[..., back]
+        g = x.index_select(0, gather)
+        xf, xs = g[:h], g[h:]
+        y = torch.cat([t00[s] * xf + t01[s] * xs, t10[s] * xf + t11[s] * xs], 0)
+        x = y.index_select(0, back)
+    x = x.T.reshape(shape)
     return x if output_factor is None else x * output_factor
 
 
