@@ -15,6 +15,7 @@ from ..functional.unitary import svd_decompose as svd_decompose
 from .convert import PhotonicConv2d as PhotonicConv2d
 from .convert import PhotonicLinear as PhotonicLinear
 from .convert import convert as convert
+from .convert import layer_errors as layer_errors
 from .detection import Photodetector as Photodetector
 from .detection import balanced_detection as balanced_detection
 from .detection import coherent_detection as coherent_detection

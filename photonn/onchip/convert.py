@@ -44,7 +44,7 @@ from .microring import MicroringWeightBank
 from .pcm import PCMCrossbar
 from .svd import SVDLinear
 
-__all__ = ["convert", "PhotonicLinear", "PhotonicConv2d", "FAMILIES"]
+__all__ = ["convert", "layer_errors", "PhotonicLinear", "PhotonicConv2d", "FAMILIES"]
 
 FAMILIES = ("svd_mesh", "pcm", "microring")
 
@@ -253,3 +253,38 @@ def convert(
         return holder[0]
     swap(out, "")
     return out
+
+
+@torch.no_grad()
+def layer_errors(original: nn.Module, converted: nn.Module, x: torch.Tensor) -> dict[str, float]:
+    """Relative error ``||y_conv - y_orig|| / ||y_orig||`` of each converted layer's output
+    on the batch ``x``, the layers fed the *same* input (the original model's activations),
+    so that each layer's own loss is reported, not the accumulated one.
+
+    Returns ``{layer name: relative error}`` for every ``nn.Linear`` / ``nn.Conv2d`` of
+    ``original`` that ``converted`` replaced.
+    """
+    conv_mods = dict(converted.named_modules())
+    inputs: dict[str, torch.Tensor] = {}
+    outputs: dict[str, torch.Tensor] = {}
+    hooks = []
+    for name, mod in original.named_modules():
+        if isinstance(mod, (nn.Linear, nn.Conv2d)) and isinstance(
+            conv_mods.get(name), (PhotonicLinear, PhotonicConv2d)
+        ):
+
+            def hook(m, args, out, name=name):
+                inputs[name] = args[0]
+                outputs[name] = out
+
+            hooks.append(mod.register_forward_hook(hook))
+    try:
+        original(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    errors = {}
+    for name, y in outputs.items():
+        got = conv_mods[name](inputs[name]).to(y.dtype)
+        errors[name] = float((got - y).norm() / y.norm().clamp_min(torch.finfo(y.dtype).tiny))
+    return errors

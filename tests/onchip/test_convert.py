@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from photonn.onchip import PhotonicConv2d, PhotonicLinear, SVDLinear, convert
+from photonn.onchip import PhotonicConv2d, PhotonicLinear, SVDLinear, convert, layer_errors
 
 F64 = torch.float64
 
@@ -61,6 +61,11 @@ def test_non_idealities_change_the_output():
             m.levels = torch.linspace(0, 1, 4, dtype=F64)
             m.quantize = True
     assert (conv(x) - model(x)).abs().max() > 1e-3
+    err = layer_errors(model, conv, x)
+    assert set(err) == {"0", "3", "5"} and all(e > 1e-3 for e in err.values())
+    # the ideal conversion: every layer within float64 rounding
+    ideal = layer_errors(model, convert(model, family="pcm"), x)
+    assert all(e < 1e-12 for e in ideal.values()), ideal
 
 
 def test_single_layer_and_gradients():
