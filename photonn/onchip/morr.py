@@ -148,7 +148,10 @@ def microring_bank_from_profile(
     leakage below 1e-12)."""
     p = resolve_profile(profile, kind="microring_bank")
     spacing = p.channel_spacing if leakage else 1e6 * p.linewidth
-    lams = [p.wavelength + (i - (in_features - 1) / 2) * spacing for i in range(in_features)]
+    if leakage:
+        lams = [p.wavelength + (i - (in_features - 1) / 2) * spacing for i in range(in_features)]
+    else:  # a modelling device, not a real grid: channels upward from the wavelength
+        lams = [p.wavelength + i * spacing for i in range(in_features)]
     return MicroringWeightBank(
         in_features,
         out_features,
