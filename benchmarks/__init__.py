@@ -5,4 +5,12 @@ each one also runs alone (``python -m benchmarks.<name>`` or
 ``python benchmarks/<name>.py``). See ``python -m benchmarks --help``.
 """
 
-BENCHMARKS = ("propagation", "d2nn", "mesh", "multivariate", "coupled_mode", "distributed")
+BENCHMARKS = (
+    "propagation",
+    "d2nn",
+    "mesh",
+    "multivariate",
+    "coupled_mode",
+    "distributed",
+    "polarization",
+)

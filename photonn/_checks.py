@@ -16,15 +16,20 @@ COMPLEX_DTYPES = (torch.complex64, torch.complex128)
 REAL_DTYPES = (torch.float32, torch.float64)
 
 
-def positive_float(value, name: str) -> float:
-    """Return ``value`` as a finite float > 0, or raise ``ValueError``."""
+def _real_scalar(value, name: str) -> float:
+    """``value`` (a Python or one-element tensor real) as a float, any value."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise ValueError(f"{name} must be a scalar, got a tensor of shape {tuple(value.shape)}")
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    return float(value)
+
+
+def positive_float(value, name: str) -> float:
+    """Return ``value`` as a finite float > 0, or raise ``ValueError``."""
+    value = _real_scalar(value, name)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return value
@@ -32,15 +37,33 @@ def positive_float(value, name: str) -> float:
 
 def finite_float(value, name: str) -> float:
     """Return ``value`` as a finite float (any sign), or raise."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"{name} must be a scalar, got a tensor of shape {tuple(value.shape)}")
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    value = _real_scalar(value, name)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def check_pad_factor(value, name: str = "pad_factor") -> float:
+    """A zero-padding factor: a finite float >= 1 (1 means no padding)."""
+    value = positive_float(value, name)
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1 (1 means no padding), got {value!r}")
+    return value
+
+
+def fraction(value, name: str) -> float:
+    """Return ``value`` as a float in ``(0, 1]`` (an efficiency, a fill factor), or raise."""
+    value = positive_float(value, name)
+    if value > 1:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+    return value
+
+
+def non_negative_float(value, name: str, unit: str = "") -> float:
+    """Return ``value`` as a finite float >= 0, or raise (``unit`` is named in the message)."""
+    value = finite_float(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0{' ' + unit if unit else ''}, got {value!r}")
     return value
 
 
@@ -69,6 +92,20 @@ def positive_int(value, name: str) -> int:
     return value
 
 
+def check_generator(value, name: str = "generator", *, required_for: str | None = None):
+    """``None`` or a ``torch.Generator``; with ``required_for`` (what draws random values)
+    ``None`` is refused too, with the fix."""
+    if value is None and required_for is None:
+        return None
+    if not isinstance(value, torch.Generator):
+        need = f"{required_for} draws random values: " if required_for else ""
+        raise TypeError(
+            f"{need}{name} must be a torch.Generator (e.g. torch.Generator().manual_seed(0)), "
+            f"got {type(value).__name__}"
+        )
+    return value
+
+
 def real_dtype(dtype, name: str = "dtype") -> torch.dtype:
     if dtype not in REAL_DTYPES:
         raise TypeError(f"{name} must be torch.float32 or torch.float64, got {dtype}")
@@ -81,10 +118,16 @@ def complex_dtype(dtype, name: str = "dtype") -> torch.dtype:
     return dtype
 
 
-def complex_tensor(x, name: str = "field") -> torch.Tensor:
-    """Check that ``x`` is a complex tensor (complex64 or complex128)."""
+def tensor(x, name: str) -> torch.Tensor:
+    """Check that ``x`` is a ``torch.Tensor`` (any dtype)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def complex_tensor(x, name: str = "field") -> torch.Tensor:
+    """Check that ``x`` is a complex tensor (complex64 or complex128)."""
+    tensor(x, name)
     if x.dtype not in COMPLEX_DTYPES:
         raise TypeError(
             f"{name} must be complex64 or complex128, got {x.dtype}; "
@@ -152,14 +195,15 @@ def feature_batch(x, in_features: int, dtype: torch.dtype, what: str) -> torch.T
     if x.is_complex() or not x.is_floating_point():
         raise TypeError(
             f"x must be real floating point (the data is written into {what}), got {x.dtype}; "
-            "scale integer images to [0, 1] first"
+            "scale integer images to [0, 1] first, e.g. x.float() / 255"
         )
     if x.ndim == 3 and x.shape[-1] * x.shape[-2] == in_features:
         x = x.flatten(-2)
     if x.ndim != 2 or x.shape[-1] != in_features:
         raise ValueError(
-            f"x must have shape (batch, {in_features}), got {tuple(x.shape)}; "
-            "resize the images to the model's in_features"
+            f"x must have shape (batch, {in_features}) (or (batch, H, W) with H W = "
+            f"{in_features}), got {tuple(x.shape)}; resize the inputs to in_features = "
+            f"{in_features}"
         )
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x holds NaN or Inf values; clean or normalise the inputs")

@@ -123,6 +123,18 @@ COMPLEX = {
         4, 2, 3, 2, 2, generator=torch.Generator().manual_seed(0), **kw
     ),
     "DiffractiveReLaX": lambda **kw: pn.models.DiffractiveReLaX(16, 2, 2, 2, **kw),
+    "Polarizer": lambda **kw: pn.freespace.Polarizer(0.3, **kw),
+    "WavePlate": lambda **kw: pn.freespace.WavePlate(0.5, 0.2, **kw),
+    "QuarterWavePlate": lambda **kw: pn.freespace.QuarterWavePlate(0.2, **kw),
+    "HalfWavePlate": lambda **kw: pn.freespace.HalfWavePlate(0.2, **kw),
+    "Rotator": lambda **kw: pn.freespace.Rotator(0.2, **kw),
+    "PolarizingBeamSplitter": lambda **kw: pn.freespace.PolarizingBeamSplitter(0.1, **kw),
+    "JonesMatrix": lambda **kw: pn.freespace.JonesMatrix(torch.eye(2), **kw),
+    "JonesModulator": lambda **kw: pn.freespace.JonesModulator(_grid(), bits=4, **kw),
+    "HighNALens": lambda **kw: pn.freespace.HighNALens(pn.Grid(64, 2e-7), 1e-6, 0.9, 1e-3, **kw),
+    "PolarizationD2NN": lambda **kw: pn.models.PolarizationD2NN(
+        _grid(16), 0.75e-3, 1, 3e-2, 2, input_size=4, **kw
+    ),
     "OpticalNonlinearity": lambda **kw: pn.reuse.OpticalNonlinearity(
         pn.activations.EOModulator(1.0), features=3, **kw
     ),
@@ -155,6 +167,9 @@ TENSOR_FREE = {
     "Camera": (lambda **kw: pn.freespace.Camera(_grid(), **kw), "complex"),
     "IntensityDetector": (lambda **kw: pn.freespace.IntensityDetector(_grid(), **kw), "complex"),
     "DetectorNoise": (lambda **kw: pn.freespace.DetectorNoise(633e-9, 1e-3, **kw), "real"),
+    "PolarizedIntensity": (lambda **kw: pn.freespace.PolarizedIntensity(_grid(), **kw), "complex"),
+    "StokesDetector": (lambda **kw: pn.freespace.StokesDetector(**kw), "complex"),
+    "PolarizerCamera": (lambda **kw: pn.freespace.PolarizerCamera(_grid(), 0.3, **kw), "complex"),
     "Photodetector": (lambda **kw: pn.onchip.Photodetector(**kw), "complex"),
     "EOModulator": (lambda **kw: pn.activations.EOModulator(3.5, **kw), "real"),
     "OEConverter": (lambda **kw: pn.activations.OEConverter(0.8, 1e3, 3.5, **kw), "real"),

@@ -66,7 +66,7 @@ class TestCardinality:
     def test_effective_depth_and_shapes(self):
         bank = [_lin(4, 4, i) for i in range(3)]
         r = ReLaX(bank, 5, dtype=torch.float64)
-        assert r.effective_depth == 15 and r.num_layers == 3 and r.repeats == 5
+        assert r.effective_depth == 15 and r.l_w == 3 and r.l_t == 5
         x = _x(2, 7, 4)
         assert r(x).shape == (2, 7, 4)
         assert r(x, return_all=True).shape == (15, 2, 7, 4)
@@ -533,10 +533,10 @@ class TestException:
         with pytest.raises(TypeError, match=r"bank\[1\] must be an nn.Module"):
             ReLaX([nn.Linear(3, 3), torch.tanh], 2)
 
-    def test_repeats_below_one(self):
-        with pytest.raises(ValueError, match="repeats must be > 0, got 0"):
+    def test_l_t_below_one(self):
+        with pytest.raises(ValueError, match="l_t must be > 0, got 0"):
             ReLaX([nn.Linear(3, 3)], 0)
-        with pytest.raises(TypeError, match="repeats must be an int"):
+        with pytest.raises(TypeError, match="l_t must be an int"):
             ReLaX([nn.Linear(3, 3)], 1.5)
 
     def test_schedule_index_outside_the_bank(self):
@@ -590,3 +590,22 @@ class TestException:
             ReLaX(lin, 2, inject=nn.Linear(3, 3))(torch.ones(3, 2, 3), sequence=True)
         with pytest.raises(TypeError, match="one dtype"):
             ReLaX([MZIMesh(3)], 2, fold=True)(torch.ones(2, 3, dtype=torch.complex128))
+
+
+def test_deprecated_num_layers_and_repeats_are_l_w_and_l_t():
+    """The glossary's names: ``l_w`` (bank size) and ``l_t`` (repeats of the period);
+    the old spellings still work and warn."""
+    with pytest.warns(DeprecationWarning, match="l_w"):
+        assert relax_schedule(num_layers=3, l_t=2) == relax_schedule(3, 2)
+    with pytest.warns(DeprecationWarning, match="l_t"):
+        assert relax_schedule(3, repeats=2, schedule="block") == relax_schedule(3, 2, "block")
+    with pytest.raises(TypeError, match="give l_t= only"):
+        relax_schedule(3, 2, repeats=2)
+    bank = [nn.Linear(4, 4), nn.Linear(4, 4)]
+    with pytest.warns(DeprecationWarning, match="repeats"):
+        r = ReLaX(bank, repeats=3)
+    assert (r.l_w, r.l_t, r.effective_depth) == (2, 3, 6)
+    with pytest.warns(DeprecationWarning, match="use l_w"):
+        assert r.num_layers == 2
+    with pytest.warns(DeprecationWarning, match="use l_t"):
+        assert r.repeats == 3

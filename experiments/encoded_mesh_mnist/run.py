@@ -132,7 +132,7 @@ def chip_accuracy(model: EncodedMesh, profile, test, chips: int) -> list[float]:
             generator=torch.Generator().manual_seed(0),
         )
         chip = copy.deepcopy(model)
-        chip.set_errors(coupler_error=ref.coupler_error, arm_loss_db=ref.arm_loss_db)
+        chip.imperfections = ref.imperfections
         accs.append(evaluate(chip, test, batch_size=1000)["accuracy"])
     return accs
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import real_dtype
-from .phase import _AffineEncoder
+from .phase import _affine_keywords, _AffineEncoder
 
 __all__ = ["DetuningEncoder"]
 
@@ -45,6 +45,8 @@ class DetuningEncoder(_AffineEncoder):
         tensor([[5.0000, 0.0000, 2.5000, 4.0000]], grad_fn=<AddBackward0>)
     """
 
+    _check_dtype = staticmethod(real_dtype)
+
     def __init__(
         self,
         in_features,
@@ -59,18 +61,7 @@ class DetuningEncoder(_AffineEncoder):
         dtype: torch.dtype = torch.float32,
         device=None,
     ):
-        super().__init__(
-            in_features,
-            copies,
-            passes=passes,
-            share_passes=share_passes,
-            init=init,
-            a0=a0,
-            b0=b0,
-            generator=generator,
-            dtype=real_dtype(dtype),
-            device=device,
-        )
+        super().__init__(**_affine_keywords(locals()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoded(x)

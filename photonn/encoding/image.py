@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import complex_dtype, one_of, positive_int, real_of
+from .._checks import complex_dtype, one_of, positive_int, real_of, tensor
 
 RESIZE_MODES = ("bilinear", "area", "nearest")
 ENCODINGS = ("amplitude", "intensity", "phase")
@@ -39,8 +39,7 @@ def _shape2(value, name: str) -> tuple[int, int]:
 
 
 def _images(images, name: str = "images") -> torch.Tensor:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
+    tensor(images, name)
     if images.ndim < 2:
         raise ValueError(f"{name} must have shape (..., H, W), got {tuple(images.shape)}")
     if images.is_complex():

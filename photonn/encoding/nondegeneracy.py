@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .._checks import positive_int
+from .._checks import positive_int, tensor
 
 __all__ = ["Nondegeneracy", "nondegeneracy"]
 
@@ -218,8 +218,7 @@ def nondegeneracy(
     """
     if not callable(f):
         raise TypeError(f"f must be callable (x (B, N) -> field (B, ...)), got {f!r}")
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of sample points, got {type(x).__name__}")
+    tensor(x, "x (the sample points)")
     if not x.is_floating_point():
         raise TypeError(f"x must be real floating point (float64 preferred), got {x.dtype}")
     if x.ndim == 1:

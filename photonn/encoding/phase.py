@@ -62,6 +62,7 @@ loop's guard reports).
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
@@ -70,15 +71,18 @@ from torch import nn
 from .._checks import (
     COMPLEX_DTYPES,
     REAL_DTYPES,
+    check_generator,
     complex_dtype,
     finite_float,
     one_of,
     positive_float,
     positive_int,
     real_of,
+    tensor,
 )
 from .._module import ComplexModule
 from ..devices import resolve_profile
+from ..devices.profile import forward_keywords
 
 BOUNDS = ("wrap", "sigmoid")
 INITS = ("authors", "constant")
@@ -120,6 +124,12 @@ def affine_encoding(
             f"x must end in the feature shape {feat}, got {tuple(x.shape)}; "
             "reshape the data to (..., *in_features)"
         )
+    return _affine(x, a, b, nf)
+
+
+def _affine(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, nf: int) -> torch.Tensor:
+    """:func:`affine_encoding` of checked arguments."""
+    feat = tuple(a.shape[a.ndim - nf :])
     ncopy = a.ndim - nf
     lead = x.shape[: x.ndim - nf]
     xb = x.to(a.dtype).reshape(*lead, *((1,) * ncopy), *feat)
@@ -139,7 +149,11 @@ def bounded_phase(theta: torch.Tensor, phase_range: float, bound: str = "wrap") 
     Returns:
         Real tensor of ``theta``'s shape and dtype.
     """
-    rng = _phase_range(phase_range, bound)
+    return _bounded(theta, _phase_range(phase_range, bound), bound)
+
+
+def _bounded(theta: torch.Tensor, rng: float, bound: str) -> torch.Tensor:
+    """:func:`bounded_phase` of a checked range and bound."""
     if bound == "wrap":
         return torch.remainder(theta, TWO_PI)
     return rng * torch.sigmoid(theta)
@@ -168,9 +182,24 @@ def _shape(value, name: str) -> tuple[int, ...]:
 
 # -- modules ----------------------------------------------------------------------------------
 class _AffineEncoder(ComplexModule):
-    """Holds ``a`` and ``b`` of shape ``(*param_copies, *F)``; see the module docstring."""
+    """Holds ``a`` and ``b`` of shape ``(*param_copies, *F)``; see the module docstring.
+
+    The keywords are declared here, once; a subclass that adds its own (or other
+    defaults) declares its public signature and hands these on with
+    ``super().__init__(**_affine_keywords(locals()))``. ``_check_dtype`` is the
+    subclass's rule for ``dtype`` (checked first).
+    """
 
     _a0_default = 1.0
+
+    @staticmethod
+    def _check_dtype(dtype) -> torch.dtype:
+        if dtype not in COMPLEX_DTYPES + REAL_DTYPES:
+            raise TypeError(
+                "dtype must be torch.complex64 / complex128 (a complex transmission) or "
+                f"torch.float32 / float64 (the real transmission), got {dtype}"
+            )
+        return dtype
 
     def __init__(
         self,
@@ -183,9 +212,10 @@ class _AffineEncoder(ComplexModule):
         a0: float | None = None,
         b0: float = 0.0,
         generator: torch.Generator | None = None,
-        dtype: torch.dtype,
+        dtype: torch.dtype = torch.complex64,
         device=None,
     ):
+        dtype = self._check_dtype(dtype)
         super().__init__()
         self.in_features = _shape(in_features, "in_features")
         if len(self.in_features) == 0:
@@ -198,8 +228,7 @@ class _AffineEncoder(ComplexModule):
             raise ValueError("share_passes=True needs passes=P (the number of passes)")
         self.share_passes = share_passes
         self.init = one_of(init, INITS, "init")
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        check_generator(generator)
         self.dtype = dtype
         real = real_of(dtype)
         own_passes = () if self.passes is None or share_passes else (self.passes,)
@@ -224,8 +253,7 @@ class _AffineEncoder(ComplexModule):
         return (*p, *self.copies, *self.in_features)
 
     def _check_input(self, x) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        tensor(x, "x")
         if not x.is_floating_point():
             raise TypeError(
                 f"x must be a real floating-point tensor, got {x.dtype}; the data is written into "
@@ -242,7 +270,8 @@ class _AffineEncoder(ComplexModule):
     def encoded(self, x: torch.Tensor) -> torch.Tensor:
         """``theta = a ⊙ x + b`` (unbounded), real ``(..., [P,] *copies, *F)``."""
         x = self._check_input(x)
-        theta = affine_encoding(x, self.a, self.b, feature_dims=len(self.in_features))
+        # a and b are right by construction, x was checked just above
+        theta = _affine(x, self.a, self.b, len(self.in_features))
         if self.share_passes:
             nb = x.ndim - len(self.in_features)
             theta = theta.unsqueeze(nb).expand(*theta.shape[:nb], self.passes, *theta.shape[nb:])
@@ -253,6 +282,14 @@ class _AffineEncoder(ComplexModule):
         if self.passes is not None:
             s += f", passes={self.passes}, share_passes={self.share_passes}"
         return s + f", init={self.init!r}, dtype={self.dtype}"
+
+
+_AFFINE_KEYWORDS = tuple(inspect.signature(_AffineEncoder.__init__).parameters)[1:]
+
+
+def _affine_keywords(arguments: dict) -> dict:
+    """The keywords of :class:`_AffineEncoder` out of a subclass constructor's ``locals()``."""
+    return {name: arguments[name] for name in _AFFINE_KEYWORDS}
 
 
 def _authors_init(shape, nf: int, generator, real, device):
@@ -301,6 +338,7 @@ class PhaseEncoder(_AffineEncoder):
     """
 
     _a0_default = math.pi
+    _check_dtype = staticmethod(complex_dtype)
 
     def __init__(
         self,
@@ -318,18 +356,7 @@ class PhaseEncoder(_AffineEncoder):
         dtype: torch.dtype = torch.complex64,
         device=None,
     ):
-        super().__init__(
-            in_features,
-            copies,
-            passes=passes,
-            share_passes=share_passes,
-            init=init,
-            a0=a0,
-            b0=b0,
-            generator=generator,
-            dtype=complex_dtype(dtype),
-            device=device,
-        )
+        super().__init__(**_affine_keywords(locals()))
         if phase_range is None:
             if bound is not None:
                 raise ValueError(
@@ -342,24 +369,7 @@ class PhaseEncoder(_AffineEncoder):
             self.phase_range = _phase_range(phase_range, self.bound)
 
     @classmethod
-    def from_profile(
-        cls,
-        profile,
-        /,
-        *,
-        in_features,
-        copies=(),
-        wavelength: float | None = None,
-        passes: int | None = None,
-        share_passes: bool = False,
-        bound: str | None = None,
-        init: str = "authors",
-        a0: float | None = None,
-        b0: float = 0.0,
-        generator: torch.Generator | None = None,
-        dtype: torch.dtype = torch.complex64,
-        device=None,
-    ) -> PhaseEncoder:
+    def from_profile(cls, profile, /, *, wavelength: float | None = None, **kwargs) -> PhaseEncoder:
         """An encoder bounded to the phase range of a device profile.
 
         ``profile``: the only positional argument, a ``DeviceProfile``, a shipped
@@ -373,7 +383,8 @@ class PhaseEncoder(_AffineEncoder):
           :attr:`~photonn.devices.DeviceProfile.phase_range_at_vmax` (``wavelength``
           must be ``None``).
 
-        The other keywords are the constructor's.
+        The other keywords are the constructor's (``in_features`` and ``copies``
+        by keyword here).
         """
         prof = resolve_profile(profile)
         if prof.kind == "slm":
@@ -394,20 +405,7 @@ class PhaseEncoder(_AffineEncoder):
                 f"profile {prof.name!r} is a {prof.kind!r}; a phase encoder needs an expected "
                 "kind 'slm' or 'mzi_platform' (a device with a phase range)"
             )
-        return cls(
-            in_features,
-            copies,
-            passes=passes,
-            share_passes=share_passes,
-            phase_range=rng,
-            bound=bound,
-            init=init,
-            a0=a0,
-            b0=b0,
-            generator=generator,
-            dtype=dtype,
-            device=device,
-        )
+        return cls(phase_range=rng, **kwargs)
 
     def phase(self, x: torch.Tensor) -> torch.Tensor:
         """The device phase [rad], real ``(..., [P,] *copies, *F)``: the value to export.
@@ -418,12 +416,12 @@ class PhaseEncoder(_AffineEncoder):
         theta = self.encoded(x)
         if self.phase_range is None:
             return theta
-        return bounded_phase(theta, self.phase_range, self.bound)
+        return _bounded(theta, self.phase_range, self.bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         theta = self.encoded(x)
         if self.bound == "sigmoid":
-            theta = bounded_phase(theta, self.phase_range, "sigmoid")
+            theta = _bounded(theta, self.phase_range, "sigmoid")
         # "wrap" leaves exp(i theta) unchanged: the unwrapped phase is used
         return torch.polar(torch.ones_like(theta), theta)
 
@@ -451,41 +449,12 @@ class AmplitudeEncoder(_AffineEncoder):
     :meth:`amplitude` real, same shape.
     """
 
-    def __init__(
-        self,
-        in_features,
-        copies=(),
-        *,
-        passes: int | None = None,
-        share_passes: bool = False,
-        init: str = "authors",
-        a0: float | None = None,
-        b0: float = 0.0,
-        generator: torch.Generator | None = None,
-        dtype: torch.dtype = torch.complex64,
-        device=None,
-    ):
-        if dtype not in COMPLEX_DTYPES + REAL_DTYPES:
-            raise TypeError(
-                "dtype must be torch.complex64 / complex128 (a complex transmission) or "
-                f"torch.float32 / float64 (the real transmission), got {dtype}"
-            )
-        super().__init__(
-            in_features,
-            copies,
-            passes=passes,
-            share_passes=share_passes,
-            init=init,
-            a0=a0,
-            b0=b0,
-            generator=generator,
-            dtype=dtype,
-            device=device,
-        )
-
     def amplitude(self, x: torch.Tensor) -> torch.Tensor:
         """The amplitude transmission in ``(0, 1)``, real ``(..., [P,] *copies, *F)``."""
         return torch.sigmoid(self.encoded(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.amplitude(x).to(self.dtype)
+
+
+forward_keywords(PhaseEncoder.from_profile, PhaseEncoder, supplied=("phase_range",))

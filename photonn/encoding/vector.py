@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import REAL_DTYPES, real_dtype
+from .._checks import REAL_DTYPES, real_dtype, tensor
 from .image import _shape2, to_unit_range
 
 NORMALIZATIONS = ("power", None)
@@ -69,8 +69,7 @@ def image_to_vector(
         )
     _normalization(normalize)
     ny, nx = _shape2(size, "size")
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+    tensor(images, "images")
     if images.ndim != 3:
         raise ValueError(
             f"images must have shape (B, H, W), got {tuple(images.shape)}; "

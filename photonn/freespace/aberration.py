@@ -5,15 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, real_of
-from .._module import ComplexModule
+from .._checks import real_of
 from ..functional.zernike import noll_to_nm, zernike_basis, zernike_phase
-from ._common import check_field, check_grid
+from ._element import GridElement
 
 __all__ = ["ZernikeAberration"]
 
 
-class ZernikeAberration(ComplexModule):
+class ZernikeAberration(GridElement):
     """Aberration ``t = exp(i sum_j c_j Z_j)`` over a circular pupil (1 outside it).
 
     ``Z_j`` are Noll-normalised Zernike polynomials (:mod:`photonn.functional.zernike`),
@@ -50,9 +49,7 @@ class ZernikeAberration(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device)
         self.indices = tuple(indices)
         for j in self.indices:
             noll_to_nm(j)
@@ -82,9 +79,9 @@ class ZernikeAberration(ComplexModule):
         """Phase screen [rad], real ``(ny, nx)``."""
         return zernike_phase(self.coefficients, self.basis)
 
-    def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
-        return field * torch.polar(torch.ones_like(self.basis[0]), self.phase())
+    def transmission(self) -> torch.Tensor:
+        """Complex ``(ny, nx)`` transmission ``exp(i phase)``."""
+        return torch.polar(torch.ones_like(self.basis[0]), self.phase())
 
     def extra_repr(self) -> str:
         return f"grid={self.grid}, radius={self.radius:.6g}, indices={self.indices}"

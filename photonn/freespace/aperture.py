@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import complex_dtype, finite_float, one_of, real_of
-from .._module import ComplexModule
+from .._checks import finite_float, one_of, real_of
 from ..functional.optics import circular_aperture, rect_aperture
-from ._common import check_field, check_grid
+from ._element import GridElement
 
 __all__ = ["Aperture"]
 
 
-class Aperture(ComplexModule):
+class Aperture(GridElement):
     """A binary aperture (1 inside, 0 outside).
 
     Args:
@@ -36,9 +35,7 @@ class Aperture(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device)
         self.shape = one_of(shape, ("circular", "rect"), "shape")
         if len(center) != 2:
             raise ValueError(f"center must be (y, x) in metres, got {center!r}")
@@ -54,10 +51,6 @@ class Aperture(ComplexModule):
 
     def transmission(self) -> torch.Tensor:
         return self.mask
-
-    def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
-        return field * self.mask
 
     def extra_repr(self) -> str:
         return f"grid={self.grid}, shape={self.shape!r}, size={self.size!r}, center={self.center}"

@@ -5,25 +5,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import (
-    COMPLEX_DTYPES,
-    check_device,
-    input_dtype,
-    optional_dtype,
-    positive_int,
-    real_of,
-)
+from .._checks import positive_int, real_of
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
 from ..functional.detection import intensity
 from ..grid import Grid
 from ._common import check_grid
+from ._element import FieldDetector
 from .noise import DetectorNoise
 
 __all__ = ["Camera"]
 
 
-class Camera(nn.Module):
+class Camera(FieldDetector):
     """An image sensor: the power on each camera pixel, optionally with detector noise.
 
     Each camera pixel integrates ``|E|^2 dx dy`` over a block of ``by x bx``
@@ -46,10 +40,7 @@ class Camera(nn.Module):
     """
 
     def __init__(self, grid, *, binning=1, noise: nn.Module | None = None, dtype=None, device=None):
-        super().__init__()
-        self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
-        check_device(device)
-        self.grid = check_grid(grid)
+        super().__init__(check_grid(grid), dtype=dtype, device=device)
         if isinstance(binning, int):
             binning = (binning, binning)
         by, bx = (positive_int(binning[0], "binning[0]"), positive_int(binning[1], "binning[1]"))
@@ -64,10 +55,7 @@ class Camera(nn.Module):
 
     def pixel_power(self, field: torch.Tensor) -> torch.Tensor:
         """Noise-free optical power [W] on every camera pixel."""
-        if not isinstance(field, torch.Tensor):
-            raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
-        input_dtype(self, field, self.dtype, "field")
-        self.grid.check_field(field)
+        self._check_field(field)
         I = intensity(field) * self.grid.pixel_area
         by, bx = self.binning
         if by == bx == 1:

@@ -5,16 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import (
-    COMPLEX_DTYPES,
-    check_device,
-    complex_dtype,
-    input_dtype,
-    optional_dtype,
-    positive_int,
-    real_of,
-)
-from .._module import ComplexModule
+from .._checks import positive_int, real_of
 from ..functional.detection import (
     DIFFERENTIAL_MODES,
     auto_region_boxes,
@@ -23,12 +14,12 @@ from ..functional.detection import (
     region_energies,
     region_masks,
 )
-from ._common import check_field, check_grid
+from ._element import FieldDetector, GridElement
 
 __all__ = ["IntensityDetector", "RegionDetector"]
 
 
-class IntensityDetector(nn.Module):
+class IntensityDetector(FieldDetector):
     """Square-law detection ``I = |E|^2`` [W/m^2 for E in sqrt(W/m^2)].
 
     Args:
@@ -44,20 +35,13 @@ class IntensityDetector(nn.Module):
     """
 
     def __init__(self, grid=None, *, noise: nn.Module | None = None, dtype=None, device=None):
-        super().__init__()
-        self.dtype = optional_dtype(dtype, COMPLEX_DTYPES)
-        check_device(device)
-        self.grid = None if grid is None else check_grid(grid)
+        super().__init__(grid, dtype=dtype, device=device)
         if noise is not None and self.grid is None:
             raise ValueError("a noisy IntensityDetector needs the pixel area: pass grid=")
         self.noise = noise
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
-        if not isinstance(field, torch.Tensor):
-            raise TypeError(f"field must be a torch.Tensor, got {type(field).__name__}")
-        input_dtype(self, field, self.dtype, "field")
-        if self.grid is not None:
-            self.grid.check_field(field)
+        self._check_field(field)
         I = intensity(field)
         if self.noise is None:
             return I
@@ -74,7 +58,7 @@ class IntensityDetector(nn.Module):
         return f"grid={self.grid}"
 
 
-class RegionDetector(ComplexModule):
+class RegionDetector(GridElement):
     """Energy collected by ``N`` disjoint detector regions of the output plane.
 
     Each region returns ``sum_{region} |E|^2 dx dy`` [W]. Regions are laid out
@@ -119,9 +103,7 @@ class RegionDetector(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device)
         self.num_regions = positive_int(num_regions, "num_regions")
         if differential is not None and differential not in DIFFERENTIAL_MODES:
             raise ValueError(
@@ -157,7 +139,7 @@ class RegionDetector(ComplexModule):
 
     def energies(self, field: torch.Tensor) -> torch.Tensor:
         """Energy in every detector region [W], ``(..., num_detectors)``."""
-        check_field(self, field, self.grid, self.dtype)
+        self._check_field(field)
         return region_energies(intensity(field), self.masks, self.grid.pixel_area)
 
     def readout(self, energies: torch.Tensor) -> torch.Tensor:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, one_of, positive_float
-from .._module import ComplexModule
+from .._checks import one_of
 from ..functional.fourier import crop_centered
-from ._common import check_field, check_grid
+from ._element import GridElement
 from .fourier_lens import FourierLens
 from .masks import AmplitudeMask, ComplexMask, PhaseMask
 from .slm import SLM
@@ -19,7 +18,7 @@ __all__ = ["FourierFilter4f"]
 _MASKS = {"phase": PhaseMask, "amplitude": AmplitudeMask, "complex": ComplexMask, "slm": SLM}
 
 
-class FourierFilter4f(ComplexModule):
+class FourierFilter4f(GridElement):
     """Lens - Fourier-plane mask - lens, each a focal length ``f`` apart (a 4f system).
 
     The first lens takes the input plane to its Fourier plane
@@ -77,12 +76,10 @@ class FourierFilter4f(ComplexModule):
         device=None,
         **mask_options,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
-        self.wavelength = positive_float(wavelength, "wavelength")
-        self.focal_length = positive_float(focal_length, "focal_length")
+        super().__init__(grid, dtype=dtype, device=device)
+        # the first lens checks the wavelength, the focal length and the padding, once
         self.lens1 = FourierLens(grid, wavelength, focal_length, pad_factor=pad_factor, dtype=dtype)
+        self.wavelength, self.focal_length = self.lens1.wavelength, self.lens1.focal_length
         self.fourier_grid = self.lens1.output_grid
         self.lens2 = FourierLens(self.fourier_grid, wavelength, focal_length, dtype=dtype)
         if isinstance(mask, str):
@@ -108,7 +105,7 @@ class FourierFilter4f(ComplexModule):
             )
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
+        self._check_field(field)
         out = self.lens2(self.mask(self.lens1(field)))
         return crop_centered(out, self.grid.shape)
 

@@ -6,16 +6,15 @@ import math
 
 import torch
 
-from .._checks import complex_dtype, positive_float
-from .._module import ComplexModule
+from .._checks import check_pad_factor, positive_float
 from ..functional.fourier import centered_fft2, pad_centered
-from ..functional.propagation import fraunhofer_output_grid
-from ._common import check_field, check_grid
+from ..functional.propagation import _fraunhofer_output_grid
+from ._element import GridElement
 
 __all__ = ["FourierLens"]
 
 
-class FourierLens(ComplexModule):
+class FourierLens(GridElement):
     """Front focal plane -> back focal plane of a lens of focal length ``f`` (an f-f system).
 
     ``U_f(u, v) = exp(2 i k f) / (i lambda f) * FT[U](u / (lambda f), v / (lambda f))``:
@@ -43,18 +42,11 @@ class FourierLens(ComplexModule):
     def __init__(
         self, grid, wavelength, focal_length, *, pad_factor=1.0, dtype=torch.complex64, device=None
     ):
-        super().__init__()
-        if device is not None:
-            torch.device(device)  # validates
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device)
         self.wavelength = positive_float(wavelength, "wavelength")
         self.focal_length = positive_float(focal_length, "focal_length")
-        pad = positive_float(pad_factor, "pad_factor")
-        if pad < 1:
-            raise ValueError(f"pad_factor must be >= 1, got {pad_factor!r}")
-        self.pad_factor = pad
-        self.output_grid = fraunhofer_output_grid(grid, self.wavelength, self.focal_length, pad)
+        self.pad_factor = pad = check_pad_factor(pad_factor)
+        self.output_grid = _fraunhofer_output_grid(grid, self.wavelength, self.focal_length, pad)
         lam, f = self.wavelength, self.focal_length
         k = 2 * math.pi / lam
         ph = math.remainder(2 * k * f, 2 * math.pi)
@@ -62,7 +54,7 @@ class FourierLens(ComplexModule):
         self.scale = complex(math.sin(ph), -math.cos(ph)) * (grid.dx * grid.dy / (lam * f))
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
+        self._check_field(field)
         return centered_fft2(pad_centered(field, self.output_grid.shape)) * self.scale
 
     def extra_repr(self) -> str:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import complex_dtype, finite_float, positive_float
-from .._module import ComplexModule
+from .._checks import finite_float, positive_float
 from ..functional.optics import circular_aperture, thin_lens_phase
-from ._common import check_field, check_grid
+from ._element import GridElement
 
 __all__ = ["ThinLens"]
 
 
-class ThinLens(ComplexModule):
+class ThinLens(GridElement):
     """An ideal thin lens ``t = P(x, y) exp(-i k (x^2 + y^2) / (2 f))``.
 
     Args:
@@ -30,9 +29,7 @@ class ThinLens(ComplexModule):
     def __init__(
         self, grid, wavelength, focal_length, *, diameter=None, dtype=torch.complex64, device=None
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device)
         self.wavelength = positive_float(wavelength, "wavelength")
         self.focal_length = finite_float(focal_length, "focal_length")
         self.diameter = None if diameter is None else positive_float(diameter, "diameter")
@@ -44,10 +41,6 @@ class ThinLens(ComplexModule):
 
     def transmission(self) -> torch.Tensor:
         return self.t
-
-    def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
-        return field * self.t
 
     def extra_repr(self) -> str:
         d = f", diameter={self.diameter:.6g}" if self.diameter is not None else ""

@@ -7,8 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, one_of, positive_float, real_of
-from .._module import ComplexModule
+from .._checks import one_of, positive_float, real_of
 from ..functional.masks import (
     bounded_phase,
     passive_transmission,
@@ -16,30 +15,13 @@ from ..functional.masks import (
     wrap_phase,
 )
 from ..functional.slm import quantize_phase_ste, uniform_levels
-from ._common import check_field, check_grid
+from ._element import INITS as INITS
+from ._element import GridElement, initial_values
 
 __all__ = ["PhaseMask", "AmplitudeMask", "ComplexMask"]
 
-INITS = ("zeros", "uniform")
 
-
-def _init_values(init, shape, dtype, generator, scale):
-    """Initial raw values ``(ny, nx)``: zeros, uniform in ``[0, scale)``, or a given tensor."""
-    if isinstance(init, torch.Tensor):
-        if tuple(init.shape) != tuple(shape):
-            raise ValueError(f"init has shape {tuple(init.shape)}, expected {tuple(shape)}")
-        if init.is_complex() != dtype.is_complex:
-            raise TypeError(f"init must be {'complex' if dtype.is_complex else 'real'}")
-        return init.detach().to(dtype).clone()
-    one_of(init, INITS, "init")
-    if init == "zeros":
-        return torch.zeros(shape, dtype=dtype)
-    if generator is None:
-        raise ValueError("init='uniform' draws random values: pass generator=torch.Generator()")
-    return torch.rand(shape, generator=generator, dtype=dtype) * scale
-
-
-class PhaseMask(ComplexModule):
+class PhaseMask(GridElement):
     """A learnable phase-only mask ``t = exp(i phi(x, y))``.
 
     The learnable tensor is ``raw`` (real, ``(ny, nx)``); the phase is
@@ -80,9 +62,7 @@ class PhaseMask(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device, generator=generator)
         self.mode = one_of(mode, ("free", "wrapped", "bounded"), "mode")
         self.max_phase = positive_float(max_phase, "max_phase")
         self.bits = bits
@@ -92,9 +72,9 @@ class PhaseMask(ComplexModule):
         else:
             self.levels = None
         if mode == "bounded" and isinstance(init, str) and init == "uniform":
-            raw = _init_values("uniform", grid.shape, real_of(dtype), generator, 4.0) - 2.0
+            raw = initial_values("uniform", grid.shape, real_of(dtype), generator, 4.0) - 2.0
         else:
-            raw = _init_values(init, grid.shape, real_of(dtype), generator, 2 * math.pi)
+            raw = initial_values(init, grid.shape, real_of(dtype), generator, 2 * math.pi)
         self.raw = nn.Parameter(raw.to(device))
 
     def phase(self) -> torch.Tensor:
@@ -113,16 +93,12 @@ class PhaseMask(ComplexModule):
         """Complex ``(ny, nx)`` transmission ``exp(i phase)``."""
         return phase_transmission(self.phase())
 
-    def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
-        return field * self.transmission()
-
     def extra_repr(self) -> str:
         b = f", bits={self.bits}" if self.bits is not None else ""
         return f"grid={self.grid}, mode={self.mode!r}{b}, dtype={self.dtype}"
 
 
-class AmplitudeMask(ComplexModule):
+class AmplitudeMask(GridElement):
     """A learnable amplitude-only mask ``t = a(x, y)``, real.
 
     ``passive=True`` (default) maps the learnable ``raw`` through a sigmoid so
@@ -147,11 +123,9 @@ class AmplitudeMask(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device, generator=generator)
         self.passive = bool(passive)
-        raw = _init_values(init, grid.shape, real_of(dtype), generator, 1.0)
+        raw = initial_values(init, grid.shape, real_of(dtype), generator, 1.0)
         self.raw = nn.Parameter(raw.to(device))
 
     def amplitude(self) -> torch.Tensor:
@@ -161,15 +135,11 @@ class AmplitudeMask(ComplexModule):
     def transmission(self) -> torch.Tensor:
         return self.amplitude()
 
-    def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
-        return field * self.amplitude()
-
     def extra_repr(self) -> str:
         return f"grid={self.grid}, passive={self.passive}, dtype={self.dtype}"
 
 
-class ComplexMask(ComplexModule):
+class ComplexMask(GridElement):
     """A learnable complex mask ``t(x, y)`` (amplitude and phase).
 
     The learnable ``raw`` is complex; ``passive=True`` (default) applies
@@ -196,9 +166,7 @@ class ComplexMask(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device, generator=generator)
         self.passive = bool(passive)
         if isinstance(init, str) and init == "ones":
             raw = torch.ones(grid.shape, dtype=dtype)
@@ -208,7 +176,7 @@ class ComplexMask(ComplexModule):
             ph = torch.rand(grid.shape, generator=generator, dtype=real_of(dtype)) * 2 * math.pi
             raw = torch.polar(torch.ones_like(ph), ph)
         elif isinstance(init, torch.Tensor):
-            raw = _init_values(init, grid.shape, dtype, None, 1.0)
+            raw = initial_values(init, grid.shape, dtype, None, 1.0)
         else:
             raise ValueError(f"init must be 'ones', 'uniform' or a complex tensor, got {init!r}")
         self.raw = nn.Parameter(raw.to(device))
@@ -216,10 +184,6 @@ class ComplexMask(ComplexModule):
     def transmission(self) -> torch.Tensor:
         """Complex ``(ny, nx)`` transmission."""
         return passive_transmission(self.raw) if self.passive else self.raw
-
-    def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
-        return field * self.transmission()
 
     def extra_repr(self) -> str:
         return f"grid={self.grid}, passive={self.passive}, dtype={self.dtype}"

@@ -8,8 +8,10 @@ from torch import nn
 from .._checks import (
     REAL_DTYPES,
     check_device,
-    finite_float,
+    check_generator,
+    fraction,
     input_dtype,
+    non_negative_float,
     one_of,
     optional_dtype,
     positive_float,
@@ -17,7 +19,7 @@ from .._checks import (
 )
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
-from ..functional.detection import adc, photoelectrons, read_noise, shot_noise
+from ..functional.detection import _adc, _photoelectrons, _read_noise, shot_noise
 from ..units import c as C_LIGHT
 from ..units import h as H_PLANCK
 
@@ -84,29 +86,21 @@ class DetectorNoise(nn.Module):
         check_device(device)
         self.wavelength = positive_float(wavelength, "wavelength")
         self.exposure_time = positive_float(exposure_time, "exposure_time")
-        self.quantum_efficiency = positive_float(quantum_efficiency, "quantum_efficiency")
-        if self.quantum_efficiency > 1:
-            raise ValueError(f"quantum_efficiency must be in (0, 1], got {quantum_efficiency!r}")
-        self.read_noise_e = finite_float(read_noise_e, "read_noise_e")
-        if self.read_noise_e < 0:
-            raise ValueError(f"read_noise_e must be >= 0, got {read_noise_e!r}")
+        self.quantum_efficiency = fraction(quantum_efficiency, "quantum_efficiency")
+        self.read_noise_e = non_negative_float(read_noise_e, "read_noise_e", "electrons")
         fw = full_well_e
         self.full_well_e = None if fw is None else positive_float(fw, "full_well_e")
         self.bit_depth = None if bit_depth is None else positive_int(bit_depth, "bit_depth")
         if self.bit_depth is not None and self.full_well_e is None:
             raise ValueError("an ADC (bit_depth) needs full_well_e to set its range")
-        self.dark_current = finite_float(dark_current_e_per_s, "dark_current_e_per_s")
-        if self.dark_current < 0:
-            raise ValueError(f"dark_current_e_per_s must be >= 0, got {dark_current_e_per_s!r}")
+        self.dark_current = non_negative_float(dark_current_e_per_s, "dark_current_e_per_s")
         if shot is not None:
             one_of(shot, ("gaussian", "poisson"), "shot")
         self.shot = shot
         self.output = one_of(output, OUTPUTS, "output")
         if output == "counts" and self.bit_depth is None:
             raise ValueError("output='counts' needs an ADC: give bit_depth and full_well_e")
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-        self.generator = generator
+        self.generator = check_generator(generator)
 
     @property
     def electrons_per_joule(self) -> float:
@@ -122,7 +116,8 @@ class DetectorNoise(nn.Module):
 
     def mean_electrons(self, power: torch.Tensor) -> torch.Tensor:
         """Mean electrons for ``power`` [W] (no noise)."""
-        return photoelectrons(
+        # checked at construction, once
+        return _photoelectrons(
             power, self.wavelength, self.exposure_time, self.quantum_efficiency, self.dark_current
         )
 
@@ -139,11 +134,11 @@ class DetectorNoise(nn.Module):
         e = self.mean_electrons(power)
         if self.shot is not None:
             e = shot_noise(e, gen, self.shot)
-        e = read_noise(e, self.read_noise_e, gen)
+        e = _read_noise(e, self.read_noise_e, gen)
         if self.full_well_e is not None:
             e = e.clamp(0, self.full_well_e)
         if self.bit_depth is not None:
-            counts = adc(e, self.bit_depth, self.full_well_e)
+            counts = _adc(e, self.bit_depth, self.full_well_e)
             if self.output == "counts":
                 return counts
             e = counts * self.gain

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import complex_dtype, complex_tensor
-from .._module import ComplexModule
 from ..functional.fourier import centered_fft2, conv_fft, pad_centered
 from ..functional.propagation import (
+    _fraunhofer_factor,
+    _fraunhofer_output_grid,
+    _transfer_function,
+    _warn_if_aliased,
     check_propagation_args,
-    fraunhofer_factor,
-    fraunhofer_output_grid,
-    transfer_function,
-    warn_if_aliased,
 )
 from ..grid import Grid
+from ._element import GridElement
 
 
-class Propagator(ComplexModule):
+class Propagator(GridElement):
     """Propagate a complex field over a fixed distance.
 
     The transfer function (or, for ``"fraunhofer"``, the output-plane factor) is
@@ -41,11 +40,15 @@ class Propagator(ComplexModule):
             slowly with more padding: to pad further, pass ``trim=False`` (see
             ``docs/physics.md``, "Propagation, in detail").
         strict: raise ``ValueError`` instead of warning when the step aliases.
+        polarized: the field carries a Jones axis of size 2 just before ``(ny, nx)``,
+            after any wavelength axis: ``(..., W, 2, ny, nx)``. Needed only with
+            several wavelengths (one wavelength broadcasts over any leading axis).
         dtype: ``torch.complex64`` (default) or ``torch.complex128``.
         device: where to build the buffer.
 
     Shapes:
-        input ``(..., ny, nx)`` (or ``(..., W, ny, nx)``), output the same (for
+        input ``(..., ny, nx)`` (or ``(..., W, ny, nx)``; polarized: ``(..., [W,] 2, ny, nx)``),
+        output the same (for
         ``"fraunhofer"``: ``(..., Ny, Nx)`` on ``output_grid``).
 
     Attributes:
@@ -63,29 +66,26 @@ class Propagator(ComplexModule):
         *,
         trim: bool = True,
         strict: bool = False,
+        polarized: bool = False,
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        if not isinstance(grid, Grid):
-            raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
+        super().__init__(grid, dtype=dtype, device=device)
+        self.polarized = bool(polarized)
         lams, multi, z, pad = check_propagation_args(wavelength, distance, method, pad_factor)
-        self.dtype = complex_dtype(dtype)
-        self.grid = grid
         self.wavelengths = lams
         self.multi = multi
         self.distance = z
         self.method = method
         self.pad_factor = pad
-        self.report = warn_if_aliased(grid, lams, z, method, pad, trim, strict)
+        # checked above, once: the kernels below trust their arguments
+        self.report = _warn_if_aliased(grid, lams, z, method, pad, trim, strict)
         if method == "fraunhofer":
-            self.output_grid = fraunhofer_output_grid(grid, lams[0], z, pad)
-            H = fraunhofer_factor(grid, lams[0], z, pad, dtype=dtype, device=device)
+            self.output_grid = _fraunhofer_output_grid(grid, lams[0], z, pad)
+            H = _fraunhofer_factor(grid, lams[0], z, pad, dtype, device)
         else:
             self.output_grid = grid
-            H = transfer_function(
-                grid, wavelength, z, method, pad_factor=pad, trim=trim, dtype=dtype, device=device
-            )
+            H = _transfer_function(grid, lams, multi, z, method, pad, trim, dtype, device)
         self.register_buffer("H", H, persistent=False)
 
     @property
@@ -94,13 +94,7 @@ class Propagator(ComplexModule):
         return tuple(self.H.shape[-2:])
 
     def forward(self, field: torch.Tensor) -> torch.Tensor:
-        complex_tensor(field)
-        self.grid.check_field(field)
-        if field.dtype != self.H.dtype:
-            raise TypeError(
-                f"field is {field.dtype} but this Propagator was built for {self.H.dtype}; "
-                f"build it with dtype={field.dtype} (never cast optical modules with .to(dtype))"
-            )
+        self._check_field(field)
         if field.device != self.H.device:
             raise ValueError(
                 f"field is on {field.device} but the Propagator is on {self.H.device}; "
@@ -108,11 +102,26 @@ class Propagator(ComplexModule):
             )
         if self.method == "fraunhofer":
             return centered_fft2(pad_centered(field, self.padded_shape)) * self.H
+        if self.polarized:
+            if field.ndim < 3 or field.shape[-3] != 2:
+                raise ValueError(
+                    f"field has shape {tuple(field.shape)}, but this Propagator was built with "
+                    "polarized=True: the field needs a Jones axis of size 2 (Ex, Ey) just "
+                    "before (ny, nx)"
+                )
+            if self.multi and (field.ndim < 4 or field.shape[-4] != self.H.shape[0]):
+                raise ValueError(
+                    f"field has shape {tuple(field.shape)}, but this Propagator has "
+                    f"{self.H.shape[0]} wavelengths: a polarized field needs a wavelength axis "
+                    f"of size {self.H.shape[0]} before its Jones axis, (..., W, 2, ny, nx)"
+                )
+            return conv_fft(field, self.H.unsqueeze(-3) if self.multi else self.H)
         if self.multi and (field.ndim < 3 or field.shape[-3] != self.H.shape[0]):
             raise ValueError(
                 f"field has shape {tuple(field.shape)}, but this Propagator has "
                 f"{self.H.shape[0]} wavelengths: the field needs a wavelength axis of size "
-                f"{self.H.shape[0]} just before (ny, nx)"
+                f"{self.H.shape[0]} just before (ny, nx) (a polarized field (..., W, 2, ny, nx) "
+                "needs Propagator(..., polarized=True))"
             )
         return conv_fft(field, self.H)
 

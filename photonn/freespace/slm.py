@@ -7,21 +7,22 @@ import math
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, positive_int, real_of
-from .._module import ComplexModule
+from .._checks import fraction, positive_int, real_of
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
 from ..functional.slm import (
-    apply_crosstalk,
+    _convolve,
+    _fill_width,
+    _pixelate,
+    check_kernel,
     crosstalk_kernel,
-    fill_width,
     linear_lut,
     nearest_level,
-    pixelate,
     quantize_phase_ste,
 )
 from ..grid import Grid
-from ._common import check_field, check_grid
+from ._common import check_grid
+from ._element import GridElement, initial_values
 
 __all__ = ["SLM"]
 
@@ -38,7 +39,7 @@ def _lut_tensor(lut, bits):
     return t
 
 
-class SLM(ComplexModule):
+class SLM(GridElement):
     """A phase-only SLM: learnable target phases shown through the device's gray levels.
 
     Forward model, per pixel:
@@ -87,9 +88,7 @@ class SLM(ComplexModule):
         dtype=torch.complex64,
         device=None,
     ):
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.dtype = complex_dtype(dtype)
+        super().__init__(grid, dtype=dtype, device=device, generator=generator)
         rdt = real_of(dtype)
         self.oversample = positive_int(oversample, "oversample")
         s = self.oversample
@@ -108,30 +107,16 @@ class SLM(ComplexModule):
         self.bits = int(round(math.log2(table.numel())))
         self.register_buffer("lut", table.to(device=device, dtype=rdt), persistent=False)
         self.max_phase = float(table.max())
-        fill_width(fill_factor, s)  # validates
-        self.fill_factor = float(fill_factor)
+        self.fill_factor = fraction(fill_factor, "fill_factor (an area fraction)")
         if isinstance(crosstalk, torch.Tensor):
-            kernel = crosstalk.detach().to(dtype=rdt, device=device)
-            if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
-                raise ValueError(
-                    f"crosstalk kernel must be 2-D, odd-sized; got {tuple(kernel.shape)}"
-                )
+            kernel = check_kernel(
+                crosstalk.detach().to(dtype=rdt, device=device), "crosstalk kernel"
+            )
         else:
             kernel = crosstalk_kernel(crosstalk, dtype=rdt, device=device)
         self.has_crosstalk = not bool((kernel.numel() == 1) or (kernel == _delta(kernel)).all())
         self.register_buffer("kernel", kernel, persistent=False)
-        if isinstance(init, torch.Tensor):
-            if tuple(init.shape) != self.pixels:
-                raise ValueError(f"init has shape {tuple(init.shape)}, expected {self.pixels}")
-            theta = init.detach().to(rdt).clone()
-        elif init == "zeros":
-            theta = torch.zeros(self.pixels, dtype=rdt)
-        elif init == "uniform":
-            if generator is None:
-                raise ValueError("init='uniform' draws random values: pass generator=...")
-            theta = torch.rand(self.pixels, generator=generator, dtype=rdt) * (2 * math.pi)
-        else:
-            raise ValueError(f"init must be 'zeros', 'uniform' or a tensor, got {init!r}")
+        theta = initial_values(init, self.pixels, rdt, generator, 2 * math.pi)
         self.phase = nn.Parameter(theta.to(device))
 
     @property
@@ -139,7 +124,7 @@ class SLM(ComplexModule):
         """Fill factor as simulated: ``(a / s)^2`` on an oversampled grid, else ``fill_factor``."""
         if self.oversample == 1:
             return self.fill_factor
-        return (fill_width(self.fill_factor, self.oversample) / self.oversample) ** 2
+        return (_fill_width(self.fill_factor, self.oversample) / self.oversample) ** 2
 
     # -- device state ------------------------------------------------------
     def gray_levels(self) -> torch.Tensor:
@@ -150,16 +135,12 @@ class SLM(ComplexModule):
         """Phase [rad] after quantisation (STE) and crosstalk, real ``(py, px)``."""
         phi = quantize_phase_ste(self.phase, self.lut)
         if self.has_crosstalk:
-            phi = apply_crosstalk(phi, self.kernel)
+            phi = _convolve(phi, self.kernel)  # checked at construction
         return phi
 
     def transmission(self) -> torch.Tensor:
         """Complex ``(ny, nx)`` transmission on the simulation grid."""
-        return pixelate(self.shown_phase(), self.oversample, self.fill_factor)
-
-    def forward(self, field: torch.Tensor) -> torch.Tensor:
-        check_field(self, field, self.grid, self.dtype)
-        return field * self.transmission()
+        return _pixelate(self.shown_phase(), self.oversample, self.fill_factor)
 
     # -- construction from a device profile ---------------------------------
     @classmethod

@@ -21,6 +21,14 @@ from .fourier import centered_fft2 as centered_fft2
 from .fourier import centered_ifft2 as centered_ifft2
 from .fourier import conv_fft as conv_fft
 from .fourier import fast_size as fast_size
+from .jones import apply_jones as apply_jones
+from .jones import jones_intensity as jones_intensity
+from .jones import jones_modulator_matrix as jones_modulator_matrix
+from .jones import jones_vector as jones_vector
+from .jones import polarizer_matrix as polarizer_matrix
+from .jones import retarder_matrix as retarder_matrix
+from .jones import rotator_matrix as rotator_matrix
+from .jones import stokes as stokes
 from .masks import passive_transmission as passive_transmission
 from .masks import phase_transmission as phase_transmission
 from .mzi import mzi_matrix as mzi_matrix
@@ -77,6 +85,9 @@ from .unitary import fidelity as fidelity
 from .unitary import haar_unitary as haar_unitary
 from .unitary import reck_decompose as reck_decompose
 from .unitary import svd_decompose as svd_decompose
+from .vectorial import longitudinal_field as longitudinal_field
+from .vectorial import richards_wolf_focus as richards_wolf_focus
+from .vectorial import vector_intensity as vector_intensity
 from .zernike import noll_to_nm as noll_to_nm
 from .zernike import zernike as zernike
 from .zernike import zernike_basis as zernike_basis

@@ -12,7 +12,14 @@ import math
 
 import torch
 
-from .._checks import finite_float, one_of, positive_float, positive_int
+from .._checks import (
+    finite_float,
+    fraction,
+    non_negative_float,
+    one_of,
+    positive_float,
+    positive_int,
+)
 from ..units import c as C_LIGHT
 from ..units import h as H_PLANCK
 from .optics import rect_aperture
@@ -184,12 +191,13 @@ def photoelectrons(
     """
     lam = positive_float(wavelength, "wavelength")
     t = positive_float(exposure_time, "exposure_time")
-    qe = positive_float(quantum_efficiency, "quantum_efficiency")
-    if qe > 1:
-        raise ValueError(f"quantum_efficiency must be in (0, 1], got {quantum_efficiency!r}")
-    dark = finite_float(dark_current, "dark_current")
-    if dark < 0:
-        raise ValueError(f"dark_current must be >= 0 electrons/s, got {dark_current!r}")
+    qe = fraction(quantum_efficiency, "quantum_efficiency")
+    dark = non_negative_float(dark_current, "dark_current", "electrons/s")
+    return _photoelectrons(power, lam, t, qe, dark)
+
+
+def _photoelectrons(power, lam: float, t: float, qe: float, dark: float) -> torch.Tensor:
+    """:func:`photoelectrons` of checked arguments."""
     e = power * (qe * t * lam / (H_PLANCK * C_LIGHT))
     return e + dark * t if dark else e
 
@@ -215,9 +223,13 @@ def shot_noise(
 
 def read_noise(electrons: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
     """Add Gaussian read noise of standard deviation ``sigma`` electrons."""
-    s = finite_float(sigma, "sigma")
-    if s < 0:
-        raise ValueError(f"read noise sigma must be >= 0 electrons, got {sigma!r}")
+    return _read_noise(
+        electrons, non_negative_float(sigma, "read noise sigma", "electrons"), generator
+    )
+
+
+def _read_noise(electrons: torch.Tensor, s: float, generator: torch.Generator) -> torch.Tensor:
+    """:func:`read_noise` of a checked ``sigma``."""
     if s == 0:
         return electrons
     e = electrons
@@ -245,7 +257,10 @@ def adc(electrons: torch.Tensor, bits: int, full_well: float) -> torch.Tensor:
     Returns:
         counts (digital numbers) as a float tensor.
     """
-    b = positive_int(bits, "bits")
-    fw = positive_float(full_well, "full_well")
+    return _adc(electrons, positive_int(bits, "bits"), positive_float(full_well, "full_well"))
+
+
+def _adc(electrons: torch.Tensor, b: int, fw: float) -> torch.Tensor:
+    """:func:`adc` of checked arguments."""
     top = 2**b - 1
     return _RoundSTE.apply(electrons * (top / fw)).clamp(0, top)

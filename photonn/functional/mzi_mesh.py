@@ -181,48 +181,77 @@ def mesh_coefficients(t00, t01, t10, t11, layout: MeshLayout):
 
     Column ``c`` maps ``x`` to ``a[c] * x + b[c] * x[perm[c % 2]]``.
     """
+    return _coefficients(t00, t01, t10, t11, layout)
+
+
+def _coefficients(t00, t01, t10, t11, layout: MeshLayout):
+    """``a, b`` ``(L, N, *batch)`` from entries ``(n_mzi, *batch)``: the MZIs' 2x2 blocks
+    scattered into the columns (``a = 1, b = 0`` on idle modes)."""
     n, L = layout.n, layout.n_columns
-    idx, _, _, _ = _indices(layout, t00.device)
-    one = torch.ones(L * n, dtype=t00.dtype, device=t00.device)
-    zero = torch.zeros(L * n, dtype=t00.dtype, device=t00.device)
+    batch = t00.shape[1:]
+    idx = _indices(layout, t00.device)[0]
+    one = torch.ones(L * n, *batch, dtype=t00.dtype, device=t00.device)
+    zero = torch.zeros(L * n, *batch, dtype=t00.dtype, device=t00.device)
     a = one.index_put((idx,), torch.cat([t00, t11]))
     b = zero.index_put((idx,), torch.cat([t01, t10]))
-    return a.view(L, n), b.view(L, n)
+    return a.view(L, n, *batch), b.view(L, n, *batch)
 
 
 def _perm(layout: MeshLayout, device) -> torch.Tensor:
     return _indices(layout, device)[2]
 
 
-class _DirectButterflies(torch.autograd.Function):
-    """The ``L`` butterflies on a batch laid out ``(N, batch)``, with a hand-written
-    backward (two batch reductions and one butterfly per column). Per-column
-    temporaries are reused: on CPU, fresh memory costs page faults."""
+def _run_columns(xt, a, b, perm):
+    """The ``L`` butterflies ``x <- a[c] x + b[c] x[perm[c % 2]]`` on ``xt`` ``(N, B)``
+    (``a, b`` ``(L, N, 1)``: shared by the batch, or ``(L, N, B)``: per sample).
+    Returns the output and the input of every column (for the backward). The partner
+    buffer is reused: on CPU, fresh memory costs page faults."""
+    saved = []
+    px = torch.empty_like(xt)
+    for c in range(a.shape[0]):
+        saved.append(xt)
+        torch.index_select(xt, 0, perm[c % 2], out=px)
+        xt = a[c] * xt
+        xt.addcmul_(b[c], px)
+    return xt, saved
+
+
+class _Butterflies(torch.autograd.Function):
+    """The ``L`` butterflies on ``x`` ``(N, B)``: the forward of both kinds (coefficients
+    ``(L, N)`` shared by the batch, or ``(L, N, B)`` per sample); each kind writes its
+    backward, which starts from :meth:`_adjoint_start`."""
 
     @staticmethod
     def forward(ctx, xt, a, b, perm):
-        saved = []
-        a3, b3 = a.unsqueeze(2), b.unsqueeze(2)
-        px = torch.empty_like(xt)
-        for c in range(a.shape[0]):
-            saved.append(xt)
-            torch.index_select(xt, 0, perm[c % 2], out=px)
-            xt = a3[c] * xt
-            xt.addcmul_(b3[c], px)
+        shared = a.ndim == 2
+        xt, saved = _run_columns(
+            xt, a.unsqueeze(2) if shared else a, b.unsqueeze(2) if shared else b, perm
+        )
         ctx.save_for_backward(a, b, perm, *saved)
         return xt
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, G):
+    def _adjoint_start(ctx, G):
+        """``(a, b, perm, saved, grad_a, grad_b, H)``: the saved tensors, empty gradients
+        of ``a`` and ``b``, and ``H = conj(G)`` (conj(grad) throughout, conjugated
+        physically once: conj views are slow operands)."""
         a, b, perm, *saved = ctx.saved_tensors
-        L = a.shape[0]
-        grad_a = torch.empty_like(a)
-        grad_b = torch.empty_like(b)
-        red = torch.empty_like(a[0])
-        # conj(grad) throughout, conjugated physically once (conj views are slow operands)
         H = torch.empty_like(G, memory_format=torch.contiguous_format)
         H.copy_(G.conj())
+        return a, b, perm, saved, torch.empty_like(a), torch.empty_like(b), H
+
+
+class _DirectButterflies(_Butterflies):
+    """Shared coefficients on a batch laid out ``(N, batch)``, with a hand-written
+    backward (two batch reductions and one butterfly per column). Per-column
+    temporaries are reused: on CPU, fresh memory costs page faults."""
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, G):
+        a, b, perm, saved, grad_a, grad_b, H = _Butterflies._adjoint_start(ctx, G)
+        L = a.shape[0]
+        red = torch.empty_like(a[0])
         H2, PH, prod = torch.empty_like(H), torch.empty_like(H), torch.empty_like(H)
         a3 = a.unsqueeze(2)
         pb = [b.index_select(1, perm[q]).unsqueeze(2) for q in (0, 1)]
@@ -484,24 +513,59 @@ def _tree(X, output_factor):
     return U
 
 
-def _entries(theta, phi, coupler_error, arm_loss_db):
-    if not isinstance(theta, torch.Tensor) or not isinstance(phi, torch.Tensor):
-        raise TypeError("theta and phi must be real tensors")
-    if theta.is_complex() or phi.is_complex():
-        raise TypeError("theta and phi must be real tensors (phases in rad), not complex")
-    return mzi_entries(theta, phi, coupler_error, arm_loss_db)
+def _check_phases(theta, phi, output_phase, layout: MeshLayout, *, batched: bool = False):
+    """``theta``, ``phi`` real floating tensors ``(n_mzi,)`` and ``output_phase`` None or
+    ``(N,)``; when ``batched``, ``(..., n_mzi)`` and ``(..., N)``, all of one dtype."""
+    m, n = layout.n_mzi, layout.n
+    for name, t in (("theta", theta), ("phi", phi)):
+        if not isinstance(t, torch.Tensor) or t.is_complex() or not t.is_floating_point():
+            raise TypeError(
+                f"{name} must be a real floating tensor of phases [rad], got "
+                f"{type(t).__name__ if not isinstance(t, torch.Tensor) else t.dtype}"
+            )
+    bad = [name for name, t in (("theta", theta), ("phi", phi)) if not _fits(t, m, batched)]
+    if bad:
+        raise ValueError(
+            f"{' and '.join(bad)} must have shape {_shape_text(m, batched)} for this "
+            f"{layout.name} mesh of {n} modes (one phase per MZI, in the layout's order), got "
+            f"theta {tuple(theta.shape)} and phi {tuple(phi.shape)}"
+        )
+    if batched and theta.dtype != phi.dtype:
+        raise TypeError(f"theta is {theta.dtype} but phi is {phi.dtype}; use one precision")
+    if output_phase is None:
+        return
+    if batched and (
+        not isinstance(output_phase, torch.Tensor) or output_phase.dtype != theta.dtype
+    ):
+        raise TypeError(f"output_phase must be a real tensor of dtype {theta.dtype} or None")
+    if not _fits(output_phase, n, batched):
+        raise ValueError(
+            f"output_phase must have shape {_shape_text(n, batched)}, "
+            f"got {tuple(output_phase.shape)}"
+        )
 
 
-def _check(theta, phi, output_phase, layout: MeshLayout):
-    if theta.shape != (layout.n_mzi,) or phi.shape != (layout.n_mzi,):
-        raise ValueError(
-            f"theta and phi must have shape ({layout.n_mzi},) for this {layout.name} mesh of "
-            f"{layout.n} modes, got {tuple(theta.shape)} and {tuple(phi.shape)}"
+def _fits(t: torch.Tensor, size: int, batched: bool) -> bool:
+    """``t`` is ``(size,)``, or ``(..., size)`` when ``batched``."""
+    return (t.ndim >= 1 and t.shape[-1] == size) if batched else tuple(t.shape) == (size,)
+
+
+def _shape_text(size: int, batched: bool) -> str:
+    return f"(..., {size})" if batched else f"({size},)"
+
+
+def _check_input(x, theta, layout: MeshLayout) -> None:
+    """``x`` a complex ``(..., N)`` tensor of the phases' precision."""
+    if not isinstance(x, torch.Tensor) or not x.is_complex():
+        raise TypeError(
+            "x must be a complex tensor (the input field), got "
+            f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}"
         )
-    if output_phase is not None and output_phase.shape != (layout.n,):
-        raise ValueError(
-            f"output_phase must have shape ({layout.n},), got {tuple(output_phase.shape)}"
-        )
+    if x.ndim < 1 or x.shape[-1] != layout.n:
+        raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
+    cdt = complex_of(theta.dtype)
+    if x.dtype != cdt:
+        raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
 
 
 def mzi_mesh_matrix(
@@ -515,8 +579,8 @@ def mzi_mesh_matrix(
         layout: a :class:`MeshLayout`.
         coupler_error, arm_loss_db: optional ``(n_mzi, 2)`` errors (see :func:`mzi_entries`).
     """
-    _check(theta, phi, output_phase, layout)
-    ent = _entries(theta, phi, coupler_error, arm_loss_db)
+    _check_phases(theta, phi, output_phase, layout)
+    ent = mzi_entries(theta, phi, coupler_error, arm_loss_db)
     out = None if output_phase is None else torch.polar(torch.ones_like(output_phase), output_phase)
     return mesh_matrix_from_entries(ent, layout, out)
 
@@ -529,13 +593,9 @@ def mzi_mesh(
     When the batch (product of the leading dims) exceeds ``N`` the matrix is built
     once and applied with one GEMM; otherwise the columns run on ``x`` directly.
     """
-    _check(theta, phi, output_phase, layout)
-    if x.shape[-1] != layout.n:
-        raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
-    cdt = complex_of(theta.dtype)
-    if x.dtype != cdt:
-        raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
-    ent = _entries(theta, phi, coupler_error, arm_loss_db)
+    _check_phases(theta, phi, output_phase, layout)
+    _check_input(x, theta, layout)
+    ent = mzi_entries(theta, phi, coupler_error, arm_loss_db)
     out = None if output_phase is None else torch.polar(torch.ones_like(output_phase), output_phase)
     batch = x.numel() // max(layout.n, 1)
     if prefer_matrix(batch, layout.n, layout.n_columns):
@@ -553,43 +613,19 @@ def mesh_coefficients_batched(t00, t01, t10, t11, layout: MeshLayout):
     column ``c`` maps ``x`` ``(N, B)`` to ``a[c] * x + b[c] * x[perm[c % 2]]``, every
     sample with its own 2x2 blocks (``a = 1, b = 0`` on idle modes).
     """
-    n, L = layout.n, layout.n_columns
-    batch = t00.shape[-1]
-    idx = _indices(layout, t00.device)[0]
-    one = torch.ones(L * n, batch, dtype=t00.dtype, device=t00.device)
-    zero = torch.zeros(L * n, batch, dtype=t00.dtype, device=t00.device)
-    a = one.index_put((idx,), torch.cat([t00, t11]))
-    b = zero.index_put((idx,), torch.cat([t01, t10]))
-    return a.view(L, n, batch), b.view(L, n, batch)
+    return _coefficients(t00, t01, t10, t11, layout)
 
 
-class _SampleButterflies(torch.autograd.Function):
-    """The ``L`` butterflies on ``x`` ``(N, B)`` with per-sample coefficients ``(L, N, B)``
-    and a hand-written backward (per column: two gathers and four element-wise products;
-    nothing is reduced over the batch, every sample has its own gradient)."""
-
-    @staticmethod
-    def forward(ctx, xt, a, b, perm):
-        saved = []
-        px = torch.empty_like(xt)
-        for c in range(a.shape[0]):
-            saved.append(xt)
-            torch.index_select(xt, 0, perm[c % 2], out=px)
-            xt = a[c] * xt
-            xt.addcmul_(b[c], px)
-        ctx.save_for_backward(a, b, perm, *saved)
-        return xt
+class _SampleButterflies(_Butterflies):
+    """Per-sample coefficients ``(L, N, B)`` with a hand-written backward (per column:
+    two gathers and four element-wise products; nothing is reduced over the batch, every
+    sample has its own gradient)."""
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, G):
-        a, b, perm, *saved = ctx.saved_tensors
+        a, b, perm, saved, grad_a, grad_b, H = _Butterflies._adjoint_start(ctx, G)
         L = a.shape[0]
-        grad_a = torch.empty_like(a)
-        grad_b = torch.empty_like(b)
-        # conj(grad) throughout, conjugated physically once (conj views are slow operands)
-        H = torch.empty_like(G, memory_format=torch.contiguous_format)
-        H.copy_(G.conj())
         H2, PH, PX = torch.empty_like(H), torch.empty_like(H), torch.empty_like(H)
         for c in range(L - 1, -1, -1):
             x, p = saved[c], perm[c % 2]
@@ -604,37 +640,14 @@ class _SampleButterflies(torch.autograd.Function):
         return H.conj(), grad_a.conj_physical_(), grad_b.conj_physical_(), None
 
 
-def _check_batched(x, theta, phi, output_phase, layout: MeshLayout):
-    for name, t in (("theta", theta), ("phi", phi)):
-        if not isinstance(t, torch.Tensor) or t.is_complex() or not t.is_floating_point():
-            raise TypeError(
-                f"{name} must be a real floating tensor of phases [rad], got "
-                f"{type(t).__name__ if not isinstance(t, torch.Tensor) else t.dtype}"
-            )
-        if t.ndim < 1 or t.shape[-1] != layout.n_mzi:
-            raise ValueError(
-                f"{name} must have shape (..., {layout.n_mzi}) for this {layout.name} mesh of "
-                f"{layout.n} modes (one phase per MZI, in the layout's order), got {tuple(t.shape)}"
-            )
-    if theta.dtype != phi.dtype:
-        raise TypeError(f"theta is {theta.dtype} but phi is {phi.dtype}; use one precision")
-    if not isinstance(x, torch.Tensor) or not x.is_complex():
-        raise TypeError(
-            "x must be a complex tensor (the input field), got "
-            f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}"
-        )
-    if x.ndim < 1 or x.shape[-1] != layout.n:
-        raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
-    cdt = complex_of(theta.dtype)
-    if x.dtype != cdt:
-        raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
-    if output_phase is not None:
-        if not isinstance(output_phase, torch.Tensor) or output_phase.dtype != theta.dtype:
-            raise TypeError(f"output_phase must be a real tensor of dtype {theta.dtype} or None")
-        if output_phase.ndim < 1 or output_phase.shape[-1] != layout.n:
-            raise ValueError(
-                f"output_phase must have shape (..., {layout.n}), got {tuple(output_phase.shape)}"
-            )
+def _check_batched(x, theta, phi, output_phase, layout: MeshLayout, coupler_error, arm_loss_db):
+    """The checks of :func:`mzi_mesh_batched`; returns the broadcast batch shape."""
+    _check_phases(theta, phi, output_phase, layout, batched=True)
+    _check_input(x, theta, layout)
+    m = layout.n_mzi
+    for name, t in (("coupler_error", coupler_error), ("arm_loss_db", arm_loss_db)):
+        if t is not None and tuple(torch.as_tensor(t).shape) != (m, 2):
+            raise ValueError(f"{name} must have shape ({m}, 2), got {tuple(t.shape)}")
     shapes = [x.shape[:-1], theta.shape[:-1], phi.shape[:-1]]
     if output_phase is not None:
         shapes.append(output_phase.shape[:-1])
@@ -676,8 +689,19 @@ def mzi_mesh_batched(
     Equals ``mzi_mesh_matrix(theta[s], phi[s], output_phase[s], layout) @ x[s]`` for
     every sample ``s`` (tested to 1e-12 in complex128).
     """
-    batch = _check_batched(x, theta, phi, output_phase, layout)
+    batch = _check_batched(x, theta, phi, output_phase, layout, coupler_error, arm_loss_db)
+    return _mesh_batched(x, theta, phi, output_phase, layout, coupler_error, arm_loss_db, batch)
+
+
+def _mesh_batched(x, theta, phi, output_phase, layout, coupler_error, arm_loss_db, batch=None):
+    """:func:`mzi_mesh_batched` without its checks, for callers that validated their
+    inputs at their own boundary (``batch``: the broadcast batch shape, found if None)."""
     n, m = layout.n, layout.n_mzi
+    if batch is None:
+        shapes = [x.shape[:-1], theta.shape[:-1], phi.shape[:-1]]
+        if output_phase is not None:
+            shapes.append(output_phase.shape[:-1])
+        batch = torch.broadcast_shapes(*shapes)
     count = 1
     for d in batch:
         count *= d
@@ -686,9 +710,6 @@ def mzi_mesh_batched(
     ph = phi.expand(*batch, m).reshape(count, m).T
     ce = None if coupler_error is None else torch.as_tensor(coupler_error).to(th)[:, None, :]
     al = None if arm_loss_db is None else torch.as_tensor(arm_loss_db).to(th)[:, None, :]
-    for name, t in (("coupler_error", ce), ("arm_loss_db", al)):
-        if t is not None and t.shape != (m, 1, 2):
-            raise ValueError(f"{name} must have shape ({m}, 2), got {tuple(t.shape[::2])}")
     ent = mzi_entries(th, ph, ce, al)
     a, b = mesh_coefficients_batched(*ent, layout)
     xt = x.expand(*batch, n).reshape(count, n).T.contiguous()

@@ -12,12 +12,11 @@ import math
 
 import torch
 
-from .._checks import finite_float, positive_float
+from .._checks import finite_float, positive_float, tensor
 
 
 def _tensor(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    tensor(x, name)
     if x.is_complex():
         raise TypeError(f"{name} must be real (a voltage, power or intensity), got {x.dtype}")
     return x

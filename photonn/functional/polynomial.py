@@ -17,14 +17,12 @@ import math
 
 import torch
 
-from .._checks import finite_float
+from .._checks import finite_float, tensor
 
 
 def _check(x: torch.Tensor, coeffs: torch.Tensor, name: str = "coeffs") -> int:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if not isinstance(coeffs, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(coeffs).__name__}")
+    tensor(x, "x")
+    tensor(coeffs, name)
     if coeffs.ndim == 0 or coeffs.shape[-1] == 0:
         raise ValueError(
             f"{name} must have at least one coefficient along its last dimension, "
@@ -145,8 +143,7 @@ def fourier_series(
     trigonometric evaluations per element whatever the degree.
     """
     n = _check(x, cos_coeffs, "cos_coeffs")
-    if not isinstance(sin_coeffs, torch.Tensor):
-        raise TypeError(f"sin_coeffs must be a torch.Tensor, got {type(sin_coeffs).__name__}")
+    tensor(sin_coeffs, "sin_coeffs")
     if sin_coeffs.shape[-1] != n:
         raise ValueError(
             f"sin_coeffs must have {n} entries (b_1..b_{n}) to match cos_coeffs of degree {n}, "

@@ -29,6 +29,7 @@ import warnings
 import torch
 
 from .._checks import (
+    check_pad_factor,
     complex_dtype,
     complex_tensor,
     finite_float,
@@ -37,7 +38,7 @@ from .._checks import (
     positive_floats,
 )
 from .fourier import centered_fft2, conv_fft, pad_centered
-from .sampling import METHODS, bl_asm_limit, light_cone, padded_shape, sampling_report
+from .sampling import METHODS, _report, bl_asm_limit, light_cone, padded_shape
 
 __all__ = [
     "METHODS",
@@ -63,9 +64,7 @@ def check_propagation_args(wavelength, distance, method, pad_factor):
     ) and not (isinstance(wavelength, torch.Tensor) and wavelength.ndim == 0)
     lams = positive_floats(wavelength, "wavelength")
     z = finite_float(distance, "distance")
-    pad = positive_float(pad_factor, "pad_factor")
-    if pad < 1:
-        raise ValueError(f"pad_factor must be >= 1 (1 means no padding), got {pad_factor!r}")
+    pad = check_pad_factor(pad_factor)
     if method == "fraunhofer":
         if z <= 0:
             raise ValueError(f"method='fraunhofer' needs distance > 0, got {z!r}")
@@ -174,7 +173,11 @@ def transfer_function(
     lams, multi, z, pad = check_propagation_args(wavelength, distance, method, pad_factor)
     if method == "fraunhofer":
         raise ValueError("method='fraunhofer' has no transfer function; use fraunhofer()")
-    complex_dtype(dtype)
+    return _transfer_function(grid, lams, multi, z, method, pad, trim, complex_dtype(dtype), device)
+
+
+def _transfer_function(grid, lams, multi, z, method, pad, trim, dtype, device) -> torch.Tensor:
+    """:func:`transfer_function` of checked arguments (from :func:`check_propagation_args`)."""
     shape = padded_shape(grid.shape, grid.spacing, max(lams), z, method, pad, trim)
     Hs = []
     for lam in lams:
@@ -195,10 +198,13 @@ def fraunhofer_output_grid(grid, wavelength: float, distance: float, pad_factor:
 
     Its shape is ``ceil(pad_factor * n)`` and its pitch ``lambda z / (N d)`` per axis.
     """
+    lam = positive_float(wavelength, "wavelength")
+    return _fraunhofer_output_grid(grid, lam, positive_float(distance, "distance"), pad_factor)
+
+
+def _fraunhofer_output_grid(grid, lam: float, z: float, pad_factor: float):
     from ..grid import Grid
 
-    lam = positive_float(wavelength, "wavelength")
-    z = positive_float(distance, "distance")
     pg = grid.padded(pad_factor)
     return Grid(pg.shape, (lam * z / (pg.ny * grid.dy), lam * z / (pg.nx * grid.dx)))
 
@@ -213,8 +219,13 @@ def fraunhofer_factor(
     device=None,
 ) -> torch.Tensor:
     """The output-plane factor ``exp(ikz) exp(i k u^2 / 2z) dx dy / (i lambda z)``, ``(Ny, Nx)``."""
-    out = fraunhofer_output_grid(grid, wavelength, distance, pad_factor)
-    lam, z = float(wavelength), float(distance)
+    lam = positive_float(wavelength, "wavelength")
+    z = positive_float(distance, "distance")
+    return _fraunhofer_factor(grid, lam, z, pad_factor, dtype, device)
+
+
+def _fraunhofer_factor(grid, lam: float, z: float, pad_factor, dtype, device) -> torch.Tensor:
+    out = _fraunhofer_output_grid(grid, lam, z, pad_factor)
     k = 2 * math.pi / lam
     phase = k * z + k * out.r2(device=device) / (2 * z)
     amp = grid.dx * grid.dy / (lam * z)
@@ -233,10 +244,12 @@ def fraunhofer(field, grid, wavelength: float, distance: float, pad_factor: floa
     """
     complex_tensor(field)
     grid.check_field(field)
-    check_propagation_args(wavelength, distance, "fraunhofer", pad_factor)
-    factor = fraunhofer_factor(
-        grid, wavelength, distance, pad_factor, dtype=field.dtype, device=field.device
-    )
+    lams, _, z, pad = check_propagation_args(wavelength, distance, "fraunhofer", pad_factor)
+    return _fraunhofer(field, grid, lams[0], z, pad)
+
+
+def _fraunhofer(field, grid, lam: float, z: float, pad: float) -> torch.Tensor:
+    factor = _fraunhofer_factor(grid, lam, z, pad, field.dtype, field.device)
     return centered_fft2(pad_centered(field, tuple(factor.shape))) * factor
 
 
@@ -283,24 +296,17 @@ def propagate(
     complex_tensor(field)
     grid.check_field(field)
     lams, multi, z, pad = check_propagation_args(wavelength, distance, method, pad_factor)
-    warn_if_aliased(grid, lams, z, method, pad, trim, strict)
+    _warn_if_aliased(grid, lams, z, method, pad, trim, strict)
     if method == "fraunhofer":
-        return fraunhofer(field, grid, lams[0], z, pad)
-    H = transfer_function(
-        grid,
-        wavelength,
-        z,
-        method,
-        pad_factor=pad,
-        trim=trim,
-        dtype=field.dtype,
-        device=field.device,
-    )
+        return _fraunhofer(field, grid, lams[0], z, pad)
+    H = _transfer_function(grid, lams, multi, z, method, pad, trim, field.dtype, field.device)
     return apply_transfer(field, H, multi)
 
 
-def warn_if_aliased(grid, lams, z, method, pad, trim, strict):
-    report = sampling_report(grid, lams, z, method, pad, trim)
+def _warn_if_aliased(grid, lams, z, method, pad, trim, strict):
+    """The sampling report of checked arguments; warns (or with ``strict`` raises) when
+    the step is undersampled."""
+    report = _report(grid, max(lams), z, method, pad, trim)
     if report.aliases:
         msg = (
             f"propagation is undersampled: {report}\n"

@@ -205,14 +205,17 @@ def sampling_report(
 
     ``wavelength`` may be a sequence; the longest one (widest light cone) is analysed.
     """
-    from .._checks import finite_float, one_of, positive_float, positive_floats
+    from .._checks import check_pad_factor, finite_float, one_of, positive_floats
 
     one_of(method, METHODS, "method")
     lam = max(positive_floats(wavelength, "wavelength"))
-    z = finite_float(distance, "distance")
-    pad_factor = positive_float(pad_factor, "pad_factor")
-    if pad_factor < 1:
-        raise ValueError(f"pad_factor must be >= 1, got {pad_factor}")
+    return _report(
+        grid, lam, finite_float(distance, "distance"), method, check_pad_factor(pad_factor), trim
+    )
+
+
+def _report(grid, lam: float, z: float, method: str, pad_factor: float, trim: bool):
+    """:func:`sampling_report` of checked arguments (``lam``: the longest wavelength)."""
     shape = padded_shape(grid.shape, grid.spacing, lam, z, method, pad_factor, trim)
     paraxial = method in PARAXIAL
     cones, allowed, zcs, band = [], [], [], []

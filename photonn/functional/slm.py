@@ -27,7 +27,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .._checks import positive_float, positive_int
+from .._checks import fraction, positive_float, positive_int
 
 __all__ = [
     "linear_lut",
@@ -110,24 +110,23 @@ def effective_fill_transmission(phase: torch.Tensor, fill_factor: float) -> torc
     The inter-pixel gap (area fraction ``1 - ff``) passes light unmodulated.
     Valid when the higher orders of the pixel grating leave the system.
     """
-    ff = _fill(fill_factor)
+    return _fill_transmission(phase, fraction(fill_factor, "fill_factor"))
+
+
+def _fill_transmission(phase: torch.Tensor, ff: float) -> torch.Tensor:
     t = torch.polar(torch.ones_like(phase), phase)
     if ff == 1.0:
         return t
     return ff * t + (1.0 - ff)
 
 
-def _fill(fill_factor) -> float:
-    ff = positive_float(fill_factor, "fill_factor")
-    if ff > 1:
-        raise ValueError(f"fill_factor is an area fraction in (0, 1], got {fill_factor!r}")
-    return ff
-
-
 def fill_width(fill_factor: float, oversample: int) -> int:
     """Modulating width ``a = round(sqrt(ff) s)`` (>= 1) samples of an ``s``-sample pixel."""
-    ff = _fill(fill_factor)
-    s = positive_int(oversample, "oversample")
+    ff = fraction(fill_factor, "fill_factor (an area fraction)")
+    return _fill_width(ff, positive_int(oversample, "oversample"))
+
+
+def _fill_width(ff: float, s: int) -> int:
     return max(1, min(s, round(math.sqrt(ff) * s)))
 
 
@@ -146,9 +145,14 @@ def pixelate(phase: torch.Tensor, oversample: int, fill_factor: float = 1.0) -> 
         complex ``(..., py * s, px * s)``.
     """
     s = positive_int(oversample, "oversample")
+    return _pixelate(phase, s, fraction(fill_factor, "fill_factor (an area fraction)"))
+
+
+def _pixelate(phase: torch.Tensor, s: int, ff: float) -> torch.Tensor:
+    """:func:`pixelate` of checked arguments."""
     if s == 1:
-        return effective_fill_transmission(phase, fill_factor)
-    a = fill_width(fill_factor, s)
+        return _fill_transmission(phase, ff)
+    a = _fill_width(ff, s)
     t = torch.polar(torch.ones_like(phase), phase)
     t = t.repeat_interleave(s, dim=-2).repeat_interleave(s, dim=-1)
     if a == s:
@@ -186,8 +190,21 @@ def apply_crosstalk(phase: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     Edges are replicated (a border pixel's missing neighbours show its own
     value), so a uniform phase stays uniform when the kernel sums to 1.
     """
+    return _convolve(phase, check_kernel(kernel))
+
+
+def check_kernel(kernel: torch.Tensor, name: str = "kernel") -> torch.Tensor:
+    """A crosstalk kernel: 2-D, odd-sized."""
     if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
-        raise ValueError(f"kernel must be 2-D with odd sizes, got shape {tuple(kernel.shape)}")
+        raise ValueError(
+            f"{name} must be 2-D with odd sizes (centred on the pixel), got shape "
+            f"{tuple(kernel.shape)}"
+        )
+    return kernel
+
+
+def _convolve(phase: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """:func:`apply_crosstalk` with a checked kernel."""
     ky, kx = kernel.shape
     if ky == 1 and kx == 1:
         return phase * kernel[0, 0].to(phase.dtype)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._checks import real_of
+from .._checks import real_of, tensor
 from .mzi_mesh import MeshLayout, clements_layout, mzi_mesh_matrix, reck_layout
 
 __all__ = [
@@ -60,8 +60,7 @@ class MeshPhases:
 
 def check_unitary(U, name: str = "U", atol: float | None = None) -> torch.Tensor:
     """Check that ``U`` is a square complex unitary matrix (``U U^H = I`` to ``atol``)."""
-    if not isinstance(U, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(U).__name__}")
+    tensor(U, name)
     if U.ndim != 2 or U.shape[0] != U.shape[1]:
         raise ValueError(f"{name} must be a square matrix (N, N), got shape {tuple(U.shape)}")
     if not U.is_complex():

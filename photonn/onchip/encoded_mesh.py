@@ -63,16 +63,26 @@ optical transit plus detector integration per slot (picoseconds to nanoseconds;
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, finite_float, one_of, positive_int, real_of
+from .._checks import (
+    check_generator,
+    complex_dtype,
+    feature_batch,
+    non_negative_float,
+    one_of,
+    positive_int,
+    real_of,
+)
 from .._module import ComplexModule
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
-from ..functional.mzi_mesh import MeshLayout, mesh_layout, mzi_mesh_batched
+from ..functional.mzi_mesh import MeshLayout, _mesh_batched, mesh_layout
+from .imperfections import MeshImperfections, _static_buffers, _using
 
 __all__ = ["EncodedMesh"]
 
@@ -80,6 +90,27 @@ ENCODE = ("theta", "phi", "both")
 ASSIGN = ("split", "replicate")
 INTEGRATE = ("incoherent", "coherent")
 READOUT = ("intensity", "affine")
+_MODELLED = ("coupler_error", "arm_loss_db")
+# the fields of a MeshImperfections that an encoded mesh does not model (its phases are
+# data, written afresh at every slot): refused rather than silently ignored
+_NOT_MODELLED = {
+    "theta_error": lambda v: v.theta_error is not None,
+    "phi_error": lambda v: v.phi_error is not None,
+    "crosstalk": lambda v: v.crosstalk is not None,
+    "dac": lambda v: v.dac is not None,
+    "phase_noise_std": lambda v: v.phase_noise_std != 0,
+}
+
+
+def _value_from_loaded_buffers(mesh: EncodedMesh, _incompatible) -> None:
+    """After ``load_state_dict``, the value describes the loaded buffers (a stored
+    model's errors), so that :attr:`EncodedMesh.imperfections` never disagrees with
+    what the mesh computes."""
+    static = {
+        name: None if getattr(mesh, name) is None else getattr(mesh, name).to(torch.float64)
+        for name in _MODELLED
+    }
+    mesh._imperfections = mesh._imperfections.replace(**static)
 
 
 class EncodedMesh(ComplexModule):
@@ -114,6 +145,9 @@ class EncodedMesh(ComplexModule):
             initial phases are random): biases uniform in ``[0, 2 pi)``,
             ``s ~ CN(0, 1)`` per mode, ``D_k`` uniform, the affine map as
             ``nn.Linear``'s default.
+        imperfections: a :class:`~photonn.onchip.MeshImperfections` with static
+            ``coupler_error`` ``(n_mzi, 2)`` [rad] and ``arm_loss_db`` ``(n_mzi, 2)``
+            [dB], shared by every slot; default: ideal. Its other fields are refused.
         dtype: ``torch.complex64`` (default) or ``torch.complex128``; phases and
             scores are the matching real dtype.
         device: where the parameters live.
@@ -127,10 +161,13 @@ class EncodedMesh(ComplexModule):
     ``(B, K, N)``; :meth:`intensity` real ``(B, N)``; ``forward`` real
     ``(B, m)`` (intensity readout) or ``(B, C)`` (affine).
 
-    Non-idealities (off by default): static coupler splitting errors and arm losses
-    shared by every slot (:meth:`set_errors`, :meth:`from_profile`). Thermal
-    crosstalk, DAC quantisation and phase noise of :class:`MZIMesh` are not
-    modelled here.
+    Non-idealities (off by default): ``imperfections``, a frozen
+    :class:`~photonn.onchip.MeshImperfections` given at construction (or by
+    :meth:`from_profile`) and changed by replacing it (``mesh.imperfections =
+    mesh.imperfections.replace(coupler_error=...)``; :meth:`using` for a while). Its
+    static coupler splitting errors and arm losses are shared by every slot; the
+    static phase errors, thermal crosstalk, DAC quantisation and phase noise of
+    :class:`MZIMesh` are not modelled here and are refused.
     """
 
     def __init__(
@@ -149,6 +186,7 @@ class EncodedMesh(ComplexModule):
         num_classes: int | None = None,
         gain_std: float = 1.0,
         generator: torch.Generator | None = None,
+        imperfections: MeshImperfections | None = None,
         dtype=torch.complex64,
         device=None,
     ):
@@ -162,14 +200,10 @@ class EncodedMesh(ComplexModule):
         self.integrate = one_of(integrate, INTEGRATE, "integrate")
         self.readout = one_of(readout, READOUT, "readout")
         self.dtype = complex_dtype(dtype)
-        gain_std = finite_float(gain_std, "gain_std")
-        if gain_std < 0:
-            raise ValueError(f"gain_std must be >= 0 [rad per unit input], got {gain_std}")
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(
-                "EncodedMesh needs generator=torch.Generator().manual_seed(seed): its initial "
-                f"phases, gains and input field are random (got {type(generator).__name__})"
-            )
+        gain_std = non_negative_float(gain_std, "gain_std", "rad per unit input")
+        check_generator(
+            generator, required_for="EncodedMesh's initialisation (phases, gains, field)"
+        )
         m, K, D = self.layout.n_mzi, self.slots, self.in_features
         self.encodable = m * (2 if encode == "both" else 1)
         P = self._phases_per_slot(phases_per_slot)
@@ -230,6 +264,8 @@ class EncodedMesh(ComplexModule):
             self.register_parameter("readout_bias", None)
         self.register_buffer("coupler_error", None)
         self.register_buffer("arm_loss_db", None)
+        self.imperfections = MeshImperfections() if imperfections is None else imperfections
+        self.register_load_state_dict_post_hook(_value_from_loaded_buffers)
         self.response_time: float | None = None
 
     # ---- construction helpers ------------------------------------------------------
@@ -314,42 +350,61 @@ class EncodedMesh(ComplexModule):
         prof = resolve_profile(profile, kind="mzi_platform")
         loss_db, sigma = prof.insertion_loss_db, prof.coupler_imbalance_sigma
         mesh = cls(n, **kwargs)
-        m = mesh.layout.n_mzi
+        m, rdt = mesh.layout.n_mzi, real_of(mesh.dtype)
         loss = torch.full((m, 2), loss_db, dtype=torch.float64)
         coupler = None
         if error_generator is not None and sigma > 0:
             coupler = sigma * torch.randn(m, 2, generator=error_generator, dtype=torch.float64)
-        mesh.set_errors(coupler_error=coupler, arm_loss_db=loss)
+        # the values the mesh's real dtype stores, so that the value and the buffers agree
+        mesh.imperfections = MeshImperfections(
+            coupler_error=None if coupler is None else coupler.to(rdt),
+            arm_loss_db=loss.to(rdt),
+        )
         if prof.response_time is not None:
             mesh.response_time = prof.response_time
         mesh.profile_name = prof.name
         return mesh
 
     # ---- non-idealities --------------------------------------------------------------
-    def set_errors(self, *, coupler_error=None, arm_loss_db=None) -> None:
-        """Set (or with ``None`` clear) static errors shared by every slot and sample.
+    @property
+    def imperfections(self) -> MeshImperfections:
+        """The mesh's static errors, a frozen :class:`MeshImperfections`; assign a new
+        value to change them (shapes are checked against ``n_mzi``; only
+        ``coupler_error`` and ``arm_loss_db`` are modelled)."""
+        return self._imperfections
 
-        Args:
-            coupler_error: ``(n_mzi, 2)`` splitting-angle deviation from ``pi/4`` [rad]
-                of each MZI's input and output couplers.
-            arm_loss_db: ``(n_mzi, 2)`` power loss of the internal arms [dB], >= 0.
-        """
-        m = self.layout.n_mzi
-        rdt = real_of(self.dtype)
-        dev = self.theta_bias.device
-        out = []
-        for name, t in (("coupler_error", coupler_error), ("arm_loss_db", arm_loss_db)):
-            if t is not None:
-                t = torch.as_tensor(t)
-                if t.shape != (m, 2):
-                    raise ValueError(f"{name} must have shape ({m}, 2), got {tuple(t.shape)}")
-                if not torch.isfinite(t).all():
-                    raise ValueError(f"{name} contains NaN or inf")
-                t = t.to(device=dev, dtype=rdt)
-            out.append(t)
-        if out[1] is not None and (out[1] < 0).any():
-            raise ValueError("arm_loss_db must be >= 0 dB (passive arms)")
-        self.coupler_error, self.arm_loss_db = out
+    @imperfections.setter
+    def imperfections(self, value: MeshImperfections) -> None:
+        bufs = _static_buffers(value, self.layout, self.theta_bias, _MODELLED)
+        unmodelled = [name for name, is_set in _NOT_MODELLED.items() if is_set(value)]
+        if unmodelled:
+            raise ValueError(
+                f"EncodedMesh models only coupler_error and arm_loss_db, but the "
+                f"imperfections set {', '.join(unmodelled)}; leave them at their defaults "
+                f"(use MZIMesh for phase errors, crosstalk, a DAC or phase noise)"
+            )
+        self.coupler_error, self.arm_loss_db = bufs["coupler_error"], bufs["arm_loss_db"]
+        self._imperfections = value
+
+    def using(self, imperfections: MeshImperfections):
+        """Evaluate the mesh under other imperfections inside the ``with`` block, then
+        restore its own (also on error); ``mesh.using(MeshImperfections())`` is the ideal
+        mesh."""
+        return _using(self, imperfections)
+
+    def set_errors(self, *, coupler_error=None, arm_loss_db=None) -> None:
+        """Deprecated: ``mesh.imperfections = mesh.imperfections.replace(coupler_error=...,
+        arm_loss_db=...)`` (``None`` clears)."""
+        warnings.warn(
+            "EncodedMesh.set_errors(...) is deprecated: the imperfections are one frozen "
+            "value; use mesh.imperfections = mesh.imperfections.replace(coupler_error=..., "
+            "arm_loss_db=...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.imperfections = self._imperfections.replace(
+            coupler_error=coupler_error, arm_loss_db=arm_loss_db
+        )
 
     # ---- sizes and timing ------------------------------------------------------------
     @property
@@ -412,34 +467,14 @@ class EncodedMesh(ComplexModule):
                 "no response time: pass response_time= [s] or build the mesh with "
                 "EncodedMesh.from_profile(...) from a profile with response_time_us"
             )
-        tau = finite_float(response_time, "response_time")
-        slot = finite_float(slot_time, "slot_time")
-        if tau < 0 or slot < 0:
-            raise ValueError(f"response_time and slot_time must be >= 0 s, got {tau}, {slot}")
+        tau = non_negative_float(response_time, "response_time", "s")
+        slot = non_negative_float(slot_time, "slot_time", "s")
         return self.slots * (tau + slot)
 
     # ---- evaluation ------------------------------------------------------------------
-    def _inputs(self, x) -> torch.Tensor:
-        D = self.in_features
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.is_complex() or not x.is_floating_point():
-            raise TypeError(
-                f"x must be a real floating tensor (the data written into phases), got {x.dtype}"
-                "; scale integer images first, e.g. x.float() / 255"
-            )
-        if x.ndim == 3 and x.shape[-1] * x.shape[-2] == D:
-            x = x.flatten(-2)
-        if x.ndim != 2 or x.shape[-1] != D:
-            raise ValueError(
-                f"x must have shape (batch, {D}) (or (batch, H, W) with H W = {D}), "
-                f"got {tuple(x.shape)}; resize the inputs to in_features = {D}"
-            )
-        return x.to(real_of(self.dtype))
-
     def phases(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(theta, phi)`` of every slot [rad], each real ``(B, K, n_mzi)``."""
-        x = self._inputs(x)
+        x = feature_batch(x, self.in_features, real_of(self.dtype), "phases")
         m = self.n_mzi
         xpad = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
         values = self.gain * xpad[:, self.input_index]  # (B, K, P)
@@ -455,7 +490,8 @@ class EncodedMesh(ComplexModule):
         """The output field of every slot, ``y_k = U(theta_k, phi_k) s``, complex ``(B, K, N)``
         (with the coherent output screens ``D_k`` applied)."""
         theta, phi = self.phases(x)
-        return mzi_mesh_batched(
+        # x was checked by phases(); the mesh's own tensors are right by construction
+        return _mesh_batched(
             self.input_field(),
             theta,
             phi,
@@ -491,4 +527,4 @@ class EncodedMesh(ComplexModule):
         )
 
 
-forward_keywords(EncodedMesh.from_profile, EncodedMesh)
+forward_keywords(EncodedMesh.from_profile, EncodedMesh, supplied=("imperfections",))

@@ -11,6 +11,7 @@ number of MZIs, are checked when a mesh takes the value.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 
@@ -211,3 +212,44 @@ class MeshImperfections:
             theta_error=ps * rnd(m) if ps else None,
             phi_error=ps * rnd(m) if ps else None,
         )
+
+
+def _static_buffers(value, layout, ref: torch.Tensor, names=None) -> dict:
+    """The static error tensors ``names`` (default all four) of ``value``, a
+    :class:`MeshImperfections`, checked against ``layout``'s number of MZIs and placed on
+    ``ref``'s device and dtype (None where off): what a mesh keeps as its buffers."""
+    if not isinstance(value, MeshImperfections):
+        raise TypeError(
+            f"imperfections must be a photonn.onchip.MeshImperfections, got "
+            f"{type(value).__name__}; build one with MeshImperfections(...) or "
+            f"mesh.imperfections.replace(...)"
+        )
+    m = layout.n_mzi
+    shapes = {
+        "coupler_error": (m, 2),
+        "arm_loss_db": (m, 2),
+        "theta_error": (m,),
+        "phi_error": (m,),
+    }
+    bufs = {}
+    for name in shapes if names is None else names:
+        t = getattr(value, name)
+        if t is not None and t.shape != shapes[name]:
+            raise ValueError(
+                f"{name} must have shape {shapes[name]} for this {layout.name} mesh of "
+                f"{m} MZIs, got {tuple(t.shape)}"
+            )
+        bufs[name] = None if t is None else t.to(device=ref.device, dtype=ref.dtype)
+    return bufs
+
+
+@contextlib.contextmanager
+def _using(mesh, imperfections: MeshImperfections):
+    """``mesh`` under ``imperfections`` inside the ``with`` block, then its own value again
+    (also on error): the ``using`` of every mesh that holds a :class:`MeshImperfections`."""
+    own = mesh.imperfections
+    mesh.imperfections = imperfections
+    try:
+        yield mesh
+    finally:
+        mesh.imperfections = own

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 
@@ -30,7 +29,7 @@ from ..functional.mzi_mesh import (
     prefer_matrix,
 )
 from ..functional.unitary import decompose, fidelity, haar_unitary
-from .imperfections import DAC, MeshImperfections
+from .imperfections import DAC, MeshImperfections, _static_buffers, _using
 
 __all__ = ["MZIMesh"]
 
@@ -222,28 +221,7 @@ class MZIMesh(ComplexModule):
 
     @imperfections.setter
     def imperfections(self, value: MeshImperfections) -> None:
-        if not isinstance(value, MeshImperfections):
-            raise TypeError(
-                f"imperfections must be a photonn.onchip.MeshImperfections, got "
-                f"{type(value).__name__}; build one with MeshImperfections(...) or "
-                f"mesh.imperfections.replace(...)"
-            )
-        m = self.layout.n_mzi
-        ref = self.theta
-        bufs = {}
-        for name, shape in (
-            ("coupler_error", (m, 2)),
-            ("arm_loss_db", (m, 2)),
-            ("theta_error", (m,)),
-            ("phi_error", (m,)),
-        ):
-            t = getattr(value, name)
-            if t is not None and t.shape != shape:
-                raise ValueError(
-                    f"{name} must have shape {shape} for this {self.layout.name} mesh of "
-                    f"{m} MZIs, got {tuple(t.shape)}"
-                )
-            bufs[name] = None if t is None else t.to(device=ref.device, dtype=ref.dtype)
+        bufs = _static_buffers(value, self.layout, self.theta)
         index = values = None
         if value.crosstalk is not None:
             index, values = self._crosstalk_entries(value.crosstalk)
@@ -280,17 +258,11 @@ class MZIMesh(ComplexModule):
             idx, val = idx[:, keep], val[keep]
         return idx.to(ref.device), val.to(device=ref.device, dtype=ref.dtype)
 
-    @contextlib.contextmanager
     def using(self, imperfections: MeshImperfections):
         """Evaluate the mesh under other imperfections inside the ``with`` block, then
         restore its own (also on error). ``mesh.using(MeshImperfections())`` is the ideal
         mesh; re-programming uses ``mesh.using(mesh.imperfections.replace(dac=None))``."""
-        own = self._imperfections
-        self.imperfections = imperfections
-        try:
-            yield self
-        finally:
-            self.imperfections = own
+        return _using(self, imperfections)
 
     # read-only views of the value (the names that exports and older code read)
     @property

@@ -10,7 +10,7 @@ One pass ``t`` (``k = s(t)``; every step but the first is optional, off by defau
     z = f_t(z)                             # nonlinearity (its parameters: fast elements)
     h = alpha * h + z                      # leak
 
-so with the defaults ``ReLaX(bank, repeats)(x)`` is exactly
+so with the defaults ``ReLaX(bank, l_t)(x)`` is exactly
 ``bank[s(T-1)](... bank[s(1)](bank[s(0)](x)))`` with ``s(t) = t mod L_W``.
 """
 
@@ -57,7 +57,8 @@ class ReLaX(nn.Module):
             :class:`~photonn.onchip.MZIMesh`, :class:`~photonn.onchip.SVDLinear`, a
             phase mask followed by a propagator, or an ``nn.Linear``), or an
             ``nn.ModuleList``.
-        repeats: ``L_T >= 1``, how often the schedule's period is run.
+        l_t: ``L_T >= 1``, how often the schedule's period is run (``repeats=``:
+            its deprecated name).
         schedule: ``None``/``"periodic"``, ``"block"`` or a period of bank indices; see
             :func:`~photonn.reuse.relax_schedule`.
         activation: the nonlinearity ``f`` after each pass: ``None`` (none, the
@@ -110,7 +111,7 @@ class ReLaX(nn.Module):
     def __init__(
         self,
         bank,
-        repeats: int,
+        l_t: int | None = None,
         schedule=None,
         *,
         activation=None,
@@ -129,8 +130,10 @@ class ReLaX(nn.Module):
         device=None,
         checkpoint: bool | int | None = None,
         record: bool | None = None,
+        repeats: int | None = None,
     ):
         super().__init__()
+        l_t = renamed(l_t, repeats, new_name="l_t", old_name="repeats", owner="ReLaX")
         if isinstance(bank, nn.Module) and not isinstance(bank, (nn.ModuleList, nn.Sequential)):
             raise TypeError(
                 "bank must be a sequence of layers (e.g. [nn.Linear(64, 64)] or an "
@@ -151,8 +154,8 @@ class ReLaX(nn.Module):
         check_device(device)
         self.dtype = dtype
         self.bank = nn.ModuleList(layers)
-        self.repeats = positive_int(repeats, "repeats")
-        self.schedule = relax_schedule(len(layers), self.repeats, schedule)
+        self.l_t = positive_int(l_t, "l_t")
+        self.schedule = relax_schedule(len(layers), self.l_t, schedule)
         self.schedule_kind = (
             schedule if isinstance(schedule, str) or schedule is None else "sequence"
         ) or "periodic"
@@ -211,7 +214,7 @@ class ReLaX(nn.Module):
                     f"bank layer {a} ({type(self.bank[a]).__name__}) outputs features "
                     f"{shapes[a][1]}, but pass {t + 1} feeds them to bank layer {b} "
                     f"({type(self.bank[b]).__name__}), which takes {shapes[b][0]}: every layer "
-                    "the schedule chains must take what the one before gives (for repeats > 1, "
+                    "the schedule chains must take what the one before gives (for l_t > 1, "
                     "width -> width)"
                 )
         return shapes
@@ -256,9 +259,21 @@ class ReLaX(nn.Module):
 
     # -- properties ---------------------------------------------------------------------
     @property
-    def num_layers(self) -> int:
+    def l_w(self) -> int:
         """``L_W``, the bank size."""
         return len(self.bank)
+
+    @property
+    def num_layers(self) -> int:
+        """Deprecated: :attr:`l_w`."""
+        warnings.warn("ReLaX.num_layers is deprecated: use l_w", DeprecationWarning, stacklevel=2)
+        return self.l_w
+
+    @property
+    def repeats(self) -> int:
+        """Deprecated: :attr:`l_t`."""
+        warnings.warn("ReLaX.repeats is deprecated: use l_t", DeprecationWarning, stacklevel=2)
+        return self.l_t
 
     @property
     def effective_depth(self) -> int:
@@ -550,7 +565,7 @@ class ReLaX(nn.Module):
     def extra_repr(self) -> str:
         n = self.num_parameters
         return (
-            f"L_W={self.num_layers}, L_T={self.repeats}, schedule={self.schedule_kind!r}, "
+            f"L_W={self.l_w}, L_T={self.l_t}, schedule={self.schedule_kind!r}, "
             f"effective_depth={self.effective_depth}, bank_parameters={n.bank}, "
             f"per_pass_parameters={n.per_pass}, share={self.share!r}, leak={self.leak}, "
             f"switch_loss_db={self.switch_loss_db}, pass_noise={self.pass_noise}, fold={self.fold}"

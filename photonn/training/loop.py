@@ -57,6 +57,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .._checks import positive_int
 from . import distributed as dist_
 from .callbacks import StopTraining
 from .checkpoint import (
@@ -87,12 +88,6 @@ class NonFiniteLossError(FloatingPointError):
     def __init__(self, message: str, *, epoch: int = 0, step: int = 0):
         super().__init__(message)
         self.epoch, self.step = epoch, step
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return value
 
 
 def _scalar_loss(value, where: str) -> torch.Tensor:
@@ -141,7 +136,7 @@ def evaluate(
     synchronisation at the end.
     """
     x, y = check_data(data, "data")
-    _positive_int(batch_size, "batch_size")
+    positive_int(batch_size, "batch_size")
     device = torch.device(device) if device is not None else _model_device(model)
     was_training = model.training
     model.eval()
@@ -571,7 +566,7 @@ class Trainer:
         last, smaller batch of each epoch.
         """
         x, y = check_data(data, "train data")
-        _positive_int(batch_size, "batch_size")
+        positive_int(batch_size, "batch_size")
         world = self.plan.data_world
         if world > 1:
             dist_.check_batch_size(batch_size, world)
@@ -809,8 +804,8 @@ class Trainer:
         ``test`` (optional) is evaluated after each epoch too, as ``test_*``, for
         monitoring only: nothing is chosen by it. Returns the history.
         """
-        _positive_int(epochs, "epochs")
-        _positive_int(eval_batch_size, "eval_batch_size")
+        positive_int(epochs, "epochs")
+        positive_int(eval_batch_size, "eval_batch_size")
         check_data(train, "train data")
         if validation is not None:
             _, yv = check_data(validation, "validation data")

@@ -31,7 +31,7 @@ def _keywords(fn) -> dict:
                 "dark_current_e_per_s",
             },
         ),
-        (EncodedMesh, {"n"}, set()),
+        (EncodedMesh, {"n"}, {"imperfections"}),
     ],
 )
 def test_signature_shows_the_constructor_keywords(cls, own, supplied):

@@ -365,7 +365,7 @@ class TestRunKind:
     def test_depth_sets_the_repeats(self):
         for l_w in (1, 2, 4):
             net = build_model(self._cfg(width=3, l_w=l_w, depth=4), _g())[-1]
-            assert net.relax.effective_depth == 4 and net.relax.repeats == 4 // l_w
+            assert net.relax.effective_depth == 4 and net.relax.l_t == 4 // l_w
         with pytest.raises(ValueError, match="not a multiple of model.l_w"):
             self._cfg(l_w=3, depth=4)
 

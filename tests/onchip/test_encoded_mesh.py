@@ -20,7 +20,7 @@ from photonn.functional.mzi_mesh import (
     mzi_mesh_matrix,
     reck_layout,
 )
-from photonn.onchip import EncodedMesh
+from photonn.onchip import DAC, EncodedMesh, MeshImperfections
 
 C128, F64 = torch.complex128, torch.float64
 LAYOUTS = {"clements": clements_layout, "reck": reck_layout}
@@ -244,9 +244,9 @@ def test_exceptions():
     with pytest.raises(TypeError, match="imaginary"):
         mesh.to(torch.float32)
     with pytest.raises(ValueError, match=r"\(6, 2\)"):
-        mesh.set_errors(coupler_error=torch.zeros(5, 2))
+        mesh.imperfections = MeshImperfections(coupler_error=torch.zeros(5, 2))
     with pytest.raises(ValueError, match=">= 0 dB"):
-        mesh.set_errors(arm_loss_db=-torch.ones(6, 2))
+        mesh.imperfections = MeshImperfections(arm_loss_db=-torch.ones(6, 2))
     with pytest.raises(ValueError, match="response_time"):
         mesh.time_per_inference()
     with pytest.raises(ValueError, match="expected kind"):
@@ -302,10 +302,12 @@ def test_both_interleaves_theta_and_phi_over_the_whole_depth():
 
 def test_fields_equal_dense_per_slot_meshes():
     for integrate in ("incoherent", "coherent"):
-        mesh = make(5, 7, slots=3, integrate=integrate, dtype=C128, layout="reck")
-        mesh.set_errors(
+        errors = MeshImperfections(
             coupler_error=0.05 * torch.randn(10, 2, generator=gen(2), dtype=F64),
             arm_loss_db=torch.full((10, 2), 0.3, dtype=F64),
+        )
+        mesh = make(
+            5, 7, slots=3, integrate=integrate, dtype=C128, layout="reck", imperfections=errors
         )
         x = torch.rand(4, 7, dtype=F64, generator=gen(3))
         theta, phi = mesh.phases(x)
@@ -412,12 +414,64 @@ def test_state_dict_round_trip():
     torch.testing.assert_close(a(x), b(x), rtol=0, atol=0)
 
 
+def test_imperfections_are_one_value_replaced_not_toggled():
+    errors = MeshImperfections(
+        coupler_error=0.05 * torch.randn(6, 2, generator=gen(5), dtype=F64),
+        arm_loss_db=torch.full((6, 2), 0.2, dtype=F64),
+    )
+    x = torch.rand(3, 6, dtype=F64, generator=gen(6))
+    ideal = make(dtype=C128)
+    built = make(dtype=C128, imperfections=errors)
+    assert built.imperfections is errors and ideal.imperfections.is_ideal
+    torch.testing.assert_close(built.coupler_error, errors.coupler_error, rtol=0, atol=0)
+    assert (built(x) - ideal(x)).abs().max() > 1e-3
+    # assignment, the context and the deprecated mutator all give the same mesh
+    assigned = make(dtype=C128)
+    assigned.imperfections = errors
+    torch.testing.assert_close(assigned(x), built(x), rtol=0, atol=0)
+    with assigned.using(MeshImperfections()):
+        torch.testing.assert_close(assigned(x), ideal(x), rtol=0, atol=0)
+    assert assigned.imperfections is errors
+    torch.testing.assert_close(assigned(x), built(x), rtol=0, atol=0)
+    old = make(dtype=C128)
+    with pytest.warns(DeprecationWarning, match="mesh.imperfections"):
+        old.set_errors(coupler_error=errors.coupler_error, arm_loss_db=errors.arm_loss_db)
+    torch.testing.assert_close(old(x), built(x), rtol=0, atol=0)
+    # a loaded state dict brings its errors into the value (complex64: the buffers are
+    # float32 copies, not the value's own float64 tensors)
+    stored = make(imperfections=errors)
+    loaded = make(imperfections=errors.replace(coupler_error=torch.zeros(6, 2)))
+    loaded.load_state_dict(stored.state_dict())
+    torch.testing.assert_close(loaded.imperfections.coupler_error, stored.coupler_error.double())
+    torch.testing.assert_close(loaded(x.float()), stored(x.float()), rtol=0, atol=0)
+
+
+def test_imperfections_it_does_not_model_are_refused():
+    for field, value in (
+        ("crosstalk", 0.05),
+        ("dac", DAC(8)),
+        ("phase_noise_std", 0.01),
+        ("theta_error", torch.zeros(6)),
+        ("phi_error", torch.zeros(6)),
+    ):
+        kw = (
+            {field: value, "noise_generator": gen()}
+            if field == "phase_noise_std"
+            else {field: value}
+        )
+        with pytest.raises(ValueError, match=f"models only coupler_error.*{field}.*MZIMesh"):
+            make(imperfections=MeshImperfections(**kw))
+    with pytest.raises(TypeError, match="MeshImperfections"):
+        make().imperfections = {"coupler_error": torch.zeros(6, 2)}
+
+
 # -- gradients ---------------------------------------------------------------------------------
 
 
 def test_gradcheck_data_and_parameters():
     mesh = make(3, 4, slots=2, integrate="coherent", readout="affine", num_classes=2, dtype=C128)
-    mesh.set_errors(coupler_error=0.05 * torch.randn(3, 2, generator=gen(1), dtype=F64))
+    errors = MeshImperfections(coupler_error=0.05 * torch.randn(3, 2, generator=gen(1), dtype=F64))
+    mesh.imperfections = errors
     x = torch.rand(2, 4, dtype=F64, generator=gen(2), requires_grad=True)
     assert torch.autograd.gradcheck(mesh, (x,))
     names = [n for n, _ in mesh.named_parameters()]

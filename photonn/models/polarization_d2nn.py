@@ -1,0 +1,191 @@
+"""``PolarizationD2NN``: a polarization-multiplexed diffractive network.
+
+Diffractive layers that act on polarization (per-pixel birefringent Jones
+modulators, as metasurfaces or liquid-crystal SLMs) let one stack of layers
+carry two tasks at once: the input's polarization selects the task, and a pair
+of analysers (linear polarizers at 0 and 90 degrees by default) in front of the
+detector regions reads each task's classes. This follows the
+polarization-multiplexed diffractive processors of Li et al., "Polarization
+multiplexed diffractive computing", Light Sci. Appl. 12, 86 (2023), with the
+polarization-insensitive layers and fixed polarizer arrays there replaced by
+learnable per-pixel Jones modulators.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .._checks import complex_dtype, finite_float, positive_float, positive_int, real_of
+from .._module import ComplexModule
+from ..encoding.image import image_to_field
+from ..freespace.detectors import RegionDetector
+from ..freespace.polarization import JonesModulator
+from ..freespace.propagator import Propagator
+from ..functional.jones import jones_vector
+from ..grid import Grid
+
+__all__ = ["PolarizationD2NN"]
+
+
+class PolarizationD2NN(ComplexModule):
+    """Diffractive network of ``L`` per-pixel Jones modulators with a polarizer-pair readout.
+
+    Layout along z: input plane --``distance``--> modulator 1 --``distance``--> ...
+    modulator L --``distance``--> analysers and detector plane. Each analyser
+    ``a`` passes the scalar field ``cos(a) Ex + sin(a) Ey``; the detector regions
+    (one per class, the layout of :class:`~photonn.freespace.RegionDetector`)
+    collect its energy ``E_{a,c}`` [W]. Logits per analyser:
+    ``T * E_{a,c} / sum_c' E_{a,c'}``.
+
+    Args:
+        grid: :class:`photonn.Grid` of every plane.
+        wavelength: [m]; num_layers: ``L``; distance: plane spacing [m].
+        num_classes: classes per analyser channel (default 10).
+        input_size: ``(h, w)`` pixels the images are resized to (default half the grid).
+        analyser_angles: the two analyser axes [rad] (default ``(0, pi/2)``).
+        method, pad_factor: propagation (default ``"bl-asm"``, 2).
+        learn_angle, phase_mode, max_phase, phase_bits: per
+            :class:`~photonn.freespace.JonesModulator`.
+        temperature: ``T`` (default 10).
+        init, generator: modulator initialisation (``"zeros"`` is the identity).
+        dtype, device: as every element.
+
+    Shapes:
+        ``forward(images, polarization)``: real images ``(B, H, W)`` in ``[0, 1]``
+        (amplitude encoding) and the input polarization: ``"x"``, ``"y"``, an angle
+        [rad] or a Jones vector ``(2,)`` or ``(B, 2)``; returns logits
+        ``(B, 2, num_classes)``, channel ``i`` read through ``analyser_angles[i]``.
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        wavelength: float,
+        num_layers: int,
+        distance: float,
+        num_classes: int = 10,
+        *,
+        input_size=None,
+        analyser_angles=(0.0, math.pi / 2),
+        method: str = "bl-asm",
+        pad_factor: float = 2.0,
+        learn_angle: bool = True,
+        phase_mode: str = "free",
+        max_phase: float = 2 * math.pi,
+        phase_bits: int | None = None,
+        temperature: float = 10.0,
+        init: str = "zeros",
+        generator: torch.Generator | None = None,
+        strict: bool = False,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
+        self.grid = grid
+        self.dtype = complex_dtype(dtype)
+        self.wavelength = positive_float(wavelength, "wavelength")
+        self.num_layers = positive_int(num_layers, "num_layers")
+        self.distance = positive_float(distance, "distance")
+        self.num_classes = positive_int(num_classes, "num_classes")
+        if input_size is None:
+            input_size = (max(1, grid.ny // 2), max(1, grid.nx // 2))
+        elif isinstance(input_size, int):
+            input_size = (input_size, input_size)
+        self.input_size = tuple(int(v) for v in input_size)
+        if len(analyser_angles) != 2:
+            raise ValueError(f"analyser_angles must hold two angles, got {analyser_angles!r}")
+        self.analyser_angles = tuple(
+            finite_float(a, f"analyser_angles[{i}]") for i, a in enumerate(analyser_angles)
+        )
+        self.temperature = positive_float(temperature, "temperature")
+        self.propagator = Propagator(
+            grid,
+            self.wavelength,
+            self.distance,
+            method,
+            pad_factor,
+            strict=strict,
+            dtype=dtype,
+            device=device,
+        )
+        self.masks = nn.ModuleList(
+            JonesModulator(
+                grid,
+                learn_angle=learn_angle,
+                mode=phase_mode,
+                max_phase=max_phase,
+                bits=phase_bits,
+                init=init,
+                generator=generator,
+                dtype=dtype,
+                device=device,
+            )
+            for _ in range(self.num_layers)
+        )
+        self.detector = RegionDetector(grid, self.num_classes, dtype=dtype, device=device)
+        rdt = real_of(dtype)
+        u = torch.tensor(
+            [[math.cos(a), math.sin(a)] for a in self.analyser_angles], dtype=rdt, device=device
+        )
+        u = torch.where(u.abs() < 1e-12, 0.0, u)  # exact zeros at multiples of pi/2
+        self.register_buffer("analysers", u.to(dtype), persistent=False)
+
+    def _polarization(self, polarization, batch: int) -> torch.Tensor:
+        if isinstance(polarization, str):
+            if polarization not in ("x", "y"):
+                raise ValueError(
+                    "polarization must be 'x', 'y', an angle [rad] or a Jones vector, "
+                    f"got {polarization!r}"
+                )
+            v = [1.0, 0.0] if polarization == "x" else [0.0, 1.0]  # exact axes
+            return torch.tensor(v, dtype=self.dtype, device=self.analysers.device).expand(batch, 2)
+        if isinstance(polarization, (int, float)) and not isinstance(polarization, bool):
+            v = jones_vector(float(polarization), dtype=self.dtype, device=self.analysers.device)
+            return v.expand(batch, 2)
+        v = torch.as_tensor(polarization).to(dtype=self.dtype, device=self.analysers.device)
+        if v.shape not in ((2,), (batch, 2)):
+            raise ValueError(
+                f"a Jones vector polarization must have shape (2,) or ({batch}, 2), "
+                f"got {tuple(v.shape)}"
+            )
+        return v.expand(batch, 2)
+
+    def input_field(self, images: torch.Tensor, polarization="x") -> torch.Tensor:
+        """Polarized input field ``(B, 2, ny, nx)``: amplitude-encoded images times a Jones
+        vector."""
+        if not isinstance(images, torch.Tensor) or images.ndim != 3:
+            raise ValueError("images must be a tensor of shape (B, H, W)")
+        if images.is_floating_point() and not bool(((images >= 0) & (images <= 1)).all()):
+            raise ValueError("images must lie in [0, 1] (amplitude encoding); scale them first")
+        E = image_to_field(images, self.grid.shape, self.input_size, dtype=self.dtype)
+        v = self._polarization(polarization, images.shape[0])
+        return E[:, None] * v[:, :, None, None]
+
+    def output_field(self, images: torch.Tensor, polarization="x") -> torch.Tensor:
+        """Polarized field ``(B, 2, ny, nx)`` in the detector plane (before the analysers)."""
+        E = self.propagator(self.input_field(images, polarization))
+        for mask in self.masks:
+            E = self.propagator(mask(E))
+        return E
+
+    def channel_energies(self, images: torch.Tensor, polarization="x") -> torch.Tensor:
+        """Energy [W] of every class region behind each analyser, ``(B, 2, num_classes)``."""
+        E = self.output_field(images, polarization)
+        analysed = torch.einsum("ap,bpyx->bayx", self.analysers, E)
+        return self.detector.energies(analysed)
+
+    def forward(self, images: torch.Tensor, polarization="x") -> torch.Tensor:
+        e = self.channel_energies(images, polarization)
+        return self.temperature * e / e.sum(-1, keepdim=True).clamp_min(torch.finfo(e.dtype).tiny)
+
+    def extra_repr(self) -> str:
+        return (
+            f"grid={self.grid}, wavelength={self.wavelength:.6g}, layers={self.num_layers}, "
+            f"distance={self.distance:.6g}, classes={self.num_classes}, "
+            f"analysers={self.analyser_angles}"
+        )
