@@ -17,7 +17,7 @@ the shipped profiles or stated here):
 
 Device counts: MZIs of all meshes plus attenuators (svd_mesh), cells (2 per weight,
 pcm), rings (1 per weight, microring). Energy per inference is not modelled here.
-Writes results.md next to this file.
+Writes results/table.md next to this file.
 """
 
 from __future__ import annotations
@@ -155,7 +155,8 @@ def main():
             f"| {fam} | {cond} | {100 * statistics.mean(v):.2f} +- {100 * sd:.2f} % | "
             f"{len(v)} | {dev} |"
         )
-    out = Path(__file__).with_name("results.md")
+    out = Path(__file__).with_name("results") / "table.md"
+    out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
