@@ -13,7 +13,7 @@ tiles' outputs are summed electronically; the bias is added electronically):
   ``max |W_tile|``; signed weights by differential pairs of cells.
 * ``"microring"``: each tile is a broadcast-and-weight
   :class:`~photonn.onchip.MicroringWeightBank` with isolated channels; a weight
-  ``w`` (scaled into ``[-(p - t), p - t]``, ``p`` the drop peak and ``t`` the
+  ``w`` (scaled into ``[-(p - t), p - t]`` less 0.1 %, ``p`` the drop peak and ``t`` the
   through minimum) sets its ring to the detuning whose ``drop - through`` is ``w``
   (balanced detection gives signed weights).
 
@@ -60,14 +60,19 @@ def _tiles(n: int, block: int | None):
 def _microring_tile(W: torch.Tensor, drop_peak: float, through_min: float):
     """A bank with ``weights() = W / scale`` (isolated channels) and its scale."""
     out_f, in_f = W.shape
-    span = drop_peak - through_min
+    # the largest weight just below the on-resonance one: no ring sits exactly on
+    # resonance, where its through port is 0 and the bus's cumprod has no gradient
+    span = (drop_peak - through_min) * (1 - 1e-3)
     peak = W.abs().max().item()
     scale = peak / span if peak > 0 else 1.0
     w = (W / scale).to(torch.float64)
     lor = (w + 1) / (drop_peak + 1 - through_min)  # drop - through = (p + 1 - t) L - 1
     tuning = 0.5 * torch.sqrt(1 / lor - 1)
-    lams = [1.55e-6 + i * 1e-7 for i in range(in_f)]  # 1e8 linewidths apart: isolated
     dtype = torch.float64 if W.dtype == torch.float64 else torch.float32
+    # isolated channels: leakage 1 / (4 apart^2) below the dtype's rounding, and the
+    # Lorentzian's derivative (~ 1 / d^3) still finite in the backward pass
+    apart = 1e8 if dtype == torch.float64 else 1e4  # linewidths
+    lams = [1.55e-6 + i * apart * 1e-15 for i in range(in_f)]
     bank = MicroringWeightBank(
         in_f, out_f, lams, 1e-15, drop_peak=drop_peak, through_min=through_min, dtype=dtype
     )

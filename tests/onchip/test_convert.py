@@ -103,3 +103,11 @@ def test_incoherent_tiles_see_only_powers(family):
     x = torch.randn(4, 5, dtype=F64)
     torch.testing.assert_close(conv(x), model(x), atol=1e-10, rtol=1e-10)
     assert seen and min(seen) >= 0
+
+
+@pytest.mark.parametrize("family", ["svd_mesh", "pcm", "microring"])
+def test_float32_gradients_are_finite(family):
+    conv = convert(nn.Linear(40, 5), family=family, block=16)
+    conv(torch.randn(8, 40)).square().sum().backward()
+    for name, p in conv.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
