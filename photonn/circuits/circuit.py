@@ -30,8 +30,11 @@ from .netlist import Netlist, NetlistError, read_netlist
 
 __all__ = ["Circuit", "SingularCircuitError"]
 
-# a solve whose 1-norm condition number exceeds this loses more than ~1e-6 relative
-# accuracy in complex128 (eps = 2.2e-16): the circuit is called singular there
+# The system matrix is I - S_II C with a passive S (norm <= 1), so its own norm is at
+# most 2 and the size of its inverse measures how close it is to singular: a 1-norm of
+# the inverse above this loses more than ~1e-6 relative accuracy in complex128
+# (eps = 2.2e-16) and the circuit is called singular there. (A resonance of Q ~ 1e9
+# reaches ~1e9; a closed loop with no coupling out, ~1/eps.)
 COND_LIMIT = 1e-6 / torch.finfo(torch.float64).eps
 ONE_THREAD_FROM = 128
 
@@ -59,7 +62,8 @@ def _solve(A: torch.Tensor, B: torch.Tensor, wavelengths: torch.Tensor, what: st
     with _one_thread(n):
         X = torch.linalg.solve(A, B)
         with torch.no_grad():
-            cond = torch.linalg.cond(A.detach(), p=1)
+            Ad = A.detach()
+            cond = torch.linalg.cond(Ad, p=1) / torch.linalg.matrix_norm(Ad, ord=1)
     with torch.no_grad():
         bad = ~torch.isfinite(cond) | (cond > COND_LIMIT) | ~torch.isfinite(X).all(-1).all(-1)
         if bool(bad.any()):
@@ -67,7 +71,7 @@ def _solve(A: torch.Tensor, B: torch.Tensor, wavelengths: torch.Tensor, what: st
             wl = float(wavelengths.reshape(-1)[i]) if wavelengths.numel() > i else float("nan")
             raise SingularCircuitError(
                 f"the circuit is singular at wavelength {wl:.9e} m ({int(bad.sum())} of "
-                f"{bad.numel()} wavelengths; condition number {float(cond[i]):.3g} > "
+                f"{bad.numel()} wavelengths; |(I - S C)^-1| = {float(cond[i]):.3g} > "
                 f"{COND_LIMIT:.3g}) while connecting {what}: a closed lossless loop with no "
                 "coupling out resonates there; add loss or coupling, or avoid that wavelength"
             )
@@ -149,7 +153,8 @@ class Circuit(nn.Module):
         self.subcircuits = nn.ModuleDict()
         for name, m in (models or {}).items():
             if isinstance(m, dict):
-                m = Circuit(m, models=models, dangling=dangling, dtype=torch.complex128)
+                others = {k: v for k, v in models.items() if k != name}
+                m = Circuit(m, models=others, dangling=dangling, dtype=torch.complex128)
             if not isinstance(m, (Model, Circuit)):
                 raise TypeError(
                     f"models[{name!r}] must be a photonn.circuits.Model, a Circuit or a "
