@@ -220,9 +220,9 @@ def test_user_model():
 def _chain(n_rings):
     inst, conn = {}, {}
     for k in range(n_rings):
-        inst[f"r{k}"] = {"component": "ring_add_drop",
-                         "settings": {"coupling1": 0.1 + 0.005 * k, "coupling2": 0.1,
-                                      "length": 40e-6 + k * 1e-7, "loss_db_per_m": 200.0}}  # fmt: skip
+        settings = {"coupling1": 0.1 + 0.005 * k, "coupling2": 0.1}
+        settings.update(length=40e-6 + k * 1e-7, loss_db_per_m=200.0)
+        inst[f"r{k}"] = {"component": "ring_add_drop", "settings": settings}
         if k:
             conn[f"r{k - 1},o2"] = f"r{k},o1"
             conn[f"r{k - 1},o3"] = f"r{k},o4"
