@@ -17,6 +17,7 @@ Conventions: docs/circuits.md.
 from .circuit import Circuit, SingularCircuitError
 from .models import EXPORT_MODELS, MODELS, REQUIRED, Model
 from .netlist import Netlist, NetlistError, read_netlist
+from .time_domain import Photodetector, TimeDomain, lowpass, symbols_to_envelope
 
 
 def export_circuit(netlist, **kwargs) -> Circuit:
@@ -35,7 +36,11 @@ __all__ = [
     "Model",
     "Netlist",
     "NetlistError",
+    "Photodetector",
     "SingularCircuitError",
+    "TimeDomain",
     "export_circuit",
+    "lowpass",
     "read_netlist",
+    "symbols_to_envelope",
 ]
