@@ -228,7 +228,7 @@ class TimeDomain(nn.Module):
         other = [2 * (i // 2) + 1 - (i % 2) for i in range(nL)]
         delay = [int(self._delay[i // 2]) for i in range(nL)]
         tt = t.repeat_interleave(2) if nL else None
-        zero = x.new_zeros(*batch)
+        zero = x.new_zeros(batch)
         history: list[torch.Tensor] = []  # waves entering each line end, per step
         outs = []
         open_from_line = [None] * n_open
@@ -249,7 +249,7 @@ class TimeDomain(nn.Module):
                 a = [xn[..., i] for i in net_ext] + [line_out[..., i] for i in open_from_line]
                 b = torch.stack(a, -1) @ G.transpose(-1, -2)
             else:
-                b = x.new_zeros(*batch, 0)
+                b = x.new_zeros((*batch, 0))
             # waves entering the line ends now
             if nL:
                 enter = []
