@@ -227,12 +227,17 @@ y_branch = mmi1x2
 
 def crossing(wavelengths, loss_db=0.0, crosstalk_db=-60.0) -> torch.Tensor:
     """Waveguide crossing, ports ``o1`` (west), ``o2`` (north), ``o3`` (east), ``o4``
-    (south): ``o1-o3`` and ``o2-o4`` pass with ``loss_db``; each port leaks
-    ``crosstalk_db`` (power, relative) into its two neighbours."""
+    (south). Each port leaks ``x^2 = 10^(crosstalk_db/10)`` of its power (relative) into
+    each of its two neighbours, with a ``+i`` phase, and passes ``1 - 4 x^2`` to the
+    opposite port (``o1-o3``, ``o2-o4``), so that the lossless crossing is passive
+    (largest singular value exactly 1); everything is then scaled by the amplitude of
+    ``loss_db``."""
     wl = _wl(wavelengths)
     cdt = complex_of(wl.dtype)
-    t = _amp_db(_t(loss_db, wl)).expand(wl.shape).to(cdt)
-    x = _amp_db(-_t(crosstalk_db, wl)).expand(wl.shape).to(cdt)
+    a = _amp_db(_t(loss_db, wl))
+    x = _amp_db(-_t(crosstalk_db, wl))
+    t = (a * torch.sqrt(1 - 4 * x**2)).expand(wl.shape).to(cdt)
+    x = 1j * (a * x).expand(wl.shape).to(cdt)
     return _from_blocks(4, {(2, 0): t, (3, 1): t, (1, 0): x, (3, 0): x, (2, 1): x, (3, 2): x})
 
 
