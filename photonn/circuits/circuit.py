@@ -421,16 +421,17 @@ class Circuit(nn.Module):
             return S[..., torch.tensor(self._ext)[:, None], torch.tensor(self._ext)]
         return _eliminate(S, self._ext, self._pairs, wl, f"{len(self._pairs)} connections")
 
-    def _cascade(self, mats, wl):
+    def _order(self):
+        """Instances in breadth-first order over the connections (netlist order within)."""
         n_inst = len(self._instances)
         owner = {}
         for k, (name, _, _) in enumerate(self._instances):
             for j in range(len(self._instance_ports[name])):
                 owner[self._start[name] + j] = k
-        adj: list[list[tuple[int, int, int]]] = [[] for _ in range(n_inst)]
+        adj: list[list[int]] = [[] for _ in range(n_inst)]
         for a, b in self._pairs:
-            adj[owner[a]].append((owner[b], a, b))
-            adj[owner[b]].append((owner[a], b, a))
+            adj[owner[a]].append(owner[b])
+            adj[owner[b]].append(owner[a])
         order, seen = [], [False] * n_inst
         for root in range(n_inst):
             if seen[root]:
@@ -440,42 +441,89 @@ class Circuit(nn.Module):
             while q:
                 k = q.popleft()
                 order.append(k)
-                for nb, _, _ in adj[k]:
+                for nb in adj[k]:
                     if not seen[nb]:
                         seen[nb] = True
                         q.append(nb)
-        labels: list[int] = []
-        S = None
-        present: set[int] = set()
-        for k in order:
+        return order
+
+    def _cascade(self, mats, wl):
+        """Add instances one at a time; the open ports live in the slots of one matrix
+        ``S`` (freed slots are reused), and each step is one rank-``j`` update of it,
+        ``j`` the number of connections the new instance makes."""
+        partner = {}
+        for a, b in self._pairs:
+            partner[a], partner[b] = b, a
+        slot_of: dict[int, int] = {}  # open global port -> slot
+        free: list[int] = []
+        S = mats[0].new_zeros(wl.shape[0], 0, 0)
+        for k in self._order():
             name = self._instances[k][0]
             g0 = self._start[name]
-            n = len(self._instance_ports[name])
-            new = list(range(g0, g0 + n))
-            S = mats[k] if S is None else _block_diag(S, mats[k])
-            labels = labels + new
-            present.update(new)
-            keep_local = [i for i, g in enumerate(labels) if g not in self._dropped]
-            pairs_g = [(a, b) for nb, a, b in adj[k] if b in present and (nb != k or a < b)]
-            if not pairs_g and len(keep_local) == len(labels):
-                continue
-            pos = {g: i for i, g in enumerate(labels)}
-            in_pair = {g for p in pairs_g for g in p}
-            keep = [i for i in keep_local if labels[i] not in in_pair]
-            if pairs_g:
-                S = _eliminate(
-                    S,
-                    keep,
-                    [(pos[a], pos[b]) for a, b in pairs_g],
-                    wl,
-                    f"instance {name!r}",
-                )
+            ports = [g0 + j for j in range(len(self._instance_ports[name]))]
+            T = mats[k]
+            # connections inside the instance first
+            own = []
+            for i, g in enumerate(ports):
+                if g in partner and partner[g] in ports and ports.index(partner[g]) > i:
+                    own.append((i, ports.index(partner[g])))
+            live = [i for i, g in enumerate(ports) if g not in self._dropped]
+            if own:
+                in_own = {i for p in own for i in p}
+                keep = [i for i in live if i not in in_own]
+                T = _eliminate(T, keep, own, wl, f"instance {name!r} to itself")
+                ports = [ports[i] for i in keep]
+            elif len(live) < len(ports):
+                lt = torch.tensor(live)
+                T = T[..., lt[:, None], lt]
+                ports = [ports[i] for i in live]
+            b_loc = [i for i, g in enumerate(ports) if partner.get(g) in slot_of]
+            y_loc = [i for i, g in enumerate(ports) if partner.get(g) not in slot_of]
+            a_slots = [slot_of.pop(partner[ports[i]]) for i in b_loc]
+            free = a_slots + free
+            need = len(y_loc) - len(free)
+            if need > 0:
+                P = S.shape[-1]
+                S = torch.nn.functional.pad(S, (0, need, 0, need))
+                free = free + list(range(P, P + need))
+            y_slots, free = free[: len(y_loc)], free[len(y_loc) :]
+            yt = torch.tensor(y_loc, dtype=torch.long)
+            T_yy = T[..., yt[:, None], yt]
+            if b_loc:
+                bt = torch.tensor(b_loc, dtype=torch.long)
+                at = torch.tensor(a_slots, dtype=torch.long)
+                T_bb = T[..., bt[:, None], bt]
+                T_by = T[..., bt[:, None], yt]
+                T_yb = T[..., yt[:, None], bt]
+                S_aa = S[..., at[:, None], at]
+                S_ax = S[..., at, :]
+                S_xa = S[..., :, at]
+                eye = torch.eye(len(b_loc), dtype=S.dtype, device=S.device)
+                rhs = torch.cat([T_bb @ S_ax, T_by], -1)
+                Y = _solve(eye - T_bb @ S_aa, rhs, wl, f"instance {name!r}")
+                Y1, Y2 = Y[..., : S.shape[-1]], Y[..., S.shape[-1] :]
+                S = torch.baddbmm(S, S_xa, Y1) if S.ndim == 3 else S + S_xa @ Y1
+                S_yx = T_yb @ (S_ax + S_aa @ Y1)
+                S_xy = S_xa @ Y2
+                S_yy = T_yy + T_yb @ S_aa @ Y2
             else:
-                kt = torch.tensor(keep)
-                S = S[..., kt[:, None], kt]
-            labels = [labels[i] for i in keep]
-        pos = {g: i for i, g in enumerate(labels)}
-        idx = torch.tensor([pos[g] for g in self._ext])
+                S = S.clone()
+                S_yx = S.new_zeros(S.shape[0], len(y_loc), S.shape[-1])
+                S_xy = S.new_zeros(S.shape[0], S.shape[-1], len(y_loc))
+                S_yy = T_yy
+            ys = torch.tensor(y_slots, dtype=torch.long)
+            if len(y_slots):
+                S[..., ys, :] = S_yx
+                S[..., :, ys] = S_xy
+                S[..., ys[:, None], ys] = S_yy
+            freed = [sl for sl in a_slots if sl in set(free)]  # older free slots are zero
+            if freed:
+                ft = torch.tensor(freed, dtype=torch.long)
+                S[..., ft, :] = 0
+                S[..., :, ft] = 0
+            for i, sl in zip(y_loc, y_slots):
+                slot_of[ports[i]] = sl
+        idx = torch.tensor([slot_of[g] for g in self._ext], dtype=torch.long)
         return S[..., idx[:, None], idx]
 
     def forward(self, x: torch.Tensor, wavelengths) -> torch.Tensor:

@@ -277,3 +277,10 @@ def test_gradcheck_complex128_small_circuit():
         lambda L: f(args[0], L, args[2]), (args[1],), eps=1e-13, atol=1e-5
     )
     assert torch.autograd.gradcheck(lambda s: f(args[0], args[1], s), (args[2],), eps=1e-4)
+    # the cascade elimination (in-place slot updates) differentiates the same way
+    cc = Circuit(net, trainable=["dc1.coupling"], method="cascade")
+
+    def g(k):
+        return torch.func.functional_call(cc, {"params.i0_coupling": k}, (x, wl))
+
+    assert torch.autograd.gradcheck(g, (args[0],), eps=1e-7)
