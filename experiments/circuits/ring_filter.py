@@ -55,7 +55,9 @@ def netlist(couplings=None, gaps=None, lengths=(None, None)):
         return {"component": "coupler", "settings": {"coupling": couplings[i]}}
 
     def half(L):
-        return {"component": "straight", "settings": {"length": L / 2, "neff": NEFF, "ng": NG}}
+        # a trainable half-ring length is given as its Parameter (shared by both halves)
+        h = L if isinstance(L, torch.nn.Parameter) else L / 2
+        return {"component": "straight", "settings": {"length": h, "neff": NEFF, "ng": NG}}
 
     return {
         "instances": {
@@ -119,7 +121,8 @@ def gradient_design(steps=200, seed=0):
     gaps = [torch.nn.Parameter(torch.tensor(g, dtype=torch.float64)) for g in (180e-9,) * 3]
     gaps[1].data.fill_(300e-9)
     L0 = resonant_length()
-    lengths = [torch.nn.Parameter(torch.tensor(L0, dtype=torch.float64)) for _ in range(2)]
+    # half-ring lengths (each ring: two halves sharing one Parameter)
+    lengths = [torch.nn.Parameter(torch.tensor(L0 / 2, dtype=torch.float64)) for _ in range(2)]
     c = Circuit(netlist(gaps=gaps, lengths=lengths))
     # Adam steps are about lr per step in each parameter's own unit (metres here)
     opt = torch.optim.Adam([{"params": gaps, "lr": 2e-9}, {"params": lengths, "lr": 0.05e-9}])
@@ -128,7 +131,7 @@ def gradient_design(steps=200, seed=0):
         opt.zero_grad()
         loss = loss_fn(drop_db(c))
         if first is None:
-            first = float(loss)
+            first = float(loss.detach())
         loss.backward()
         opt.step()
     d = drop_db(c)
@@ -138,7 +141,7 @@ def gradient_design(steps=200, seed=0):
         "steps": steps,
         "initial_loss": first,
         "gaps_nm": [float(g) * 1e9 for g in gaps],
-        "length_shifts_nm": [(float(L) - L0) * 1e9 for L in lengths],
+        "circumference_shifts_nm": [(2 * float(L) - L0) * 1e9 for L in lengths],
         "couplings": k,
         "k12_over_k1sq_over_4": k[1] / (k[0] * k[2] / 4),
         **metrics(d),
