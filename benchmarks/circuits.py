@@ -188,6 +188,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    ap.add_argument("--cases", nargs="+", default=["rings100", "mesh64"])
+    ap.add_argument("--backends", nargs="+", default=["klu"], help="sax backends to time")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "circuits.md")
     args = ap.parse_args(argv)
     if args.threads:
@@ -209,7 +211,8 @@ def main(argv=None) -> int:
         have_sax = False
         sax_version = None
     rows = []
-    for name, (net, wl) in cases.items():
+    for name in args.cases:
+        net, wl = cases[name]
         c = Circuit(net)
         S = c.s_matrix(wl).detach().numpy()
         t_pn = _median_time(lambda c=c, wl=wl: c.s_matrix(wl), args.repeats)
@@ -217,7 +220,7 @@ def main(argv=None) -> int:
                "wavelengths": len(wl), "method": c._method, "photonn_s": t_pn}  # fmt: skip
         if have_sax:
             wl_um = jax.numpy.asarray(wl.numpy() * 1e6)
-            for backend in ("klu", "default"):
+            for backend in args.backends:
                 try:
                     M, run, comp = _sax_matrix(net, _sax_models(), wl_um, c.ports, backend)
                 except Exception as exc:  # a backend may not exist in this sax version
@@ -253,6 +256,11 @@ def main(argv=None) -> int:
             val = f"{v:.4g}" if isinstance(v, float) else str(v)
             lines.append(f"| {row['case']} | {k} | {val} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.exists():  # keep the rows of cases not run this time
+        old = [ln for ln in args.out.read_text().splitlines() if ln.startswith("| ")]
+        ran = set(args.cases)
+        keep = [ln for ln in old[1:] if ln.split("|")[1].strip() not in ran]
+        lines += keep
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
     return 0
