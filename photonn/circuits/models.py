@@ -64,6 +64,14 @@ def _near_wavelength0(s):
     return 0.9 * w0, 1.1 * w0
 
 
+def _coupler_range(s):
+    """Only a coupling with a wavelength slope is limited to +-10 % of wavelength0."""
+    w0 = torch.as_tensor(s["wavelength0"], dtype=torch.float64)
+    sloped = torch.as_tensor(s["coupling_slope"], dtype=torch.float64) != 0
+    inf = torch.full_like(w0, float("inf"))
+    return torch.where(sloped, 0.9 * w0, 0 * w0), torch.where(sloped, 1.1 * w0, inf)
+
+
 _WG = {"neff": 2.4, "ng": 4.2, "wavelength0": 1.55e-6, "loss_db_per_m": 0.0}
 _WG_UNITS = {"length": "m", "wavelength0": "m", "loss_db_per_m": "dB/m", "radius": "m"}
 
@@ -140,7 +148,7 @@ MODELS: dict[str, Model] = {
         Model("coupler", F.PORTS["coupler"], F.coupler,
               {"coupling": 0.5, "coupling_slope": 0.0, "wavelength0": 1.55e-6, "loss_db": 0.0,
                "gap": None, "coupling_length": None, "kappa0": None, "gap_decay": None},
-              prepare=_coupler_prepare, wavelength_range=_near_wavelength0,
+              prepare=_coupler_prepare, wavelength_range=_coupler_range,
               units={"coupling_slope": "1/m", "wavelength0": "m", "gap": "m",
                      "coupling_length": "m", "kappa0": "1/m", "gap_decay": "m"}),
         Model("mmi1x2", F.PORTS["mmi1x2"], F.mmi1x2, {"loss_db": 0.0}),

@@ -98,8 +98,15 @@ def test_bad_netlists_name_instance_port_and_fix(change, match):
 
 def test_wavelength_outside_a_components_range():
     c = Circuit(ring_net())
-    with pytest.raises(ValueError, match=r"outside the range .* of instance 'dc' \('coupler'\)"):
+    with pytest.raises(ValueError, match=r"outside the range .* of instance 'wg' \('straight'\)"):
         c.s_matrix(torch.tensor([1.55e-6, 1.8e-6], dtype=torch.float64))
+    # a coupler without a wavelength slope holds at any wavelength; with one, near wavelength0
+    net = ring_net()
+    net["instances"]["wg"]["settings"]["wavelength0"] = 1.31e-6
+    Circuit(net).s_matrix(1.31e-6)
+    net["instances"]["dc"]["settings"]["coupling_slope"] = 1e5
+    with pytest.raises(ValueError, match=r"of instance 'dc' \('coupler'\)"):
+        Circuit(net).s_matrix(1.31e-6)
     c.s_matrix(torch.tensor([1.8e-6], dtype=torch.float64), check_wavelengths=False)
 
 
