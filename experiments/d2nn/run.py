@@ -97,6 +97,33 @@ def embed_state(model, state) -> list[str]:
     return done
 
 
+def _write_ideal(trainer, out: Path, args) -> int:
+    """``results.json`` of an ``--ideal-only`` run: the run layer's test results (each
+    model tested once) with the configuration, the per-epoch history and the cost."""
+    cfg, hist = trainer.config, trainer.history
+    seg_time = sum(h["train_time_s"] for h in hist)
+    samples = sum(h["train_samples"] for h in hist)
+    ds = cfg["data"]["dataset"]
+    result = {
+        "dataset": ds,
+        "seed": cfg["seed"],
+        "config": cfg,
+        "epochs_completed": trainer.epoch,
+        "steps": trainer.step,
+        "train_samples_seen": samples,
+        "train_time_s": seg_time,
+        "train_samples_per_s": samples / seg_time if seg_time else None,
+        "threads": args.threads,
+        "history": hist,
+        **trainer.results,
+        "paper_accuracy": PAPER.get(ds),
+        "torch": torch.__version__,
+    }
+    atomic_write_text(out / "results.json", json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: result[k] for k in ("dataset", "seed", "final")}, indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", choices=("mnist", "fashion-mnist", "embedded"), default="mnist")
@@ -117,6 +144,13 @@ def main(argv=None) -> int:
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seed-eval", type=int, default=1, help="seed of the detector-noise draws")
+    p.add_argument(
+        "--ideal-only",
+        action="store_true",
+        help="skip the hardware evaluations: results.json holds the test results of the "
+        "training run (final model, and the best on validation when keep_best is set), "
+        "each measured once",
+    )
     args = p.parse_args(argv)
     if args.init_from and (args.resume or args.eval_only):
         p.error("--init-from starts a new run; it cannot be combined with --resume or --eval-only")
@@ -153,6 +187,8 @@ def main(argv=None) -> int:
             f"trained {trainer.epoch} full epochs, {trainer.step} steps, "
             f"{time.perf_counter() - t0:.0f} s wall"
         )
+        if args.ideal_only:
+            return _write_ideal(trainer, out, args)
 
     cfg, model = load_run(out)
     from photonn.training.checkpoint import load_checkpoint

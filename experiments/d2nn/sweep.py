@@ -74,6 +74,12 @@ def main(argv=None) -> int:
         "--val", type=int, default=2000, help="validation images (the end of the training set)"
     )
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="also append each configuration's line to this JSON-lines file; "
+        "configurations already in it are skipped (the sweep resumes)",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     load = load_mnist if args.dataset == "mnist" else load_fashion_mnist
@@ -85,8 +91,19 @@ def main(argv=None) -> int:
         (xtr[: args.train], ytr[: args.train]),
         (xtr[-args.val :], ytr[-args.val :]),
     )
+    done = set()
+    if args.out is not None and args.out.is_file():
+        done = {json.loads(line)["config"] for line in args.out.read_text().splitlines() if line}
     for spec in args.configs:
-        print(json.dumps(run_one(spec, data, args)), flush=True)
+        if (spec or "(config.toml)") in done:
+            continue
+        row = run_one(spec, data, args)
+        row.update(dataset=args.dataset, n_train=args.train, n_val=args.val)
+        print(json.dumps(row), flush=True)
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            with args.out.open("a") as f:
+                f.write(json.dumps(row) + "\n")
     return 0
 
 

@@ -61,13 +61,20 @@ def available_runs() -> list[str]:
     return sorted(p.stem for p in CONFIGS.glob("*.toml") if not p.stem.startswith("gpu-"))
 
 
-def run_one(name: str, args) -> dict:
+def run_one(name: str, args, seed: int | None = None) -> dict:
+    """Train (or resume) ``configs/<name>.toml``; with ``seed``, as the run
+    ``<name>-s<seed>`` with that seed (its weights, batch order and validation split),
+    recorded under ``--seeds-results`` (default ``results/seeds/``)."""
     overrides = [f"data.data_dir={args.data_dir}", f"threads={args.threads}"]
+    tag = name if seed is None else f"{name}-s{seed}"
+    if seed is not None:
+        overrides.append(f"seed={seed}")
     if args.epochs:
         overrides.append(f"epochs={args.epochs}")
     if args.time_budget_min:
         overrides.append(f"max_time_min={args.time_budget_min}")
-    run_dir = args.out / name
+    overrides += args.set
+    run_dir = args.out / tag
     resume = (run_dir / "checkpoint.h5").is_file()
     t0 = time.perf_counter()
     if resume:
@@ -83,7 +90,9 @@ def run_one(name: str, args) -> dict:
     hist = trainer.history
     train_s = sum(h["train_time_s"] for h in hist)
     row = {
-        "run": name,
+        "run": tag,
+        "config": name,
+        "seed": cfg["seed"],
         "kind": m["kind"],
         "dataset": cfg["data"]["dataset"],
         "train_scatterer": m.get("train_scatterer"),
@@ -101,7 +110,7 @@ def run_one(name: str, args) -> dict:
     }
     key = (row["dataset"], bool(row["train_scatterer"]), row["replicas"])
     row["paper"] = PAPER.get(key) if m["kind"] == "multivariate" else None
-    dest = HERE / "results" / name
+    dest = HERE / "results" / name if seed is None else args.seeds_results / tag
     dest.mkdir(parents=True, exist_ok=True)
     for f in ("config.toml", "metrics.json", "metrics.csv", "results.json"):
         if (run_dir / f).is_file():
@@ -198,6 +207,26 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=0, help="override the configs' epochs")
     ap.add_argument("--time-budget-min", type=float, default=0.0, help="per run, 0: the config's")
     ap.add_argument("--out", type=Path, default=HERE / "runs", help="run directories")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a configuration key (a resumed run must keep its stored values)",
+    )
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="train each run once per seed, as <run>-s<seed>, recorded in results/seeds/ "
+        "(summarised by aggregate.py; the table of the single runs is left alone)",
+    )
+    ap.add_argument(
+        "--seeds-results",
+        type=Path,
+        default=HERE / "results" / "seeds",
+        help="where the --seeds runs are recorded",
+    )
     args = ap.parse_args(argv)
     names = args.runs or available_runs()
     unknown = sorted(set(names) - set(available_runs()))
@@ -205,6 +234,12 @@ def main(argv=None) -> int:
         ap.error(f"unknown runs {unknown}; known: {available_runs()}")
     torch.set_num_threads(args.threads)
     keep_freed_memory()
+    if args.seeds:
+        for name in names:
+            for seed in args.seeds:
+                print(f"== {name}, seed {seed}", flush=True)
+                run_one(name, args, seed)
+        return 0
     rows = []
     for name in names:
         print(f"== {name}", flush=True)

@@ -176,17 +176,19 @@ class PeakRatio:
         self.update(metrics)
 
 
-def train_run(arch, dataset, kind, framework, data, args):
+def train_run(arch, dataset, kind, framework, data, args, seed=0, val=None):
     """One training run; returns its record (accuracy or the step of the first NaN).
 
-    Trained by ``photonn.training.Trainer``: AdamW, shuffling from a generator seeded
-    with 1, full batches only (``drop_last``); with the framework, the boundary loss
-    is a regularizer (``BoundaryLoss``, hooks on the polynomial layers) and the
-    selective clipping the trainer's ``grad_clip``. A non-finite loss or gradient
-    stops the trainer before the optimizer step; ``nan_step`` is the number of steps
-    completed before it.
+    Trained by ``photonn.training.Trainer``: AdamW, weights initialised after
+    ``torch.manual_seed(seed)``, shuffling from a generator seeded with ``seed + 1``
+    (seed 0: the recorded runs), full batches only (``drop_last``); ``val``, a pair of
+    held-out training inputs and labels, is scored on the final model (no selection).
+    With the framework, the boundary loss is a regularizer (``BoundaryLoss``, hooks
+    on the polynomial layers) and the selective clipping the trainer's ``grad_clip``.
+    A non-finite loss or gradient stops the trainer before the optimizer step;
+    ``nan_step`` is the number of steps completed before it.
     """
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     (xtr, ytr), (xte, yte) = data
     if arch == "resnet":
         model = SmallResNet(lambda: make_act(kind))
@@ -209,7 +211,7 @@ def train_run(arch, dataset, kind, framework, data, args):
     trainer = Trainer(
         model,
         opt,
-        generator=torch.Generator().manual_seed(1),
+        generator=torch.Generator().manual_seed(seed + 1),
         regularizers={"boundary": (args.lam, BoundaryLoss(model, cap=args.cap))}
         if framework
         else None,
@@ -230,9 +232,12 @@ def train_run(arch, dataset, kind, framework, data, args):
             peak.update(metrics)
     train_s = time.perf_counter() - t0
     acc, bad = accuracy(model, xte, yte, with_nonfinite=True)
+    val_acc = accuracy(model, *val) if val is not None and nan_step is None else None
     if monitor is not None:
         monitor.remove()
     return {
+        "seed": seed,
+        "val_acc": val_acc,
         "arch": arch,
         "dataset": dataset,
         "act": "relu" if kind == "relu" else f"poly{kind}",
@@ -249,28 +254,37 @@ def train_run(arch, dataset, kind, framework, data, args):
 def part_b(args):
     path = args.out / "results_b.json"
     records = json.loads(path.read_text()) if path.exists() and not args.fresh else []
-    done = {(r["arch"], r["dataset"], r["act"], r["framework"]) for r in records}
+    done = {(r["arch"], r["dataset"], r["act"], r["framework"], r.get("seed", 0)) for r in records}
     for dataset in args.datasets:
         tr = load(dataset, args.data, "train")
         te = load(dataset, args.data, "test")
+        if args.val:  # held out: the last --val training images, never trained on
+            val = (tr[0][-args.val :], tr[1][-args.val :])
+            tr = (tr[0][: -args.val], tr[1][: -args.val])
         for arch in args.archs:
             ntr = args.resnet_train if arch == "resnet" else args.mlp_train
+            ntr = min(ntr, len(tr[1]))
             nte = args.resnet_test if arch == "resnet" else args.mlp_test
             data = ((tr[0][:ntr], tr[1][:ntr]), (te[0][:nte], te[1][:nte]))
             runs = [("relu", False)] + [(d, f) for d in args.degrees for f in (True, False)]
-            for kind, fw in runs:
-                key = (arch, dataset, "relu" if kind == "relu" else f"poly{kind}", fw)
-                if key in done:
-                    continue
-                rec = train_run(arch, dataset, kind, fw, data, args)
-                rec.update(
-                    n_train=ntr,
-                    n_test=nte,
-                    epochs=args.resnet_epochs if arch == "resnet" else args.epochs,
-                )
-                log(json.dumps(rec))
-                records.append(rec)
-                atomic_write_text(path, json.dumps(records, indent=1))
+            runs = [r for r in runs if r[1] or not args.framework_only]
+            for seed in args.seeds:
+                for kind, fw in runs:
+                    key = (arch, dataset, "relu" if kind == "relu" else f"poly{kind}", fw, seed)
+                    if key in done:
+                        continue
+                    rec = train_run(
+                        arch, dataset, kind, fw, data, args, seed, val if args.val else None
+                    )
+                    rec.update(
+                        n_train=ntr,
+                        n_val=args.val,
+                        n_test=nte,
+                        epochs=args.resnet_epochs if arch == "resnet" else args.epochs,
+                    )
+                    log(json.dumps(rec))
+                    records.append(rec)
+                    atomic_write_text(path, json.dumps(records, indent=1))
     write_table_b(records, args.out / "results_b.md")
 
 
@@ -284,7 +298,13 @@ def _cell(r):
 
 
 def write_table_b(records, path):
-    index = {(r["arch"], r["dataset"], r["act"], r["framework"]): r for r in records}
+    # one table per seed: the first seed's records (seed 0 in the recorded runs)
+    first = min((r.get("seed", 0) for r in records), default=0)
+    index = {
+        (r["arch"], r["dataset"], r["act"], r["framework"]): r
+        for r in records
+        if r.get("seed", 0) == first
+    }
     lines = []
     names = {
         "mlp": "MLP",
@@ -487,6 +507,20 @@ def main(argv=None):
     p.add_argument("--degrees", type=int, nargs="+", default=list(BOUNDS))
     p.add_argument("--datasets", nargs="+", default=["mnist", "fashion"])
     p.add_argument("--archs", nargs="+", default=["mlp", "resnet", "mlp_nobn"])
+    p.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="seeds of part b (0: the recorded runs)"
+    )
+    p.add_argument(
+        "--val",
+        type=int,
+        default=0,
+        help="part b: hold out the last VAL training images and score the final model on them",
+    )
+    p.add_argument(
+        "--framework-only",
+        action="store_true",
+        help="part b: the ReLU baseline and the runs with the framework only",
+    )
     p.add_argument("--mlp-train", type=int, default=60000)
     p.add_argument("--mlp-test", type=int, default=10000)
     p.add_argument("--resnet-train", type=int, default=10000)
