@@ -18,13 +18,13 @@ solves on two threads return wrong answers from about 152 unknowns on some CPUs)
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype
+from ..functional.linalg import mkl_safe, safe_solve
 from .models import MODELS, REQUIRED, Model
 from .netlist import Netlist, NetlistError, read_netlist
 
@@ -36,34 +36,21 @@ __all__ = ["Circuit", "SingularCircuitError"]
 # (eps = 2.2e-16) and the circuit is called singular there. (A resonance of Q ~ 1e9
 # reaches ~1e9; a closed loop with no coupling out, ~1/eps.)
 COND_LIMIT = 1e-6 / torch.finfo(torch.float64).eps
-ONE_THREAD_FROM = 128
+# the dense elimination solves one system of all internal ports; past this size the
+# cascade (one instance at a time) is cheaper
+DENSE_UP_TO = 128
 
 
 class SingularCircuitError(ArithmeticError):
     """The port-elimination system is (numerically) singular at some wavelength."""
 
 
-@contextlib.contextmanager
-def _one_thread(n: int):
-    if n < ONE_THREAD_FROM or torch.get_num_threads() == 1:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def _solve(A: torch.Tensor, B: torch.Tensor, wavelengths: torch.Tensor, what: str):
     """``A^-1 B`` batched over wavelengths, refusing singular systems."""
-    n = A.shape[-1]
-    with _one_thread(n):
-        X = torch.linalg.solve(A, B)
-        with torch.no_grad():
-            Ad = A.detach()
-            cond = torch.linalg.cond(Ad, p=1) / torch.linalg.matrix_norm(Ad, ord=1)
+    X = safe_solve(A, B)  # batched solves and their backward on one CPU thread (MKL fault)
+    with torch.no_grad(), mkl_safe():
+        Ad = A.detach()
+        cond = torch.linalg.cond(Ad, p=1) / torch.linalg.matrix_norm(Ad, ord=1)
     with torch.no_grad():
         bad = ~torch.isfinite(cond) | (cond > COND_LIMIT) | ~torch.isfinite(X).all(-1).all(-1)
         if bool(bad.any()):
@@ -304,7 +291,7 @@ class Circuit(nn.Module):
         self._instance_ports = inst_ports
         n_int = 2 * len(pairs)
         if self.method == "auto":
-            self._method = "dense" if n_int <= ONE_THREAD_FROM else "cascade"
+            self._method = "dense" if n_int <= DENSE_UP_TO else "cascade"
         else:
             self._method = self.method
 
