@@ -24,6 +24,7 @@ from .grid import Grid as Grid
 SUBPACKAGES = (
     "freespace",
     "onchip",
+    "circuits",
     "functional",
     "activations",
     "encoding",

@@ -36,6 +36,7 @@ RANK = {
     "activations": 3,
     "encoding": 3,
     "data": 3,
+    "circuits": 3.2,  # netlist circuits: may import onchip, functional, devices
     # time-multiplexed reuse of element layers, below the models built on it
     "reuse": 3.5,
     "models": 4,

@@ -95,6 +95,7 @@ COMPLEX = {
     "SLM": lambda **kw: pn.freespace.SLM(_grid(), bits=4, crosstalk=0.05, **kw),
     "ThinLens": lambda **kw: pn.freespace.ThinLens(_grid(), 633e-9, 0.1, diameter=40e-6, **kw),
     "MZIMesh": lambda **kw: pn.onchip.MZIMesh(4, **kw),
+    "FFTMesh": lambda **kw: pn.onchip.FFTMesh(4, **kw),
     "EncodedMesh": lambda **kw: pn.onchip.EncodedMesh(
         4,
         in_features=6,
@@ -150,6 +151,8 @@ REAL = {
     "MicroringWeightBank": lambda **kw: pn.onchip.MicroringWeightBank(
         2, 1, [1550e-9, 1551e-9], 1e-10, **kw
     ),
+    "MORRLayer": lambda **kw: pn.onchip.MORRLayer(3, 2, **kw),
+    "PCMCrossbar": lambda **kw: pn.onchip.PCMCrossbar(3, 2, [0.5, 0.7, 0.9], **kw),
     "ImageToVector": lambda **kw: pn.encoding.ImageToVector(**kw),
     "DetuningEncoder": lambda **kw: pn.encoding.DetuningEncoder(3, (2,), **kw),
     "ImageFeatures": lambda **kw: pn.encoding.ImageFeatures(**kw),
@@ -174,8 +177,9 @@ TENSOR_FREE = {
     "SaturableAbsorber": (lambda **kw: pn.activations.SaturableAbsorber(1e7, 0.5, **kw), "real"),
     "RandomFlipErase": (lambda **kw: pn.encoding.RandomFlipErase(**kw), "real"),
 }
-# not optical elements: a wrapper of any function, and the abstract base of the families
-EXEMPT = {"Lambda", "PolynomialActivation"}
+# not optical elements: a wrapper of any function, and the abstract base of the families;
+# the layers convert() builds from an existing layer (their precision is the layer's)
+EXEMPT = {"Lambda", "PolynomialActivation", "PhotonicLinear", "PhotonicConv2d"}
 
 
 def _module_classes():

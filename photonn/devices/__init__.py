@@ -22,7 +22,9 @@ from .base import DeviceProfile as DeviceProfile
 from .kinds import KINDS as KINDS
 from .kinds import CameraProfile as CameraProfile
 from .kinds import MaterialProfile as MaterialProfile
+from .kinds import MicroringBankProfile as MicroringBankProfile
 from .kinds import MZIPlatformProfile as MZIPlatformProfile
+from .kinds import PCMCrossbarProfile as PCMCrossbarProfile
 from .kinds import SLMProfile as SLMProfile
 from .profile import list_profiles as list_profiles
 from .profile import load_profile as load_profile

@@ -356,6 +356,61 @@ class MZIPlatformProfile(_ReLaXSwitch, DeviceProfile):
         return None if path is None else read_heater_calibration(path)
 
 
+class MicroringBankProfile(DeviceProfile):
+    """A WDM microring platform: rings on shared buses, one wavelength channel each, for
+    broadcast-and-weight banks and multi-operand ring neurons (``kind = "microring_bank"``)."""
+
+    KIND = "microring_bank"
+    wavelength = _length("centre wavelength of the channel grid")
+    channel_spacing = _length("wavelength spacing of neighbouring WDM channels")
+    linewidth = _length("ring resonance full width at half maximum")
+    fsr = _length("free spectral range of a ring", optional=True)
+    drop_peak = Value(float, "", "drop-port transmission on resonance", gt=0.0, le=1.0)
+    through_min = Value(float, "", "through-port transmission on resonance", ge=0.0, lt=1.0)
+    thermal_crosstalk = Value(
+        float, "", "fraction of a ring's tuning seen by a neighbouring ring", ge=0.0, lt=1.0
+    )
+
+    @property
+    def finesse(self) -> float | None:
+        """``fsr / linewidth`` (None without ``fsr``)."""
+        return None if self.values.get("fsr") is None else self.fsr / self.linewidth
+
+    @property
+    def spacing_in_linewidths(self) -> float:
+        """Channel spacing in resonance linewidths (the leakage between channels
+        falls as its square)."""
+        return self.channel_spacing / self.linewidth
+
+
+class PCMCrossbarProfile(DeviceProfile):
+    """A phase-change (GST-like) photonic crossbar: cells with a finite number of
+    transmission levels (``kind = "pcm_crossbar"``)."""
+
+    KIND = "pcm_crossbar"
+    wavelength = _length("operating wavelength")
+    n_levels = Value(int, "levels", "distinguishable transmission levels per cell", ge=2, le=4096)
+    t_min = Value(float, "", "lowest cell transmission (crystalline)", ge=0.0, lt=1.0)
+    t_max = Value(float, "", "highest cell transmission (amorphous)", gt=0.0, le=1.0)
+    programming_sigma = Value(
+        float, "", "std of the programmed transmission (absolute, Gaussian)", ge=0.0, lt=1.0
+    )
+    drift_nu = Value(float, "", "power-law exponent of the contrast drift", ge=0.0, lt=1.0)
+    drift_t0 = _positive("s", "reference time of the drift law (after programming)")
+
+    @classmethod
+    def check(cls, values: Mapping, where) -> None:
+        lo, hi = values.get("t_min"), values.get("t_max")
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError(f"{where}: t_min = {lo} must be below t_max = {hi}")
+
+    @property
+    def levels(self) -> torch.Tensor:
+        """The ``n_levels`` transmissions, evenly spaced from ``t_min`` to ``t_max``
+        (float64, increasing)."""
+        return torch.linspace(self.t_min, self.t_max, self.n_levels, dtype=torch.float64)
+
+
 class MaterialProfile(DeviceProfile):
     """An optical material of printed or etched layers (``kind = "material"``).
 
@@ -459,5 +514,13 @@ class MaterialProfile(DeviceProfile):
 
 #: kind -> {value name: :class:`~photonn.devices.base.Value`}, each kind's declared values
 KINDS: dict[str, Mapping[str, Value]] = {
-    c.KIND: c.FIELDS for c in (SLMProfile, CameraProfile, MZIPlatformProfile, MaterialProfile)
+    c.KIND: c.FIELDS
+    for c in (
+        SLMProfile,
+        CameraProfile,
+        MZIPlatformProfile,
+        MaterialProfile,
+        MicroringBankProfile,
+        PCMCrossbarProfile,
+    )
 }

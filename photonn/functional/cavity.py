@@ -23,7 +23,7 @@ Solvers:
   a second derivative raises (use ``solver="direct"`` for higher derivatives).
 * :func:`cavity_direct`: the dense matrix ``I - r T S T`` built and solved per
   system (``torch.linalg.solve``), for reference. Batched solves go through
-  :func:`safe_solve` (see its docstring for the MKL pitfall it avoids).
+  :func:`~photonn.functional.linalg.safe_solve` (see its docstring for the MKL pitfall it avoids).
 
 :func:`symmetric_unitary` builds ``S = expm(i Sym(P))`` from a real matrix in
 float64, by the eigendecomposition of the real symmetric ``Sym(P)``.
@@ -34,13 +34,13 @@ Shapes: ``t`` is ``(*batch, *sys, N)``; ``S`` is ``(*sys, N, N)`` and ``s`` is
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
 from torch.autograd.function import once_differentiable
 
 from .._checks import positive_float
+from .linalg import _threads, safe_solve
 
 __all__ = [
     "cavity_direct",
@@ -401,60 +401,7 @@ def cavity_neumann(
     return 0.5 * _from_cols(x, batch_shape)
 
 
-# -- the direct reference, and a solve that is correct on every thread count ------------
-_MKL_SAFE_THREADS = 1
-
-
-@contextlib.contextmanager
-def _threads(n: int):
-    old = torch.get_num_threads()
-    if old == n:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def _needs_guard(A: torch.Tensor) -> bool:
-    return A.device.type == "cpu" and A.ndim > 2 and math.prod(A.shape[:-2]) > 1
-
-
-class _SafeSolve(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, A, b):
-        with _threads(_MKL_SAFE_THREADS):
-            x = torch.linalg.solve(A, b)
-        ctx.save_for_backward(A, x)
-        return x
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, g):
-        A, x = ctx.saved_tensors
-        with _threads(_MKL_SAFE_THREADS):
-            gb = torch.linalg.solve(A.mH, g)
-        gA = -gb @ x.mH if ctx.needs_input_grad[0] else None
-        return gA, gb
-
-
-def safe_solve(A: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``torch.linalg.solve(A, b)`` (``b`` of shape ``(..., N, K)``), correct on every thread count.
-
-    With torch 2.13.0 on CPU (MKL), batched solves of matrices of size about 152
-    and larger return wrong answers silently, raise, or hang when more than one
-    thread is used (single matrices and one thread are correct). On CPU a
-    batched solve, and its backward, therefore run on one thread; other devices
-    and single systems call ``torch.linalg.solve`` directly. ``tests/functional/
-    test_cavity.py`` checks the answer on two threads.
-    """
-    if _needs_guard(A) and torch.get_num_threads() != _MKL_SAFE_THREADS:
-        return _SafeSolve.apply(A, b)
-    return torch.linalg.solve(A, b)
-
-
+# -- the direct reference ---------------------------------------------------------------
 def cavity_matrix(t: torch.Tensor, S: torch.Tensor, reflectivity: float = 0.5) -> torch.Tensor:
     """``I - r T S T`` of shape ``(*batch, *sys, N, N)`` (dense; for reference and tests)."""
     r = _reflectivity(reflectivity)

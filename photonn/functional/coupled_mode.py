@@ -42,7 +42,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import complex_of, real_of
-from .cavity import safe_solve
+from .linalg import safe_solve
 
 __all__ = ["coupled_mode_rhs", "dynamical_matrix", "scattering_matrix", "schur_scattering"]
 

@@ -12,6 +12,10 @@ from ..functional.unitary import haar_unitary as haar_unitary
 from ..functional.unitary import reck_decompose as reck_decompose
 from ..functional.unitary import reconstruct as reconstruct
 from ..functional.unitary import svd_decompose as svd_decompose
+from .convert import PhotonicConv2d as PhotonicConv2d
+from .convert import PhotonicLinear as PhotonicLinear
+from .convert import convert as convert
+from .convert import layer_errors as layer_errors
 from .detection import Photodetector as Photodetector
 from .detection import balanced_detection as balanced_detection
 from .detection import coherent_detection as coherent_detection
@@ -24,6 +28,11 @@ from .microring import MicroringWeightBank as MicroringWeightBank
 from .microring import ring_add_drop as ring_add_drop
 from .microring import ring_linewidth as ring_linewidth
 from .microring import ring_lorentzian as ring_lorentzian
+from .morr import MORRLayer as MORRLayer
+from .morr import microring_bank_from_profile as microring_bank_from_profile
+from .pcm import PCMCrossbar as PCMCrossbar
 from .programming import ReprogramResult as ReprogramResult
 from .programming import reprogram as reprogram
+from .structured_mesh import FFTMesh as FFTMesh
+from .structured_mesh import mesh_cost as mesh_cost
 from .svd import SVDLinear as SVDLinear

@@ -19,7 +19,9 @@ from photonn.devices import (
     CameraProfile,
     DeviceProfile,
     MaterialProfile,
+    MicroringBankProfile,
     MZIPlatformProfile,
+    PCMCrossbarProfile,
     SLMProfile,
     list_profiles,
     load_profile,
@@ -32,6 +34,8 @@ CLASSES = {
     "camera": CameraProfile,
     "mzi_platform": MZIPlatformProfile,
     "material": MaterialProfile,
+    "microring_bank": MicroringBankProfile,
+    "pcm_crossbar": PCMCrossbarProfile,
 }
 SHIPPED = {n: load_profile(n) for n in list_profiles()}
 # one shipped profile per kind, the one that gives the most values

@@ -1,0 +1,531 @@
+"""``Circuit``: a netlist as an ``nn.Module``, evaluated exactly by eliminating internal ports.
+
+Algorithm (docs/circuits.md#evaluation). With the outgoing waves ``b = S a`` of all
+instance ports, and every internal port fed by the port it is connected to
+(``a_I = C b_I``, ``C`` the pairing permutation), the external S-matrix is
+
+    S_ext = S_EE + S_EI C (I - S_II C)^-1 S_IE
+
+``method="dense"`` solves this once for all internal ports (block-diagonal ``S`` of
+every instance, a batched solve over wavelengths); ``method="cascade"`` adds the
+instances one at a time in breadth-first order and eliminates each connection as soon
+as both of its ends are present, so the solves stay the size of the connections made
+at that step and the matrix the size of the open ports. ``"auto"`` takes ``dense``
+up to 128 internal ports and ``cascade`` above. Both are exact; every solve is done
+in complex128, and solves of 128 or more unknowns run on one thread (batched LU
+solves on two threads return wrong answers from about 152 unknowns on some CPUs).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import torch
+from torch import nn
+
+from .._checks import complex_dtype
+from ..functional.linalg import mkl_safe, safe_solve
+from .models import MODELS, REQUIRED, Model
+from .netlist import Netlist, NetlistError, read_netlist
+
+__all__ = ["Circuit", "SingularCircuitError"]
+
+# The system matrix is I - S_II C with a passive S (norm <= 1), so its own norm is at
+# most 2 and the size of its inverse measures how close it is to singular: a 1-norm of
+# the inverse above this loses more than ~1e-6 relative accuracy in complex128
+# (eps = 2.2e-16) and the circuit is called singular there. (A resonance of Q ~ 1e9
+# reaches ~1e9; a closed loop with no coupling out, ~1/eps.)
+COND_LIMIT = 1e-6 / torch.finfo(torch.float64).eps
+# the dense elimination solves one system of all internal ports; past this size the
+# cascade (one instance at a time) is cheaper
+DENSE_UP_TO = 128
+
+
+class SingularCircuitError(ArithmeticError):
+    """The port-elimination system is (numerically) singular at some wavelength."""
+
+
+def _solve(A: torch.Tensor, B: torch.Tensor, wavelengths: torch.Tensor, what: str):
+    """``A^-1 B`` batched over wavelengths, refusing singular systems."""
+    X = safe_solve(A, B)  # batched solves and their backward on one CPU thread (MKL fault)
+    with torch.no_grad(), mkl_safe():
+        Ad = A.detach()
+        cond = torch.linalg.cond(Ad, p=1) / torch.linalg.matrix_norm(Ad, ord=1)
+    with torch.no_grad():
+        bad = ~torch.isfinite(cond) | (cond > COND_LIMIT) | ~torch.isfinite(X).all(-1).all(-1)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            wl = float(wavelengths.reshape(-1)[i]) if wavelengths.numel() > i else float("nan")
+            raise SingularCircuitError(
+                f"the circuit is singular at wavelength {wl:.9e} m ({int(bad.sum())} of "
+                f"{bad.numel()} wavelengths; |(I - S C)^-1| = {float(cond[i]):.3g} > "
+                f"{COND_LIMIT:.3g}) while connecting {what}: a closed lossless loop with no "
+                "coupling out resonates there; add loss or coupling, or avoid that wavelength"
+            )
+    return X
+
+
+def _block_diag(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Batched block diagonal of ``(..., p, p)`` and ``(..., q, q)``."""
+    p, q = a.shape[-1], b.shape[-1]
+    batch = a.shape[:-2]
+    za = a.new_zeros(*batch, p, q)
+    zb = a.new_zeros(*batch, q, p)
+    return torch.cat([torch.cat([a, za], -1), torch.cat([zb, b], -1)], -2)
+
+
+def _eliminate(S, keep, pairs, wavelengths, what):
+    """Connect port pairs ``pairs`` (index pairs into S) and return S over ``keep``."""
+    J = [i for p in pairs for i in p]
+    partner = {}
+    for a, b in pairs:
+        partner[a], partner[b] = b, a
+    pos = {j: k for k, j in enumerate(J)}
+    perm = torch.tensor([pos[partner[j]] for j in J], device=S.device)
+    keep_t = torch.tensor(keep, dtype=torch.long, device=S.device)
+    J_t = torch.tensor(J, dtype=torch.long, device=S.device)
+    S_kk = S[..., keep_t[:, None], keep_t]
+    S_kj = S[..., keep_t[:, None], J_t]
+    S_jk = S[..., J_t[:, None], keep_t]
+    S_jj = S[..., J_t[:, None], J_t]
+    eye = torch.eye(len(J), dtype=S.dtype, device=S.device)
+    A = eye - S_jj[..., perm]
+    X = _solve(A, S_jk, wavelengths, what)
+    return S_kk + S_kj[..., perm] @ X
+
+
+class Circuit(nn.Module):
+    """A photonic circuit from an instances / connections / ports netlist.
+
+    Args:
+        netlist: a dict, a JSON string, or a ``.json`` / ``.yaml`` path
+            (:func:`~photonn.circuits.read_netlist`).
+        models: extra or replacing component models: name -> :class:`Model`, a
+            ``Circuit`` (hierarchy: the sub-circuit's external ports are the
+            component's ports) or a netlist dict (made a ``Circuit`` with the same
+            ``models``). Built-ins: :data:`~photonn.circuits.MODELS`.
+        trainable: settings to make ``nn.Parameter`` s, as ``"instance.setting"``
+            strings or ``(instance, setting)`` pairs. A setting given as an
+            ``nn.Parameter`` in the netlist is trained too; plain numbers are fixed.
+        dangling: ``"error"`` (default): a port neither connected nor external is an
+            error; ``"terminate"``: such ports end in a matched load (no reflection).
+        method: ``"auto"``, ``"dense"`` or ``"cascade"`` (module docstring).
+        dtype: complex dtype of the returned S-matrices (computed in float64 /
+            complex128 and cast once); default complex128.
+
+    Shapes: :meth:`s_matrix` maps wavelengths ``(n_wl,)`` [m] to ``(n_wl, n_ports,
+    n_ports)`` with ``S[:, out, in]`` over :attr:`ports`; :meth:`forward` maps input
+    amplitudes ``(..., n_wl, n_ports)`` to output amplitudes of the same shape.
+    """
+
+    def __init__(
+        self,
+        netlist,
+        *,
+        models: dict | None = None,
+        trainable=(),
+        dangling: str = "error",
+        method: str = "auto",
+        dtype=torch.complex128,
+    ):
+        super().__init__()
+        if dangling not in ("error", "terminate"):
+            raise ValueError(f"dangling must be 'error' or 'terminate', got {dangling!r}")
+        if method not in ("auto", "dense", "cascade"):
+            raise ValueError(f"method must be 'auto', 'dense' or 'cascade', got {method!r}")
+        self.dtype = complex_dtype(dtype)
+        self.method = method
+        net = netlist if isinstance(netlist, Netlist) else read_netlist(netlist)
+        lib = dict(MODELS)
+        self.subcircuits = nn.ModuleDict()
+        for name, m in (models or {}).items():
+            if isinstance(m, dict):
+                others = {k: v for k, v in models.items() if k != name}
+                m = Circuit(m, models=others, dangling=dangling, dtype=torch.complex128)
+            if not isinstance(m, (Model, Circuit)):
+                raise TypeError(
+                    f"models[{name!r}] must be a photonn.circuits.Model, a Circuit or a "
+                    f"netlist dict, got {type(m).__name__}"
+                )
+            lib[name] = m
+        self.params = nn.ParameterDict()
+        self._instances: list[tuple[str, object, dict]] = []  # (name, model, settings)
+        trainable = {self._split(t) for t in trainable}
+        for idx, (name, (comp, settings)) in enumerate(net.instances.items()):
+            if comp not in lib:
+                raise NetlistError(
+                    f"instance {name!r} uses unknown component {comp!r}; built-in and given "
+                    f"components are {sorted(lib)} (add yours with models={{{comp!r}: ...}})"
+                )
+            model = lib[comp]
+            if isinstance(model, Circuit):
+                key = f"i{idx}"
+                self.subcircuits[key] = model
+                if settings:
+                    raise NetlistError(
+                        f"instance {name!r}: sub-circuit {comp!r} takes no settings (got "
+                        f"{sorted(settings)}); set them in its own netlist"
+                    )
+                self._instances.append((name, model, {}))
+                continue
+            vals = self._settings(idx, name, model, settings, trainable)
+            self._instances.append((name, model, vals))
+        unknown = trainable - {(n, s) for n, _, v in self._instances for s in v}
+        if unknown:
+            raise NetlistError(f"trainable names settings that no instance has: {sorted(unknown)}")
+        self._wire(net, dangling)
+
+    # ---- construction -----------------------------------------------------------------
+    @staticmethod
+    def _split(t) -> tuple[str, str]:
+        if isinstance(t, str):
+            inst, _, s = t.rpartition(".")
+            if not inst:
+                raise ValueError(f"trainable entry {t!r} must read 'instance.setting'")
+            return inst, s
+        inst, s = t
+        return str(inst), str(s)
+
+    def _settings(self, idx, name, model: Model, settings, trainable) -> dict:
+        allowed = set(model.defaults) | set(model.ignored)
+        extra = sorted(set(settings) - allowed)
+        if extra:
+            raise NetlistError(
+                f"instance {name!r} ({model.name!r}) has no setting(s) {extra}; its settings "
+                f"are {sorted(model.defaults)}"
+            )
+        vals = {}
+        for k, default in model.defaults.items():
+            v = settings.get(k, default)
+            if v is REQUIRED:
+                unit = model.units.get(k)
+                raise NetlistError(
+                    f"instance {name!r} ({model.name!r}) needs setting {k!r}"
+                    + (f" [{unit}]" if unit else "")
+                )
+            if isinstance(v, nn.Parameter) or (name, k) in trainable:
+                if not isinstance(v, nn.Parameter):
+                    if isinstance(v, bool) or not isinstance(v, (int, float, torch.Tensor)):
+                        raise NetlistError(
+                            f"instance {name!r}: setting {k!r} = {v!r} is not a number and "
+                            "cannot be trainable"
+                        )
+                    v = nn.Parameter(torch.as_tensor(v, dtype=torch.float64).clone())
+                self.params[f"i{idx}_{k}"] = v
+                v = ("param", f"i{idx}_{k}")
+            elif isinstance(v, torch.Tensor):
+                self.register_buffer(f"_b{idx}_{k}", v.detach().clone(), persistent=False)
+                v = ("buffer", f"_b{idx}_{k}")
+            elif isinstance(v, bool):
+                raise NetlistError(f"instance {name!r}: setting {k!r} = {v!r} must be a number")
+            elif isinstance(v, int):
+                v = float(v)
+            vals[k] = v
+        return vals
+
+    def _wire(self, net: Netlist, dangling: str) -> None:
+        inst_ports: dict[str, tuple[str, ...]] = {}
+        for name, model, _ in self._instances:
+            inst_ports[name] = tuple(model.ports)
+        offset, start = 0, {}
+        for name, ports in inst_ports.items():
+            start[name] = offset
+            offset += len(ports)
+        self._n_total = offset
+
+        def gid(ref, where):
+            inst, port = ref
+            if inst not in inst_ports:
+                raise NetlistError(
+                    f"{where} names instance {inst!r}, which the netlist does not define"
+                )
+            if port not in inst_ports[inst]:
+                raise NetlistError(
+                    f"{where} names port {port!r} of instance {inst!r}, which has ports "
+                    f"{list(inst_ports[inst])}"
+                )
+            return start[inst] + inst_ports[inst].index(port)
+
+        used: dict[int, str] = {}
+
+        def use(g, ref, where):
+            if g in used:
+                raise NetlistError(
+                    f"port {ref[1]!r} of instance {ref[0]!r} is connected twice ({used[g]} and "
+                    f"{where}); a port takes one connection: add a splitter or coupler"
+                )
+            used[g] = where
+
+        pairs = []
+        for a, b in net.connections:
+            where = f"connection {a[0]},{a[1]} - {b[0]},{b[1]}"
+            ga, gb = gid(a, where), gid(b, where)
+            if ga == gb:
+                raise NetlistError(f"{where} connects a port to itself")
+            use(ga, a, where)
+            use(gb, b, where)
+            pairs.append((ga, gb))
+        ext = []
+        for name, ref in net.ports.items():
+            where = f"external port {name!r}"
+            g = gid(ref, where)
+            use(g, ref, where)
+            ext.append(g)
+        dropped = []
+        for name, ports in inst_ports.items():
+            for k, p in enumerate(ports):
+                g = start[name] + k
+                if g not in used:
+                    if dangling == "error":
+                        raise NetlistError(
+                            f"port {p!r} of instance {name!r} is neither connected nor an "
+                            "external port; connect it, name it in 'ports', end it in a "
+                            "'terminator', or pass dangling='terminate'"
+                        )
+                    dropped.append(g)
+        self._ports = list(net.ports)
+        self._ext = ext
+        self._pairs = pairs
+        self._dropped = set(dropped)
+        self._start = start
+        self._instance_ports = inst_ports
+        n_int = 2 * len(pairs)
+        if self.method == "auto":
+            self._method = "dense" if n_int <= DENSE_UP_TO else "cascade"
+        else:
+            self._method = self.method
+
+    # ---- access ---------------------------------------------------------------------------
+    @property
+    def ports(self) -> list[str]:
+        """External port names, in the order of the S-matrix axes."""
+        return list(self._ports)
+
+    @property
+    def instances(self) -> list[str]:
+        return [n for n, _, _ in self._instances]
+
+    def parameter(self, instance: str, setting: str) -> nn.Parameter:
+        """The trainable parameter of ``instance``'s ``setting``."""
+        for _idx, (name, _, vals) in enumerate(self._instances):
+            if name == instance:
+                v = vals.get(setting)
+                if isinstance(v, tuple) and v[0] == "param":
+                    return self.params[v[1]]
+                raise KeyError(f"setting {setting!r} of instance {instance!r} is not trainable")
+        raise KeyError(f"no instance {instance!r}")
+
+    def _value(self, v):
+        if isinstance(v, tuple) and len(v) == 2 and v[0] in ("param", "buffer"):
+            return self.params[v[1]] if v[0] == "param" else getattr(self, v[1])
+        return v
+
+    # ---- evaluation -------------------------------------------------------------------------
+    def _instance_matrices(self, wl: torch.Tensor, check: bool) -> list[torch.Tensor]:
+        """Each instance's ``(n_wl, n, n)`` complex128 S-matrix, evaluated per model group."""
+        out: list = [None] * len(self._instances)
+        groups: dict = {}
+        for idx, (_name, model, vals) in enumerate(self._instances):
+            if isinstance(model, Circuit):
+                out[idx] = model.s_matrix(wl, check_wavelengths=check).to(torch.complex128)
+                continue
+            key = (
+                id(model),
+                tuple(
+                    (k, v if isinstance(v, (str, type(None))) else "#")
+                    for k, v in sorted(vals.items())
+                ),
+            )
+            groups.setdefault(key, []).append(idx)
+        for idxs in groups.values():
+            model = self._instances[idxs[0]][1]
+            keys = list(self._instances[idxs[0]][2])
+            stacked = {}
+            for k in keys:
+                vs = [self._value(self._instances[i][2][k]) for i in idxs]
+                if isinstance(vs[0], (str, type(None))):
+                    stacked[k] = vs[0]
+                elif all(isinstance(v, float) for v in vs):
+                    stacked[k] = torch.tensor(vs, dtype=torch.float64, device=wl.device)[:, None]
+                else:
+                    stacked[k] = torch.stack(
+                        [torch.as_tensor(v, dtype=torch.float64, device=wl.device) for v in vs]
+                    ).reshape(len(idxs), 1)
+            for k in model.ignored:
+                stacked.pop(k, None)
+            if model.prepare is not None:
+                stacked = model.prepare(stacked)
+            if check and model.wavelength_range is not None:
+                self._check_range(model, idxs, stacked, wl)
+            S = model.fn(wl[None, :], **stacked)
+            S = S.to(torch.complex128).expand(len(idxs), wl.shape[0], *S.shape[-2:])
+            for j, i in enumerate(idxs):
+                out[i] = S[j]
+        return out
+
+    def _check_range(self, model, idxs, stacked, wl):
+        with torch.no_grad():
+            lo, hi = model.wavelength_range(
+                {k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in stacked.items()}
+            )
+            lo = torch.as_tensor(lo, dtype=torch.float64).reshape(-1, 1)
+            hi = torch.as_tensor(hi, dtype=torch.float64).reshape(-1, 1)
+            bad = (wl[None, :] < lo) | (wl[None, :] > hi)
+            if bool(bad.any()):
+                j, w = (int(x) for x in bad.nonzero()[0])
+                j_lo = float(lo[j if lo.shape[0] > 1 else 0, 0])
+                j_hi = float(hi[j if hi.shape[0] > 1 else 0, 0])
+                name = self._instances[idxs[j]][0]
+                raise ValueError(
+                    f"wavelength {float(wl[w]):.6e} m is outside the range "
+                    f"[{j_lo:.6e}, {j_hi:.6e}] m of instance {name!r} ({model.name!r}); "
+                    "sweep inside it, move its wavelength0 closer, or pass "
+                    "check_wavelengths=False"
+                )
+
+    def s_matrix(self, wavelengths, *, check_wavelengths: bool = True) -> torch.Tensor:
+        """The external S-matrix ``(n_wl, n_ports, n_ports)``, ``S[:, out, in]`` over
+        :attr:`ports`, at ``wavelengths`` ``(n_wl,)`` [m] (a float is one wavelength)."""
+        wl = torch.as_tensor(wavelengths, dtype=torch.float64)
+        if wl.ndim == 0:
+            wl = wl[None]
+        if wl.ndim != 1 or wl.numel() == 0:
+            raise ValueError(f"wavelengths must be a 1-D sequence [m], got shape {tuple(wl.shape)}")
+        if not bool(torch.isfinite(wl).all()) or bool((wl <= 0).any()):
+            raise ValueError("wavelengths must be finite and positive [m]")
+        mats = self._instance_matrices(wl, check_wavelengths)
+        if self._method == "dense":
+            S = self._dense(mats, wl)
+        else:
+            S = self._cascade(mats, wl)
+        return S.to(self.dtype)
+
+    def _dense(self, mats, wl):
+        S = mats[0]
+        for m in mats[1:]:
+            S = _block_diag(S, m)
+        if not self._pairs:
+            return S[..., torch.tensor(self._ext)[:, None], torch.tensor(self._ext)]
+        return _eliminate(S, self._ext, self._pairs, wl, f"{len(self._pairs)} connections")
+
+    def _order(self):
+        """Instances in breadth-first order over the connections (netlist order within)."""
+        n_inst = len(self._instances)
+        owner = {}
+        for k, (name, _, _) in enumerate(self._instances):
+            for j in range(len(self._instance_ports[name])):
+                owner[self._start[name] + j] = k
+        adj: list[list[int]] = [[] for _ in range(n_inst)]
+        for a, b in self._pairs:
+            adj[owner[a]].append(owner[b])
+            adj[owner[b]].append(owner[a])
+        order, seen = [], [False] * n_inst
+        for root in range(n_inst):
+            if seen[root]:
+                continue
+            seen[root] = True
+            q = deque([root])
+            while q:
+                k = q.popleft()
+                order.append(k)
+                for nb in adj[k]:
+                    if not seen[nb]:
+                        seen[nb] = True
+                        q.append(nb)
+        return order
+
+    def _cascade(self, mats, wl):
+        """Add instances one at a time; the open ports live in the slots of one matrix
+        ``S`` (freed slots are reused), and each step is one rank-``j`` update of it,
+        ``j`` the number of connections the new instance makes."""
+        partner = {}
+        for a, b in self._pairs:
+            partner[a], partner[b] = b, a
+        slot_of: dict[int, int] = {}  # open global port -> slot
+        free: list[int] = []
+        S = mats[0].new_zeros(wl.shape[0], 0, 0)
+        for k in self._order():
+            name = self._instances[k][0]
+            g0 = self._start[name]
+            ports = [g0 + j for j in range(len(self._instance_ports[name]))]
+            T = mats[k]
+            # connections inside the instance first
+            own = []
+            for i, g in enumerate(ports):
+                if g in partner and partner[g] in ports and ports.index(partner[g]) > i:
+                    own.append((i, ports.index(partner[g])))
+            live = [i for i, g in enumerate(ports) if g not in self._dropped]
+            if own:
+                in_own = {i for p in own for i in p}
+                keep = [i for i in live if i not in in_own]
+                T = _eliminate(T, keep, own, wl, f"instance {name!r} to itself")
+                ports = [ports[i] for i in keep]
+            elif len(live) < len(ports):
+                lt = torch.tensor(live)
+                T = T[..., lt[:, None], lt]
+                ports = [ports[i] for i in live]
+            b_loc = [i for i, g in enumerate(ports) if partner.get(g) in slot_of]
+            y_loc = [i for i, g in enumerate(ports) if partner.get(g) not in slot_of]
+            a_slots = [slot_of.pop(partner[ports[i]]) for i in b_loc]
+            free = a_slots + free
+            need = len(y_loc) - len(free)
+            if need > 0:
+                P = S.shape[-1]
+                S = torch.nn.functional.pad(S, (0, need, 0, need))
+                free = free + list(range(P, P + need))
+            y_slots, free = free[: len(y_loc)], free[len(y_loc) :]
+            yt = torch.tensor(y_loc, dtype=torch.long)
+            T_yy = T[..., yt[:, None], yt]
+            if b_loc:
+                bt = torch.tensor(b_loc, dtype=torch.long)
+                at = torch.tensor(a_slots, dtype=torch.long)
+                T_bb = T[..., bt[:, None], bt]
+                T_by = T[..., bt[:, None], yt]
+                T_yb = T[..., yt[:, None], bt]
+                S_aa = S[..., at[:, None], at]
+                S_ax = S[..., at, :]
+                S_xa = S[..., :, at]
+                eye = torch.eye(len(b_loc), dtype=S.dtype, device=S.device)
+                rhs = torch.cat([T_bb @ S_ax, T_by], -1)
+                Y = _solve(eye - T_bb @ S_aa, rhs, wl, f"instance {name!r}")
+                Y1, Y2 = Y[..., : S.shape[-1]], Y[..., S.shape[-1] :]
+                S = torch.baddbmm(S, S_xa, Y1) if S.ndim == 3 else S + S_xa @ Y1
+                S_yx = T_yb @ (S_ax + S_aa @ Y1)
+                S_xy = S_xa @ Y2
+                S_yy = T_yy + T_yb @ S_aa @ Y2
+            else:
+                S = S.clone()
+                S_yx = S.new_zeros(S.shape[0], len(y_loc), S.shape[-1])
+                S_xy = S.new_zeros(S.shape[0], S.shape[-1], len(y_loc))
+                S_yy = T_yy
+            ys = torch.tensor(y_slots, dtype=torch.long)
+            if len(y_slots):
+                S[..., ys, :] = S_yx
+                S[..., :, ys] = S_xy
+                S[..., ys[:, None], ys] = S_yy
+            freed = [sl for sl in a_slots if sl in set(free)]  # older free slots are zero
+            if freed:
+                ft = torch.tensor(freed, dtype=torch.long)
+                S[..., ft, :] = 0
+                S[..., :, ft] = 0
+            for i, sl in zip(y_loc, y_slots):
+                slot_of[ports[i]] = sl
+        idx = torch.tensor([slot_of[g] for g in self._ext], dtype=torch.long)
+        return S[..., idx[:, None], idx]
+
+    def forward(self, x: torch.Tensor, wavelengths) -> torch.Tensor:
+        """Output amplitudes ``(..., n_wl, n_ports)`` for input amplitudes of that shape."""
+        S = self.s_matrix(wavelengths)
+        if not isinstance(x, torch.Tensor) or not x.is_complex():
+            raise TypeError("x must be a complex tensor (..., n_wl, n_ports)")
+        if x.shape[-2:] != S.shape[:2]:
+            raise ValueError(
+                f"x must end in (n_wl, n_ports) = {tuple(S.shape[:2])}, got {tuple(x.shape)}"
+            )
+        return torch.einsum("woi,...wi->...wo", S, x.to(S.dtype))
+
+    def extra_repr(self) -> str:
+        return (
+            f"instances={len(self._instances)}, ports={self._ports}, "
+            f"connections={len(self._pairs)}, method={self._method!r}"
+        )

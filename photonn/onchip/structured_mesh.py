@@ -1,0 +1,229 @@
+"""``FFTMesh``: a butterfly (FFT) MZI mesh of ``log2 n`` stages, with non-idealities."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+from torch import nn
+
+from .._checks import complex_dtype, complex_tensor, one_of, real_of
+from .._module import ComplexModule
+from ..functional.mzi import mzi_entries
+from ..functional.mzi_errors import quantize_mzi_phases
+from ..functional.mzi_mesh import clements_layout
+from ..functional.structured_mesh import (
+    ButterflyLayout,
+    butterfly_apply,
+    butterfly_crosstalk_pairs,
+    butterfly_dft_phases,
+    butterfly_layout,
+    butterfly_matrix,
+    butterfly_random_phases,
+)
+from .imperfections import MeshImperfections
+
+__all__ = ["FFTMesh", "mesh_cost"]
+
+F64 = torch.float64
+
+
+def mesh_cost(n: int) -> dict[str, dict[str, int]]:
+    """MZI count, real phases and optical depth (MZIs on a path) of a Clements mesh
+    and a butterfly mesh of ``n`` modes (``n`` a power of two)."""
+    c, b = clements_layout(n), butterfly_layout(n)
+    return {
+        "clements": {"n_mzi": c.n_mzi, "n_phases": 2 * c.n_mzi + n, "depth": c.n_columns},
+        "butterfly": {"n_mzi": b.n_mzi, "n_phases": b.n_phases, "depth": b.n_stages},
+    }
+
+
+class FFTMesh(ComplexModule):
+    """A butterfly (radix-2 FFT) mesh of MZIs, ``U = D S_{K-1} ... S_0 P`` with
+    ``K = log2 n`` stages of ``n/2`` MZIs and fixed permutations
+    (:mod:`photonn.functional.structured_mesh`).
+
+    Args:
+        n: number of modes, a power of two >= 2.
+        init: ``"bar"`` (default; every MZI in the bar state: ``U = P``, the
+            bit-reversal permutation, not the identity),
+            ``"dft"`` (the unitary DFT, as :meth:`dft`) or ``"random"`` (every MZI a
+            Haar-random ``U(2)`` block; needs ``generator``). ``"haar"`` is refused: a
+            butterfly has ``n log2 n + n`` phases, fewer than the ``n^2`` of ``U(n)``,
+            and cannot be Haar-random on ``U(n)``.
+        generator: ``torch.Generator`` for ``init="random"``.
+        imperfections: a :class:`~photonn.onchip.MeshImperfections` with the same
+            meaning as for :class:`~photonn.onchip.MZIMesh` (coupler errors, arm losses
+            [dB], static phase errors, thermal crosstalk, DAC, phase noise); a float
+            crosstalk couples neighbouring MZIs of one stage.
+        dtype: ``torch.complex64`` (default) or ``torch.complex128``.
+
+    Parameters: ``theta``, ``phi`` ``(n_mzi,)`` and ``output_phase`` ``(n,)`` [rad].
+    Shapes: ``forward`` maps complex ``(..., n)`` to ``(..., n)``.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        init: str = "bar",
+        generator: torch.Generator | None = None,
+        imperfections: MeshImperfections | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ):
+        super().__init__()
+        if init == "haar":
+            raise ValueError(
+                "init='haar' is not possible for a butterfly mesh: its n log2 n + n phases "
+                "reach only a measure-zero subset of U(n); use init='random' (each MZI a "
+                "Haar-random U(2) block) or an MZIMesh(n, init='haar')"
+            )
+        one_of(init, ("bar", "dft", "random"), "init")
+        self.layout: ButterflyLayout = butterfly_layout(n)
+        self.n = n
+        self.dtype = complex_dtype(dtype)
+        rdt = real_of(self.dtype)
+        m = self.layout.n_mzi
+        if init == "bar":
+            theta, phi, out = (torch.zeros(k, dtype=F64) for k in (m, m, n))
+        elif init == "dft":
+            theta, phi, out = butterfly_dft_phases(n)
+        else:
+            if not isinstance(generator, torch.Generator):
+                raise TypeError("init='random' needs generator=torch.Generator()")
+            theta, phi, out = butterfly_random_phases(n, generator)
+        self.theta = nn.Parameter(theta.to(dtype=rdt, device=device))
+        self.phi = nn.Parameter(phi.to(dtype=rdt, device=device))
+        self.output_phase = nn.Parameter(out.to(dtype=rdt, device=device))
+        self.imperfections = MeshImperfections() if imperfections is None else imperfections
+
+    @classmethod
+    def dft(cls, n: int, *, dtype=torch.complex128, device=None) -> FFTMesh:
+        """A mesh set to the unitary DFT ``F[k, m] = exp(-2 pi i k m / n) / sqrt(n)``."""
+        return cls(n, init="dft", dtype=dtype, device=device)
+
+    # ---- size ---------------------------------------------------------------------
+    @property
+    def n_mzi(self) -> int:
+        return self.layout.n_mzi
+
+    @property
+    def depth(self) -> int:
+        """Optical depth: MZIs on every path (``log2 n``; a Clements mesh has ``n``)."""
+        return self.layout.n_stages
+
+    def cost(self) -> dict[str, dict[str, int]]:
+        """This mesh's MZIs, phases and depth next to a Clements mesh of ``n`` modes."""
+        return mesh_cost(self.n)
+
+    # ---- non-idealities -------------------------------------------------------------
+    @property
+    def imperfections(self) -> MeshImperfections:
+        """The frozen :class:`MeshImperfections`; assign a new value to change them."""
+        return self._imperfections
+
+    @imperfections.setter
+    def imperfections(self, value: MeshImperfections) -> None:
+        if not isinstance(value, MeshImperfections):
+            raise TypeError(
+                f"imperfections must be a photonn.onchip.MeshImperfections, got "
+                f"{type(value).__name__}"
+            )
+        m = self.layout.n_mzi
+        for name, shape in (
+            ("coupler_error", (m, 2)),
+            ("arm_loss_db", (m, 2)),
+            ("theta_error", (m,)),
+            ("phi_error", (m,)),
+        ):
+            t = getattr(value, name)
+            if t is not None and t.shape != shape:
+                raise ValueError(
+                    f"{name} must have shape {shape} for this butterfly mesh of {m} MZIs, "
+                    f"got {tuple(t.shape)}"
+                )
+        K = None
+        if value.crosstalk is not None:
+            if isinstance(value.crosstalk, float):
+                K = torch.eye(m, dtype=F64)
+                rows, cols = butterfly_crosstalk_pairs(self.layout)
+                if rows:
+                    K[torch.tensor(rows), torch.tensor(cols)] = value.crosstalk
+            else:
+                K = value.crosstalk.to_dense().to(F64)
+                if K.shape != (m, m):
+                    raise ValueError(
+                        f"crosstalk matrix must be ({m}, {m}) for this mesh, got {tuple(K.shape)}"
+                    )
+        self._crosstalk = K
+        self._imperfections = value
+
+    @contextlib.contextmanager
+    def using(self, imperfections: MeshImperfections):
+        """Evaluate the mesh under other imperfections inside the ``with`` block."""
+        own = self._imperfections
+        self.imperfections = imperfections
+        try:
+            yield self
+        finally:
+            self.imperfections = own
+
+    def effective_phases(self):
+        """``(theta, phi)`` as the MZIs see them: DAC, crosstalk, + errors, + noise."""
+        imp, theta, phi = self._imperfections, self.theta, self.phi
+        ref = dict(dtype=theta.dtype, device=theta.device)
+        if imp.dac is not None:
+            d = imp.dac
+            theta, phi = quantize_mzi_phases(theta, phi, d.bits, law=d.law, max_phase=d.max_phase)
+        if self._crosstalk is not None:
+            K = self._crosstalk.to(**ref) - torch.eye(self.n_mzi, **ref)
+            theta = theta + K @ (torch.remainder(2 * theta, 2 * math.pi) / 2)
+            phi = phi + K @ torch.remainder(phi, 2 * math.pi)
+        if imp.theta_error is not None:
+            theta = theta + imp.theta_error.to(**ref)
+        if imp.phi_error is not None:
+            phi = phi + imp.phi_error.to(**ref)
+        if imp.phase_noise_std > 0:
+            gen = imp.noise_generator
+            noise = torch.randn(2, self.n_mzi, generator=gen, dtype=theta.dtype, device=gen.device)
+            noise = imp.phase_noise_std * noise.to(theta.device)
+            theta, phi = theta + noise[0], phi + noise[1]
+        return theta, phi
+
+    def _entries(self, ideal: bool):
+        imp = self._imperfections
+        if ideal or imp.is_ideal:
+            ent = mzi_entries(self.theta, self.phi)
+        else:
+            theta, phi = self.effective_phases()
+            ref = dict(dtype=theta.dtype, device=theta.device)
+            ce = None if imp.coupler_error is None else imp.coupler_error.to(**ref)
+            al = None if imp.arm_loss_db is None else imp.arm_loss_db.to(**ref)
+            ent = mzi_entries(theta, phi, ce, al)
+        out = torch.polar(torch.ones_like(self.output_phase), self.output_phase)
+        return ent, out
+
+    def matrix(self, *, ideal: bool = False) -> torch.Tensor:
+        """The ``(n, n)`` transfer matrix (with the errors unless ``ideal=True``)."""
+        ent, out = self._entries(ideal)
+        return butterfly_matrix(ent, self.layout, out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        complex_tensor(x, "x")
+        if x.shape[-1] != self.n:
+            raise ValueError(f"x must have last dimension {self.n}, got shape {tuple(x.shape)}")
+        if x.dtype != self.dtype:
+            raise TypeError(
+                f"x is {x.dtype} but this mesh was built for {self.dtype}; build it with "
+                f"dtype={x.dtype} (never cast optical modules with .to(dtype))"
+            )
+        ent, out = self._entries(False)
+        return butterfly_apply(x, ent, self.layout, out)
+
+    def extra_repr(self) -> str:
+        return (
+            f"n={self.n}, n_mzi={self.n_mzi}, depth={self.depth}, dtype={self.dtype}, "
+            f"errors={not self._imperfections.is_ideal}"
+        )
