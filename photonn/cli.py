@@ -111,6 +111,16 @@ def _cmd_train(args) -> int:
     if args.print_config:
         print(dump_config(cfg if cfg is not None else resume_config(args.run_dir)), end="")
         return 0
+    if args.dry_run:
+        from .runs.estimate import estimate_run
+
+        est = estimate_run(cfg if cfg is not None else resume_config(args.run_dir, overrides))
+        print(est.report())
+        if not est.fits:
+            print(f"photonn: error: {est.refusal()}", file=sys.stderr)
+            return 2
+        print("dry run: nothing trained")
+        return 0
     if cfg is not None and "tensorboard" in cfg["log"]:
         from .training import TensorBoardSink
 
@@ -260,6 +270,12 @@ def _add_training(sub) -> None:
     s.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     s.add_argument(
         "--print-config", action="store_true", help="print the resolved configuration and exit"
+    )
+    s.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="estimate peak memory and step time (a few steps at a reduced size), list the "
+        "largest tensors, refuse a configuration that would not fit, and exit",
     )
     s.set_defaults(func=_cmd_train)
     s = sub.add_parser("eval", help="evaluate a trained run and print its accuracy")

@@ -29,6 +29,7 @@ from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
 from ..functional.detection import intensity
 from ..grid import Grid
+from ..reuse.recomputation import recompute as _recompute
 
 __all__ = ["D2NN", "D2NNOptions"]
 
@@ -73,6 +74,11 @@ class D2NNOptions:
         None, "quantise the phase masks to 2^phase_bits levels (unset: continuous)", ge=1
     )
     init: str = option("zeros", "initial phases", choices=("zeros", "uniform"))
+    recompute: int = option(
+        0,
+        "keep the field of every k-th layer, recompute the rest in backward (0: keep all)",
+        ge=0,
+    )
 
     def __post_init__(self):
         check_options(self)
@@ -138,6 +144,14 @@ class D2NN(ComplexModule):
         init: phase initialisation, ``"zeros"`` (default) or ``"uniform"`` (needs ``generator``).
         generator: ``torch.Generator`` for the random initialisation.
         strict: raise instead of warning when a propagation step is undersampled.
+        recompute: ``k``: keep the field entering every ``k``-th layer and recompute the
+            others in the backward pass (segments of ``k`` layers, each but the last run
+            again once in backward; the last keeps its graph, as backward needs it
+            first); the activation memory of training falls from about one field per
+            layer to ``L / k`` stored fields plus one segment's, least near
+            ``k = sqrt(L)``, for at most one more forward pass of time.
+            ``0`` (default) stores everything. Gradients are the plain backward's
+            within float rounding.
         dtype: complex64 (default) or complex128.
         device: where to build the buffers and parameters.
 
@@ -174,10 +188,22 @@ class D2NN(ComplexModule):
         init="zeros",
         generator: torch.Generator | None = None,
         strict: bool = False,
+        recompute: int = 0,
         dtype=torch.complex64,
         device=None,
     ):
         super().__init__()
+        if isinstance(recompute, bool) or not isinstance(recompute, int):
+            raise TypeError(
+                f"recompute must be an int (layers per recomputed segment, 0: store all), "
+                f"got {type(recompute).__name__} {recompute!r}"
+            )
+        if recompute < 0:
+            raise ValueError(
+                f"recompute must be >= 0 (layers per recomputed segment, 0: store all), "
+                f"got {recompute}"
+            )
+        self.recompute = recompute
         if not isinstance(grid, Grid):
             raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
         self.grid = grid
@@ -338,9 +364,26 @@ class D2NN(ComplexModule):
     def output_field(self, images: torch.Tensor) -> torch.Tensor:
         """Complex field ``(B, ny, nx)`` in the detector plane."""
         u = self.input_field(images)
-        for mask, k in zip(self.masks, self.steps):
-            u = mask(self.propagators[k](u))
+        k = self.recompute
+        if k and torch.is_grad_enabled():
+            for start in range(0, self.num_layers, k):
+                stop = min(self.num_layers, start + k)
+                if stop == self.num_layers:  # backward needs the last segment first: keep it
+                    u = self._layers(u, start, stop)
+                    break
+                params = [
+                    p for m in self.masks[start:stop] for p in m.parameters() if p.requires_grad
+                ]
+                u = _recompute(lambda v, a=start, b=stop: self._layers(v, a, b), [u], params)
+        else:
+            u = self._layers(u, 0, self.num_layers)
         return self.propagators[self.steps[-1]](u)
+
+    def _layers(self, u: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """The field after layers ``start .. stop - 1`` (propagation, then mask) of ``u``."""
+        for i in range(start, stop):
+            u = self.masks[i](self.propagators[self.steps[i]](u))
+        return u
 
     def energies(self, images: torch.Tensor) -> torch.Tensor:
         """Energy [W] in every detector region, ``(B, num_detectors)`` (after noise, if any)."""
