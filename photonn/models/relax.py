@@ -387,6 +387,26 @@ def gain_problem(nonlinearity: str, activation_gain: float | None) -> str | None
     return None
 
 
+LANGUAGE_BANKS = ("digital", "mzi", "svd")
+
+
+def language_problem(bank: str, mode: str, l_t: int) -> str | None:
+    """The rules of :class:`ReLaXLanguageModel` between its bank, its mode and ``l_t``
+    (the model and the run configuration both ask it): a diffractive bank classifies
+    images only, and ``mode="over_time"`` cycles the bank over time, so ``l_t = 1``."""
+    if bank not in LANGUAGE_BANKS:
+        return (
+            f"bank = {bank!r}: a language model takes a bank of {', '.join(LANGUAGE_BANKS)} "
+            "(a diffractive bank classifies images)"
+        )
+    if mode == "over_time" and l_t != 1:
+        return (
+            f"mode = 'over_time' runs one pass per character with the bank cycled over time "
+            f"(s(t) = t mod L_W), so l_t must be 1, got l_t = {l_t}"
+        )
+    return None
+
+
 def optical_nonlinearity(
     kind: str, *, gain: float | None = None, dtype=torch.complex64, device=None
 ) -> OpticalNonlinearity:
@@ -822,13 +842,11 @@ class ReLaXLanguageModel(_ReLaXNet, nn.Module):
     ):
         super().__init__()
         opts, record = self._setup(PhotonicOptions, options, keywords, dtype, real_dtype, device)
-        self.bank_kind = one_of(bank, ("digital", "mzi", "svd"), "bank")
         self.mode = one_of(mode, ("per_char", "over_time"), "mode")
-        if mode == "over_time" and l_t != 1:
-            raise ValueError(
-                f"mode='over_time' runs one pass per character with the bank cycled over time "
-                f"(s(t) = t mod L_W), so l_t must be 1, got {l_t}"
-            )
+        problem = language_problem(bank, mode, l_t)
+        if problem:
+            raise ValueError(problem)
+        self.bank_kind = bank
         self.vocab_size = positive_int(vocab_size, "vocab_size")
         w = self.width = positive_int(width, "width")
         self.embed = nn.Embedding(vocab_size, w, dtype=dtype, device=device)

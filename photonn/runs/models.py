@@ -646,25 +646,24 @@ def _relax_width(m: dict) -> int:
 
 
 def _check_relax(m: dict) -> None:
+    from ..models.relax import gain_problem, language_problem
     from ..reuse import relax_schedule
 
     bank = m["bank"]
-    if m["input"] == "text" and bank["kind"] == "diffractive":
-        raise ValueError(
-            "model.bank.kind = 'diffractive' classifies images; use it with model.input = 'image'"
-        )
+    l_t = _relax_repeats(m)
+    if m["input"] == "text":
+        problem = language_problem(bank["kind"], m["mode"], l_t)
+        if problem:
+            fix = (
+                "set model.l_t = 1 (and depth = 0 or l_w)"
+                if "over_time" in problem
+                else "use it with model.input = 'image'"
+            )
+            raise ValueError(f"model.{problem.replace('bank = ', 'bank.kind = ')}: {fix}")
     if bank["kind"] in ("mzi", "svd"):
-        from ..models.relax import gain_problem
-
         problem = gain_problem(bank["activation"], bank.get("activation_gain"))
         if problem:
             raise ValueError(f"model.bank.{problem}")
-    l_t = _relax_repeats(m)
-    if m["mode"] == "over_time" and m["input"] == "text" and l_t != 1:
-        raise ValueError(
-            "model.mode = 'over_time' runs one pass per character (the bank cycled over time): "
-            f"set model.l_t = 1 (and depth = 0 or l_w), got l_t = {l_t}"
-        )
     relax_schedule(m["l_w"], l_t, _relax_schedule(m))
     _relax_width(m)
 
