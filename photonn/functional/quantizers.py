@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 
 import torch
 
@@ -144,17 +145,17 @@ def lsq_quantize(
     return v * s
 
 
+@typing.runtime_checkable
+class Quantizer(typing.Protocol):
+    """The interface (a protocol that the three quantisers below satisfy):
+    ``quantize(x, levels, *, progress=1.0, step=None)`` returns ``x`` quantised onto
+    ``levels`` (sorted 1-D) at training ``progress`` in ``[0, 1]``."""
+
+    def quantize(self, x, levels, *, progress: float = 1.0, step=None) -> torch.Tensor: ...
+
+
 @dataclasses.dataclass(frozen=True)
-class Quantizer:
-    """The interface: ``quantize(x, levels, *, progress=1.0, step=None)`` returns ``x``
-    quantised onto ``levels`` (sorted 1-D) at training ``progress`` in ``[0, 1]``."""
-
-    def quantize(self, x, levels, *, progress: float = 1.0, step=None) -> torch.Tensor:
-        raise NotImplementedError
-
-
-@dataclasses.dataclass(frozen=True)
-class GumbelQuantizer(Quantizer):
+class GumbelQuantizer:
     """Gumbel-softmax with temperature annealed from ``tau_start`` to ``tau_end``."""
 
     tau_start: float = 1.0
@@ -171,7 +172,7 @@ class GumbelQuantizer(Quantizer):
 
 
 @dataclasses.dataclass(frozen=True)
-class StaircaseQuantizer(Quantizer):
+class StaircaseQuantizer:
     """Soft staircase with steepness annealed from ``start`` to ``end``."""
 
     start: float = 1.0
@@ -182,7 +183,7 @@ class StaircaseQuantizer(Quantizer):
 
 
 @dataclasses.dataclass(frozen=True)
-class LSQQuantizer(Quantizer):
+class LSQQuantizer:
     """Learned step size on evenly spaced codes from ``levels[0]``: the number of
     codes is ``len(levels)`` (a power of two: ``bits`` of a DAC); ``step`` is the
     holder's learnable scalar tensor (initialise it to the level spacing)."""

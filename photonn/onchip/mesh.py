@@ -69,6 +69,18 @@ def _value_from_loaded_buffers(mesh: MZIMesh, _incompatible) -> None:
     mesh._imperfections = own.replace(**static, crosstalk=crosstalk)
 
 
+def check_mode_input(x: torch.Tensor, n: int, dtype) -> None:
+    """The input check every mesh's ``forward`` shares: complex ``(..., n)`` of the mesh's dtype."""
+    complex_tensor(x, "x")
+    if x.shape[-1] != n:
+        raise ValueError(f"x must have last dimension {n}, got shape {tuple(x.shape)}")
+    if x.dtype != dtype:
+        raise TypeError(
+            f"x is {x.dtype} but this mesh was built for {dtype}; build it with "
+            f"dtype={x.dtype} (never cast optical modules with .to(dtype))"
+        )
+
+
 def _deprecated(old: str, new: str) -> None:
     warnings.warn(
         f"MZIMesh.{old} is deprecated: the imperfections are one frozen value; use {new}",
@@ -399,14 +411,7 @@ class MZIMesh(ComplexModule):
         return mesh_matrix_from_entries(ent, self.layout, out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        complex_tensor(x, "x")
-        if x.shape[-1] != self.n:
-            raise ValueError(f"x must have last dimension {self.n}, got shape {tuple(x.shape)}")
-        if x.dtype != self.dtype:
-            raise TypeError(
-                f"x is {x.dtype} but this mesh was built for {self.dtype}; build it with "
-                f"dtype={x.dtype} (never cast optical modules with .to(dtype))"
-            )
+        check_mode_input(x, self.n, self.dtype)
         ent, out = self._entries(False)
         if prefer_matrix(x.numel() // self.n, self.n, self.layout.n_columns):
             return x @ mesh_matrix_from_entries(ent, self.layout, out).transpose(-1, -2)

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, complex_tensor, one_of, real_of
+from .._checks import complex_dtype, one_of, real_of
 from .._module import ComplexModule
 from ..functional.mzi import mzi_entries
 from ..functional.mzi_errors import quantize_mzi_phases
@@ -23,6 +23,7 @@ from ..functional.structured_mesh import (
     butterfly_random_phases,
 )
 from .imperfections import MeshImperfections
+from .mesh import check_mode_input
 
 __all__ = ["FFTMesh", "mesh_cost"]
 
@@ -211,14 +212,7 @@ class FFTMesh(ComplexModule):
         return butterfly_matrix(ent, self.layout, out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        complex_tensor(x, "x")
-        if x.shape[-1] != self.n:
-            raise ValueError(f"x must have last dimension {self.n}, got shape {tuple(x.shape)}")
-        if x.dtype != self.dtype:
-            raise TypeError(
-                f"x is {x.dtype} but this mesh was built for {self.dtype}; build it with "
-                f"dtype={x.dtype} (never cast optical modules with .to(dtype))"
-            )
+        check_mode_input(x, self.n, self.dtype)
         ent, out = self._entries(False)
         return butterfly_apply(x, ent, self.layout, out)
 
