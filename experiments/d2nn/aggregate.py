@@ -17,42 +17,16 @@ within noise".
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from _stats import accuracy_stats, verdict  # noqa: E402
+
 RESULTS = HERE / "results"
 PAPER = {"mnist": 97.18, "fashion-mnist": 89.13}
 NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-
-
-def stats(values: list[float], n_test: int) -> dict:
-    """Mean, std (n - 1), seed SE and binomial SE [percentage points] of accuracies [%]."""
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else float("nan")
-    p = mean / 100
-    seed_se = std / math.sqrt(n) if n > 1 else float("nan")
-    binom_se = 100 * math.sqrt(p * (1 - p) / n_test)
-    se = max(seed_se, binom_se) if n > 1 else binom_se
-    return {
-        "n_seeds": n,
-        "mean": mean,
-        "std": std,
-        "seed_se": seed_se,
-        "binomial_se": binom_se,
-        "se": se,
-        "se_used": "seed" if n > 1 and seed_se > binom_se else "binomial",
-    }
-
-
-def verdict(gap: float, se: float) -> str:
-    if gap > 2 * se:
-        return "beats the paper"
-    if gap < -2 * se:
-        return "falls short of the paper"
-    return "matches the paper within noise"
 
 
 def sweep_section(out: dict) -> list[str]:
@@ -121,7 +95,7 @@ def main() -> int:
                 f"| {val:.2f} | {test:.2f} |"
             )
         n_test = runs[0][0]["test_samples"]
-        t = stats(tests, n_test)
+        t = accuracy_stats(tests, n_test)
         gap = t["mean"] - PAPER[ds]
         rec = {
             "seeds": [r["seed"] for r, _ in runs],
@@ -134,7 +108,7 @@ def main() -> int:
             "test": t,
             "paper": PAPER[ds],
             "gap": gap,
-            "verdict": verdict(gap, t["se"]),
+            "verdict": verdict(gap, t["se"], "the paper"),
             "rule": "|gap| > 2 SE, SE the larger of the seed SE (std / sqrt(n)) and the "
             "binomial SE of the test set",
         }

@@ -17,11 +17,13 @@ seed and the binomial one; otherwise "matches within noise".
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from _stats import accuracy_stats, verdict  # noqa: E402
+
 RESULTS = HERE / "results"
 RUNS = {"mnist-r1": "MNIST", "fashion-r1": "Fashion-MNIST"}
 # the recorded stages of the protocol: results directory -> title
@@ -31,37 +33,9 @@ STAGES = {
 }
 
 
-def stats(values: list[float], n_test: int) -> dict:
-    """Mean, std (n - 1), seed SE and binomial SE [percentage points] of accuracies [%]."""
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else float("nan")
-    p = mean / 100
-    seed_se = std / math.sqrt(n) if n > 1 else float("nan")
-    binom_se = 100 * math.sqrt(p * (1 - p) / n_test)
-    se = max(seed_se, binom_se) if n > 1 else binom_se
-    return {
-        "n_seeds": n,
-        "mean": mean,
-        "std": std,
-        "seed_se": seed_se,
-        "binomial_se": binom_se,
-        "se": se,
-        "se_used": "seed" if n > 1 and seed_se > binom_se else "binomial",
-    }
-
-
 def chosen(row: dict) -> dict:
     """The reported model of a run: the best on validation if kept, else the final one."""
     return row.get("best") or row["final"]
-
-
-def verdict(gap: float, se: float) -> str:
-    if gap > 2 * se:
-        return "beats the authors"
-    if gap < -2 * se:
-        return "falls short of the authors"
-    return "matches the authors within noise"
 
 
 def stage(subdir: str, title: str, out: dict) -> list[str]:
@@ -96,7 +70,7 @@ def stage(subdir: str, title: str, out: dict) -> list[str]:
             )
         res = json.loads((rows[0][1].parent / "results.json").read_text())
         n_test = res["test_samples"]
-        t = stats(tests, n_test)
+        t = accuracy_stats(tests, n_test)
         paper = rows[0][0]["paper"]
         gap = t["mean"] - paper
         rec = {
@@ -116,7 +90,7 @@ def stage(subdir: str, title: str, out: dict) -> list[str]:
             "paper": paper,
             "paper_epochs": 500,
             "gap": gap,
-            "verdict": verdict(gap, t["se"]),
+            "verdict": verdict(gap, t["se"], "the authors"),
             "rule": "|gap| > 2 SE, SE the larger of the seed SE (std / sqrt(n)) and the "
             "binomial SE of the test set",
         }

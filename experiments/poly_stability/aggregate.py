@@ -20,39 +20,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from _stats import accuracy_stats, verdict  # noqa: E402
+
 SOURCE = HERE / "results" / "seeds" / "results_b.json"
 ARMS = [
     ("relu", False, "ReLU"),
     ("poly22", True, "degree 22, with the framework"),
     ("poly22", False, "degree 22, without the framework"),
 ]
-
-
-def stats(values: list[float], n_test: int) -> dict:
-    """Mean, std (n - 1), seed SE and binomial SE [percentage points] of accuracies [%]."""
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else float("nan")
-    p = mean / 100
-    seed_se = std / math.sqrt(n)
-    binom_se = 100 * math.sqrt(p * (1 - p) / n_test)
-    return {
-        "n_seeds": n,
-        "mean": mean,
-        "std": std,
-        "seed_se": seed_se,
-        "binomial_se": binom_se,
-        "se": max(seed_se, binom_se),
-        "se_used": "seed" if seed_se > binom_se else "binomial",
-    }
-
-
-def verdict(gap: float, se: float, ref: str) -> str:
-    if gap > 2 * se:
-        return f"beats {ref}"
-    if gap < -2 * se:
-        return f"falls short of {ref}"
-    return f"matches {ref} within noise"
 
 
 def main() -> int:
@@ -91,8 +67,8 @@ def main() -> int:
             "val_acc": [r["val_acc"] for r in ok],
         }
         if ok:
-            arm["test"] = stats([r["test_acc"] for r in ok], rows[0]["n_test"])
-            arm["val"] = stats([r["val_acc"] for r in ok], rows[0]["n_val"])
+            arm["test"] = accuracy_stats([r["test_acc"] for r in ok], rows[0]["n_test"])
+            arm["val"] = accuracy_stats([r["val_acc"] for r in ok], rows[0]["n_val"])
         out["arms"][f"{act}{'+framework' if fw else ''}"] = arm
     lines += [
         "",
