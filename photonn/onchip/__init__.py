@@ -34,5 +34,6 @@ from .pcm import PCMCrossbar as PCMCrossbar
 from .programming import ReprogramResult as ReprogramResult
 from .programming import reprogram as reprogram
 from .structured_mesh import FFTMesh as FFTMesh
+from .structured_mesh import PermutingMesh as PermutingMesh
 from .structured_mesh import mesh_cost as mesh_cost
 from .svd import SVDLinear as SVDLinear
