@@ -262,12 +262,16 @@ class PermutingMesh(_StructuredMesh):
             them (see :func:`~photonn.functional.structured_mesh.permuting_layout`);
             both or neither.
         init: ``"bar"`` (default; every MZI in the bar state: ``U`` is the product of the
-            permutations) or ``"haar"`` (Pai et al.'s initialisation: each block's MZIs
+            permutations) or ``"pai"`` (Pai et al.'s initialisation: each block's MZIs
             drawn with the Haar-random law of a rectangle of its columns,
-            :func:`~photonn.functional.structured_mesh.permuting_haar_phases`; exact on
-            ``U(n)`` for one block of ``n`` columns, a close heuristic otherwise: the
-            permuting mesh is not known to be universal). Needs ``generator``.
-        generator: ``torch.Generator`` for ``init="haar"``.
+            :func:`~photonn.functional.structured_mesh.permuting_haar_phases`; needs
+            ``generator``). ``"haar"`` is refused: the permuting mesh is not known to
+            reach every unitary, and Pai et al.'s law is not Haar on ``U(n)`` for more
+            than one block (at ``n = 8`` the mean ``|U_ij|^2`` ranges from 0.05 to 0.21
+            against ``1/n`` for Haar; ``tests/onchip/test_haar_init.py``). For a
+            Haar-random start use ``MZIMesh(n, init="haar")``, or ``blocks=(n,),
+            strides=()`` (one block: a Clements mesh, where the law is exact).
+        generator: ``torch.Generator`` for ``init="pai"``.
         imperfections: a :class:`~photonn.onchip.MeshImperfections` (as for
             :class:`FFTMesh`); a float crosstalk couples neighbouring MZIs of a column.
         dtype: ``torch.complex64`` (default) or ``torch.complex128``.
@@ -289,10 +293,17 @@ class PermutingMesh(_StructuredMesh):
         device=None,
     ):
         super().__init__()
-        one_of(init, ("bar", "haar"), "init")
         blocks = None if blocks is None else tuple(blocks)
         strides = None if strides is None else tuple(strides)
         self.layout: PermutingLayout = permuting_layout(n, blocks, strides)
+        if init == "haar" and len(self.layout.blocks) > 1:
+            raise ValueError(
+                "init='haar' is not possible for a permuting mesh of several blocks: it is not "
+                "known to reach every unitary, and Pai et al.'s per-block law is not Haar on "
+                "U(n); use init='pai' (that law), MZIMesh(n, init='haar'), or blocks=(n,), "
+                "strides=() (one block: a Clements mesh, Haar-random exactly)"
+            )
+        one_of(init, ("bar", "pai", "haar"), "init")
         self.n = n
         self.dtype = complex_dtype(dtype)
         rdt = real_of(self.dtype)
@@ -301,7 +312,7 @@ class PermutingMesh(_StructuredMesh):
             theta, phi, out = (torch.zeros(k, dtype=F64) for k in (m, m, n))
         else:
             if not isinstance(generator, torch.Generator):
-                raise TypeError("init='haar' needs generator=torch.Generator()")
+                raise TypeError(f"init={init!r} needs generator=torch.Generator()")
             theta, phi, out = permuting_haar_phases(self.layout, generator)
         self.theta = nn.Parameter(theta.to(dtype=rdt, device=device))
         self.phi = nn.Parameter(phi.to(dtype=rdt, device=device))

@@ -7,7 +7,8 @@ entry per matrix: the samples are independent, and the mixture over positions is
 same Beta law under the null), then runs a one-sample Kolmogorov-Smirnov test against
 ``Beta(1, N - 1)`` at significance 1e-3 (seeds fixed: with a correct law, a fresh seed
 fails one run in a thousand). The same test rejects a mesh whose phases are drawn
-uniformly (p ~ 1e-52 at the same M), so it can tell the laws apart.
+uniformly (p ~ 1e-52 at the same M), a butterfly's random blocks, and Pai et al.'s
+initialisation of a permuting mesh of several blocks.
 """
 
 from __future__ import annotations
@@ -60,21 +61,30 @@ def test_direct_dialling(layout):
     assert ks_pvalue(draw, 2) > ALPHA
 
 
-def test_permuting_mesh_haar():
-    """Pai et al.'s initialisation of the permuting mesh (a heuristic for several
-    blocks): at this M its entries are indistinguishable from the Haar law. This is a
-    weak check: the permutations mix so well that the marginal law of one entry also
-    passes with the MZI law turned around (cos^2 theta ~ Beta(alpha, 1), tried); the
-    exact law is pinned by the direct-dialling tests of the Clements and Reck layouts,
-    whose per-MZI law the permuting mesh reuses block by block."""
+def test_permuting_mesh_haar_exact_for_one_block():
+    """One block of n columns (a Clements mesh): the per-block law is Haar."""
 
     def draw(g):
-        return PermutingMesh(N, init="haar", generator=g, dtype=C128).matrix().detach()
+        mesh = PermutingMesh(N, blocks=(N,), strides=(), init="haar", generator=g, dtype=C128)
+        return mesh.matrix().detach()
 
     assert ks_pvalue(draw, 3) > ALPHA
-    # one block of n columns is a Clements mesh, where the law is exact
-    one = PermutingMesh(6, blocks=(6,), strides=(), init="haar", generator=torch.Generator())
-    assert one.layout.blocks[0].tops == clements_layout(6).tops
+
+
+def test_pai_init_of_permuting_mesh_is_not_haar():
+    """Pai et al.'s initialisation of the default permuting mesh (three blocks at N = 8)
+    is not Haar: the KS test rejects it, and the mean power matrix is far from the flat
+    1/N of a Haar unitary (a doubly stochastic matrix with entries from ~0.05 to ~0.21;
+    the standard error of each mean is below 0.003 at M = 2000). This is why
+    ``PermutingMesh(init="haar")`` is refused for more than one block."""
+
+    def draw(g):
+        return PermutingMesh(N, init="pai", generator=g, dtype=C128).matrix().detach()
+
+    assert ks_pvalue(draw, 3) < ALPHA
+    g = torch.Generator().manual_seed(6)
+    P = torch.stack([draw(g).abs() ** 2 for _ in range(M)]).mean(0)
+    assert P.max().item() > 1.5 / N and P.min().item() < 0.5 / N
 
 
 def test_non_haar_init_is_rejected():
@@ -109,4 +119,6 @@ def test_bad_input():
     with pytest.raises(TypeError, match="generator"):
         rectangular_haar_phases(clements_layout(4), 0)
     with pytest.raises(TypeError, match="generator"):
-        PermutingMesh(8, init="haar")
+        PermutingMesh(8, init="pai")
+    with pytest.raises(ValueError, match="not possible for a permuting mesh"):
+        PermutingMesh(8, init="haar", generator=torch.Generator())

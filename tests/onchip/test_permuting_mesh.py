@@ -17,17 +17,16 @@ from photonn.onchip import MeshImperfections, MZIMesh, PermutingMesh, mesh_cost
 C128, F64 = torch.complex128, torch.float64
 
 
-def haar(n, seed=0, **kw):
-    return PermutingMesh(
-        n, init="haar", generator=torch.Generator().manual_seed(seed), dtype=C128, **kw
-    )
+def pai(n, seed=0, **kw):
+    gen = torch.Generator().manual_seed(seed)
+    return PermutingMesh(n, init="pai", generator=gen, dtype=C128, **kw)
 
 
 def test_explicit_product():
     """The layout's meaning, built from explicit 2x2 blocks and permutation matrices:
     U = D M_{B-1} Pi_{B-2} ... Pi_0 M_0."""
     n = 8
-    mesh = haar(n, 1)
+    mesh = pai(n, 1)
     lay = mesh.layout
     U = torch.eye(n, dtype=C128)
     k = 0
@@ -47,7 +46,7 @@ def test_explicit_product():
 
 @pytest.mark.parametrize("n", [2, 3, 5, 8, 13, 64])
 def test_unitary_and_paths_agree(n):
-    mesh = haar(n, n)
+    mesh = pai(n, n)
     U = mesh.matrix().detach()
     # complex128: each entry sums ~n products of n blocks (rounding ~ n eps each)
     tol = 50 * n * torch.finfo(F64).eps
@@ -83,7 +82,8 @@ def test_bar_init_is_the_permutations():
 def test_layout_and_cost_next_to_clements():
     assert default_permuting_blocks(64) == ((10, 10, 10, 10, 10, 14), (2, 8, 32, 16, 4))
     assert default_permuting_blocks(256) == ((32,) * 8, (2, 8, 32, 128, 64, 16, 4))
-    assert rectangular_permutation(8, 2) == (1, 3, 0, 5, 2, 7, 4, 6)
+    # light of mode 0 -> 1 (reflected), 1 -> 3, 2 -> 0, 3 -> 5, ...: as a gather
+    assert rectangular_permutation(8, 2) == (2, 0, 4, 1, 6, 3, 7, 5)
     for n in (64, 256):
         c = mesh_cost(n)
         # as many MZIs, phases and columns as Clements; the butterfly has log2 n columns
@@ -102,7 +102,7 @@ def test_layout_and_cost_next_to_clements():
 
 
 def test_gradients():
-    mesh = haar(5, 2, blocks=(2, 3), strides=(2,))
+    mesh = pai(5, 2, blocks=(2, 3), strides=(2,))
     x = torch.randn(2, 5, dtype=C128)
 
     def f(theta, phi, out):
@@ -116,7 +116,7 @@ def test_gradients():
 
 
 def test_imperfections():
-    mesh = haar(8, 4)
+    mesh = pai(8, 4)
     ideal = mesh.matrix().detach()
     m = mesh.n_mzi
     mesh.imperfections = MeshImperfections(arm_loss_db=torch.full((m, 2), 0.1, dtype=F64))
@@ -143,6 +143,8 @@ def test_bad_input():
         permuting_layout(2, (1, 1), (1,))
     with pytest.raises(ValueError, match="init"):
         PermutingMesh(8, init="dft")
+    with pytest.raises(ValueError, match="init='haar' is not possible"):
+        PermutingMesh(8, init="haar")
     mesh = PermutingMesh(8)
     with pytest.raises(ValueError, match="last dimension 8"):
         mesh(torch.ones(4, dtype=torch.complex64))
