@@ -500,8 +500,9 @@ def permuting_haar_phases(
     """Pai et al.'s "Haar" initialisation of a permuting mesh: each block drawn as
     :func:`rectangular_haar_phases` draws a rectangle of its ``L_b`` columns. Exact for a
     single block of ``n`` columns (a Clements mesh); for several blocks it is a heuristic,
-    not Haar on ``U(n)`` (measured in ``tests/onchip/test_haar_init.py``: at ``n = 8`` the
-    mean ``|U_ij|^2`` spans 0.05 to 0.21 against ``1/n``)."""
+    not Haar on ``U(n)`` (``tests/onchip/test_haar_init.py``: at ``n = 8`` a KS test rejects
+    it, and some mean ``|U_ij|^2`` lie above ``1.5/n``, others below ``0.5/n``, against
+    ``1/n`` for every entry of a Haar unitary)."""
     if not isinstance(generator, torch.Generator):
         raise TypeError("generator must be a torch.Generator (randomness is always explicit)")
     alpha = []

@@ -267,8 +267,9 @@ class PermutingMesh(_StructuredMesh):
             :func:`~photonn.functional.structured_mesh.permuting_haar_phases`; needs
             ``generator``). ``"haar"`` is refused: the permuting mesh is not known to
             reach every unitary, and Pai et al.'s law is not Haar on ``U(n)`` for more
-            than one block (at ``n = 8`` the mean ``|U_ij|^2`` ranges from 0.05 to 0.21
-            against ``1/n`` for Haar; ``tests/onchip/test_haar_init.py``). For a
+            than one block (at ``n = 8`` some mean ``|U_ij|^2`` lie above ``1.5/n``,
+            others below ``0.5/n``, against ``1/n`` for Haar;
+            ``tests/onchip/test_haar_init.py``). For a
             Haar-random start use ``MZIMesh(n, init="haar")``, or ``blocks=(n,),
             strides=()`` (one block: a Clements mesh, where the law is exact).
         generator: ``torch.Generator`` for ``init="pai"``.
