@@ -166,12 +166,16 @@ def energy_only(args, xtr, ytr, xte, yte):
     add_energy_column(out)
 
 
+def _joules(x: float) -> str:
+    return f"{x * 1e6:.3g} uJ" if x >= 1e-6 else f"{x * 1e9:.3g} nJ"
+
+
 def energy_text(totals, terms) -> str:
-    """``mean nJ (largest two terms)`` over seeds."""
+    """``mean (largest two terms)`` over seeds."""
     mean = {k: statistics.mean(t[k] for t in terms) for k in terms[0]}
     top = sorted(mean.items(), key=lambda kv: -kv[1])[:2]
-    parts = ", ".join(f"{k} {1e9 * val:.3g}" for k, val in top if val > 0)
-    return f"{1e9 * statistics.mean(totals):.3g} nJ ({parts})"
+    parts = ", ".join(f"{k} {_joules(val)}" for k, val in top if val > 0)
+    return f"{_joules(statistics.mean(totals))} ({parts})"
 
 
 def add_energy_column(energy):
@@ -186,8 +190,8 @@ def add_energy_column(energy):
         elif line.startswith("|---") and line.count("|") == 6:
             line += "---|"
         elif line.startswith("| ") and line.count("|") == 6:
-            fam = line.split("|")[1].strip()
-            if fam in energy["energy_j"]:
+            fam, cond = (c.strip() for c in line.split("|")[1:3])
+            if fam in energy["energy_j"] and cond == "ideal":
                 line += f" {energy_text(energy['energy_j'][fam], energy['energy_terms_j'][fam])} |"
             else:
                 line += " - |"
@@ -197,8 +201,8 @@ def add_energy_column(energy):
                 "seeds and recipe re-trained, plain test accuracy "
                 f"{100 * acc:.2f} % on average; photonn.onchip.energy_per_inference with the "
                 "families' profiles, whose electronic constants are stated assumptions), for "
-                "each model as converted, mean over seeds; the two largest terms in brackets, "
-                "nJ."
+                "each model as converted (on its ideal row), mean over seeds, the two largest "
+                "terms in brackets."
             )
         out.append(line)
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
@@ -285,7 +289,8 @@ def write_table(results):
         "population std over seeds; device counts are counted, not modelled. Energy per "
         "inference is **modelled** (photonn.onchip.energy_per_inference with the "
         "families' profiles; their electronic constants are stated assumptions), for the "
-        "model as converted, mean over seeds; the largest terms follow in brackets.",
+        "model as converted (on its ideal row), mean over seeds, the two largest terms in "
+        "brackets.",
         "",
         "| family | condition | test accuracy | seeds | devices | modelled energy / inference |",
         "|---|---|---|---|---|---|",
@@ -296,7 +301,7 @@ def write_table(results):
         sd = statistics.pstdev(v) if len(v) > 1 else 0.0
         dev = res.get((fam, "devices"), ["-"])[0]
         energy = "-"
-        if (fam, "energy_j") in res:
+        if (fam, "energy_j") in res and cond == "ideal":
             energy = energy_text(res[(fam, "energy_j")], res[(fam, "energy_terms_j")])
         lines.append(
             f"| {fam} | {cond} | {100 * statistics.mean(v):.2f} +- {100 * sd:.2f} % | "
