@@ -4,8 +4,10 @@ torchonn 0.0.8 does not install on these machines as it is (what it took is in
 :data:`INSTALL`, also written into ``benchmarks/results/peers_torchonn_morr.md``); run
 this with the environment where it imports, the project importable:
 
-    PYTHONPATH=/work/torchonn-build/stub:/work/torchonn-build/src:. \
-        /work/peers-torchonn/bin/python benchmarks/peers_torchonn_morr.py
+    PYTHONPATH=/work/torchonn-build/src:. /work/peers-torchonn/bin/python \
+        benchmarks/peers_torchonn_morr.py --torchvision-standin
+
+(``/work/torchonn-build/src``: torchonn's git source, see :data:`INSTALL`.)
 
 Without torchonn the script says so and exits 0 without writing anything.
 
@@ -67,12 +69,57 @@ INSTALL = """## What it took to run torchonn 0.0.8 here (CPU, torch 2.13.0)
   torchvision` fails ("operator torchvision::nms does not exist": its `_C` needs
   `libc10_cuda.so`). `pyutils` imports `torchvision.datasets` and `.transforms` at
   import time only, so an inert stand-in module (every attribute a placeholder) on
-  `PYTHONPATH` replaces it; the MORR layer never calls it.
+  `PYTHONPATH` replaces it (`--torchvision-standin`: :func:`torchvision_standin`); the
+  MORR layer never calls it.
 - Still failing: installing torchonn with pip at all; torchvision on a CPU torch;
   torchonn's CUDA extensions (it warns "Import hadamard_cuda fail", "Cannot import
   matrix_parametrization_cuda. Decomposers can only work on CPU mode"). Its MZI
   decomposition and other layers were not re-tested here.
 """
+
+
+def torchvision_standin() -> None:
+    """Register an inert ``torchvision`` (every attribute of every submodule a
+    placeholder class whose attributes are their names), for torchonn's ``pyutils``,
+    which imports ``torchvision.datasets`` and ``.transforms`` at import time only."""
+    import importlib.abc
+    import importlib.machinery
+    import types
+
+    class Meta(type):
+        def __getattr__(cls, name):
+            if name.startswith("__"):
+                raise AttributeError(name)
+            return name  # enum-like members (InterpolationMode.BILINEAR ...)
+
+    class Placeholder(metaclass=Meta):
+        def __init__(self, *a, **k):
+            raise RuntimeError("torchvision stand-in: not available on this machine")
+
+        def __class_getitem__(cls, item):
+            return cls
+
+    class Module(types.ModuleType):
+        def __getattr__(self, name):
+            if name.startswith("__"):
+                raise AttributeError(name)
+            return type(name, (Placeholder,), {})
+
+    class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, fullname, path=None, target=None):
+            if fullname == "torchvision" or fullname.startswith("torchvision."):
+                return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+            return None
+
+        def create_module(self, spec):
+            m = Module(spec.name)
+            m.__path__ = []
+            return m
+
+        def exec_module(self, module):
+            module.__version__ = "0.0-standin"
+
+    sys.meta_path.insert(0, Finder())
 
 
 def fwhm_phase(a: float, r: float) -> float:
@@ -94,7 +141,14 @@ def lorentzian_vs_exact(tr_func, a: float, r: float) -> float:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    ap.add_argument(
+        "--torchvision-standin",
+        action="store_true",
+        help="register an inert torchvision before importing torchonn (see INSTALL)",
+    )
     args = ap.parse_args(argv)
+    if args.torchvision_standin:
+        torchvision_standin()
     try:
         import torchonn
         from torchonn.devices.mrr import MORRConfig_20um_MQ
@@ -126,7 +180,15 @@ def main(argv=None):
         )
     except Exception as err:  # record what fails
         run = f"AllPassMORRCirculantLinear on the CPU failed: {type(err).__name__}: {err}"
-    lines += [f"torchonn {torchonn.__version__}, torch {torch.__version__}.", "", run, ""]
+    lines += [
+        f"torchonn {torchonn.__version__}, torch {torch.__version__}.",
+        "",
+        "Command: `PYTHONPATH=/work/torchonn-build/src:. /work/peers-torchonn/bin/python "
+        "benchmarks/peers_torchonn_morr.py --torchvision-standin`",
+        "",
+        run,
+        "",
+    ]
 
     # 2. the transfer function
     a, r = MORRConfig_20um_MQ.attenuation_factor, MORRConfig_20um_MQ.coupling_factor
