@@ -73,8 +73,10 @@ INSTALL = """## What it took to run torchonn 0.0.8 here (CPU, torch 2.13.0)
   MORR layer never calls it.
 - Still failing: installing torchonn with pip at all; torchvision on a CPU torch;
   torchonn's CUDA extensions (it warns "Import hadamard_cuda fail", "Cannot import
-  matrix_parametrization_cuda. Decomposers can only work on CPU mode"). Its MZI
-  decomposition and other layers were not re-tested here.
+  matrix_parametrization_cuda. Decomposers can only work on CPU mode"), and with
+  them its MZI layer's decomposition on the CPU: `MZIBlockLinear` runs in
+  `mode="weight"`, but `mode="usv"` and `"phase"` fail with "NameError: name
+  'matrix_parametrization_cuda' is not defined" (recorded by this script above).
 """
 
 
@@ -180,6 +182,22 @@ def main(argv=None):
         )
     except Exception as err:  # record what fails
         run = f"AllPassMORRCirculantLinear on the CPU failed: {type(err).__name__}: {err}"
+    # the MZI layer too (recorded, not compared): its decomposition on the CPU
+    mzi = []
+    for mode in ("weight", "usv", "phase"):
+        try:
+            from torchonn.layers import MZIBlockLinear
+
+            m = MZIBlockLinear(8, 8, miniblock=4, mode=mode, device=torch.device("cpu"))
+            m.reset_parameters()
+            if mode != "weight":
+                m.sync_parameters(src="weight")  # decompose the weight into phases
+            m(torch.randn(3, 8)).square().sum().backward()
+            mzi.append(f"mode={mode!r}: forward and backward ran")
+        except Exception as err:
+            mzi.append(f"mode={mode!r}: {type(err).__name__}: {str(err)[:120]}")
+    run += " For comparison of what fails: MZIBlockLinear(8, 8, miniblock=4) " + "; ".join(mzi)
+    run += "."
     lines += [
         f"torchonn {torchonn.__version__}, torch {torch.__version__}.",
         "",
