@@ -1,5 +1,6 @@
-"""Structured-mesh speed: photonn's butterfly ``FFTMesh`` against its Clements ``MZIMesh``
-and a dense complex matmul, forward and forward+backward, in one process.
+"""Structured-mesh speed: photonn's butterfly ``FFTMesh`` and permuting rectangular
+``PermutingMesh`` against its Clements ``MZIMesh`` and a dense complex matmul, forward
+and forward+backward, in one process.
 
     python benchmarks/structured_mesh.py                  # N = 64 and 256, 1 thread
     python benchmarks/structured_mesh.py --threads 2 --repeats 30
@@ -17,6 +18,7 @@ Writes ``benchmarks/results/structured_mesh.md`` (``--out DIR`` elsewhere).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from pathlib import Path
@@ -27,7 +29,7 @@ if not __package__:  # run as a script: make the ``benchmarks`` package importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._timing import median_times, positive_int, table
-from photonn.onchip import FFTMesh, MZIMesh, mesh_cost
+from photonn.onchip import FFTMesh, MZIMesh, PermutingMesh, mesh_cost
 
 BATCH = 256
 
@@ -70,18 +72,21 @@ def run(sizes, repeats):
             "dense": dense_case(n, gen),
             "clements": _cases(MZIMesh(n, init="haar", generator=gen), x),
             "butterfly": _cases(FFTMesh(n, init="random", generator=gen), x),
+            "permuting": _cases(PermutingMesh(n, init="pai", generator=gen), x),
         }
         reps = repeats if n <= 64 else max(3, repeats // 3)
         fwd = median_times({k: v[0] for k, v in cases.items()}, reps)
         bwd = median_times({k: v[1] for k, v in cases.items()}, reps)
         cost = mesh_cost(n)
-        for name in ("dense", "clements", "butterfly"):
-            depth = cost[name]["depth"] if name in cost else "-"
+        for name in ("dense", "clements", "permuting", "butterfly"):
+            c = cost.get(name, {"depth": "-", "n_mzi": "-", "n_phases": "-"})
             rows.append(
                 [
                     n,
                     name,
-                    depth,
+                    c["n_mzi"],
+                    c["n_phases"],
+                    c["depth"],
                     f"{fwd[name] * 1e3:.3f}",
                     f"{fwd[name] / fwd['dense']:.2f}",
                     f"{bwd[name] * 1e3:.3f}",
@@ -100,10 +105,14 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    load = os.getloadavg()[0]
     rows = run(args.sizes, args.repeats)
+    load = max(load, os.getloadavg()[0])
     headers = [
         "N",
         "mesh",
+        "MZIs",
+        "phases",
         "depth",
         "fwd [ms]",
         "fwd / dense",
@@ -112,12 +121,14 @@ def main(argv=None):
     ]
     text = "\n".join(
         [
-            "# Structured mesh: butterfly (FFTMesh) vs Clements (MZIMesh) vs dense matmul",
+            "# Structured meshes: butterfly (FFTMesh), permuting (PermutingMesh), Clements "
+            "(MZIMesh), dense matmul",
             "",
             f"batch {BATCH} complex64 vectors, torch {torch.__version__}, "
             f"{args.threads} thread(s), {platform.processor() or platform.machine()}, "
             f"median of {args.repeats} interleaved repeats (N > 64: a third); shared, noisy "
-            "machine: read the ratios, not the absolute times.",
+            f"machine (load average up to {load:.1f} on {os.cpu_count()} cores during the run): "
+            "read the ratios, not the absolute times.",
             "",
             f"Command: `python benchmarks/structured_mesh.py --sizes "
             f"{' '.join(map(str, args.sizes))} --repeats {args.repeats} --threads {args.threads}`",

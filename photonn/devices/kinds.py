@@ -81,6 +81,25 @@ class _ReLaXSwitch:
     )
 
 
+class _OnChipEnergy:
+    """The electrical and optical constants of the energy model of
+    :func:`photonn.onchip.energy_per_inference` (all optional)."""
+
+    sample_rate = _positive("Hz", "inference rate: input samples per second per channel")
+    laser_power = _positive("W", "optical laser power per input channel")
+    laser_efficiency = Value(
+        float,
+        "",
+        "laser wall-plug efficiency (optical / electrical)",
+        optional=True,
+        gt=0.0,
+        le=1.0,
+    )
+    dac_power = _positive("W", "power of one input DAC channel at sample_rate")
+    adc_power = _positive("W", "power of one output ADC channel at sample_rate")
+    receiver_power = _positive("W", "power of one photodetector and its amplifier")
+
+
 class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
     """A spatial light modulator: a panel of phase pixels (``kind = "slm"``)."""
 
@@ -237,7 +256,7 @@ class CameraProfile(_PixelArray, DeviceProfile):
         return math.inf if math.isinf(dr) else 20 * math.log10(dr)
 
 
-class MZIPlatformProfile(_ReLaXSwitch, DeviceProfile):
+class MZIPlatformProfile(_ReLaXSwitch, _OnChipEnergy, DeviceProfile):
     """An MZI mesh platform: couplers, thermo-optic heaters and their DAC
     (``kind = "mzi_platform"``)."""
 
@@ -356,7 +375,7 @@ class MZIPlatformProfile(_ReLaXSwitch, DeviceProfile):
         return None if path is None else read_heater_calibration(path)
 
 
-class MicroringBankProfile(DeviceProfile):
+class MicroringBankProfile(_OnChipEnergy, DeviceProfile):
     """A WDM microring platform: rings on shared buses, one wavelength channel each, for
     broadcast-and-weight banks and multi-operand ring neurons (``kind = "microring_bank"``)."""
 
@@ -370,6 +389,7 @@ class MicroringBankProfile(DeviceProfile):
     thermal_crosstalk = Value(
         float, "", "fraction of a ring's tuning seen by a neighbouring ring", ge=0.0, lt=1.0
     )
+    tuning_power_fsr = _positive("W", "heater power that shifts a ring by one FSR")
 
     @property
     def finesse(self) -> float | None:
@@ -383,7 +403,7 @@ class MicroringBankProfile(DeviceProfile):
         return self.channel_spacing / self.linewidth
 
 
-class PCMCrossbarProfile(DeviceProfile):
+class PCMCrossbarProfile(_OnChipEnergy, DeviceProfile):
     """A phase-change (GST-like) photonic crossbar: cells with a finite number of
     transmission levels (``kind = "pcm_crossbar"``)."""
 

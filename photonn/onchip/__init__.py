@@ -21,6 +21,8 @@ from .detection import balanced_detection as balanced_detection
 from .detection import coherent_detection as coherent_detection
 from .detection import incoherent_detection as incoherent_detection
 from .encoded_mesh import EncodedMesh as EncodedMesh
+from .energy import ENERGY_TERMS as ENERGY_TERMS
+from .energy import energy_per_inference as energy_per_inference
 from .imperfections import DAC as DAC
 from .imperfections import MeshImperfections as MeshImperfections
 from .mesh import MZIMesh as MZIMesh
@@ -34,5 +36,6 @@ from .pcm import PCMCrossbar as PCMCrossbar
 from .programming import ReprogramResult as ReprogramResult
 from .programming import reprogram as reprogram
 from .structured_mesh import FFTMesh as FFTMesh
+from .structured_mesh import PermutingMesh as PermutingMesh
 from .structured_mesh import mesh_cost as mesh_cost
 from .svd import SVDLinear as SVDLinear
