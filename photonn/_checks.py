@@ -8,6 +8,7 @@ This module imports nothing from photonn; every other module may import it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -208,3 +209,38 @@ def feature_batch(x, in_features: int, dtype: torch.dtype, what: str) -> torch.T
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x holds NaN or Inf values; clean or normalise the inputs")
     return x.to(dtype)
+
+
+# ---- renamed names (the old spelling keeps working with a DeprecationWarning) ----------
+
+
+def renamed(new, old, *, new_name: str, old_name: str, owner: str):
+    """The value of a keyword renamed from ``old_name`` to ``new_name``: ``old`` (not
+    ``None``) warns and stands in for ``new`` (which must be left at its default: falsy).
+
+    Call it directly in the public function that takes both keywords (the warning points
+    at that function's caller)."""
+    if old is None:
+        return new
+    if new:
+        raise TypeError(f"{owner}: give {new_name}= only ({old_name}= is its deprecated name)")
+    warnings.warn(
+        f"{owner}({old_name}=...) is deprecated: use {new_name}=", DeprecationWarning, stacklevel=3
+    )
+    return old
+
+
+def renamed_attribute(old_name: str, new_name: str) -> property:
+    """A read-only class attribute ``old_name`` that warns and returns ``self.<new_name>``
+    (``n = renamed_attribute("n", "n_modes")`` in the class body)."""
+
+    def get(self):
+        warnings.warn(
+            f"{type(self).__name__}.{old_name} is deprecated: use {new_name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(self, new_name)
+
+    get.__doc__ = f"Deprecated name of :attr:`{new_name}`."
+    return property(get)

@@ -309,7 +309,7 @@ def sparse_crosstalk(mesh: MZIMesh, kappa: float) -> None:
 
 def _mesh(width, *, profile, errors, phase_noise, generator, noise_generator, dtype, device):
     if errors:
-        mesh = MZIMesh.from_profile(profile, n=width, generator=generator, dtype=dtype)
+        mesh = MZIMesh.from_profile(profile, n_modes=width, generator=generator, dtype=dtype)
         if mesh.coupler_error is None and float(profile["coupler_imbalance_sigma"]) > 0:
             # no generator (a model rebuilt to load a checkpoint): the same buffers as the
             # errored mesh (ideal couplers until its state dict is loaded)
