@@ -25,9 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import torch
 
+from .._checks import renamed_attribute
 from ..functional.slm import linear_lut
 from .base import DeviceProfile, Value
 from .tables import read_heater_calibration, read_iv_table, read_lut
@@ -50,10 +52,13 @@ class _PixelArray:
         (ny, nx), pitch = self.resolution, self.pixel_pitch
         return (ny * pitch, nx * pitch)
 
+    # the name of the value that sets the levels (``gray_bits``, ``adc_bits``)
+    _LEVEL_BITS = ""
+
     @property
     def gray_levels(self) -> int:
-        """``2 ** bit_depth``: SLM gray levels or camera ADC levels."""
-        return 2**self.bit_depth
+        """``2 ** gray_bits`` SLM gray levels, or ``2 ** adc_bits`` camera ADC levels."""
+        return 2 ** getattr(self, self._LEVEL_BITS)
 
 
 class _ReLaXSwitch:
@@ -85,9 +90,12 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
     """A spatial light modulator: a panel of phase pixels (``kind = "slm"``)."""
 
     KIND = "slm"
+    RENAMED = MappingProxyType({"bit_depth": "gray_bits"})
+    _LEVEL_BITS = "gray_bits"
     pixel_pitch = _length("pixel pitch")
     resolution = Value(tuple, "", "pixel count (ny, nx)")
-    bit_depth = Value(int, "bit", "bits per gray level", ge=1, le=16)
+    gray_bits = Value(int, "bit", "bits of the gray level that drives a pixel", ge=1, le=16)
+    bit_depth = renamed_attribute("bit_depth", "gray_bits")
     fill_factor = Value(float, "", "active area fraction", gt=0.0, le=1.0)
     max_phase = Value(float, "rad", "phase stroke", gt=0.0, le=20 * math.pi)
     wavelength = _length("design wavelength of max_phase")
@@ -126,7 +134,7 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
                     f"{where}: lut = {self.lut_file!r} needs the profile's file location"
                 )
             try:
-                read_lut(self.lut_path, self.bit_depth)
+                read_lut(self.lut_path, self.gray_bits)
             except ValueError as exc:
                 raise ValueError(f"{where}: lut = {self.lut_file!r}: {exc}") from None
 
@@ -138,7 +146,7 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
         return self.path.parent / self.lut_file
 
     def lut(self, dtype: torch.dtype = torch.float64) -> torch.Tensor | None:
-        """The phase look-up table: tensor ``(2**bit_depth,)`` of phase [rad] per gray level.
+        """The phase look-up table: tensor ``(2**gray_bits,)`` of phase [rad] per gray level.
 
         ``None`` when the profile has no ``lut``. The table was validated at load.
         """
@@ -153,23 +161,23 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
                 "file location: load it with photonn.devices.load_profile, or give the phases "
                 "[rad] as a sequence"
             )
-        return torch.tensor(read_lut(self.lut_path, self.bit_depth), dtype=dtype)
+        return torch.tensor(read_lut(self.lut_path, self.gray_bits), dtype=dtype)
 
     def phase_lut(self, wavelength: float | None = None, dtype=torch.float64) -> torch.Tensor:
         """SLM phase [rad] per gray level, ``(gray_levels,)``, at ``wavelength`` [m].
 
         The profile's look-up table if it has one, else the linear
-        ``max_phase * g / 2**bit_depth``; scaled by ``wavelength_design / wavelength``
+        ``max_phase * g / 2**gray_bits``; scaled by ``wavelength_design / wavelength``
         (liquid-crystal dispersion neglected). Default: the design wavelength.
         """
-        bits = self.bit_depth
+        bits = self.gray_bits
         table = self.lut(dtype=torch.float64)
         if table is None:
             table = linear_lut(bits, float(self.max_phase))
         if table.numel() != 2**bits:
             raise ValueError(
                 f"the look-up table of {self.name!r} holds {table.numel()} levels but "
-                f"bit_depth = {bits} needs {2**bits}"
+                f"gray_bits = {bits} needs {2**bits}"
             )
         if wavelength is not None:
             lam = float(wavelength)
@@ -213,12 +221,15 @@ class CameraProfile(_PixelArray, DeviceProfile):
     """An image sensor (``kind = "camera"``)."""
 
     KIND = "camera"
+    RENAMED = MappingProxyType({"bit_depth": "adc_bits"})
+    _LEVEL_BITS = "adc_bits"
     pixel_pitch = _length("pixel pitch")
     resolution = Value(tuple, "", "pixel count (ny, nx)")
     quantum_efficiency = Value(float, "", "QE 0..1", gt=0.0, le=1.0)
     read_noise_e = Value(float, "e-", "rms read noise", ge=0.0)
     full_well_e = Value(float, "e-", "full-well capacity", gt=0.0)
-    bit_depth = Value(int, "bit", "ADC bits", ge=1, le=32)
+    adc_bits = Value(int, "bit", "ADC bits", ge=1, le=32)
+    bit_depth = renamed_attribute("bit_depth", "adc_bits")
     dark_current_e_per_s = Value(float, "e-/s/pixel", "dark current", ge=0.0)
     wavelength = _length("wavelength at which quantum_efficiency is stated", optional=True)
     frame_rate = _positive("Hz", "frame rate of the sensor")
