@@ -93,6 +93,16 @@ def positive_int(value, name: str) -> int:
     return value
 
 
+def non_negative_int(value, name: str, meaning: str = "") -> int:
+    """``value`` as an int >= 0; ``meaning`` (e.g. ``" (layers per segment, 0: off)"``)
+    is said in the message."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int{meaning}, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0{meaning}, got {value}")
+    return value
+
+
 def check_generator(value, name: str = "generator", *, required_for: str | None = None):
     """``None`` or a ``torch.Generator``; with ``required_for`` (what draws random values)
     ``None`` is refused too, with the fix."""
@@ -123,6 +133,31 @@ def tensor(x, name: str) -> torch.Tensor:
     """Check that ``x`` is a ``torch.Tensor`` (any dtype)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def image_batch(images, name: str = "images") -> torch.Tensor:
+    """Check that ``images`` is a tensor of shape ``(B, H, W)`` (any dtype)."""
+    tensor(images, name)
+    if images.ndim != 3:
+        raise ValueError(
+            f"{name} must have shape (B, H, W), got {tuple(images.shape)}; add a batch axis "
+            f"with {name}[None] for a single image"
+        )
+    return images
+
+
+def real_batch(x, width: int, name: str = "x", what: str = "values") -> torch.Tensor:
+    """Check that ``x`` is a real floating-point tensor ``(batch, width)``; ``what`` says
+    what its entries are (``"amplitudes"``)."""
+    tensor(x, name)
+    if x.is_complex() or not x.is_floating_point():
+        raise TypeError(
+            f"{name} must be a real floating-point tensor ({what}), got {x.dtype}; "
+            f"convert it with {name}.float()"
+        )
+    if x.ndim != 2 or x.shape[-1] != width:
+        raise ValueError(f"{name} must have shape (batch, {width}), got {tuple(x.shape)}")
     return x
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar
 
+from .._checks import renamed_attribute
 from .._spec import REQUIRED, Spec
 from .units import quantity_of
 
@@ -94,8 +95,8 @@ class DeviceProfile:
 
     A kind's ``RENAMED`` maps a value's former name to its name (``bit_depth`` ->
     ``gray_bits`` of an SLM): a file or a mapping that uses the former name still
-    loads, and ``profile["bit_depth"]`` still reads, with a ``DeprecationWarning``
-    naming the new key.
+    loads, and ``profile["bit_depth"]`` and ``profile.bit_depth`` still read, with a
+    ``DeprecationWarning`` naming the new key.
     """
 
     KIND: ClassVar[str] = ""
@@ -128,6 +129,8 @@ class DeviceProfile:
                 if isinstance(v, Value):
                     fields.setdefault(v.name, v)
         cls.FIELDS = MappingProxyType(fields)
+        for old, new in vars(cls).get("RENAMED", {}).items():  # profile.bit_depth still reads
+            setattr(cls, old, renamed_attribute(old, new))
         if "KIND" in vars(cls):
             _KIND_CLASSES[cls.KIND] = cls
 
@@ -211,7 +214,8 @@ class DeviceProfile:
         if self.path is None:
             raise ValueError(
                 f"{key} = {name!r} of profile {self.name!r} names a file, but the profile has no "
-                "file location: load it with photonn.devices.load_profile"
+                "file location: load it with photonn.devices.load_profile (or give the values "
+                "themselves where a key takes them, e.g. an SLM's lut phases [rad])"
             )
         return self.path.parent / name
 

@@ -16,6 +16,8 @@ from torch import nn
 
 from .._checks import (
     complex_dtype,
+    image_batch,
+    non_negative_int,
     one_of,
     positive_float,
     positive_int,
@@ -193,17 +195,9 @@ class D2NN(ComplexModule):
         device=None,
     ):
         super().__init__()
-        if isinstance(recompute, bool) or not isinstance(recompute, int):
-            raise TypeError(
-                f"recompute must be an int (layers per recomputed segment, 0: store all), "
-                f"got {type(recompute).__name__} {recompute!r}"
-            )
-        if recompute < 0:
-            raise ValueError(
-                f"recompute must be >= 0 (layers per recomputed segment, 0: store all), "
-                f"got {recompute}"
-            )
-        self.recompute = recompute
+        self.recompute = non_negative_int(
+            recompute, "recompute", " (layers per recomputed segment, 0: store all)"
+        )
         if not isinstance(grid, Grid):
             raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
         self.grid = grid
@@ -332,13 +326,7 @@ class D2NN(ComplexModule):
         NaN, Inf or values outside raise ``ValueError`` here, at one host
         synchronisation per batch (skipped while ``torch.compile`` traces).
         """
-        if not isinstance(images, torch.Tensor):
-            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-        if images.ndim != 3:
-            raise ValueError(
-                f"images must have shape (B, H, W), got {tuple(images.shape)}; "
-                "add a batch axis with images[None] for a single image"
-            )
+        image_batch(images)
         if images.is_floating_point() and not torch.compiler.is_compiling():
             # one reduction, one sync; NaN fails both comparisons
             if not bool(((images >= 0) & (images <= 1)).all()):

@@ -45,7 +45,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, one_of, positive_int, real_of, renamed, renamed_attribute
+from .._checks import (
+    check_generator,
+    complex_dtype,
+    one_of,
+    positive_int,
+    real_batch,
+    real_of,
+    renamed,
+    renamed_attribute,
+)
 from .._module import ComplexModule
 from .._spec import FromOptions, check_options, option
 
@@ -130,9 +139,7 @@ class IsomorphicPNN(FromOptions, ComplexModule):
             )
         self.dtype = complex_dtype(dtype)
         real = real_of(self.dtype)
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-        kw = {"generator": generator, "dtype": real, "device": device}
+        kw = {"generator": check_generator(generator), "dtype": real, "device": device}
         # P ~ CN(0, 1), stored real (n_modes, n_modes, 2)
         self.generator_matrix = nn.Parameter(
             torch.randn(self.n_modes, self.n_modes, 2, **kw) * math.sqrt(0.5)
@@ -156,16 +163,7 @@ class IsomorphicPNN(FromOptions, ComplexModule):
 
     # -- physics ---------------------------------------------------------------------------
     def _inputs(self, x) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a tensor, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(
-                f"x must be a real floating-point tensor (amplitudes), got {x.dtype}; "
-                "convert it with x.float()"
-            )
-        if x.ndim != 2 or x.shape[-1] != self.in_features:
-            raise ValueError(f"x must have shape (batch, {self.in_features}), got {tuple(x.shape)}")
-        return x.to(real_of(self.dtype))
+        return real_batch(x, self.in_features, what="amplitudes").to(real_of(self.dtype))
 
     def input_matrix(self) -> torch.Tensor:
         """``D``, complex ``(n_modes, N + reference)``: ``E = D z`` with ``z = [x, 1]``."""

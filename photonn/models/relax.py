@@ -41,6 +41,7 @@ from .._checks import (
     complex_dtype,
     complex_of,
     finite_float,
+    image_batch,
     one_of,
     positive_float,
     positive_int,
@@ -843,8 +844,7 @@ class DiffractiveReLaX(_ReLaXNet, ComplexModule):
         return [layer[0] for layer in self.relax.bank]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.ndim != 3:
-            raise ValueError(f"images must have shape (B, H, W), got {tuple(images.shape)}")
+        image_batch(images)
         u = image_to_field(images, self.grid.shape, (self.input_size,) * 2, dtype=self.dtype)
         u = self.relax(self.propagator(u))
         e = self.detector.energies(u)

@@ -316,15 +316,11 @@ class EncodedMesh(ComplexModule):
             return tuple(range(outputs))
         if isinstance(outputs, Sequence) and not isinstance(outputs, str):
             modes = tuple(outputs)
-            bad = [
-                v for v in modes if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < n
-            ]
-            if bad or not modes:
+            fine = all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n for v in modes)
+            if not (fine and modes and len(set(modes)) == len(modes)):
                 raise ValueError(
                     f"outputs must be distinct mode indices in 0 .. {n - 1}, got {list(outputs)}"
                 )
-            if len(set(modes)) != len(modes):
-                raise ValueError(f"outputs must be distinct mode indices, got {list(outputs)}")
             return modes
         raise TypeError(
             f"outputs must be None, an int or a sequence of mode indices, got {outputs!r}"

@@ -17,6 +17,7 @@ from .._checks import (
     real_of,
     renamed,
     renamed_attribute,
+    tensor,
 )
 from .._module import ComplexModule
 from ..devices import resolve_profile
@@ -162,8 +163,7 @@ class MZIMesh(ComplexModule):
 
         ``dtype`` defaults to ``U``'s complex dtype (complex128 for real ``U``).
         """
-        if not isinstance(U, torch.Tensor):
-            raise TypeError(f"U must be a torch.Tensor, got {type(U).__name__}")
+        tensor(U, "U")
         dtype = dtype or (U.dtype if U.is_complex() else torch.complex128)
         mesh = cls(U.shape[-1], layout, dtype=dtype, device=device or U.device)
         mesh.program(U)
