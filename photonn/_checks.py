@@ -103,6 +103,19 @@ def non_negative_int(value, name: str, meaning: str = "") -> int:
     return value
 
 
+def fits_in(value, limit, name: str, limit_name: str, unit: str = "neurons"):
+    """``value`` (an int, or a tuple of ints compared entry by entry) if it is at most
+    ``limit``, else ``ValueError`` naming both (``input_size`` in ``size`` neurons)."""
+    values = value if isinstance(value, tuple) else (value,)
+    limits = limit if isinstance(limit, tuple) else (limit,)
+    if any(v > m for v, m in zip(values, limits)):
+        raise ValueError(
+            f"{name} = {value} does not fit in {limit_name} = {limit} {unit}; lower {name} or "
+            f"raise {limit_name}"
+        )
+    return value
+
+
 def check_generator(value, name: str = "generator", *, required_for: str | None = None):
     """``None`` or a ``torch.Generator``; with ``required_for`` (what draws random values)
     ``None`` is refused too, with the fix."""

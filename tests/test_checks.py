@@ -101,3 +101,13 @@ def test_renamed_keyword_and_attribute():
 
     with pytest.warns(DeprecationWarning, match="M.n is deprecated: use n_modes"):
         assert M().n == 7
+
+
+def test_fits_in_names_both_numbers():
+    from photonn._checks import fits_in
+
+    assert fits_in(4, 4, "input_size", "size") == 4 and fits_in((2, 3), (2, 5), "a", "b") == (2, 3)
+    with pytest.raises(ValueError, match=r"^input_size = 5 does not fit in size = 4 neurons; "):
+        fits_in(5, 4, "input_size", "size")
+    with pytest.raises(ValueError, match=r"a = \(2, 6\) does not fit in b = \(2, 5\) neurons"):
+        fits_in((2, 6), (2, 5), "a", "b")

@@ -16,6 +16,7 @@ from torch import nn
 
 from .._checks import (
     complex_dtype,
+    fits_in,
     image_batch,
     non_negative_int,
     one_of,
@@ -84,11 +85,7 @@ class D2NNOptions:
 
     def __post_init__(self):
         check_options(self)
-        if self.input_size > self.size:
-            raise ValueError(
-                f"input_size = {self.input_size} does not fit in size = {self.size} "
-                "neurons; lower input_size or raise size"
-            )
+        fits_in(self.input_size, self.size, "input_size", "size")
 
 
 class D2NN(ComplexModule):
@@ -221,12 +218,15 @@ class D2NN(ComplexModule):
             input_size = (max(1, grid.ny // 2), max(1, grid.nx // 2))
         elif isinstance(input_size, int):
             input_size = (input_size, input_size)
-        self.input_size = (
-            positive_int(input_size[0], "input_size[0]"),
-            positive_int(input_size[1], "input_size[1]"),
+        self.input_size = fits_in(
+            (
+                positive_int(input_size[0], "input_size[0]"),
+                positive_int(input_size[1], "input_size[1]"),
+            ),
+            grid.shape,
+            "input_size",
+            "the grid's shape",
         )
-        if self.input_size[0] > grid.ny or self.input_size[1] > grid.nx:
-            raise ValueError(f"input_size {self.input_size} does not fit on the grid {grid.shape}")
         self.encoding = one_of(encoding, ENCODINGS, "encoding")
         self.readout = one_of(readout, READOUTS, "readout")
 

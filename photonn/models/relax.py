@@ -41,6 +41,7 @@ from .._checks import (
     complex_dtype,
     complex_of,
     finite_float,
+    fits_in,
     image_batch,
     one_of,
     positive_float,
@@ -791,11 +792,12 @@ class DiffractiveReLaX(_ReLaXNet, ComplexModule):
         self.wavelength = positive_float(wavelength, "wavelength")
         d = n * pitch**2 / wavelength if distance is None else positive_float(distance, "distance")
         self.distance = d
-        self.input_size = (
-            max(1, n // 2) if input_size is None else positive_int(input_size, "input_size")
+        self.input_size = fits_in(
+            max(1, n // 2) if input_size is None else positive_int(input_size, "input_size"),
+            n,
+            "input_size",
+            "size",
         )
-        if self.input_size > n:
-            raise ValueError(f"input_size {self.input_size} does not fit on {n} x {n} neurons")
         self.propagator = Propagator(
             self.grid, self.wavelength, d, "bl-asm", dtype=dtype, device=device
         )
