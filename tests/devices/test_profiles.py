@@ -368,3 +368,19 @@ def test_a_profile_file_with_bit_depth_still_loads_with_a_warning(tmp_path):
     ):
         c = load_profile(path)
     assert c.adc_bits == 16 and c.gray_levels == 2**16
+
+
+def test_read_lut_gray_bits_and_its_deprecated_name(tmp_path):
+    import warnings
+
+    from photonn.devices import read_lut
+
+    path = tmp_path / "lut.csv"
+    path.write_text("gray,phase_rad\n0,0.0\n1,1.0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_lut(path, 1) == read_lut(path, gray_bits=1) == [0.0, 1.0]
+    with pytest.warns(DeprecationWarning, match=r"read_lut\(bit_depth=...\) is deprecated"):
+        assert read_lut(path, bit_depth=1) == [0.0, 1.0]
+    with pytest.raises(ValueError, match="2 rows, but gray_bits = 2 needs 4"):
+        read_lut(path, 2)
