@@ -8,6 +8,7 @@ This module imports nothing from photonn; every other module may import it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -92,6 +93,29 @@ def positive_int(value, name: str) -> int:
     return value
 
 
+def non_negative_int(value, name: str, meaning: str = "") -> int:
+    """``value`` as an int >= 0; ``meaning`` (e.g. ``" (layers per segment, 0: off)"``)
+    is said in the message."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int{meaning}, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0{meaning}, got {value}")
+    return value
+
+
+def fits_in(value, limit, name: str, limit_name: str, unit: str = "neurons"):
+    """``value`` (an int, or a tuple of ints compared entry by entry) if it is at most
+    ``limit``, else ``ValueError`` naming both (``input_size`` in ``size`` neurons)."""
+    values = value if isinstance(value, tuple) else (value,)
+    limits = limit if isinstance(limit, tuple) else (limit,)
+    if any(v > m for v, m in zip(values, limits)):
+        raise ValueError(
+            f"{name} = {value} does not fit in {limit_name} = {limit} {unit}; lower {name} or "
+            f"raise {limit_name}"
+        )
+    return value
+
+
 def check_generator(value, name: str = "generator", *, required_for: str | None = None):
     """``None`` or a ``torch.Generator``; with ``required_for`` (what draws random values)
     ``None`` is refused too, with the fix."""
@@ -122,6 +146,31 @@ def tensor(x, name: str) -> torch.Tensor:
     """Check that ``x`` is a ``torch.Tensor`` (any dtype)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def image_batch(images, name: str = "images") -> torch.Tensor:
+    """Check that ``images`` is a tensor of shape ``(B, H, W)`` (any dtype)."""
+    tensor(images, name)
+    if images.ndim != 3:
+        raise ValueError(
+            f"{name} must have shape (B, H, W), got {tuple(images.shape)}; add a batch axis "
+            f"with {name}[None] for a single image"
+        )
+    return images
+
+
+def real_batch(x, width: int, name: str = "x", what: str = "values") -> torch.Tensor:
+    """Check that ``x`` is a real floating-point tensor ``(batch, width)``; ``what`` says
+    what its entries are (``"amplitudes"``)."""
+    tensor(x, name)
+    if x.is_complex() or not x.is_floating_point():
+        raise TypeError(
+            f"{name} must be a real floating-point tensor ({what}), got {x.dtype}; "
+            f"convert it with {name}.float()"
+        )
+    if x.ndim != 2 or x.shape[-1] != width:
+        raise ValueError(f"{name} must have shape (batch, {width}), got {tuple(x.shape)}")
     return x
 
 
@@ -208,3 +257,38 @@ def feature_batch(x, in_features: int, dtype: torch.dtype, what: str) -> torch.T
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x holds NaN or Inf values; clean or normalise the inputs")
     return x.to(dtype)
+
+
+# ---- renamed names (the old spelling keeps working with a DeprecationWarning) ----------
+
+
+def renamed(new, old, *, new_name: str, old_name: str, owner: str):
+    """The value of a keyword renamed from ``old_name`` to ``new_name``: ``old`` (not
+    ``None``) warns and stands in for ``new`` (which must be left at its default: falsy).
+
+    Call it directly in the public function that takes both keywords (the warning points
+    at that function's caller)."""
+    if old is None:
+        return new
+    if new:
+        raise TypeError(f"{owner}: give {new_name}= only ({old_name}= is its deprecated name)")
+    warnings.warn(
+        f"{owner}({old_name}=...) is deprecated: use {new_name}=", DeprecationWarning, stacklevel=3
+    )
+    return old
+
+
+def renamed_attribute(old_name: str, new_name: str) -> property:
+    """A read-only class attribute ``old_name`` that warns and returns ``self.<new_name>``
+    (``n = renamed_attribute("n", "n_modes")`` in the class body)."""
+
+    def get(self):
+        warnings.warn(
+            f"{type(self).__name__}.{old_name} is deprecated: use {new_name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(self, new_name)
+
+    get.__doc__ = f"Deprecated name of :attr:`{new_name}`."
+    return property(get)

@@ -326,7 +326,7 @@ def test_from_profile_has_one_signature_everywhere():
             ),
             "si_thermo_optic_mzi",
         ),
-        (lambda p: pn.onchip.MZIMesh.from_profile(p, n=4), "holoeye_pluto2"),
+        (lambda p: pn.onchip.MZIMesh.from_profile(p, n_modes=4), "holoeye_pluto2"),
     ],
 )
 def test_from_profile_refuses_another_kind_by_name(make, other):

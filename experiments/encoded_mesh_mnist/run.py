@@ -122,7 +122,7 @@ def chip_accuracy(model: EncodedMesh, profile, test, chips: int) -> list[float]:
     for c in range(chips):
         ref = EncodedMesh.from_profile(
             profile,
-            n=model.n,
+            n_modes=model.n_modes,
             in_features=model.in_features,
             slots=model.slots,
             encode=model.encode,

@@ -125,7 +125,11 @@ def apply_chip_errors(model, sigma: float, gen: torch.Generator) -> None:
 def apply_profile(model, profile, gen: torch.Generator, crosstalk: bool = True) -> None:
     for mesh in model.meshes():
         ref = MZIMesh.from_profile(
-            profile, n=mesh.n, layout=mesh.layout.name, generator=gen, crosstalk=crosstalk
+            profile,
+            n_modes=mesh.n_modes,
+            layout=mesh.layout.name,
+            generator=gen,
+            crosstalk=crosstalk,
         )
         mesh.imperfections = ref.imperfections
 
@@ -138,7 +142,7 @@ def compensate_gain(model) -> None:
         for layer in model.layers:
             t = 1.0
             for mesh in (layer.mesh_in, layer.mesh_out):
-                t *= (mesh.matrix().abs() ** 2).sum().sqrt().item() / mesh.n**0.5
+                t *= (mesh.matrix().abs() ** 2).sum().sqrt().item() / mesh.n_modes**0.5
             layer.scale.div_(t)
 
 
@@ -150,7 +154,7 @@ def reprogram_all(model, ideal_model, steps: int):
                 ideal.theta.double(), ideal.phi.double(), ideal.output_phase.double(), ideal.layout
             )
         # re-optimise in complex128 on a copy, then write the phases back
-        work = MZIMesh(mesh.n, mesh.layout.name, dtype=torch.complex128)
+        work = MZIMesh(mesh.n_modes, mesh.layout.name, dtype=torch.complex128)
         work.imperfections = mesh.imperfections
         res = reprogram(work, target, steps=steps)
         with torch.no_grad():

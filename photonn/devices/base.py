@@ -10,12 +10,14 @@ files it names and its content hash. Each kind subclasses it
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import FrozenInstanceError, dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar
 
+from .._checks import renamed_attribute
 from .._spec import REQUIRED, Spec
 from .units import quantity_of
 
@@ -82,7 +84,7 @@ class DeviceProfile:
             ``url``/``doi``, ``notes``, ...).
         values: read-only mapping, SI name -> value: floats in SI units for keys
             with a unit suffix (``pixel_pitch`` [m], ``p_pi`` [W], ``max_phase``
-            [rad]), the file's value for the others (``bit_depth`` int,
+            [rad]), the file's value for the others (``gray_bits`` int,
             ``resolution`` ``(ny, nx)`` ints, ``insertion_loss_db`` float,
             ``lut`` file name).
         path: the TOML file it was read from.
@@ -90,10 +92,16 @@ class DeviceProfile:
 
     ``profile["pixel_pitch"]`` is ``profile.values["pixel_pitch"]``; the kind's
     typed attribute ``profile.pixel_pitch`` is the same value.
+
+    A kind's ``RENAMED`` maps a value's former name to its name (``bit_depth`` ->
+    ``gray_bits`` of an SLM): a file or a mapping that uses the former name still
+    loads, and ``profile["bit_depth"]`` and ``profile.bit_depth`` still read, with a
+    ``DeprecationWarning`` naming the new key.
     """
 
     KIND: ClassVar[str] = ""
     FIELDS: ClassVar[Mapping[str, Value]] = MappingProxyType({})
+    RENAMED: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     name: str
     kind: str
@@ -121,6 +129,8 @@ class DeviceProfile:
                 if isinstance(v, Value):
                     fields.setdefault(v.name, v)
         cls.FIELDS = MappingProxyType(fields)
+        for old, new in vars(cls).get("RENAMED", {}).items():  # profile.bit_depth still reads
+            setattr(cls, old, renamed_attribute(old, new))
         if "KIND" in vars(cls):
             _KIND_CLASSES[cls.KIND] = cls
 
@@ -142,7 +152,20 @@ class DeviceProfile:
             (self.name, self.kind, self.description, prov_items, tuple(sorted(self.values.items())))
         )
 
+    def _key(self, key):
+        """``key``, or the current name of a renamed value (with a DeprecationWarning)."""
+        new = self.RENAMED.get(key)
+        if new is None:
+            return key
+        warnings.warn(
+            f"the {self.kind} profile value {key!r} is deprecated: it is {new!r}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return new
+
     def __getitem__(self, key: str):
+        key = self._key(key)
         try:
             return self.values[key]
         except KeyError:
@@ -152,10 +175,10 @@ class DeviceProfile:
             ) from None
 
     def __contains__(self, key) -> bool:
-        return key in self.values
+        return self._key(key) in self.values
 
     def get(self, key: str, default=None):
-        return self.values.get(key, default)
+        return self.values.get(self._key(key), default)
 
     def unit(self, key: str) -> str:
         """Unit of ``values[key]`` for display (``"m"``, ``"W"``, ``"dB"``, ``""`` ...)."""
@@ -163,6 +186,7 @@ class DeviceProfile:
 
     def require(self, *keys: str) -> DeviceProfile:
         """Raise ``ValueError`` naming the keys this profile lacks (else return it)."""
+        keys = tuple(self.RENAMED.get(k, k) for k in keys)
         missing = [k for k in keys if k not in self.values]
         if missing:
             units = {k: v.spec.unit for k, v in self.FIELDS.items()}
@@ -190,7 +214,8 @@ class DeviceProfile:
         if self.path is None:
             raise ValueError(
                 f"{key} = {name!r} of profile {self.name!r} names a file, but the profile has no "
-                "file location: load it with photonn.devices.load_profile"
+                "file location: load it with photonn.devices.load_profile (or give the values "
+                "themselves where a key takes them, e.g. an SLM's lut phases [rad])"
             )
         return self.path.parent / name
 
@@ -223,6 +248,25 @@ class DeviceProfile:
                 ).encode()
             )
         return h.hexdigest()
+
+
+def renamed_key(renamed: Mapping[str, str], present, where, kind: str) -> dict[str, str]:
+    """``{old: new}`` for the former names among the keys ``present`` (a file's or a
+    mapping's), with one DeprecationWarning naming each new key; raises ``ValueError``
+    when both names are given."""
+    found = {old: new for old, new in renamed.items() if old in present}
+    for old, new in found.items():
+        if new in present:
+            raise ValueError(
+                f"{where}: {old!r} and {new!r} are the same value ({old} is its former "
+                f"name); keep only {new}"
+            )
+        warnings.warn(
+            f"{where}: the {kind} profile key {old!r} is deprecated: write it as {new!r}",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+    return found
 
 
 def _own_names(cls) -> set[str]:

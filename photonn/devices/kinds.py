@@ -25,9 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import torch
 
+from .._checks import positive_float
 from ..functional.slm import linear_lut
 from .base import DeviceProfile, Value
 from .tables import read_heater_calibration, read_iv_table, read_lut
@@ -52,8 +54,9 @@ class _PixelArray:
 
     @property
     def gray_levels(self) -> int:
-        """``2 ** bit_depth``: SLM gray levels or camera ADC levels."""
-        return 2**self.bit_depth
+        """``2 ** gray_bits`` SLM gray levels, or ``2 ** adc_bits`` camera ADC levels (the
+        value each kind once called ``bit_depth``)."""
+        return 2 ** getattr(self, self.RENAMED["bit_depth"])
 
 
 class _ReLaXSwitch:
@@ -104,9 +107,10 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
     """A spatial light modulator: a panel of phase pixels (``kind = "slm"``)."""
 
     KIND = "slm"
+    RENAMED = MappingProxyType({"bit_depth": "gray_bits"})
     pixel_pitch = _length("pixel pitch")
     resolution = Value(tuple, "", "pixel count (ny, nx)")
-    bit_depth = Value(int, "bit", "bits per gray level", ge=1, le=16)
+    gray_bits = Value(int, "bit", "bits of the gray level that drives a pixel", ge=1, le=16)
     fill_factor = Value(float, "", "active area fraction", gt=0.0, le=1.0)
     max_phase = Value(float, "rad", "phase stroke", gt=0.0, le=20 * math.pi)
     wavelength = _length("design wavelength of max_phase")
@@ -140,12 +144,8 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
 
     def check_files(self, where) -> None:
         if isinstance(self.lut_file, str):
-            if self.path is None:
-                raise ValueError(
-                    f"{where}: lut = {self.lut_file!r} needs the profile's file location"
-                )
-            try:
-                read_lut(self.lut_path, self.bit_depth)
+            try:  # file_path refuses a profile without a file location
+                read_lut(self.file_path("lut"), self.gray_bits)
             except ValueError as exc:
                 raise ValueError(f"{where}: lut = {self.lut_file!r}: {exc}") from None
 
@@ -157,7 +157,7 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
         return self.path.parent / self.lut_file
 
     def lut(self, dtype: torch.dtype = torch.float64) -> torch.Tensor | None:
-        """The phase look-up table: tensor ``(2**bit_depth,)`` of phase [rad] per gray level.
+        """The phase look-up table: tensor ``(2**gray_bits,)`` of phase [rad] per gray level.
 
         ``None`` when the profile has no ``lut``. The table was validated at load.
         """
@@ -166,35 +166,26 @@ class SLMProfile(_PixelArray, _ReLaXSwitch, DeviceProfile):
             return None
         if not isinstance(table, str):  # a profile built from SI values may hold the phases
             return torch.tensor(table, dtype=dtype)
-        if self.path is None:
-            raise ValueError(
-                f"lut = {table!r} of profile {self.name!r} names a file, but the profile has no "
-                "file location: load it with photonn.devices.load_profile, or give the phases "
-                "[rad] as a sequence"
-            )
-        return torch.tensor(read_lut(self.lut_path, self.bit_depth), dtype=dtype)
+        return torch.tensor(read_lut(self.file_path("lut"), self.gray_bits), dtype=dtype)
 
     def phase_lut(self, wavelength: float | None = None, dtype=torch.float64) -> torch.Tensor:
         """SLM phase [rad] per gray level, ``(gray_levels,)``, at ``wavelength`` [m].
 
         The profile's look-up table if it has one, else the linear
-        ``max_phase * g / 2**bit_depth``; scaled by ``wavelength_design / wavelength``
+        ``max_phase * g / 2**gray_bits``; scaled by ``wavelength_design / wavelength``
         (liquid-crystal dispersion neglected). Default: the design wavelength.
         """
-        bits = self.bit_depth
+        bits = self.gray_bits
         table = self.lut(dtype=torch.float64)
         if table is None:
             table = linear_lut(bits, float(self.max_phase))
         if table.numel() != 2**bits:
             raise ValueError(
                 f"the look-up table of {self.name!r} holds {table.numel()} levels but "
-                f"bit_depth = {bits} needs {2**bits}"
+                f"gray_bits = {bits} needs {2**bits}"
             )
         if wavelength is not None:
-            lam = float(wavelength)
-            if not math.isfinite(lam) or lam <= 0:
-                raise ValueError(f"wavelength must be a finite number > 0 [m], got {wavelength!r}")
-            table = table * (self.wavelength / lam)
+            table = table * (self.wavelength / positive_float(wavelength, "wavelength [m]"))
         return table.to(dtype)
 
     # -- export (photonn.export): operating band --------------------------------------
@@ -232,12 +223,13 @@ class CameraProfile(_PixelArray, DeviceProfile):
     """An image sensor (``kind = "camera"``)."""
 
     KIND = "camera"
+    RENAMED = MappingProxyType({"bit_depth": "adc_bits"})
     pixel_pitch = _length("pixel pitch")
     resolution = Value(tuple, "", "pixel count (ny, nx)")
     quantum_efficiency = Value(float, "", "QE 0..1", gt=0.0, le=1.0)
     read_noise_e = Value(float, "e-", "rms read noise", ge=0.0)
     full_well_e = Value(float, "e-", "full-well capacity", gt=0.0)
-    bit_depth = Value(int, "bit", "ADC bits", ge=1, le=32)
+    adc_bits = Value(int, "bit", "ADC bits", ge=1, le=32)
     dark_current_e_per_s = Value(float, "e-/s/pixel", "dark current", ge=0.0)
     wavelength = _length("wavelength at which quantum_efficiency is stated", optional=True)
     frame_rate = _positive("Hz", "frame rate of the sensor")
@@ -484,9 +476,7 @@ class MaterialProfile(DeviceProfile):
         """
         if wavelength is None:
             return self.refractive_index, self.extinction_coefficient
-        lam = float(wavelength)
-        if not math.isfinite(lam) or lam <= 0:
-            raise ValueError(f"wavelength must be a finite number > 0 [m], got {wavelength!r}")
+        lam = positive_float(wavelength, "wavelength [m]")
         if abs(lam - self.wavelength) <= 1e-6 * self.wavelength:
             return self.refractive_index, self.extinction_coefficient
         table = self.index_table()
@@ -508,9 +498,7 @@ class MaterialProfile(DeviceProfile):
     def check_files(self, where) -> None:
         if self.index_file is None:
             return
-        if self.path is None:
-            raise ValueError(f"{where}: index_table = {self.index_file!r} needs the profile's file")
-        ls, ns, ks = self.index_table()
+        ls, ns, ks = self.index_table()  # file_path refuses a profile without a file location
         lam = self.wavelength
         if not ls[0] <= lam <= ls[-1]:
             raise ValueError(

@@ -104,7 +104,7 @@ def load_profile(name_or_path) -> DeviceProfile:
     Example:
         >>> from photonn.devices import load_profile
         >>> slm = load_profile("holoeye_pluto2")
-        >>> slm.pixel_pitch, slm["bit_depth"], slm.resolution
+        >>> slm.pixel_pitch, slm["gray_bits"], slm.resolution
         (8e-06, 8, (1080, 1920))
     """
     path = _resolve(name_or_path)

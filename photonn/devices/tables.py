@@ -15,6 +15,8 @@ import csv
 import math
 from pathlib import Path
 
+from .._checks import positive_int, renamed
+
 
 def _rows(path, header: list[str], what: str = "table") -> list[list[str]]:
     """The rows of the CSV at ``path`` after its header (which must be ``header``)."""
@@ -38,17 +40,22 @@ def _floats(path, i: int, row, n: int) -> list[float]:
     return vals
 
 
-def read_lut(path, bit_depth: int) -> list[float]:
+def read_lut(path, gray_bits: int | None = None, *, bit_depth: int | None = None) -> list[float]:
     """Read a phase look-up table CSV: header ``gray,phase_rad``, one row per gray level.
 
-    Rows must list gray levels ``0 .. 2**bit_depth - 1`` in order, with finite phases
+    Rows must list gray levels ``0 .. 2**gray_bits - 1`` in order, with finite phases
     [rad]. Lines starting with ``#`` are comments. Returns the phases.
+    (``bit_depth=``: the deprecated name of ``gray_bits``.)
     """
+    gray_bits = positive_int(
+        renamed(gray_bits, bit_depth, new_name="gray_bits", old_name="bit_depth", owner="read_lut"),
+        "gray_bits",
+    )
     rows = _rows(path, ["gray", "phase_rad"], "look-up table")
-    n = 2**bit_depth
+    n = 2**gray_bits
     if len(rows) != n:
         raise ValueError(
-            f"{path}: {len(rows)} rows, but bit_depth = {bit_depth} needs {n} (gray 0..{n - 1})"
+            f"{path}: {len(rows)} rows, but gray_bits = {gray_bits} needs {n} (gray 0..{n - 1})"
         )
     phases = []
     for i, row in enumerate(rows):

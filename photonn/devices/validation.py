@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 import torch
 
-from .base import DeviceProfile, Value, kind_class
+from .base import DeviceProfile, Value, kind_class, renamed_key
 from .kinds import KINDS
 from .units import SI_UNIT, UNIT_SUFFIXES, suffixes, to_si
 
@@ -90,7 +90,7 @@ def _match_key(key: str, fields: Mapping[str, Value], kind: str, path) -> tuple[
         suffix = key[len(name) + 1 :]
         q = fields[name].quantity
         if q is None:
-            # e.g. 'bit_depth_um' or 'read_noise_e_rms'
+            # e.g. 'gray_bits_um' or 'read_noise_e_rms'
             if suffix in UNIT_SUFFIXES:
                 raise ValueError(
                     f"{path}: key {key!r}: {name} takes no unit suffix; write it as {name}"
@@ -171,6 +171,7 @@ def profile_from_dict(data: dict, path="<dict>") -> DeviceProfile:
         raise TypeError(f"a profile must be a table (dict), got {type(data).__name__}")
     name, kind, description, provenance = _header(data, path)
     fields = KINDS[kind]
+    former = renamed_key(kind_class(kind).RENAMED, data, path, kind)
     values: dict = {}
     file_keys: dict = {}
     for key, raw in data.items():
@@ -178,7 +179,7 @@ def profile_from_dict(data: dict, path="<dict>") -> DeviceProfile:
             continue
         if isinstance(raw, dict):
             raise ValueError(f"{path}: unexpected table [{key}]; only [provenance] may be a table")
-        si_name, factor = _match_key(key, fields, kind, path)
+        si_name, factor = _match_key(former.get(key, key), fields, kind, path)
         if si_name in values:
             raise ValueError(
                 f"{path}: {si_name} is given twice ({file_keys[si_name]!r} and {key!r}); keep one"
@@ -214,12 +215,14 @@ def profile_from_values(values: Mapping, kind: str, *, name: str = "<values>") -
     Keys are the SI names of ``kind`` (``pixel_pitch`` [m], ``p_pi`` [W], ...); each
     value is checked for type and range like a file's; keys may be missing (reading
     a missing required value raises ``ValueError`` naming it). ``lut`` may also hold
-    the phases [rad] themselves (a sequence of ``2**bit_depth`` numbers).
+    the phases [rad] themselves (a sequence of ``2**gray_bits`` numbers).
     """
     cls = kind_class(kind)
     fields = cls.FIELDS
+    former = renamed_key(cls.RENAMED, values, name, kind)
     out: dict = {}
     for key, raw in values.items():
+        key = former.get(key, key)
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -237,11 +240,11 @@ def profile_from_values(values: Mapping, kind: str, *, name: str = "<values>") -
             raw = list(raw)
         out[key] = _convert(key, raw, fields[key], None, name)
     lut = out.get("lut")
-    if lut is not None and not isinstance(lut, str) and "bit_depth" in out:
-        if len(lut) != 2 ** out["bit_depth"]:
+    if lut is not None and not isinstance(lut, str) and "gray_bits" in out:
+        if len(lut) != 2 ** out["gray_bits"]:
             raise ValueError(
-                f"{name}: lut holds {len(lut)} phases but bit_depth = {out['bit_depth']} "
-                f"needs {2 ** out['bit_depth']}"
+                f"{name}: lut holds {len(lut)} phases but gray_bits = {out['gray_bits']} "
+                f"needs {2 ** out['gray_bits']}"
             )
     cls.check(out, name)
     return cls(

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from .._checks import renamed
 from ..devices import read_heater_calibration as read_heater_table
 from ..devices import read_lut
 from ..functional.heater import interp_monotone
@@ -38,9 +39,13 @@ __all__ = [
 ]
 
 
-def read_lut_csv(path, bit_depth: int) -> torch.Tensor:
-    """Phase [rad] per gray level, float64 ``(2**bit_depth,)``, from a ``gray,phase_rad`` CSV."""
-    return torch.tensor(read_lut(path, bit_depth), dtype=torch.float64)
+def read_lut_csv(path, gray_bits: int | None = None, *, bit_depth: int | None = None):
+    """Phase [rad] per gray level, float64 ``(2**gray_bits,)``, from a ``gray,phase_rad`` CSV
+    (``bit_depth=``: the deprecated name of ``gray_bits``)."""
+    gray_bits = renamed(
+        gray_bits, bit_depth, new_name="gray_bits", old_name="bit_depth", owner="read_lut_csv"
+    )
+    return torch.tensor(read_lut(path, gray_bits), dtype=torch.float64)
 
 
 def read_meadowlark_lut(path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -172,10 +172,10 @@ def _heater_targets(el: ChipElement) -> _Heaters:
         t_int = torch.remainder(2 * theta, TWO_PI)
         br = torch.remainder(torch.floor(theta / math.pi), 2).to(torch.int64)
         column = torch.cat(
-            [torch.stack([cols, cols], 1).reshape(-1), torch.full((mesh.n,), lay.n_columns)]
+            [torch.stack([cols, cols], 1).reshape(-1), torch.full((lay.n_modes,), lay.n_columns)]
         )
-        mzi = torch.cat([torch.arange(m).repeat_interleave(2), torch.arange(mesh.n)])
-        shifter = ["theta", "phi"] * m + ["output"] * mesh.n
+        mzi = torch.cat([torch.arange(m).repeat_interleave(2), torch.arange(lay.n_modes)])
+        shifter = ["theta", "phi"] * m + ["output"] * lay.n_modes
         target = torch.cat(
             [
                 torch.stack([t_int, torch.remainder(phi, TWO_PI)], 1).reshape(-1),
@@ -185,10 +185,10 @@ def _heater_targets(el: ChipElement) -> _Heaters:
         branch = torch.cat(
             [
                 torch.stack([br, torch.full_like(br, -1)], 1).reshape(-1),
-                torch.full((mesh.n,), -1, dtype=torch.int64),
+                torch.full((lay.n_modes,), -1, dtype=torch.int64),
             ]
         )
-        return _Heaters(column, mzi, shifter, target, branch, mesh.n, lay.name)
+        return _Heaters(column, mzi, shifter, target, branch, lay.n_modes, lay.name)
     att = el.module.attenuation_theta.detach().cpu().to(torch.float64)
     k = att.numel()
     return _Heaters(

@@ -21,6 +21,7 @@ from torch import nn
 
 from .._version import __version__
 from ..devices import DeviceProfile
+from ..devices.base import kind_class
 from ..models.d2nn import D2NN
 
 if TYPE_CHECKING:
@@ -243,6 +244,9 @@ def build_manifest(plan: ExportPlan, chip_files: dict, config, metrics, kind) ->
 def read_manifest(path) -> dict:
     """The manifest of an export directory, checked: format and schema version.
 
+    A device value renamed since the export was written reads under its current name
+    (``bit_depth`` of an SLM is ``gray_bits``, of a camera ``adc_bits``).
+
     Raises:
         FileNotFoundError: no directory or no ``manifest.toml``.
         ValueError: unreadable TOML, another format, or a schema newer than this
@@ -273,7 +277,26 @@ def read_manifest(path) -> dict:
         )
     if v < 1:
         raise ValueError(f"{mpath}: schema_version {v} is not a valid version (>= 1)")
+    for rec in m.get("devices", {}).values():
+        _upgrade_device(rec)
     return m
+
+
+def _upgrade_device(rec: dict) -> None:
+    """Rename, in place, the values of a device record that its kind has renamed since
+    the export was written (``bit_depth`` -> ``gray_bits`` of an SLM, ``adc_bits`` of a
+    camera), so every reader sees the current names; an old export reads as it did."""
+    try:
+        renamed = kind_class(rec.get("kind")).RENAMED
+    except ValueError:
+        return
+    for table in ("values", "file_keys"):
+        t = rec.get(table)
+        if not isinstance(t, dict):
+            continue
+        for old, new in renamed.items():
+            if old in t and new not in t:
+                t[new] = t.pop(old)
 
 
 def verify_files(root: Path, m: dict) -> None:

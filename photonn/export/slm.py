@@ -75,13 +75,13 @@ def slm_lut(profile: DeviceProfile, wavelength: float, bits: int | None = None) 
     (:func:`~photonn.functional.slm_export.resample_lut`).
     """
     table = profile.phase_lut(wavelength)
-    if bits is not None and bits != profile["bit_depth"]:
+    if bits is not None and bits != profile.gray_bits:
         table = resample_lut(table, bits)
     return table
 
 
 def _check_profile(profile: DeviceProfile, element: str, wavelength: float, shape, pitch):
-    profile.require("pixel_pitch", "resolution", "bit_depth", "max_phase", "wavelength")
+    profile.require("pixel_pitch", "resolution", "gray_bits", "max_phase", "wavelength")
     where = f"layer {element!r} on SLM profile {profile.name!r}"
     profile.check_wavelength(wavelength)
     rng = profile.phase_range(wavelength)
@@ -127,7 +127,7 @@ def plan_slm_layer(
     wavelength, pixel pitch, pixel count: each message names both numbers); place
     and centre the mask (integer pixels per neuron: each neuron a block; otherwise
     nearest neighbour), fill the rest with ``fill_phase``; add ``correction``, wrap
-    and invert the look-up table at ``bits`` (default: the profile's bit depth).
+    and invert the look-up table at ``bits`` (default: the profile's ``gray_bits``).
 
     ``report`` holds, over the mask's pixels: ``phase_rms_rad`` and
     ``phase_max_abs_rad`` (``wrap(lut[gray] - correction - target)``),
@@ -143,7 +143,7 @@ def plan_slm_layer(
         raise ValueError(f"layer {element!r}: the phase mask holds NaN or inf")
     shape = tuple(target.shape)
     _check_profile(profile, element, wavelength, shape, neuron_pitch)
-    bits = int(profile["bit_depth"]) if bits is None else int(bits)
+    bits = int(profile.gray_bits) if bits is None else int(bits)
     if not 1 <= bits <= 16:
         raise ValueError(f"bits must lie in [1, 16] for an SLM, got {bits}")
     lut = slm_lut(profile, wavelength, bits)

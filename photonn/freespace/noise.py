@@ -16,6 +16,8 @@ from .._checks import (
     optional_dtype,
     positive_float,
     positive_int,
+    renamed,
+    renamed_attribute,
 )
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
@@ -38,7 +40,7 @@ class DetectorNoise(nn.Module):
        ``mu + sqrt(mu) n``; the default) or ``"poisson"`` (exact, no gradient);
     3. read noise, Gaussian with ``read_noise_e`` electrons rms;
     4. saturation at ``full_well_e`` (when given; clipped at 0 below);
-    5. an ADC of ``bit_depth`` bits over ``[0, full_well_e]`` (when given),
+    5. an ADC of ``adc_bits`` bits over ``[0, full_well_e]`` (when given),
        rounding with a straight-through gradient.
 
     Random draws come from an explicit ``torch.Generator``: the one passed to
@@ -50,7 +52,8 @@ class DetectorNoise(nn.Module):
         quantum_efficiency: in (0, 1].
         read_noise_e: read noise [electrons rms].
         full_well_e: saturation [electrons] (None: no saturation).
-        bit_depth: ADC bits (None: no ADC; needs ``full_well_e``).
+        adc_bits: ADC bits (None: no ADC; needs ``full_well_e``); ``bit_depth=`` is its
+            deprecated name.
         dark_current_e_per_s: [electrons/s].
         shot: ``"gaussian"`` or ``"poisson"``; ``None`` disables shot noise.
         output: ``"power"`` (default: the reading converted back to W, so the
@@ -65,6 +68,8 @@ class DetectorNoise(nn.Module):
         real power ``(...)`` [W] -> real ``(...)``.
     """
 
+    bit_depth = renamed_attribute("bit_depth", "adc_bits")
+
     def __init__(
         self,
         wavelength,
@@ -73,13 +78,14 @@ class DetectorNoise(nn.Module):
         quantum_efficiency: float = 1.0,
         read_noise_e: float = 0.0,
         full_well_e: float | None = None,
-        bit_depth: int | None = None,
+        adc_bits: int | None = None,
         dark_current_e_per_s: float = 0.0,
         shot: str | None = "gaussian",
         output: str = "power",
         generator: torch.Generator | None = None,
         dtype=None,
         device=None,
+        bit_depth: int | None = None,
     ):
         super().__init__()
         self.dtype = optional_dtype(dtype, REAL_DTYPES)
@@ -90,16 +96,19 @@ class DetectorNoise(nn.Module):
         self.read_noise_e = non_negative_float(read_noise_e, "read_noise_e", "electrons")
         fw = full_well_e
         self.full_well_e = None if fw is None else positive_float(fw, "full_well_e")
-        self.bit_depth = None if bit_depth is None else positive_int(bit_depth, "bit_depth")
-        if self.bit_depth is not None and self.full_well_e is None:
-            raise ValueError("an ADC (bit_depth) needs full_well_e to set its range")
+        bits = renamed(
+            adc_bits, bit_depth, new_name="adc_bits", old_name="bit_depth", owner="DetectorNoise"
+        )
+        self.adc_bits = None if bits is None else positive_int(bits, "adc_bits")
+        if self.adc_bits is not None and self.full_well_e is None:
+            raise ValueError("an ADC (adc_bits) needs full_well_e to set its range")
         self.dark_current = non_negative_float(dark_current_e_per_s, "dark_current_e_per_s")
         if shot is not None:
             one_of(shot, ("gaussian", "poisson"), "shot")
         self.shot = shot
         self.output = one_of(output, OUTPUTS, "output")
-        if output == "counts" and self.bit_depth is None:
-            raise ValueError("output='counts' needs an ADC: give bit_depth and full_well_e")
+        if output == "counts" and self.adc_bits is None:
+            raise ValueError("output='counts' needs an ADC: give adc_bits and full_well_e")
         self.generator = check_generator(generator)
 
     @property
@@ -110,9 +119,9 @@ class DetectorNoise(nn.Module):
     @property
     def gain(self) -> float | None:
         """ADC gain [electrons per count], or None without ADC."""
-        if self.bit_depth is None:
+        if self.adc_bits is None:
             return None
-        return self.full_well_e / (2**self.bit_depth - 1)
+        return self.full_well_e / (2**self.adc_bits - 1)
 
     def mean_electrons(self, power: torch.Tensor) -> torch.Tensor:
         """Mean electrons for ``power`` [W] (no noise)."""
@@ -137,8 +146,8 @@ class DetectorNoise(nn.Module):
         e = _read_noise(e, self.read_noise_e, gen)
         if self.full_well_e is not None:
             e = e.clamp(0, self.full_well_e)
-        if self.bit_depth is not None:
-            counts = _adc(e, self.bit_depth, self.full_well_e)
+        if self.adc_bits is not None:
+            counts = _adc(e, self.adc_bits, self.full_well_e)
             if self.output == "counts":
                 return counts
             e = counts * self.gain
@@ -166,7 +175,7 @@ class DetectorNoise(nn.Module):
         ``device``).
 
         Uses ``quantum_efficiency``, ``read_noise_e``, ``full_well_e``,
-        ``bit_depth`` and ``dark_current_e_per_s``; the quantum efficiency is the
+        ``adc_bits`` and ``dark_current_e_per_s``; the quantum efficiency is the
         profile's value at its stated wavelength.
         """
         prof = resolve_profile(profile, kind="camera")
@@ -176,7 +185,7 @@ class DetectorNoise(nn.Module):
             quantum_efficiency=prof.quantum_efficiency,
             read_noise_e=prof.read_noise_e,
             full_well_e=prof.full_well_e,
-            bit_depth=prof.bit_depth,
+            adc_bits=prof.adc_bits,
             dark_current_e_per_s=prof.get("dark_current_e_per_s", 0.0),
             **kwargs,
         )
@@ -185,7 +194,7 @@ class DetectorNoise(nn.Module):
         return (
             f"wavelength={self.wavelength:.6g}, exposure_time={self.exposure_time:.6g}, "
             f"qe={self.quantum_efficiency}, read_noise_e={self.read_noise_e}, "
-            f"full_well_e={self.full_well_e}, bit_depth={self.bit_depth}, shot={self.shot!r}"
+            f"full_well_e={self.full_well_e}, adc_bits={self.adc_bits}, shot={self.shot!r}"
         )
 
 
@@ -196,7 +205,7 @@ forward_keywords(
         "quantum_efficiency",
         "read_noise_e",
         "full_well_e",
-        "bit_depth",
+        "adc_bits",
         "dark_current_e_per_s",
     ),
 )

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .._checks import complex_of, one_of, positive_int
+from .._checks import complex_of, one_of, positive_int, renamed_attribute
 from .mzi import mzi_entries
 
 __all__ = [
@@ -73,23 +73,26 @@ class MeshLayout:
     """Where each MZI of a mesh sits: ``columns[k]`` and upper mode ``tops[k]``.
 
     MZIs are numbered column by column, top to bottom; parameter vectors
-    (``theta``, ``phi``) follow this order.
+    (``theta``, ``phi``) follow this order. ``n_modes`` is the number of modes
+    (``n``: its deprecated name).
     """
 
     name: str
-    n: int
+    n_modes: int
     n_columns: int
     columns: tuple[int, ...]
     tops: tuple[int, ...]
 
     def __post_init__(self):
-        positive_int(self.n, "n")
+        positive_int(self.n_modes, "n_modes")
         if len(self.columns) != len(self.tops):
             raise ValueError("columns and tops must have one entry per MZI")
         seen = set()
         for c, m in zip(self.columns, self.tops):
-            if not (0 <= c < self.n_columns) or not (0 <= m < self.n - 1):
-                raise ValueError(f"MZI at column {c}, mode {m} is outside the {self.n}-mode mesh")
+            if not (0 <= c < self.n_columns) or not (0 <= m < self.n_modes - 1):
+                raise ValueError(
+                    f"MZI at column {c}, mode {m} is outside the {self.n_modes}-mode mesh"
+                )
             if (m - c) % 2:
                 raise ValueError(f"MZI at column {c} has top mode {m}; it must have parity {c % 2}")
             if (c, m) in seen:
@@ -99,9 +102,11 @@ class MeshLayout:
     def __hash__(self) -> int:  # cached: layouts key the index caches on every call
         h = self.__dict__.get("_hash")
         if h is None:
-            h = hash((self.name, self.n, self.n_columns, self.columns, self.tops))
+            h = hash((self.name, self.n_modes, self.n_columns, self.columns, self.tops))
             object.__setattr__(self, "_hash", h)
         return h
+
+    n = renamed_attribute("n", "n_modes")
 
     @property
     def n_mzi(self) -> int:
@@ -142,8 +147,8 @@ def reck_layout(n: int) -> MeshLayout:
 def mesh_layout(n: int, layout: str | MeshLayout = "clements") -> MeshLayout:
     """A layout by name (``"clements"`` or ``"reck"``), or ``layout`` itself checked against n."""
     if isinstance(layout, MeshLayout):
-        if layout.n != n:
-            raise ValueError(f"layout is for {layout.n} modes, not {n}")
+        if layout.n_modes != n:
+            raise ValueError(f"layout is for {layout.n_modes} modes, not {n}")
         return layout
     one_of(layout, LAYOUTS, "layout")
     return clements_layout(n) if layout == "clements" else reck_layout(n)
@@ -163,7 +168,7 @@ def _swap_perms(n: int) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=64)
 def _indices(layout: MeshLayout, device: torch.device):
-    n, L = layout.n, layout.n_columns
+    n, L = layout.n_modes, layout.n_columns
     cols = torch.tensor(layout.columns, dtype=torch.long)
     tops = torch.tensor(layout.tops, dtype=torch.long)
     flat_top = cols * n + tops
@@ -187,7 +192,7 @@ def mesh_coefficients(t00, t01, t10, t11, layout: MeshLayout):
 def _coefficients(t00, t01, t10, t11, layout: MeshLayout):
     """``a, b`` ``(L, N, *batch)`` from entries ``(n_mzi, *batch)``: the MZIs' 2x2 blocks
     scattered into the columns (``a = 1, b = 0`` on idle modes)."""
-    n, L = layout.n, layout.n_columns
+    n, L = layout.n_modes, layout.n_columns
     batch = t00.shape[1:]
     idx = _indices(layout, t00.device)[0]
     one = torch.ones(L * n, *batch, dtype=t00.dtype, device=t00.device)
@@ -276,7 +281,7 @@ def mesh_apply(x: torch.Tensor, a, b, layout: MeshLayout, output_factor=None) ->
     """
     perm = _perm(layout, x.device)
     shape = x.shape
-    xt = x.reshape(-1, layout.n).T.contiguous()
+    xt = x.reshape(-1, layout.n_modes).T.contiguous()
     xt = _DirectButterflies.apply(xt, a, b, perm)
     if output_factor is not None:
         xt = xt * output_factor[:, None]
@@ -463,7 +468,7 @@ def mesh_matrix(a, b, layout: MeshLayout, output_factor=None, block: int | None 
     on band windows when ``2g + 4 < N`` (a block of ``g`` columns couples modes at most
     ``g`` apart), then the block matrices are multiplied pairwise by batched GEMMs.
     """
-    n, L = layout.n, layout.n_columns
+    n, L = layout.n_modes, layout.n_columns
     g = _check_block(n, L, block)
     nb = -(-L // g)
     rows = nb * g - L  # idle columns completing the last block
@@ -516,7 +521,7 @@ def _tree(X, output_factor):
 def _check_phases(theta, phi, output_phase, layout: MeshLayout, *, batched: bool = False):
     """``theta``, ``phi`` real floating tensors ``(n_mzi,)`` and ``output_phase`` None or
     ``(N,)``; when ``batched``, ``(..., n_mzi)`` and ``(..., N)``, all of one dtype."""
-    m, n = layout.n_mzi, layout.n
+    m, n = layout.n_mzi, layout.n_modes
     for name, t in (("theta", theta), ("phi", phi)):
         if not isinstance(t, torch.Tensor) or t.is_complex() or not t.is_floating_point():
             raise TypeError(
@@ -561,8 +566,8 @@ def _check_input(x, theta, layout: MeshLayout) -> None:
             "x must be a complex tensor (the input field), got "
             f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}"
         )
-    if x.ndim < 1 or x.shape[-1] != layout.n:
-        raise ValueError(f"x must have last dimension {layout.n}, got shape {tuple(x.shape)}")
+    if x.ndim < 1 or x.shape[-1] != layout.n_modes:
+        raise ValueError(f"x must have last dimension {layout.n_modes}, got shape {tuple(x.shape)}")
     cdt = complex_of(theta.dtype)
     if x.dtype != cdt:
         raise TypeError(f"x is {x.dtype} but the mesh phases give {cdt}; use matching precision")
@@ -597,8 +602,8 @@ def mzi_mesh(
     _check_input(x, theta, layout)
     ent = mzi_entries(theta, phi, coupler_error, arm_loss_db)
     out = None if output_phase is None else torch.polar(torch.ones_like(output_phase), output_phase)
-    batch = x.numel() // max(layout.n, 1)
-    if prefer_matrix(batch, layout.n, layout.n_columns):
+    batch = x.numel() // max(layout.n_modes, 1)
+    if prefer_matrix(batch, layout.n_modes, layout.n_columns):
         return x @ mesh_matrix_from_entries(ent, layout, out).transpose(-1, -2)
     return mesh_apply(x, *mesh_coefficients(*ent, layout), layout, out)
 
@@ -696,7 +701,7 @@ def mzi_mesh_batched(
 def _mesh_batched(x, theta, phi, output_phase, layout, coupler_error, arm_loss_db, batch=None):
     """:func:`mzi_mesh_batched` without its checks, for callers that validated their
     inputs at their own boundary (``batch``: the broadcast batch shape, found if None)."""
-    n, m = layout.n, layout.n_mzi
+    n, m = layout.n_modes, layout.n_mzi
     if batch is None:
         shapes = [x.shape[:-1], theta.shape[:-1], phi.shape[:-1]]
         if output_phase is not None:

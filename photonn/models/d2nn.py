@@ -16,6 +16,9 @@ from torch import nn
 
 from .._checks import (
     complex_dtype,
+    fits_in,
+    image_batch,
+    non_negative_int,
     one_of,
     positive_float,
     positive_int,
@@ -82,11 +85,7 @@ class D2NNOptions:
 
     def __post_init__(self):
         check_options(self)
-        if self.input_size > self.size:
-            raise ValueError(
-                f"input_size = {self.input_size} does not fit in size = {self.size} "
-                "neurons; lower input_size or raise size"
-            )
+        fits_in(self.input_size, self.size, "input_size", "size")
 
 
 class D2NN(ComplexModule):
@@ -193,17 +192,9 @@ class D2NN(ComplexModule):
         device=None,
     ):
         super().__init__()
-        if isinstance(recompute, bool) or not isinstance(recompute, int):
-            raise TypeError(
-                f"recompute must be an int (layers per recomputed segment, 0: store all), "
-                f"got {type(recompute).__name__} {recompute!r}"
-            )
-        if recompute < 0:
-            raise ValueError(
-                f"recompute must be >= 0 (layers per recomputed segment, 0: store all), "
-                f"got {recompute}"
-            )
-        self.recompute = recompute
+        self.recompute = non_negative_int(
+            recompute, "recompute", " (layers per recomputed segment, 0: store all)"
+        )
         if not isinstance(grid, Grid):
             raise TypeError(f"grid must be a photonn.Grid, got {type(grid).__name__}")
         self.grid = grid
@@ -227,12 +218,15 @@ class D2NN(ComplexModule):
             input_size = (max(1, grid.ny // 2), max(1, grid.nx // 2))
         elif isinstance(input_size, int):
             input_size = (input_size, input_size)
-        self.input_size = (
-            positive_int(input_size[0], "input_size[0]"),
-            positive_int(input_size[1], "input_size[1]"),
+        self.input_size = fits_in(
+            (
+                positive_int(input_size[0], "input_size[0]"),
+                positive_int(input_size[1], "input_size[1]"),
+            ),
+            grid.shape,
+            "input_size",
+            "the grid's shape",
         )
-        if self.input_size[0] > grid.ny or self.input_size[1] > grid.nx:
-            raise ValueError(f"input_size {self.input_size} does not fit on the grid {grid.shape}")
         self.encoding = one_of(encoding, ENCODINGS, "encoding")
         self.readout = one_of(readout, READOUTS, "readout")
 
@@ -332,13 +326,7 @@ class D2NN(ComplexModule):
         NaN, Inf or values outside raise ``ValueError`` here, at one host
         synchronisation per batch (skipped while ``torch.compile`` traces).
         """
-        if not isinstance(images, torch.Tensor):
-            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-        if images.ndim != 3:
-            raise ValueError(
-                f"images must have shape (B, H, W), got {tuple(images.shape)}; "
-                "add a batch axis with images[None] for a single image"
-            )
+        image_batch(images)
         if images.is_floating_point() and not torch.compiler.is_compiling():
             # one reduction, one sync; NaN fails both comparisons
             if not bool(((images >= 0) & (images <= 1)).all()):

@@ -11,28 +11,28 @@ quadratic least-squares fit, while a multivariate-nonlinearity network
 
 The model, for ``x`` real ``(B, N)``:
 
-1. the input field ``E = [w ⊙ x, e0, 0, ..., 0]`` on ``modes`` waveguides: an
+1. the input field ``E = [w ⊙ x, e0, 0, ..., 0]`` on ``n_modes`` waveguides: an
    amplitude modulator per input with a learnt complex weight ``w`` (``(N,)``),
    plus, with ``reference=True``, one waveguide carrying a learnt constant
    (reference) amplitude ``e0`` (it gives the output its linear terms) and
-   dark ports up to ``modes``;
+   dark ports up to ``n_modes``;
 2. a trainable unitary ``U = expm(K)``, ``K = (P - P^H) / 2`` skew-Hermitian
-   from a learnt complex ``P`` (``(modes, modes)``): every unitary is reachable,
+   from a learnt complex ``P`` (``(n_modes, n_modes)``): every unitary is reachable,
    and every unitary is a Clements mesh (``photonn.onchip.MZIMesh.from_unitary(
    model.unitary())`` programs one for hardware). The matrix exponential keeps
    the model forward-mode differentiable for
    :func:`photonn.encoding.nondegeneracy` (the mesh's butterfly kernels are
    custom autograd Functions without a forward-mode rule);
-3. photodetection ``I = |U E|^2`` (``(B, modes)``);
+3. photodetection ``I = |U E|^2`` (``(B, n_modes)``);
 4. the readout: ``"linear"`` (default), a learnt real linear combination of the
-   intensities plus an offset (electronics, ``(out_features, modes)`` and
+   intensities plus an offset (electronics, ``(out_features, n_modes)`` and
    ``(out_features,)``); or ``"intensity"``, the first ``out_features``
    intensities as they are.
 
 With ``z = [x, 1]`` (``z = x`` without reference) and ``M = U D`` (``D`` the
-input weights as a ``(modes, len(z))`` matrix), output ``o`` is exactly
+input weights as a ``(n_modes, len(z))`` matrix), output ``o`` is exactly
 ``z^T Q_o z + c_o`` with ``Q_o = Re(M^H diag(W_o) M)``: see
-:meth:`quadratic_form`. With ``modes >= N + 1`` and the linear readout, every
+:meth:`quadratic_form`. With ``n_modes >= N + 1`` and the linear readout, every
 real quadratic polynomial in ``x`` is reachable (``Q = U^H diag(W) U`` is any
 Hermitian form), so the comparison with the best quadratic fit is fair.
 """
@@ -45,7 +45,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, one_of, positive_int, real_of
+from .._checks import (
+    check_generator,
+    complex_dtype,
+    one_of,
+    positive_int,
+    real_batch,
+    real_of,
+    renamed,
+    renamed_attribute,
+)
 from .._module import ComplexModule
 from .._spec import FromOptions, check_options, option
 
@@ -73,23 +82,25 @@ class IsomorphicPNN(FromOptions, ComplexModule):
         out_features: ``O``, the outputs (regression values or class scores).
         reference: add a waveguide of constant learnt amplitude ``e0`` (the
             output then has linear terms in ``x``; default True).
-        modes: the number of waveguides (default ``N + reference``); extra ports are dark.
+        n_modes: the number of waveguides (default ``N + reference``); extra ports are
+            dark. ``modes=`` is its deprecated name.
         readout: ``"linear"`` (learnt real weights and offset on the
             intensities, default) or ``"intensity"`` (the first ``O``
-            intensities; needs ``O <= modes``).
+            intensities; needs ``O <= n_modes``).
         generator: seeds the initialisation (``None``: torch's global
             generator): ``P ~ CN(0, 1)`` (a random unitary), ``w ~ CN(0, 1)``,
-            ``e0 = 1``, readout weights ``N(0, 1 / modes)``, offsets 0.
+            ``e0 = 1``, readout weights ``N(0, 1 / n_modes)``, offsets 0.
         dtype: ``torch.complex64`` (default) or ``torch.complex128``; all
             parameters are the matching real dtype (complex ones stored as
             ``(..., 2)`` real pairs).
         device: where the parameters live.
 
     Shapes: ``x`` real ``(B, N)`` -> real ``(B, O)``; :meth:`field` complex
-    ``(B, modes)`` (after the unitary); :meth:`intensities` real ``(B, modes)``.
+    ``(B, n_modes)`` (after the unitary); :meth:`intensities` real ``(B, n_modes)``.
     """
 
     options_class = IsomorphicOptions  # from_options(options, in_features, num_classes, ...)
+    modes = renamed_attribute("modes", "n_modes")
 
     def __init__(
         self,
@@ -97,11 +108,12 @@ class IsomorphicPNN(FromOptions, ComplexModule):
         out_features: int = 1,
         *,
         reference: bool = True,
-        modes: int | None = None,
+        n_modes: int | None = None,
         readout: str = "linear",
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.complex64,
         device=None,
+        modes: int | None = None,
     ):
         super().__init__()
         self.in_features = positive_int(in_features, "in_features")
@@ -110,26 +122,27 @@ class IsomorphicPNN(FromOptions, ComplexModule):
             raise TypeError(f"reference must be a bool, got {reference!r}")
         self.reference = reference
         need = self.in_features + int(reference)
-        self.modes = need if modes is None else positive_int(modes, "modes")
-        if self.modes < need:
+        n_modes = renamed(
+            n_modes, modes, new_name="n_modes", old_name="modes", owner="IsomorphicPNN"
+        )
+        self.n_modes = need if n_modes is None else positive_int(n_modes, "n_modes")
+        if self.n_modes < need:
             raise ValueError(
-                f"modes = {self.modes} cannot hold the {self.in_features} inputs"
-                f"{' and the reference' if reference else ''}: use modes >= {need}"
+                f"n_modes = {self.n_modes} cannot hold the {self.in_features} inputs"
+                f"{' and the reference' if reference else ''}: use n_modes >= {need}"
             )
         self.readout = one_of(readout, READOUTS, "readout")
-        if readout == "intensity" and self.out_features > self.modes:
+        if readout == "intensity" and self.out_features > self.n_modes:
             raise ValueError(
                 f"readout='intensity' reads out_features = {self.out_features} of the "
-                f"{self.modes} mode intensities; use modes >= out_features or readout='linear'"
+                f"{self.n_modes} mode intensities; use n_modes >= out_features or readout='linear'"
             )
         self.dtype = complex_dtype(dtype)
         real = real_of(self.dtype)
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-        kw = {"generator": generator, "dtype": real, "device": device}
-        # P ~ CN(0, 1), stored real (modes, modes, 2)
+        kw = {"generator": check_generator(generator), "dtype": real, "device": device}
+        # P ~ CN(0, 1), stored real (n_modes, n_modes, 2)
         self.generator_matrix = nn.Parameter(
-            torch.randn(self.modes, self.modes, 2, **kw) * math.sqrt(0.5)
+            torch.randn(self.n_modes, self.n_modes, 2, **kw) * math.sqrt(0.5)
         )
         # w ~ CN(0, 1): real and imaginary parts N(0, 1/2), stored real (N, 2)
         self.input_weight = nn.Parameter(torch.randn(self.in_features, 2, **kw) * math.sqrt(0.5))
@@ -141,7 +154,7 @@ class IsomorphicPNN(FromOptions, ComplexModule):
             self.register_parameter("reference_amplitude", None)
         if self.readout == "linear":
             self.weight = nn.Parameter(
-                torch.randn(self.out_features, self.modes, **kw) / math.sqrt(self.modes)
+                torch.randn(self.out_features, self.n_modes, **kw) / math.sqrt(self.n_modes)
             )
             self.bias = nn.Parameter(torch.zeros(self.out_features, dtype=real, device=device))
         else:
@@ -150,27 +163,18 @@ class IsomorphicPNN(FromOptions, ComplexModule):
 
     # -- physics ---------------------------------------------------------------------------
     def _inputs(self, x) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a tensor, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(
-                f"x must be a real floating-point tensor (amplitudes), got {x.dtype}; "
-                "convert it with x.float()"
-            )
-        if x.ndim != 2 or x.shape[-1] != self.in_features:
-            raise ValueError(f"x must have shape (batch, {self.in_features}), got {tuple(x.shape)}")
-        return x.to(real_of(self.dtype))
+        return real_batch(x, self.in_features, what="amplitudes").to(real_of(self.dtype))
 
     def input_matrix(self) -> torch.Tensor:
-        """``D``, complex ``(modes, N + reference)``: ``E = D z`` with ``z = [x, 1]``."""
+        """``D``, complex ``(n_modes, N + reference)``: ``E = D z`` with ``z = [x, 1]``."""
         d = torch.view_as_complex(self.input_weight)
         if self.reference:
             d = torch.cat([d, torch.view_as_complex(self.reference_amplitude)[None]])
         D = torch.diag(d.to(self.dtype))
-        return torch.nn.functional.pad(D, (0, 0, 0, self.modes - D.shape[0]))
+        return torch.nn.functional.pad(D, (0, 0, 0, self.n_modes - D.shape[0]))
 
     def unitary(self) -> torch.Tensor:
-        """``U = expm((P - P^H) / 2)``, complex ``(modes, modes)``, unitary.
+        """``U = expm((P - P^H) / 2)``, complex ``(n_modes, n_modes)``, unitary.
 
         Computed in complex128 and cast once to the model's dtype, as the
         cavity's scatterer is (docs/architecture.md#precision).
@@ -179,7 +183,7 @@ class IsomorphicPNN(FromOptions, ComplexModule):
         return torch.linalg.matrix_exp(0.5 * (P - P.mH)).to(self.dtype)
 
     def input_field(self, x: torch.Tensor) -> torch.Tensor:
-        """``E = [w ⊙ x, e0, 0, ...]``, complex ``(B, modes)``."""
+        """``E = [w ⊙ x, e0, 0, ...]``, complex ``(B, n_modes)``."""
         x = self._inputs(x)
         z = x
         if self.reference:
@@ -187,11 +191,11 @@ class IsomorphicPNN(FromOptions, ComplexModule):
         return z.to(self.dtype) @ self.input_matrix().mT
 
     def field(self, x: torch.Tensor) -> torch.Tensor:
-        """The field after the unitary, ``U E``, complex ``(B, modes)``: linear in ``[x, 1]``."""
+        """The field after the unitary, ``U E``, complex ``(B, n_modes)``: linear in ``[x, 1]``."""
         return self.input_field(x) @ self.unitary().mT
 
     def intensities(self, x: torch.Tensor) -> torch.Tensor:
-        """``|U E|^2``, real ``(B, modes)``."""
+        """``|U E|^2``, real ``(B, n_modes)``."""
         return self.field(x).abs().square()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -206,11 +210,11 @@ class IsomorphicPNN(FromOptions, ComplexModule):
         Returns:
             ``Q`` real symmetric ``(O, K, K)`` and ``c`` real ``(O,)``, ``K = N + reference``.
         """
-        M = self.unitary() @ self.input_matrix()  # (modes, K)
+        M = self.unitary() @ self.input_matrix()  # (n_modes, K)
         if self.readout == "linear":
             W, c = self.weight, self.bias
         else:
-            W = torch.eye(self.modes, dtype=M.real.dtype, device=M.device)[: self.out_features]
+            W = torch.eye(self.n_modes, dtype=M.real.dtype, device=M.device)[: self.out_features]
             c = torch.zeros(self.out_features, dtype=W.dtype, device=W.device)
         A = M.mH.unsqueeze(0) @ (W.to(M.dtype).unsqueeze(-1) * M.unsqueeze(0))
         return A.real, c
@@ -218,5 +222,5 @@ class IsomorphicPNN(FromOptions, ComplexModule):
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"reference={self.reference}, modes={self.modes}, readout={self.readout!r}"
+            f"reference={self.reference}, n_modes={self.n_modes}, readout={self.readout!r}"
         )

@@ -41,6 +41,8 @@ from .._checks import (
     complex_dtype,
     complex_of,
     finite_float,
+    fits_in,
+    image_batch,
     one_of,
     positive_float,
     positive_int,
@@ -48,7 +50,7 @@ from .._checks import (
     real_of,
 )
 from .._module import ComplexModule
-from .._spec import option
+from .._spec import check_options, option
 from ..activations import EOModulator, OpticalNonlinearity, SaturableAbsorber
 from ..activations.optical_nonlinearity import MODES, nonlinearity_mode
 from ..devices import resolve_profile
@@ -70,6 +72,9 @@ __all__ = [
     "bank_width",
     "ReuseOptions",
     "PhotonicOptions",
+    "DigitalBankOptions",
+    "DiffractiveBankOptions",
+    "BANK_OPTIONS",
     "DigitalReLaX",
     "PhotonicReLaX",
     "DiffractiveReLaX",
@@ -216,6 +221,68 @@ class PhotonicOptions(ReuseOptions):
     )
 
 
+DIGITAL_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}
+
+
+@dataclass(frozen=True)
+class DigitalBankOptions:
+    """The declared parameters of a digital bank (:class:`DigitalReLaX`): the
+    ``[model.bank]`` table of ``kind = "digital"`` of a run derives from them. Each
+    field is the :class:`DigitalReLaX` keyword of the same name."""
+
+    activation: str = option("tanh", "between passes", choices=tuple(DIGITAL_ACTIVATIONS))
+    fast_bias: bool = option(False, "a fast bias per pass besides the layers' own")
+
+    def __post_init__(self):
+        check_options(self)
+
+
+@dataclass(frozen=True)
+class DiffractiveBankOptions:
+    """The declared parameters of a folded diffractive bank (:class:`DiffractiveReLaX`):
+    the ``[model.bank]`` table of ``kind = "diffractive"`` of a run derives from them.
+
+    ``pitch``, ``wavelength``, ``distance`` and ``loss_db`` are the model's keywords of
+    the same names; ``activation`` (``"none"`` or ``"sa"``) is its ``nonlinearity``,
+    and ``switch`` chooses whether ``profile`` is given (:meth:`model_keywords`). The
+    defaults are the run recipe's (the model's own: no switch profile).
+    """
+
+    activation: str = option("none", "between passes", choices=("none", "sa"))
+    switch: bool = option(True, "the slm profile's switch loss and crosstalk (as noise) per pass")
+    profile: str = option("holoeye_pluto2", "slm profile of the switch")
+    pitch: float = option(4e-4, "neuron pitch", unit="m", gt=0)
+    wavelength: float = option(7.5e-4, "wavelength", unit="m", gt=0)
+    distance: float | None = option(
+        None, "plane spacing (unset: size * pitch^2 / wavelength)", unit="m", gt=0
+    )
+    loss_db: float = option(0.0, "optical loss per pass besides the switch", unit="dB", ge=0)
+
+    def __post_init__(self):
+        check_options(self)
+
+    def model_keywords(self) -> dict:
+        """The :class:`DiffractiveReLaX` keywords these options set."""
+        return dict(
+            pitch=self.pitch,
+            wavelength=self.wavelength,
+            distance=self.distance,
+            nonlinearity=None if self.activation == "none" else self.activation,
+            loss_db=self.loss_db,
+            profile=self.profile if self.switch else None,
+        )
+
+
+# the declared options of each bank kind (mzi and svd: the photonic fields of
+# PhotonicOptions; the run layer adds their nonlinearity, ``activation``)
+BANK_OPTIONS = {
+    "digital": DigitalBankOptions,
+    "mzi": PhotonicOptions,
+    "svd": PhotonicOptions,
+    "diffractive": DiffractiveBankOptions,
+}
+
+
 # -- small pieces -------------------------------------------------------------------------
 def _seeded_linear(a, b, generator, dtype, device, bias=True) -> nn.Linear:
     layer = nn.Linear(a, b, bias=bias, dtype=dtype, device=device)
@@ -233,9 +300,6 @@ def _seeded_linear(a, b, generator, dtype, device, bias=True) -> nn.Linear:
 def _child_generator(generator: torch.Generator | None) -> torch.Generator:
     seed = 0 if generator is None else int(torch.randint(0, 2**62, (1,), generator=generator))
     return torch.Generator().manual_seed(seed)
-
-
-DIGITAL_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}
 
 
 class _AsState(nn.Module):
@@ -309,7 +373,7 @@ def sparse_crosstalk(mesh: MZIMesh, kappa: float) -> None:
 
 def _mesh(width, *, profile, errors, phase_noise, generator, noise_generator, dtype, device):
     if errors:
-        mesh = MZIMesh.from_profile(profile, n=width, generator=generator, dtype=dtype)
+        mesh = MZIMesh.from_profile(profile, n_modes=width, generator=generator, dtype=dtype)
         if mesh.coupler_error is None and float(profile["coupler_imbalance_sigma"]) > 0:
             # no generator (a model rebuilt to load a checkpoint): the same buffers as the
             # errored mesh (ideal couplers until its state dict is loaded)
@@ -728,11 +792,12 @@ class DiffractiveReLaX(_ReLaXNet, ComplexModule):
         self.wavelength = positive_float(wavelength, "wavelength")
         d = n * pitch**2 / wavelength if distance is None else positive_float(distance, "distance")
         self.distance = d
-        self.input_size = (
-            max(1, n // 2) if input_size is None else positive_int(input_size, "input_size")
+        self.input_size = fits_in(
+            max(1, n // 2) if input_size is None else positive_int(input_size, "input_size"),
+            n,
+            "input_size",
+            "size",
         )
-        if self.input_size > n:
-            raise ValueError(f"input_size {self.input_size} does not fit on {n} x {n} neurons")
         self.propagator = Propagator(
             self.grid, self.wavelength, d, "bl-asm", dtype=dtype, device=device
         )
@@ -781,8 +846,7 @@ class DiffractiveReLaX(_ReLaXNet, ComplexModule):
         return [layer[0] for layer in self.relax.bank]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.ndim != 3:
-            raise ValueError(f"images must have shape (B, H, W), got {tuple(images.shape)}")
+        image_batch(images)
         u = image_to_field(images, self.grid.shape, (self.input_size,) * 2, dtype=self.dtype)
         u = self.relax(self.propagator(u))
         e = self.detector.energies(u)

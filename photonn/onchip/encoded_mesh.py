@@ -77,6 +77,8 @@ from .._checks import (
     one_of,
     positive_int,
     real_of,
+    renamed,
+    renamed_attribute,
 )
 from .._module import ComplexModule
 from ..devices import resolve_profile
@@ -120,7 +122,8 @@ class EncodedMesh(ComplexModule):
     readout) and the time per inference.
 
     Args:
-        n: number of modes ``N`` of the physical mesh (as for :class:`MZIMesh`).
+        n_modes: number of modes ``N`` of the physical mesh (as for :class:`MZIMesh`);
+            ``n=`` is its deprecated name.
         layout: ``"clements"`` (default) or ``"reck"`` (or a :class:`MeshLayout`).
         in_features: ``D``, real inputs per sample (196 for 14x14 images).
         slots: ``K``, time slots per inference.
@@ -170,9 +173,11 @@ class EncodedMesh(ComplexModule):
     :class:`MZIMesh` are not modelled here and are refused.
     """
 
+    n = renamed_attribute("n", "n_modes")
+
     def __init__(
         self,
-        n: int,
+        n_modes: int | None = None,
         layout: str | MeshLayout = "clements",
         *,
         in_features: int,
@@ -189,9 +194,11 @@ class EncodedMesh(ComplexModule):
         imperfections: MeshImperfections | None = None,
         dtype=torch.complex64,
         device=None,
+        n: int | None = None,
     ):
         super().__init__()
-        self.n = positive_int(n, "n")
+        n = renamed(n_modes, n, new_name="n_modes", old_name="n", owner="EncodedMesh")
+        self.n_modes = positive_int(n, "n_modes")
         self.layout = mesh_layout(n, layout)
         self.in_features = positive_int(in_features, "in_features")
         self.slots = positive_int(slots, "slots")
@@ -236,7 +243,7 @@ class EncodedMesh(ComplexModule):
         elif encode == "both":  # theta_0, phi_0, theta_1, phi_1, ...
             pos = (pos % 2) * m + pos // 2
         self.register_buffer("encoded_index", pos.to(device), persistent=False)
-        self._all_outputs = self.output_modes == tuple(range(self.n))
+        self._all_outputs = self.output_modes == tuple(range(self.n_modes))
         out_idx = torch.tensor(self.output_modes, dtype=torch.long, device=device)
         self.register_buffer("output_index", out_idx, persistent=False)
 
@@ -249,9 +256,9 @@ class EncodedMesh(ComplexModule):
         self.gain = param(gain_std * torch.randn(K, P, **kw))
         self.theta_bias = param(2 * math.pi * torch.rand(K, m, **kw))
         self.phi_bias = param(2 * math.pi * torch.rand(K, m, **kw))
-        self.source = param(math.sqrt(0.5) * torch.randn(self.n, 2, **kw))
+        self.source = param(math.sqrt(0.5) * torch.randn(self.n_modes, 2, **kw))
         if integrate == "coherent":
-            self.output_phase = param(2 * math.pi * torch.rand(K, self.n, **kw))
+            self.output_phase = param(2 * math.pi * torch.rand(K, self.n_modes, **kw))
         else:
             self.register_parameter("output_phase", None)
         if readout == "affine":
@@ -281,9 +288,10 @@ class EncodedMesh(ComplexModule):
             )
         if P > E:
             raise ValueError(
-                f"{P} encoded phases per slot do not fit: this {self.n}-mode {self.layout.name} "
-                f"mesh has {E} encodable phase shifters with encode={self.encode!r}; use more "
-                "slots (assign='split'), encode='both', or a larger mesh"
+                f"{P} encoded phases per slot do not fit: this {self.n_modes}-mode "
+                f"{self.layout.name} mesh has {E} encodable phase shifters with "
+                f"encode={self.encode!r}; use more slots (assign='split'), encode='both', or a "
+                "larger mesh"
             )
         if self.assign == "split":
             if K * P < D:
@@ -299,7 +307,7 @@ class EncodedMesh(ComplexModule):
         return P
 
     def _outputs(self, outputs) -> tuple[int, ...]:
-        n = self.n
+        n = self.n_modes
         if outputs is None:
             return tuple(range(n))
         if isinstance(outputs, int) and not isinstance(outputs, bool):
@@ -308,15 +316,11 @@ class EncodedMesh(ComplexModule):
             return tuple(range(outputs))
         if isinstance(outputs, Sequence) and not isinstance(outputs, str):
             modes = tuple(outputs)
-            bad = [
-                v for v in modes if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < n
-            ]
-            if bad or not modes:
+            fine = all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n for v in modes)
+            if not (fine and modes and len(set(modes)) == len(modes)):
                 raise ValueError(
                     f"outputs must be distinct mode indices in 0 .. {n - 1}, got {list(outputs)}"
                 )
-            if len(set(modes)) != len(modes):
-                raise ValueError(f"outputs must be distinct mode indices, got {list(outputs)}")
             return modes
         raise TypeError(
             f"outputs must be None, an int or a sequence of mode indices, got {outputs!r}"
@@ -328,8 +332,9 @@ class EncodedMesh(ComplexModule):
         profile,
         /,
         *,
-        n: int,
+        n_modes: int | None = None,
         error_generator: torch.Generator | None = None,
+        n: int | None = None,
         **kwargs,
     ) -> EncodedMesh:
         """An encoded mesh on an ``mzi_platform`` device profile.
@@ -338,8 +343,9 @@ class EncodedMesh(ComplexModule):
             profile: the only positional argument (a ``DeviceProfile``, its name
                 ``"si_thermo_optic_mzi"``, a TOML path or a mapping of SI values;
                 see :func:`photonn.devices.resolve_profile`).
-            n: the number of modes, and every other keyword of the constructor
-                (``in_features``, ``layout``, ``slots``, ... ``dtype``, ``device``).
+            n_modes: the number of modes (``n=``: its deprecated name), and every other
+                keyword of the constructor (``in_features``, ``layout``, ``slots``, ...
+                ``dtype``, ``device``).
             error_generator: draws the coupler errors (std
                 ``coupler_imbalance_sigma`` [rad]); without it the couplers are ideal.
 
@@ -347,6 +353,7 @@ class EncodedMesh(ComplexModule):
         ``response_time`` [s] (when the profile has one) is kept for
         :meth:`time_per_inference`.
         """
+        n = renamed(n_modes, n, new_name="n_modes", old_name="n", owner="EncodedMesh.from_profile")
         prof = resolve_profile(profile, kind="mzi_platform")
         loss_db, sigma = prof.insertion_loss_db, prof.coupler_imbalance_sigma
         mesh = cls(n, **kwargs)
@@ -419,7 +426,7 @@ class EncodedMesh(ComplexModule):
     @property
     def physical_phase_shifters(self) -> int:
         """Tunable phase shifters on the chip: ``2 n_mzi`` (+ ``N`` output screen if coherent)."""
-        return 2 * self.n_mzi + (self.n if self.integrate == "coherent" else 0)
+        return 2 * self.n_mzi + (self.n_modes if self.integrate == "coherent" else 0)
 
     @property
     def electronic_parameters(self) -> int:
@@ -432,7 +439,7 @@ class EncodedMesh(ComplexModule):
         """Effective against physical size, as a JSON-able dict."""
         optical = sum(p.numel() for p in self.parameters()) - self.electronic_parameters
         return {
-            "modes": self.n,
+            "modes": self.n_modes,
             "mzis": self.n_mzi,
             "phase_shifters": self.physical_phase_shifters,
             "encodable_per_slot": self.encodable,
@@ -520,7 +527,7 @@ class EncodedMesh(ComplexModule):
 
     def extra_repr(self) -> str:
         return (
-            f"n={self.n}, layout={self.layout.name!r}, in_features={self.in_features}, "
+            f"n_modes={self.n_modes}, layout={self.layout.name!r}, in_features={self.in_features}, "
             f"slots={self.slots}, encode={self.encode!r}, assign={self.assign!r}, "
             f"phases_per_slot={self.phases_per_slot}, integrate={self.integrate!r}, "
             f"readout={self.readout!r}, dtype={self.dtype}"

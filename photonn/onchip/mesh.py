@@ -15,6 +15,9 @@ from .._checks import (
     positive_float,
     positive_int,
     real_of,
+    renamed,
+    renamed_attribute,
+    tensor,
 )
 from .._module import ComplexModule
 from ..devices import resolve_profile
@@ -94,7 +97,7 @@ class MZIMesh(ComplexModule):
     (docs/architecture.md#physical-conventions).
 
     Args:
-        n: number of modes (waveguides).
+        n_modes: number of modes (waveguides); ``n=`` is its deprecated name.
         layout: ``"clements"`` (rectangular, default) or ``"reck"`` (triangular).
         init: ``"identity"`` (all MZIs bar, default) or ``"haar"`` (the phases of a
             Haar-random unitary; needs ``generator``).
@@ -102,7 +105,7 @@ class MZIMesh(ComplexModule):
         dtype: ``torch.complex64`` (default) or ``torch.complex128``; the phases are
             the matching real dtype.
 
-    Parameters: ``theta``, ``phi`` ``(n_mzi,)`` and ``output_phase`` ``(n,)`` [rad].
+    Parameters: ``theta``, ``phi`` ``(n_mzi,)`` and ``output_phase`` ``(n_modes,)`` [rad].
 
         imperfections: a :class:`~photonn.onchip.MeshImperfections` (coupler
             splitting errors, internal-arm losses [dB], static phase errors, thermal
@@ -114,12 +117,14 @@ class MZIMesh(ComplexModule):
     phases go through ``DAC -> crosstalk -> + phase errors -> + noise`` before they
     reach the MZIs.
 
-    Shapes: ``forward`` maps complex ``(..., n)`` to ``(..., n)``.
+    Shapes: ``forward`` maps complex ``(..., n_modes)`` to ``(..., n_modes)``.
     """
+
+    n = renamed_attribute("n", "n_modes")
 
     def __init__(
         self,
-        n: int,
+        n_modes: int | None = None,
         layout: str | MeshLayout = "clements",
         *,
         init: str = "identity",
@@ -127,11 +132,14 @@ class MZIMesh(ComplexModule):
         imperfections: MeshImperfections | None = None,
         dtype=torch.complex64,
         device=None,
+        n: int | None = None,
     ):
         super().__init__()
-        n = positive_int(n, "n")
+        n = positive_int(
+            renamed(n_modes, n, new_name="n_modes", old_name="n", owner="MZIMesh"), "n_modes"
+        )
         self.layout = mesh_layout(n, layout)
-        self.n = n
+        self.n_modes = n
         self.dtype = complex_dtype(dtype)
         one_of(init, ("identity", "haar"), "init")
         rdt = real_of(dtype)
@@ -155,8 +163,7 @@ class MZIMesh(ComplexModule):
 
         ``dtype`` defaults to ``U``'s complex dtype (complex128 for real ``U``).
         """
-        if not isinstance(U, torch.Tensor):
-            raise TypeError(f"U must be a torch.Tensor, got {type(U).__name__}")
+        tensor(U, "U")
         dtype = dtype or (U.dtype if U.is_complex() else torch.complex128)
         mesh = cls(U.shape[-1], layout, dtype=dtype, device=device or U.device)
         mesh.program(U)
@@ -168,13 +175,14 @@ class MZIMesh(ComplexModule):
         profile,
         /,
         *,
-        n: int,
+        n_modes: int | None = None,
         layout: str = "clements",
         generator: torch.Generator | None = None,
         crosstalk: bool = True,
         dac: bool = True,
         dtype=torch.complex64,
         device=None,
+        n: int | None = None,
     ):
         """A mesh with the non-idealities of an ``mzi_platform`` device profile.
 
@@ -183,7 +191,8 @@ class MZIMesh(ComplexModule):
                 ``"mzi_platform"`` (a ``DeviceProfile``, its name
                 ``"si_thermo_optic_mzi"``, a TOML path or a mapping of SI values;
                 see :func:`photonn.devices.resolve_profile`).
-            n, layout: as for the constructor (keywords here).
+            n_modes, layout: as for the constructor (keywords here; ``n=`` is the
+                deprecated name of ``n_modes``).
             generator: draws the coupler errors (std ``coupler_imbalance_sigma``);
                 without it the couplers are ideal.
             crosstalk: apply ``thermal_crosstalk`` between neighbouring heaters.
@@ -194,8 +203,9 @@ class MZIMesh(ComplexModule):
 
         Each MZI loses ``insertion_loss_db`` (on both internal arms).
         """
+        n = renamed(n_modes, n, new_name="n_modes", old_name="n", owner="MZIMesh.from_profile")
         prof = resolve_profile(profile, kind="mzi_platform")
-        m = mesh_layout(positive_int(n, "n"), layout).n_mzi
+        m = mesh_layout(positive_int(n, "n_modes"), layout).n_mzi
         rdt = real_of(dtype)
         loss = torch.full((m, 2), prof.insertion_loss_db, dtype=torch.float64)
         coupler = None
@@ -216,8 +226,9 @@ class MZIMesh(ComplexModule):
 
     def program(self, U: torch.Tensor) -> None:
         """Set the phases to the decomposition of the unitary ``U`` (ideal MZIs)."""
-        if U.shape != (self.n, self.n):
-            raise ValueError(f"U must have shape ({self.n}, {self.n}), got {tuple(U.shape)}")
+        n = self.n_modes
+        if U.shape != (n, n):
+            raise ValueError(f"U must have shape ({n}, {n}), got {tuple(U.shape)}")
         p = decompose(U.to(torch.complex128), self.layout.name)
         with torch.no_grad():
             self.theta.copy_(p.theta.to(self.theta))
@@ -406,14 +417,14 @@ class MZIMesh(ComplexModule):
         return ent, out
 
     def matrix(self, *, ideal: bool = False) -> torch.Tensor:
-        """The ``(n, n)`` transfer matrix (with the errors unless ``ideal=True``)."""
+        """The ``(n_modes, n_modes)`` transfer matrix (with the errors unless ``ideal=True``)."""
         ent, out = self._entries(ideal)
         return mesh_matrix_from_entries(ent, self.layout, out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_mode_input(x, self.n, self.dtype)
+        check_mode_input(x, self.n_modes, self.dtype)
         ent, out = self._entries(False)
-        if prefer_matrix(x.numel() // self.n, self.n, self.layout.n_columns):
+        if prefer_matrix(x.numel() // self.n_modes, self.n_modes, self.layout.n_columns):
             return x @ mesh_matrix_from_entries(ent, self.layout, out).transpose(-1, -2)
         return mesh_apply(x, *mesh_coefficients(*ent, self.layout), self.layout, out)
 
@@ -424,6 +435,6 @@ class MZIMesh(ComplexModule):
 
     def extra_repr(self) -> str:
         return (
-            f"n={self.n}, layout={self.layout.name!r}, n_mzi={self.layout.n_mzi}, "
+            f"n_modes={self.n_modes}, layout={self.layout.name!r}, n_mzi={self.layout.n_mzi}, "
             f"dtype={self.dtype}, errors={self.has_errors}"
         )

@@ -54,8 +54,10 @@ def reprogram(
     steps = positive_int(steps, "steps")
     lr = positive_float(lr, "lr")
     target = target.to(device=mesh.theta.device, dtype=mesh.dtype)
-    if target.shape != (mesh.n, mesh.n):
-        raise ValueError(f"target must be ({mesh.n}, {mesh.n}), got {tuple(target.shape)}")
+    if target.shape != (mesh.n_modes, mesh.n_modes):
+        raise ValueError(
+            f"target must be ({mesh.n_modes}, {mesh.n_modes}), got {tuple(target.shape)}"
+        )
     if from_decomposition:
         mesh.program(target)
     with torch.no_grad():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
+from .._checks import finite_float, renamed
 
-from .._checks import finite_float
+__all__ = ["nonnegative", "renamed"]
 
 
 def nonnegative(value, name: str, meaning: str) -> float:
@@ -13,16 +13,3 @@ def nonnegative(value, name: str, meaning: str) -> float:
     if v < 0:
         raise ValueError(f"{name} must be >= 0 {meaning}, got {v}")
     return v
-
-
-def renamed(new, old, *, new_name: str, old_name: str, owner: str):
-    """The value of a keyword renamed from ``old_name`` to ``new_name``: ``old`` (not
-    ``None``) warns and stands in for ``new`` (which must be left at its default: falsy)."""
-    if old is None:
-        return new
-    if new:
-        raise TypeError(f"{owner}: give {new_name}= only ({old_name}= is its deprecated name)")
-    warnings.warn(
-        f"{owner}({old_name}=...) is deprecated: use {new_name}=", DeprecationWarning, stacklevel=3
-    )
-    return old

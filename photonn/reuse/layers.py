@@ -25,7 +25,7 @@ def io_shape(layer: nn.Module):
             return (int(layer.in_features),), (int(layer.out_features),)
         except (TypeError, ValueError):
             return None
-    n = getattr(layer, "n", None)
+    n = layer.n_modes if hasattr(layer, "n_modes") else getattr(layer, "n", None)
     if isinstance(n, int) and hasattr(layer, "layout"):  # MZIMesh
         return (n,), (n,)
     grid = getattr(layer, "grid", None)

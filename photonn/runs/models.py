@@ -433,62 +433,38 @@ register_model(ModelKind("mlp", MLPSection, _build_mlp))
 
 
 # -- relax: ReLaX-Net, time-multiplexed reuse of a bank of layers -------------------------
-# The keys of one bank kind are a variant of the [model.bank] table, chosen by its kind.
-def _activation_key(default: str, choices: tuple, where: str):
-    return (
-        "activation",
-        str,
-        key(default, f"between passes ({where})", choices=choices),
-    )
+# The keys of one bank kind are a variant of the [model.bank] table, chosen by its kind;
+# each variant derives from the bank's options declared with the model
+# (photonn.models.relax.BANK_OPTIONS).
+def _relax_bank(kind: str, name: str, what: str) -> type:
+    from ..activations.optical_nonlinearity import MODES
+    from ..models.relax import BANK_OPTIONS, BANKS, PhotonicOptions
 
-
-@dataclass
-class DigitalBank:
-    """A bank of `nn.Linear` layers (`photonn.models.DigitalReLaX`)."""
-
-    kind: str = key("digital", "bank kind", choices=("digital", "mzi", "svd", "diffractive"))
-    activation: str = key("tanh", "between passes", choices=("tanh", "relu", "identity"))
-    fast_bias: bool = key(False, "a fast bias per pass besides the layers' own")
-
-
-def _photonic_bank(kind: str, what: str) -> type:
-    from ..models.relax import PhotonicOptions
-
-    modes = ("eo", "oeo", "sa", "abs")
-    return options_section(
-        f"{kind.upper()}Bank",
-        PhotonicOptions,
-        before=[
-            ("kind", str, key(kind, "bank kind", choices=("digital", "mzi", "svd", "diffractive"))),
-            _activation_key("eo", modes, "a device nonlinearity"),
-        ],
-        doc=f"A bank of {what} (`photonn.models.PhotonicReLaX`); the keys besides `activation` "
-        "are `photonn.models.relax.PhotonicOptions`.",
-    )
-
-
-@dataclass
-class DiffractiveBank:
-    """A folded diffractive bank of phase masks (`photonn.models.DiffractiveReLaX`)."""
-
-    kind: str = key("diffractive", "bank kind", choices=("digital", "mzi", "svd", "diffractive"))
-    activation: str = key("none", "between passes", choices=("none", "sa"))
-    switch: bool = key(True, "the slm profile's switch loss and crosstalk (as noise) per pass")
-    profile: str = key("holoeye_pluto2", "slm profile of the switch")
-    pitch_m: float = key(4e-4, "neuron pitch [m]", gt=0)
-    wavelength_m: float = key(7.5e-4, "wavelength [m]", gt=0)
-    distance_m: float | None = key(
-        None, "plane spacing [m] (unset: size * pitch^2 / wavelength)", gt=0
-    )
-    loss_db: float = key(0.0, "optical loss per pass besides the switch [dB]", ge=0)
+    options = BANK_OPTIONS[kind]
+    before = [("kind", str, key(kind, "bank kind", choices=BANKS))]
+    doc = f"A bank of {what}; its keys are `{options.__module__}.{options.__name__}`."
+    if options is PhotonicOptions:  # the nonlinearity is PhotonicReLaX's `nonlinearity`
+        act = key("eo", "between passes (a device nonlinearity)", choices=tuple(MODES))
+        before.append(("activation", str, act))
+        doc = (
+            f"A bank of {what} (`photonn.models.PhotonicReLaX`); the keys besides "
+            "`activation` are `photonn.models.relax.PhotonicOptions`."
+        )
+    return options_section(name, options, before=before, doc=doc)
 
 
 RELAX_BANKS = Variants(
     {
-        "digital": DigitalBank,
-        "mzi": _photonic_bank("mzi", "MZI meshes (Clements)"),
-        "svd": _photonic_bank("svd", "SVD layers (two meshes and attenuators)"),
-        "diffractive": DiffractiveBank,
+        "digital": _relax_bank(
+            "digital", "DigitalBank", "`nn.Linear` layers (`photonn.models.DigitalReLaX`)"
+        ),
+        "mzi": _relax_bank("mzi", "MZIBank", "MZI meshes (Clements)"),
+        "svd": _relax_bank("svd", "SVDBank", "SVD layers (two meshes and attenuators)"),
+        "diffractive": _relax_bank(
+            "diffractive",
+            "DiffractiveBank",
+            "phase masks, folded (`photonn.models.DiffractiveReLaX`)",
+        ),
     },
     "digital",
     "the bank layers; kind selects its keys",
@@ -671,7 +647,9 @@ def _check_relax(m: dict) -> None:
 def _build_relax(m: dict, *, num_classes: int, generator, device):
     from ..encoding import ImageFeatures
     from ..models.relax import (
+        DiffractiveBankOptions,
         DiffractiveReLaX,
+        DigitalBankOptions,
         DigitalReLaX,
         PhotonicOptions,
         PhotonicReLaX,
@@ -707,12 +685,7 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             num_classes,
             l_w,
             l_t,
-            pitch=b["pitch_m"],
-            wavelength=b["wavelength_m"],
-            distance=b.get("distance_m"),
-            nonlinearity=None if act == "none" else act,
-            loss_db=b["loss_db"],
-            profile=b["profile"] if b["switch"] else None,
+            **to_options(DiffractiveBankOptions, b).model_keywords(),
             dtype=DTYPES[m["dtype"]],
             **common,
         ).to(device)
@@ -725,10 +698,9 @@ def _build_relax(m: dict, *, num_classes: int, generator, device):
             width,
             l_w,
             l_t,
-            activation=act,
+            **dataclasses.asdict(to_options(DigitalBankOptions, b)),
             inject=m["inject"],
             leak=m["leak"],
-            fast_bias=b["fast_bias"],
             **common,
         )
     else:

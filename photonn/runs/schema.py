@@ -226,69 +226,39 @@ def _type_name(tp) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _check_number(name: str, value, f) -> None:
-    problem = f.metadata["spec"].violation(value)
-    if problem:
-        raise ValueError(f"config key {name!r} {problem}, got {value!r}")
+_SCALARS = (bool, int, float, str)
 
 
 def _coerce(name: str, value, tp, f):
-    """``value`` checked against the annotation ``tp`` (ints are accepted for floats)."""
-    want = _type_name(tp)
-
-    def bad():
-        default = _default(f)
-        return TypeError(
-            f"config key {name!r} must be {want} (like {default!r}), "
-            f"got {type(value).__name__} {value!r}"
-        )
-
+    """``value`` checked against the annotation ``tp`` (ints are accepted for floats); the
+    bounds are checked once, by :func:`validate`."""
     inner = _optional(tp)
     if inner is not None:
         return None if value is None else _coerce(name, value, inner, f)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise bad()
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad()
-        _check_number(name, value, f)
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad()
-        value = float(value)
-        _check_number(name, value, f)
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise bad()
-        return value
-    if tp is dict or typing.get_origin(tp) is dict:
-        if not isinstance(value, dict):
-            raise bad()
-        return json.loads(json.dumps(value))
     origin = typing.get_origin(tp)
-    if origin is list:
-        (inner,) = typing.get_args(tp)
-        if not isinstance(value, (list, tuple)):
-            raise bad()
-        return [_coerce(f"{name}[{i}]", v, inner, f) for i, v in enumerate(value)]
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        # int | float: keep the int (a count), a float stays a float (a fraction)
-        if isinstance(value, bool):
-            raise bad()
-        for a in args:
-            if a is int and isinstance(value, int):
-                _check_number(name, value, f)
+    if tp is dict or origin is dict:
+        if isinstance(value, dict):
+            return json.loads(json.dumps(value))
+    elif origin is list:
+        if isinstance(value, (list, tuple)):
+            (item,) = typing.get_args(tp)
+            return [_coerce(f"{name}[{i}]", v, item, f) for i, v in enumerate(value)]
+    elif tp in _SCALARS or origin in (typing.Union, types.UnionType):
+        # a union int | float keeps an int (a count) and a float (a fraction) as given
+        union = tp not in _SCALARS
+        for a in typing.get_args(tp) if union else (tp,):
+            if isinstance(value, bool) != (a is bool):
+                continue
+            if a in (bool, int, str) and isinstance(value, a):
                 return value
-            if a is float and isinstance(value, float):
-                _check_number(name, value, f)
-                return value
-        raise bad()
-    raise TypeError(f"schema type {tp!r} of {name!r} is not supported")  # pragma: no cover
+            if a is float and isinstance(value, float if union else (int, float)):
+                return float(value)
+    else:  # pragma: no cover
+        raise TypeError(f"schema type {tp!r} of {name!r} is not supported")
+    raise TypeError(
+        f"config key {name!r} must be {_type_name(tp)} (like {_default(f)!r}), "
+        f"got {type(value).__name__} {value!r}"
+    )
 
 
 def validate(cls, update: Mapping | None, where: str = "") -> dict:
@@ -328,10 +298,12 @@ def validate(cls, update: Mapping | None, where: str = "") -> dict:
         value = _coerce(name, value, tp, f)
         if value is None:  # an optional value given as unset (from Python, not TOML)
             continue
-        for item in value if isinstance(value, list) else [value]:
+        items = enumerate(value) if isinstance(value, list) else [(None, value)]
+        for i, item in items:
             problem = f.metadata["spec"].violation(item)
             if problem:
-                raise ValueError(f"config key {name!r} {problem}, got {item!r}")
+                entry = "" if i is None else f" (entry {i})"
+                raise ValueError(f"config key {name!r} {problem}, got {item!r}{entry}")
         out[f.name] = value
     return out
 

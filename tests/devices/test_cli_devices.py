@@ -57,7 +57,7 @@ def test_devices_show_path_and_errors(capsys, tmp_path):
 
     src = (profiles_dir() / "santec_slm200.toml").read_text(encoding="utf-8")
     path = tmp_path / "mine.toml"
-    path.write_text(src.replace("bit_depth = 10", "bit_depth = 10\nbrightness = 3"))
+    path.write_text(src.replace("gray_bits = 10", "gray_bits = 10\nbrightness = 3"))
     assert main(["devices", "show", str(path)]) == 2
     err = capsys.readouterr().err
     assert "unknown key 'brightness'" in err and str(path) in err

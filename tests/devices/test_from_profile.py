@@ -27,11 +27,11 @@ def _keywords(fn) -> dict:
                 "quantum_efficiency",
                 "read_noise_e",
                 "full_well_e",
-                "bit_depth",
+                "adc_bits",
                 "dark_current_e_per_s",
             },
         ),
-        (EncodedMesh, {"n"}, {"imperfections"}),
+        (EncodedMesh, {"n_modes"}, {"imperfections"}),
     ],
 )
 def test_signature_shows_the_constructor_keywords(cls, own, supplied):

@@ -126,7 +126,7 @@ def test_values_of_other_kinds_and_assignment_are_refused():
 
 def test_a_profile_from_si_values_may_be_partial():
     """A mapping of SI values may leave values out; reading one names it and the fix."""
-    prof = resolve_profile({"pixel_pitch": 8e-6, "bit_depth": 4}, kind="slm")
+    prof = resolve_profile({"pixel_pitch": 8e-6, "gray_bits": 4}, kind="slm")
     assert type(prof) is SLMProfile and prof.pixel_pitch == 8e-6 and prof.frame_rate is None
     with pytest.raises(ValueError, match=r"lacks \['max_phase'\].*add max_phase \[rad\]"):
         prof.phase_lut()

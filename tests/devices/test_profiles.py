@@ -21,7 +21,7 @@ provenance = "made up for a test"
 resolution = [4, 6]
 pixel_pitch_um = 8.0
 fill_factor = 0.9
-bit_depth = 2
+gray_bits = 2
 max_phase_pi = 2.0
 wavelength_nm = 633.0
 """
@@ -43,7 +43,7 @@ def test_required_profiles_are_shipped():
     assert sum(k == "slm" for k in kinds.values()) >= 2
     assert "camera" in kinds.values()
     assert kinds["si_thermo_optic_mzi"] == "mzi_platform"
-    bits = {load_profile(n)["bit_depth"] for n in SHIPPED if kinds[n] == "slm"}
+    bits = {load_profile(n)["gray_bits"] for n in SHIPPED if kinds[n] == "slm"}
     assert {8, 10} <= bits
 
 
@@ -71,12 +71,12 @@ def test_si_conversion_pluto2():
     assert p["pixel_pitch"] == 8e-6  # exact: 8.0 / 1e6 rounds to the float nearest 8e-6
     assert p["wavelength"] == 633e-9
     assert p["max_phase"] == pytest.approx(2 * math.pi, rel=1e-15)
-    assert p["resolution"] == (1080, 1920) and p["bit_depth"] == 8
-    assert p.unit("pixel_pitch") == "m" and p.unit("bit_depth") == "bit"
+    assert p["resolution"] == (1080, 1920) and p["gray_bits"] == 8
+    assert p.unit("pixel_pitch") == "m" and p.unit("gray_bits") == "bit"
     with pytest.raises(KeyError, match="no value 'p_pi'"):
         p["p_pi"]
     with pytest.raises(TypeError):
-        p.values["bit_depth"] = 4  # read-only mapping
+        p.values["gray_bits"] = 4  # read-only mapping
     with pytest.raises(AttributeError):
         p.name = "other"  # frozen
     again = load_profile("holoeye_pluto2")
@@ -95,15 +95,15 @@ def test_si_conversion_mzi_platform():
 
 def test_camera_values():
     p = load_profile("hamamatsu_orca_flash4_v3")
-    assert p["pixel_pitch"] == 6.5e-6 and p["bit_depth"] == 16
+    assert p["pixel_pitch"] == 6.5e-6 and p["adc_bits"] == 16
     assert 0 < p["quantum_efficiency"] <= 1
-    assert p["full_well_e"] < 2 ** p["bit_depth"]
+    assert p["full_well_e"] < 2 ** p["adc_bits"]
 
 
 def test_lut_loads_with_one_phase_per_level():
     p = load_profile("holoeye_pluto2")
     lut = p.lut()
-    assert lut.shape == (2 ** p["bit_depth"],) and lut.dtype == torch.float64
+    assert lut.shape == (2 ** p["gray_bits"],) and lut.dtype == torch.float64
     g = torch.arange(256, dtype=torch.float64)
     torch.testing.assert_close(lut, 2 * math.pi * g / 256, rtol=0, atol=1e-11)
     assert load_profile("santec_slm200").lut() is None
@@ -137,7 +137,7 @@ BAD = [
     ),
     ("pixel_pitch_um = 8.0", "pixel_pitch_mw = 8.0", ["pixel_pitch_mw", "power", "length", "_um"]),
     ("pixel_pitch_um = 8.0", "pixel_pitch = 8.0", ["'pixel_pitch'", "no unit suffix", "_um"]),
-    ("bit_depth = 2", "bit_depth_um = 2", ["bit_depth_um", "no unit suffix", "bit_depth"]),
+    ("gray_bits = 2", "gray_bits_um = 2", ["gray_bits_um", "no unit suffix", "gray_bits"]),
     (
         "fill_factor = 0.9",
         "fill_factor = 0.9\nfil_factor = 0.9",
@@ -149,12 +149,12 @@ BAD = [
     ('kind = "slm"\n', "", ["missing key 'kind'"]),
     ('provenance = "made up for a test"\n', "", ["missing key 'provenance'"]),
     ('kind = "slm"', 'kind = "lens"', ["unknown kind 'lens'", "slm"]),
-    ("bit_depth = 2", "bit_depth = 2.5", ["bit_depth", "must be an integer"]),
-    ("bit_depth = 2", "bit_depth = true", ["bit_depth", "must be an integer"]),
+    ("gray_bits = 2", "gray_bits = 2.5", ["gray_bits", "must be an integer"]),
+    ("gray_bits = 2", "gray_bits = true", ["gray_bits", "must be an integer"]),
     ("fill_factor = 0.9", 'fill_factor = "high"', ["fill_factor", "must be a number"]),
     ("fill_factor = 0.9", "fill_factor = 1.3", ["fill_factor", "out of range", "(0, 1]"]),
     ("fill_factor = 0.9", "fill_factor = 0.0", ["fill_factor", "out of range"]),
-    ("bit_depth = 2", "bit_depth = 0", ["bit_depth", "out of range"]),
+    ("gray_bits = 2", "gray_bits = 0", ["gray_bits", "out of range"]),
     ("pixel_pitch_um = 8.0", "pixel_pitch_um = -8.0", ["pixel_pitch_um", "out of range"]),
     ("pixel_pitch_um = 8.0", "pixel_pitch_m = 8.0", ["pixel_pitch_m", "out of range", "unit"]),
     ("resolution = [4, 6]", "resolution = [4, 6, 2]", ["resolution", "[ny, nx]"]),
@@ -165,9 +165,9 @@ BAD = [
         ["pixel_pitch is given twice"],
     ),
     ('description = "a test SLM"', 'description = ""', ["description", "non-empty"]),
-    ("bit_depth = 2", "bit_depth = 2\n[extra]\nx = 1", ["unexpected table [extra]"]),
-    ("bit_depth = 2", "bit_depth = = 2", ["invalid TOML"]),
-    ("bit_depth = 2", 'bit_depth = 2\nlut = "nope.csv"', ["nope.csv", "not found"]),
+    ("gray_bits = 2", "gray_bits = 2\n[extra]\nx = 1", ["unexpected table [extra]"]),
+    ("gray_bits = 2", "gray_bits = = 2", ["invalid TOML"]),
+    ("gray_bits = 2", 'gray_bits = 2\nlut = "nope.csv"', ["nope.csv", "not found"]),
 ]
 
 
@@ -221,7 +221,7 @@ def test_mzi_platform_consistency(tmp_path):
     "rows, match",
     [
         ("gray,phase\n0,0\n1,1\n2,2\n3,3\n", "header 'gray,phase_rad'"),
-        ("gray,phase_rad\n0,0\n1,1\n2,2\n", "3 rows, but bit_depth = 2 needs 4"),
+        ("gray,phase_rad\n0,0\n1,1\n2,2\n", "3 rows, but gray_bits = 2 needs 4"),
         ("gray,phase_rad\n0,0\n2,1\n1,2\n3,3\n", "row 3 must be gray level 1"),
         ("gray,phase_rad\n0,0\n1,nan\n2,2\n3,3\n", "finite phase"),
         ("gray,phase_rad\n0,0\n1,x\n2,2\n3,3\n", "is not 'int,float'"),
@@ -229,14 +229,14 @@ def test_mzi_platform_consistency(tmp_path):
 )
 def test_bad_lut(tmp_path, rows, match):
     (tmp_path / "lut.csv").write_text(rows)
-    path = _write(tmp_path, _replace("bit_depth = 2", 'bit_depth = 2\nlut = "lut.csv"'))
+    path = _write(tmp_path, _replace("gray_bits = 2", 'gray_bits = 2\nlut = "lut.csv"'))
     with pytest.raises(ValueError, match=match):
         load_profile(path)
 
 
 def test_good_lut(tmp_path):
     (tmp_path / "lut.csv").write_text("# measured\ngray,phase_rad\n0,0\n1,1.5\n2,3.0\n3,4.5\n")
-    p = load_profile(_write(tmp_path, _replace("bit_depth = 2", 'bit_depth = 2\nlut = "lut.csv"')))
+    p = load_profile(_write(tmp_path, _replace("gray_bits = 2", 'gray_bits = 2\nlut = "lut.csv"')))
     assert p.lut(torch.float32).tolist() == [0.0, 1.5, 3.0, 4.5]
 
 
@@ -309,7 +309,7 @@ def test_resolve_profile_takes_objects_names_paths_and_si_mappings(tmp_path):
     assert resolve_profile(p, kind="slm") is p
     assert resolve_profile("holoeye_pluto2", kind="slm") == p
     assert resolve_profile(p.path) == p
-    assert resolve_profile(str(_write(tmp_path, GOOD_SLM)), kind="slm")["bit_depth"] == 2
+    assert resolve_profile(str(_write(tmp_path, GOOD_SLM)), kind="slm")["gray_bits"] == 2
     m = resolve_profile({"pixel_pitch": 8e-6, "resolution": (4, 6), "lut": [0, 1, 2, 3]}, "slm")
     assert m.kind == "slm" and m["resolution"] == (4, 6) and m.path is None
     assert m.lut().tolist() == [0.0, 1.0, 2.0, 3.0]
@@ -331,9 +331,56 @@ def test_resolve_profile_errors():
         resolve_profile({"pixel_pich": 8e-6}, kind="slm")
     with pytest.raises(ValueError, match="fill_factor = 1.3 must lie in"):
         resolve_profile({"fill_factor": 1.3}, kind="slm")
-    with pytest.raises(ValueError, match="bit_depth = 2 needs 4"):
-        resolve_profile({"bit_depth": 2, "lut": [0.0, 1.0]}, kind="slm")
+    with pytest.raises(ValueError, match="gray_bits = 2 needs 4"):
+        resolve_profile({"gray_bits": 2, "lut": [0.0, 1.0]}, kind="slm")
     with pytest.raises(ValueError, match="cannot reach a 2 pi"):
         resolve_profile({"v_max": 1.0, "heater_resistance": 1e3, "p_pi": 0.025}, "mzi_platform")
     with pytest.raises(ValueError, match="lacks \\['p_pi'\\]"):
         resolve_profile({"heater_resistance": 1e3}, kind="mzi_platform").v_pi  # noqa: B018
+
+
+def test_a_profile_file_with_bit_depth_still_loads_with_a_warning(tmp_path):
+    """``bit_depth`` was the key of an SLM's gray levels (now ``gray_bits``) and of a
+    camera's ADC (now ``adc_bits``): a user's old file loads, warning with the new key."""
+    import warnings
+
+    old = _write(tmp_path, _replace("gray_bits = 2", "bit_depth = 2"))
+    with pytest.warns(
+        DeprecationWarning, match="'bit_depth' is deprecated: write it as 'gray_bits'"
+    ):
+        p = load_profile(old)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert p.gray_bits == 2 and p["gray_bits"] == 2 and p.gray_levels == 4
+        assert load_profile(_write(tmp_path, GOOD_SLM, "new.toml")) == p
+    with pytest.warns(DeprecationWarning, match="'bit_depth' is deprecated: it is 'gray_bits'"):
+        assert p["bit_depth"] == 2
+    with pytest.warns(DeprecationWarning, match="SLMProfile.bit_depth is deprecated"):
+        assert p.bit_depth == 2
+    both = _write(tmp_path, _replace("gray_bits = 2", "gray_bits = 2\nbit_depth = 2"), "b.toml")
+    with pytest.raises(ValueError, match="keep only gray_bits"):
+        load_profile(both)
+    cam = (profiles_dir() / "hamamatsu_orca_flash4_v3.toml").read_text()
+    assert "\nadc_bits = 16\n" in cam
+    path = _write(tmp_path, cam.replace("adc_bits = 16", "bit_depth = 16"), "cam.toml")
+    with pytest.warns(
+        DeprecationWarning, match="'bit_depth' is deprecated: write it as 'adc_bits'"
+    ):
+        c = load_profile(path)
+    assert c.adc_bits == 16 and c.gray_levels == 2**16
+
+
+def test_read_lut_gray_bits_and_its_deprecated_name(tmp_path):
+    import warnings
+
+    from photonn.devices import read_lut
+
+    path = tmp_path / "lut.csv"
+    path.write_text("gray,phase_rad\n0,0.0\n1,1.0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_lut(path, 1) == read_lut(path, gray_bits=1) == [0.0, 1.0]
+    with pytest.warns(DeprecationWarning, match=r"read_lut\(bit_depth=...\) is deprecated"):
+        assert read_lut(path, bit_depth=1) == [0.0, 1.0]
+    with pytest.raises(ValueError, match="2 rows, but gray_bits = 2 needs 4"):
+        read_lut(path, 2)

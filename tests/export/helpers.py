@@ -57,7 +57,7 @@ def small_slm(bits=8, resolution=(40, 48), pitch=8e-6, **extra):
     vals = {
         "pixel_pitch": pitch,
         "resolution": resolution,
-        "bit_depth": bits,
+        "gray_bits": bits,
         "fill_factor": 1.0,
         "max_phase": 2 * math.pi,
         "wavelength": 633e-9,
@@ -81,7 +81,7 @@ def nonlinear_profile(tmp: Path, bits=8, gamma=1.6, stroke=2 * math.pi, name="nl
     )
     (tmp / f"{name}.toml").write_text(
         f'name = "{name}"\nkind = "slm"\ndescription = "test panel"\nprovenance = "test"\n'
-        f"resolution = [40, 48]\npixel_pitch_um = 8.0\nbit_depth = {bits}\nfill_factor = 1.0\n"
+        f"resolution = [40, 48]\npixel_pitch_um = 8.0\ngray_bits = {bits}\nfill_factor = 1.0\n"
         f'max_phase_rad = {stroke!r}\nwavelength_nm = 633.0\nlut = "{name}_lut.csv"\n'
         "lambda_min_nm = 500.0\nlambda_max_nm = 700.0\n"
     )

@@ -78,7 +78,7 @@ def runs(tmp_path_factory):
     prof = root / "panel.toml"
     prof.write_text(
         'name = "panel"\nkind = "slm"\ndescription = "a small test panel"\nprovenance = "test"\n'
-        "resolution = [24, 32]\npixel_pitch_um = 8.0\nbit_depth = 8\nfill_factor = 1.0\n"
+        "resolution = [24, 32]\npixel_pitch_um = 8.0\ngray_bits = 8\nfill_factor = 1.0\n"
         "max_phase_pi = 2.0\nwavelength_nm = 633.0\n"
     )
     return mlp, d2nn, prof

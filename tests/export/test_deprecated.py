@@ -36,3 +36,17 @@ def test_export_core_module_warns_and_reexports():
     from photonn.export import write
 
     assert core.hooks is write.hooks
+
+
+def test_read_lut_csv_bit_depth_is_gray_bits(tmp_path):
+    import warnings
+
+    path = tmp_path / "lut.csv"
+    path.write_text("gray,phase_rad\n0,0.0\n1,1.5\n2,3.0\n3,4.5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new = E.read_lut_csv(path, 2)
+        assert E.read_lut_csv(path, gray_bits=2).tolist() == new.tolist() == [0, 1.5, 3, 4.5]
+    with pytest.warns(DeprecationWarning, match=r"read_lut_csv\(bit_depth=...\) is deprecated"):
+        old = E.read_lut_csv(path, bit_depth=2)
+    assert old.tolist() == new.tolist()

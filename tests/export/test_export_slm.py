@@ -51,7 +51,7 @@ def test_export_writes_the_directory_and_round_trips(tmp_path):
     assert m["optics"]["model"]["wavelengths_m"] == [633e-9]
     assert m["optics"]["model"]["distances_m"] == [1e-3, 1e-3, 1e-3]
     dev = m["devices"]["holoeye_pluto2"]
-    assert dev["hash_sha256"] == prof.content_hash() and dev["values"]["bit_depth"] == 8
+    assert dev["hash_sha256"] == prof.content_hash() and dev["values"]["gray_bits"] == 8
     assert "mzi_matrix" in m["conventions"] and "phase_sign" in m["conventions"]
     rec = m["slm"][0]
     assert rec["resolution"] == [1080, 1920] and rec["interpolation"].startswith("exact: 1 x 1")

@@ -71,3 +71,20 @@ def test_old_export_equals_the_current_quantized_model():
     cal = FIXTURES / "mlp_v1" / "chips" / "mzi_test" / "heater_calibration.csv"
     q = E.quantized_model(tiny_mlp(seed=8), mzi_profile(), bits=12, calibration=cal)
     _close(q, "mlp_v1", "quantized")
+
+
+def test_old_export_bit_depth_reads_as_gray_bits_without_a_warning():
+    """The SLM records of a schema-1 export say ``bit_depth``; every reader sees ``gray_bits``
+    (the same value), and reading an old export is not a deprecated use."""
+    import warnings
+
+    root = FIXTURES / "d2nn_v1"
+    assert "\nbit_depth = 10\n" in (root / "manifest.toml").read_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        m = E.read_manifest(root)
+        _close(E.load(root, source="files"), "d2nn_v1", "files")
+    for key, bits in (("slm10", 10), ("slm8", 8)):
+        dev = m["devices"][key]
+        assert dev["values"]["gray_bits"] == bits and "bit_depth" not in dev["values"]
+        assert "bit_depth" not in dev["file_keys"]

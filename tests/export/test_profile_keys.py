@@ -33,7 +33,7 @@ def _slm(**kw):
     base = {
         "pixel_pitch": 8e-6,
         "resolution": (10, 10),
-        "bit_depth": 8,
+        "gray_bits": 8,
         "fill_factor": 1.0,
         "max_phase": 2 * math.pi,
         "wavelength": 633e-9,

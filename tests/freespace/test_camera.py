@@ -113,7 +113,7 @@ def test_adc_quantisation_statistics():
         dark_current_e_per_s=DARK,
         read_noise_e=read,
         full_well_e=full,
-        bit_depth=bits,
+        adc_bits=bits,
         output="counts",
     )
     cam = Camera(G, binning=3, noise=noise)
@@ -136,10 +136,10 @@ def test_from_profile():
         "quantum_efficiency": 0.8,
         "read_noise_e": 1.5,
         "full_well_e": 2e4,
-        "bit_depth": 12,
+        "adc_bits": 12,
     }
     cam = Camera.from_profile(prof, grid=G, wavelength=532 * nm, exposure_time=1 * ms)
-    assert cam.binning == (3, 3) and cam.noise.bit_depth == 12
+    assert cam.binning == (3, 3) and cam.noise.adc_bits == 12
     with pytest.raises(ValueError, match="whole multiple"):
         Camera.from_profile(prof, grid=Grid(12, 4 * um), wavelength=532 * nm, exposure_time=1e-3)
     with pytest.raises(ValueError, match="sensor"):

@@ -58,7 +58,7 @@ def test_adc_levels_count_and_saturation():
     counts = adc(e, bits, fw)
     assert torch.unique(counts).numel() == 2**bits
     assert float(counts.min()) == 0 and float(counts.max()) == 2**bits - 1
-    det = DetectorNoise(LAM, T, full_well_e=fw, bit_depth=bits, shot=None, output="counts")
+    det = DetectorNoise(LAM, T, full_well_e=fw, adc_bits=bits, shot=None, output="counts")
     assert det.gain == pytest.approx(100.0)
     out = det(torch.tensor([_power_for(349.0), _power_for(351.0), _power_for(1e6)]))
     assert out.tolist() == [3.0, 4.0, 7.0]
@@ -71,7 +71,7 @@ def test_power_output_is_unbiased_and_seeded():
         quantum_efficiency=0.8,
         read_noise_e=1.6,
         full_well_e=3e4,
-        bit_depth=16,
+        adc_bits=16,
         dark_current_e_per_s=100.0,
         generator=_gen(3),
     )
@@ -91,7 +91,7 @@ def test_errors():
     with pytest.raises(ValueError, match="generator"):
         DetectorNoise(LAM, T)(torch.ones(3))
     with pytest.raises(ValueError, match="full_well"):
-        DetectorNoise(LAM, T, bit_depth=8)
+        DetectorNoise(LAM, T, adc_bits=8)
     with pytest.raises(ValueError, match="quantum_efficiency"):
         DetectorNoise(LAM, T, quantum_efficiency=1.5)
     with pytest.raises(ValueError, match="read_noise"):
@@ -111,11 +111,11 @@ def test_from_profile():
         "quantum_efficiency": 0.82,
         "read_noise_e": 1.6,
         "full_well_e": 30000.0,
-        "bit_depth": 16,
+        "adc_bits": 16,
         "dark_current_e_per_s": 0.06,
     }
     det = DetectorNoise.from_profile(prof, wavelength=LAM, exposure_time=T)
-    assert det.quantum_efficiency == 0.82 and det.bit_depth == 16 and det.read_noise_e == 1.6
+    assert det.quantum_efficiency == 0.82 and det.adc_bits == 16 and det.read_noise_e == 1.6
     with pytest.raises(ValueError, match="lacks"):
         DetectorNoise.from_profile({"read_noise_e": 1.0}, wavelength=LAM, exposure_time=T)
     devices = pytest.importorskip("photonn.devices")
@@ -145,3 +145,23 @@ def test_gradcheck_gaussian_shot_and_read_noise():
         return det(p * scale, _gen(5))  # the same draws on every call
 
     assert torch.autograd.gradcheck(f, (torch.ones(2, dtype=torch.float64, requires_grad=True),))
+
+
+def test_adc_bits_and_its_deprecated_name_bit_depth():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        det = DetectorNoise(LAM, T, full_well_e=1e3, adc_bits=10)
+        assert det.adc_bits == 10 and det.gain == 1e3 / 1023
+    with pytest.warns(DeprecationWarning, match=r"DetectorNoise\(bit_depth=...\) is deprecated"):
+        old = DetectorNoise(LAM, T, full_well_e=1e3, bit_depth=10)
+    assert old.adc_bits == 10 and old.gain == det.gain
+    with pytest.warns(DeprecationWarning, match=r"DetectorNoise.bit_depth is deprecated"):
+        assert old.bit_depth == 10
+    prof = {"quantum_efficiency": 0.8, "read_noise_e": 1.0, "full_well_e": 1e3, "bit_depth": 12}
+    with pytest.warns(
+        DeprecationWarning, match="'bit_depth' is deprecated: write it as 'adc_bits'"
+    ):
+        det = DetectorNoise.from_profile(prof, wavelength=LAM, exposure_time=T)
+    assert det.adc_bits == 12

@@ -144,7 +144,7 @@ def test_from_profile_mapping_scales_with_wavelength():
     prof = {
         "pixel_pitch": 8 * um,
         "resolution": (16, 20),
-        "bit_depth": 4,
+        "gray_bits": 4,
         "fill_factor": 0.9,
         "max_phase": TWO_PI,
         "wavelength": 633 * nm,
@@ -174,7 +174,7 @@ def test_from_shipped_profile():
         prof = devices.load_profile(name)
         g = Grid(16, prof["pixel_pitch"])
         slm = SLM.from_profile(name, grid=g)
-        assert slm.bits == prof["bit_depth"] and slm.lut.numel() == 2 ** prof["bit_depth"]
+        assert slm.bits == prof["gray_bits"] and slm.lut.numel() == 2 ** prof["gray_bits"]
         if prof.get("lut") is not None:
             assert torch.allclose(slm.lut.double(), prof.lut(), atol=1e-6)
     cams = [n for n in devices.list_profiles() if devices.load_profile(n).kind == "camera"]

@@ -31,19 +31,19 @@ def test_smoke_and_shapes():
     m = IsomorphicPNN(3)  # default: one output, complex64, global generator
     y = m(torch.rand(5, 3))
     assert y.shape == (5, 1) and y.dtype == torch.float32
-    m = _model(modes=6)
+    m = _model(n_modes=6)
     x = _x(4, 3)
     assert m(x).shape == (4, 2) and m.field(x).shape == (4, 6) and m.intensities(x).shape == (4, 6)
     assert m.unitary().shape == (6, 6) and m.input_matrix().shape == (6, 4)
     i = _model(readout="intensity", reference=False)
-    assert i.modes == 3 and i.weight is None
+    assert i.n_modes == 3 and i.weight is None
     torch.testing.assert_close(i(x), i.intensities(x)[:, :2], rtol=0, atol=0)
     assert "readout='intensity'" in repr(i)
 
 
 def test_unitary_and_power_conservation():
     """``U U^H = I``; the detected power equals the launched power ``sum |w x|^2 + |e0|^2``."""
-    m = _model(seed=1, modes=5)
+    m = _model(seed=1, n_modes=5)
     U = m.unitary()
     torch.testing.assert_close(U @ U.mH, torch.eye(5, dtype=C128), rtol=0, atol=TOL)
     x = _x(7, 3, seed=1)
@@ -125,7 +125,7 @@ def test_errors():
     with pytest.raises(ValueError, match=r"\(batch, 3\)"):
         m(torch.ones(2, 4, dtype=F64))
     with pytest.raises(ValueError, match="modes >= 4"):
-        IsomorphicPNN(3, modes=3)
+        IsomorphicPNN(3, n_modes=3)
     with pytest.raises(ValueError, match="readout='linear'"):
         IsomorphicPNN(3, 5, readout="intensity")
     with pytest.raises(ValueError, match="readout"):
@@ -150,3 +150,12 @@ def test_gradcheck():
         return torch.func.functional_call(m, dict(zip(names, ps)), (x,))
 
     assert torch.autograd.gradcheck(f, (x, *params))
+
+
+def test_n_modes_and_its_deprecated_name_modes():
+    """``IsomorphicPNN(n_modes=)``; ``modes=`` and ``.modes`` still work, with a warning."""
+    with pytest.warns(DeprecationWarning, match=r"IsomorphicPNN\(modes=...\) is deprecated"):
+        old = _model(modes=5)
+    assert old.n_modes == 5 and old.unitary().shape == (5, 5)
+    with pytest.warns(DeprecationWarning, match=r"IsomorphicPNN.modes is deprecated"):
+        assert old.modes == 5

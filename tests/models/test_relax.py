@@ -478,3 +478,36 @@ def test_text_dataset_trains_a_language_model(data_dir, tmp_path):
     res = trainer.results["final"]
     assert res["test_accuracy"] is None and 3.0 < res["test_loss"] < 5.0  # ~ln 84 = 4.43 nats
     copy.deepcopy(trainer.model)  # picklable state (noise generators are plain generators)
+
+
+def test_bank_options_are_declared_with_the_model_and_the_run_derives_from_them():
+    """Every [model.bank] variant of a run is the options section of the bank's declared
+    options (photonn.models.relax.BANK_OPTIONS): its keys are the declared fields' keys."""
+    import dataclasses
+
+    from photonn.models.relax import BANK_OPTIONS, DiffractiveBankOptions, DigitalBankOptions
+    from photonn.runs.models import RELAX_BANKS
+    from photonn.runs.schema import file_key
+
+    assert set(RELAX_BANKS.by_kind) == set(BANK_OPTIONS)
+    for kind, section in RELAX_BANKS.by_kind.items():
+        options = BANK_OPTIONS[kind]
+        assert section.options is options, kind
+        declared = [
+            file_key(f.name, f.metadata["spec"])
+            for f in dataclasses.fields(options)
+            if "spec" in f.metadata
+        ]
+        keys = [f.name for f in dataclasses.fields(section)]
+        assert keys[-len(declared) :] == declared, kind
+        assert set(keys) - set(declared) <= {"kind", "activation"}, kind
+    o = DiffractiveBankOptions(activation="sa", switch=False, distance=0.02, loss_db=1.5)
+    assert o.model_keywords() == dict(
+        pitch=4e-4, wavelength=7.5e-4, distance=0.02, nonlinearity="sa", loss_db=1.5, profile=None
+    )
+    assert DiffractiveBankOptions().model_keywords()["profile"] == "holoeye_pluto2"
+    assert DiffractiveBankOptions().model_keywords()["nonlinearity"] is None
+    with pytest.raises(ValueError, match="loss_db"):
+        DiffractiveBankOptions(loss_db=-1.0)
+    with pytest.raises(ValueError, match="activation"):
+        DigitalBankOptions(activation="sa")

@@ -46,7 +46,7 @@ def dense_batched(x, theta, phi, alpha, layout, ce=None, loss=None):
 
 
 def random_batch(layout, B, g, errors=False):
-    m, n = layout.n_mzi, layout.n
+    m, n = layout.n_mzi, layout.n_modes
     th = 2 * math.pi * torch.rand(B, m, generator=g, dtype=F64)
     ph = 2 * math.pi * torch.rand(B, m, generator=g, dtype=F64)
     al = 2 * math.pi * torch.rand(B, n, generator=g, dtype=F64)
@@ -250,7 +250,7 @@ def test_exceptions():
     with pytest.raises(ValueError, match="response_time"):
         mesh.time_per_inference()
     with pytest.raises(ValueError, match="expected kind"):
-        EncodedMesh.from_profile("holoeye_pluto2", n=4, in_features=6, generator=gen())
+        EncodedMesh.from_profile("holoeye_pluto2", n_modes=4, in_features=6, generator=gen())
 
 
 # -- physics ---------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def test_energy_lossless_conserved_lossy_attenuated():
     I = mesh.intensity(x).detach()
     torch.testing.assert_close(I.sum(-1), power.expand(8), rtol=1e-13, atol=0)
     lossy = EncodedMesh.from_profile(
-        "si_thermo_optic_mzi", n=6, in_features=10, slots=2, generator=gen(), dtype=C128
+        "si_thermo_optic_mzi", n_modes=6, in_features=10, slots=2, generator=gen(), dtype=C128
     )
     Il = lossy.intensity(x).detach().sum(-1)
     depth = lossy.layout.n_columns  # at most this many MZIs on any path, 0.3 dB each
@@ -391,7 +391,7 @@ def test_split_incoherent_is_additive_across_slots_coherent_couples_them():
 
 def test_time_per_inference_from_the_profile():
     mesh = EncodedMesh.from_profile(
-        "si_thermo_optic_mzi", n=4, in_features=6, slots=3, generator=gen()
+        "si_thermo_optic_mzi", n_modes=4, in_features=6, slots=3, generator=gen()
     )
     assert mesh.response_time == pytest.approx(3e-6)
     assert mesh.time_per_inference() == pytest.approx(9e-6)
@@ -400,7 +400,7 @@ def test_time_per_inference_from_the_profile():
     assert mesh.arm_loss_db.unique().tolist() == [pytest.approx(0.3)]
     assert mesh.coupler_error is None
     e = EncodedMesh.from_profile(
-        "si_thermo_optic_mzi", n=4, in_features=6, error_generator=gen(1), generator=gen()
+        "si_thermo_optic_mzi", n_modes=4, in_features=6, error_generator=gen(1), generator=gen()
     )
     assert e.coupler_error.shape == (6, 2) and 0 < e.coupler_error.abs().max() < 0.2
 
@@ -500,3 +500,20 @@ def test_trains_by_gradient_descent():
         loss().backward()
         opt.step()
     assert loss().item() < 0.8 * before
+
+
+def test_n_modes_and_its_deprecated_name_n():
+    """``EncodedMesh(n_modes)``; ``n=`` and ``.n`` still work, with a DeprecationWarning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert make(5).n_modes == 5
+        assert EncodedMesh(n_modes=4, in_features=6, generator=gen()).n_modes == 4
+    with pytest.warns(DeprecationWarning, match=r"EncodedMesh\(n=...\) is deprecated"):
+        old = EncodedMesh(n=4, in_features=6, generator=gen())
+    with pytest.warns(DeprecationWarning, match=r"EncodedMesh.n is deprecated: use n_modes"):
+        assert old.n == 4
+    with pytest.warns(DeprecationWarning, match=r"from_profile\(n=...\) is deprecated"):
+        prof = EncodedMesh.from_profile("si_thermo_optic_mzi", n=4, in_features=6, generator=gen())
+    assert prof.n_modes == 4

@@ -248,7 +248,7 @@ def test_from_profile():
     prof = load_profile("si_thermo_optic_mzi")
     v = prof.values
     gen = torch.Generator().manual_seed(0)
-    mesh = MZIMesh.from_profile("si_thermo_optic_mzi", n=8, generator=gen)
+    mesh = MZIMesh.from_profile("si_thermo_optic_mzi", n_modes=8, generator=gen)
     assert mesh.profile_name == "si_thermo_optic_mzi"
     torch.testing.assert_close(
         mesh.arm_loss_db, torch.full((28, 2), v["insertion_loss_db"], dtype=torch.float32)
@@ -262,15 +262,15 @@ def test_from_profile():
     assert mesh.dac_max_phase == pytest.approx(expect_pmax)
     assert mesh.crosstalk_value.unique().tolist() == [pytest.approx(v["thermal_crosstalk"])]
     # each MZI loses insertion_loss_db: a lone MZI at theta = 0 transmits 10^(-IL/10)
-    one = MZIMesh.from_profile(prof, n=2, crosstalk=False, dac=False, dtype=C128)
+    one = MZIMesh.from_profile(prof, n_modes=2, crosstalk=False, dac=False, dtype=C128)
     p = (one(torch.tensor([1.0 + 0j, 0], dtype=C128)).abs() ** 2).sum()
     torch.testing.assert_close(p, torch.tensor(10 ** (-v["insertion_loss_db"] / 10), dtype=F64))
     with pytest.raises(TypeError, match="DeviceProfile"):
-        MZIMesh.from_profile(42, n=4)
+        MZIMesh.from_profile(42, n_modes=4)
     with pytest.raises(TypeError, match="positional"):
         MZIMesh.from_profile(prof, 4)  # everything but the profile is a keyword
     with pytest.raises(ValueError, match="not a 'mzi_platform' profile"):
-        MZIMesh.from_profile("holoeye_pluto2", n=4)
+        MZIMesh.from_profile("holoeye_pluto2", n_modes=4)
     assert mesh.dac_max_phase == prof.phase_range_at_vmax  # the profile's derived value
 
 
@@ -301,3 +301,31 @@ def test_phase_noise_fresh_and_seeded():
     assert 0.006 < dev.std().item() < 0.014  # 15 samples of std 0.01
     a.imperfections = MeshImperfections()
     torch.testing.assert_close(a.matrix(), U, rtol=0, atol=1e-12)
+
+
+def test_n_modes_and_its_deprecated_name_n():
+    """``n_modes`` is the keyword and attribute; ``n`` still works, with a DeprecationWarning;
+    a positional mode count does not warn."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mesh = MZIMesh(4, "reck")
+        assert mesh.n_modes == 4 and mesh.layout.n_modes == 4
+        assert MZIMesh(n_modes=3).n_modes == 3
+        assert MZIMesh.from_profile("si_thermo_optic_mzi", n_modes=3).n_modes == 3
+        assert "n_modes=4" in repr(mesh)
+    with pytest.warns(DeprecationWarning, match=r"MZIMesh\(n=...\) is deprecated: use n_modes="):
+        old = MZIMesh(n=5)
+    assert old.n_modes == 5
+    with pytest.warns(DeprecationWarning, match=r"MZIMesh.n is deprecated: use n_modes"):
+        assert old.n == 5
+    with pytest.warns(DeprecationWarning, match=r"MeshLayout.n is deprecated: use n_modes"):
+        assert old.layout.n == 5
+    with pytest.warns(DeprecationWarning, match=r"from_profile\(n=...\) is deprecated"):
+        prof = MZIMesh.from_profile("si_thermo_optic_mzi", n=3, dac=False)
+    assert prof.n_modes == 3
+    with pytest.raises(TypeError, match="give n_modes= only"):
+        MZIMesh(4, n=4)
+    with pytest.raises(TypeError, match="n_modes must be an int"):
+        MZIMesh()

@@ -51,7 +51,7 @@ def _mzi_block(theta: float, phi: float) -> torch.Tensor:
 def _mesh_reference(mesh) -> torch.Tensor:
     """``U = D C_{L-1} ... C_0`` from the mesh's phases: every MZI embedded in an identity
     at its (column, top mode), columns multiplied in order, the output phases last."""
-    n, lay = mesh.n, mesh.layout
+    n, lay = mesh.n_modes, mesh.layout
     U = torch.eye(n, dtype=C128)
     for c in range(lay.n_columns):
         C = torch.eye(n, dtype=C128)

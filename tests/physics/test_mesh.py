@@ -41,13 +41,13 @@ DECOMPOSE = {"clements": clements_decompose, "reck": reck_decompose}
 def random_phases(layout, gen, dtype=F64):
     th = torch.rand(layout.n_mzi, generator=gen, dtype=dtype) * 2 * math.pi
     ph = torch.rand(layout.n_mzi, generator=gen, dtype=dtype) * 2 * math.pi
-    al = torch.rand(layout.n, generator=gen, dtype=dtype) * 2 * math.pi
+    al = torch.rand(layout.n_modes, generator=gen, dtype=dtype) * 2 * math.pi
     return th, ph, al
 
 
 def dense_reference(layout, theta, phi, alpha, coupler_error=None, arm_loss_db=None):
     """Independent reference: embed every 2x2 block in an N x N identity, multiply in order."""
-    n = layout.n
+    n = layout.n_modes
     blocks = mzi_matrix(theta, phi, coupler_error, arm_loss_db).detach().numpy()
     U = np.eye(n, dtype=complex)
     for c in range(layout.n_columns):

@@ -168,3 +168,18 @@ def test_old_configs_migrate():
     assert migrate(new) == (new, [])
     cfg = resolve_config(new)
     assert cfg["model"]["kind"] == "d2nn" and cfg["data"]["validation"] == 0
+
+
+def test_types_then_bounds_each_checked_once():
+    """The schema checks a value's type, then its bounds (once), naming the key; a list
+    entry is named by its index."""
+    with pytest.raises(ValueError, match=r"'model.hidden' must be > 0, got -1 \(entry 1\)"):
+        resolve_config({"model": {"kind": "mlp", "hidden": [4, -1]}})
+    with pytest.raises(TypeError, match=r"'model.hidden\[1\]' must be int .*got float 1.5"):
+        resolve_config({"model": {"kind": "mlp", "hidden": [4, 1.5]}})
+    with pytest.raises(TypeError, match=r"'model.learn_temperature' must be bool"):
+        resolve_config({"model": {"learn_temperature": 1}})
+    cfg = resolve_config({"model": {"wavelength_m": 1}, "data": {"validation": 100}})
+    assert cfg["model"]["wavelength_m"] == 1.0 and isinstance(cfg["model"]["wavelength_m"], float)
+    assert cfg["data"]["validation"] == 100 and isinstance(cfg["data"]["validation"], int)
+    assert isinstance(resolve_config({"data": {"validation": 0.2}})["data"]["validation"], float)
