@@ -313,14 +313,14 @@ def rectangular_haar_phases(layout, generator: torch.Generator, *, dtype=torch.f
     if layout.name == "reck":
         alpha = [m + 1.0 for m in layout.tops]
     elif layout.name in ("clements", "rectangular"):
-        table = rectangular_haar_alpha(layout.n, layout.n_columns)
+        table = rectangular_haar_alpha(layout.n_modes, layout.n_columns)
         alpha = [table[m][c] for c, m in zip(layout.columns, layout.tops)]
     else:
         raise ValueError(
             f"Haar phases are known for 'clements', 'reck' and 'rectangular' layouts, got "
             f"{layout.name!r}"
         )
-    return _beta_phases(torch.tensor(alpha, dtype=torch.float64), layout.n, generator, dtype)
+    return _beta_phases(torch.tensor(alpha, dtype=torch.float64), layout.n_modes, generator, dtype)
 
 
 def _beta_phases(alpha, n, generator, dtype):

@@ -151,7 +151,7 @@ def energy_per_inference(model: nn.Module, example: torch.Tensor, *, profiles: M
         if isinstance(m, SVDLinear):
             n_in, n_out = m.in_features, m.out_features
         elif isinstance(m, _MESHES):
-            n_in = n_out = m.n
+            n_in = n_out = m.n_modes
         else:
             n_in, n_out = m.in_features, m.out_features
         e = dict.fromkeys(ENERGY_TERMS, 0.0)

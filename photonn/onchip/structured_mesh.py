@@ -63,6 +63,11 @@ class _StructuredMesh(ComplexModule):
     def n_mzi(self) -> int:
         return self.layout.n_mzi
 
+    @property
+    def n_modes(self) -> int:
+        """The mode count, under the name every mesh shares (the constructor's ``n``)."""
+        return self.n
+
     # ---- non-idealities -------------------------------------------------------------
     @property
     def imperfections(self) -> MeshImperfections:

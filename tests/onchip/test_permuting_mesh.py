@@ -150,3 +150,13 @@ def test_bad_input():
         mesh(torch.ones(4, dtype=torch.complex64))
     with pytest.raises(TypeError, match="complex128"):
         mesh(torch.ones(8, dtype=C128))
+
+
+def test_every_mesh_reports_its_mode_count_as_n_modes():
+    import warnings
+
+    from photonn.onchip import FFTMesh, MZIMesh, PermutingMesh
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        assert MZIMesh(8).n_modes == FFTMesh(8).n_modes == PermutingMesh(8).n_modes == 8
