@@ -219,58 +219,60 @@ class TimeDomain(nn.Module):
         G, t = self._network()
         n_steps = x.shape[-2]
         batch = x.shape[:-2]
+        dev = x.device
         ext_pos = {g: i for i, g in enumerate(self.circuit._ext)}
-        net_ext = [ext_pos[g] for g in self._ext_net]
-        n_net_ext = len(net_ext)
-        n_open = len(self._open)
+        net_ext = torch.tensor([ext_pos[g] for g in self._ext_net], dtype=torch.long, device=dev)
+        n_net = len(self._ext_net) + len(self._open)
         nL = 2 * self._n_lines
-        # line ends: index 2 j + e; a wave entering end e of line j leaves end 1 - e
-        other = [2 * (i // 2) + 1 - (i % 2) for i in range(nL)]
-        delay = [int(self._delay[i // 2]) for i in range(nL)]
-        tt = t.repeat_interleave(2) if nL else None
-        zero = x.new_zeros(batch)
-        history: list[torch.Tensor] = []  # waves entering each line end, per step
-        outs = []
-        open_from_line = [None] * n_open
+        # line ends: index 2 j + e; a wave entering end e of line j leaves end 1 - e,
+        # ``delay`` steps later; the ends are gathered in groups of equal delay
+        groups = {}
+        for i in range(nL):
+            groups.setdefault(int(self._delay[i // 2]), []).append(i)
+        gathers = []  # (delay, the ends leaving, the ends they entered, their transmissions)
+        for d, ends in sorted(groups.items()):
+            e = torch.tensor(ends, dtype=torch.long, device=dev)
+            gathers.append((d, e, e + 1 - 2 * (e % 2), t.repeat_interleave(2)[e]))
+        order = torch.cat([g[1] for g in gathers]) if nL else None
+        unorder = torch.argsort(order) if nL else None
+        open_from_line = [0] * len(self._open)
         for i, s in enumerate(self._dst):
             if s[0] == "net":
                 open_from_line[s[1]] = i
+        open_from_line = torch.tensor(open_from_line, dtype=torch.long, device=dev)
+        # where the wave entering each line end comes from, in [x, b, line_out, 0]
+        pool_at = {"ext": 0, "net": n_ports + len(self._ext_net), "line": n_ports + n_net}
+        src = [n_ports + n_net + nL if k == "none" else pool_at[k] + j for k, j in self._src]
+        src = torch.tensor(src, dtype=torch.long, device=dev)
+        # where each external output comes from, in [b, line_out]
+        y_at = [0] * n_ports
+        for i, p in enumerate(net_ext.tolist()):
+            y_at[p] = i
+        for i, s in enumerate(self._dst):
+            if s[0] == "ext":
+                y_at[s[1]] = n_net + i
+        y_at = torch.tensor(y_at, dtype=torch.long, device=dev)
+        zero1 = x.new_zeros((*batch, 1))
+        Gt = G.transpose(-1, -2)
+        history: list[torch.Tensor] = []  # waves entering the line ends, per step
+        outs = []
+        line_out = x.new_zeros((*batch, 0))
         for n in range(n_steps):
             xn = x[..., n, :]
-            # waves leaving each line end now (entered the other end delay steps ago)
             if nL:
-                lo = []
-                for i in range(nL):
-                    d = delay[i]
-                    lo.append(tt[i] * history[n - d][..., other[i]] if n - d >= 0 else zero)
-                line_out = torch.stack(lo, -1)
-            # the instantaneous network
-            if G.numel():
-                a = [xn[..., i] for i in net_ext] + [line_out[..., i] for i in open_from_line]
-                b = torch.stack(a, -1) @ G.transpose(-1, -2)
+                parts = [
+                    history[n - d][..., ent] * tr if n >= d else x.new_zeros((*batch, len(e)))
+                    for d, e, ent, tr in gathers
+                ]
+                line_out = (torch.cat(parts, -1) if len(parts) > 1 else parts[0])[..., unorder]
+            if n_net:
+                a = torch.cat([xn[..., net_ext], line_out[..., open_from_line]], -1)
+                b = a @ Gt
             else:
                 b = x.new_zeros((*batch, 0))
-            # waves entering the line ends now
             if nL:
-                enter = []
-                for i in range(nL):
-                    kind, j = self._src[i]
-                    if kind == "ext":
-                        enter.append(xn[..., j])
-                    elif kind == "net":
-                        enter.append(b[..., n_net_ext + j])
-                    elif kind == "line":
-                        enter.append(line_out[..., j])
-                    else:
-                        enter.append(zero)
-                history.append(torch.stack(enter, -1))
-            y = [None] * n_ports
-            for i, p in enumerate(net_ext):
-                y[p] = b[..., i]
-            for i, s in enumerate(self._dst):
-                if s[0] == "ext":
-                    y[s[1]] = line_out[..., i]
-            outs.append(torch.stack(y, -1))
+                history.append(torch.cat([xn, b, line_out, zero1], -1)[..., src])
+            outs.append(torch.cat([b, line_out], -1)[..., y_at])
         return torch.stack(outs, -2)
 
     def extra_repr(self) -> str:
