@@ -14,7 +14,8 @@ WG = {"neff": 2.4, "ng": 4.2, "wavelength0": 1.55e-6}
 
 
 def test_unbalanced_mzi_is_two_delayed_copies():
-    """Arms of 3 and 5 steps between couplers k1, k2: the bar output is
+    """Arms of 3 and 5 steps (the longer one first in the netlist, so that the line
+    ends are gathered out of their order) between couplers k1, k2: the bar output is
     ``t1 t2 T_a x[n-3] + c1 c2 T_b x[n-5]`` with ``t = sqrt(1-k)``, ``c = i sqrt(k)`` and
     the arms' carrier transmissions ``T``; exact up to the rounding of the arms' phases
     (about 2e3 and 3.5e3 rad, so ~1e-12 rad in float64): 1e-11 on unit fields."""
@@ -24,9 +25,9 @@ def test_unbalanced_mzi_is_two_delayed_copies():
         "instances": {
             "dc1": {"component": "coupler", "settings": {"coupling": k1}},
             "dc2": {"component": "coupler", "settings": {"coupling": k2}},
-            "wa": {"component": "straight", "settings": {"length": lengths["wa"], **WG}},
             "wb": {"component": "straight",
                    "settings": {"length": lengths["wb"], "loss_db_per_m": 50.0, **WG}},
+            "wa": {"component": "straight", "settings": {"length": lengths["wa"], **WG}},
         },
         "connections": {"dc1,o4": "wa,o1", "wa,o2": "dc2,o1", "dc1,o3": "wb,o1",
                         "wb,o2": "dc2,o2"},
