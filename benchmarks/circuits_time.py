@@ -52,6 +52,19 @@ LAM = 1.55e-6
 DT = 1e-12
 WG = {"neff": 2.4, "ng": 4.2, "wavelength0": LAM}
 TOL64 = 1e-10
+NOTES = """Notes. What photontorch 0.4.1 needed on torch 2.13 (the peer environment of
+`../shared/peers`, `import shims` first): `torch.solve` restored as
+`torch.linalg.solve` (removed in torch 2.0; photontorch calls it to reduce the
+memory-less part of the network), and `shims.patch_photontorch()`, which replaces
+`Network._handle_source` (it relied on named tensors). Nothing else was changed. Its
+float64 runs set `torch.set_default_dtype(torch.float64)` around construction and
+run (photontorch builds its S-matrices in the default dtype); photonn's `TimeDomain`
+always runs in complex128. Both give the output at the step of the input (no extra
+latency) and the same convention: coupler cross amplitude `+i sqrt(k)`, waveguide
+phase `exp(+i 2 pi neff L / lambda)`, so no re-alignment or conjugation was applied.
+Both simulate step by step in Python; photonn gathers the delay lines in groups of
+equal delay and applies the reduced instantaneous network as one matrix product per
+step."""
 
 
 def _len(steps: int) -> float:
@@ -278,6 +291,7 @@ def main(argv=None) -> int:
             if k != "case":
                 val = f"{v:.4g}" if isinstance(v, float) else str(v)
                 lines.append(f"| {row['case']} | {k} | {val} |")
+    lines += ["", NOTES]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
