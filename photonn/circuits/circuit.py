@@ -531,7 +531,8 @@ class Circuit(nn.Module):
         """Where instance ``k``'s S-matrix can be non-zero, ``(n, n)`` bool: non-zero at
         some wavelength now, or, for an instance with trainable settings, at perturbed
         settings too (an entry that is zero at the current value may not be zero in
-        its derivative). A sub-circuit with parameters is taken as full."""
+        its derivative; the perturbed pattern is computed once per instance). A
+        sub-circuit with parameters is taken as full."""
         with torch.no_grad():
             pat = (mat != 0).any(0)
             _name, model, vals = self._instances[k]
@@ -541,23 +542,30 @@ class Circuit(nn.Module):
                 return pat
             if not any(isinstance(v, tuple) and v[0] == "param" for v in vals.values()):
                 return pat
-            try:
-                s = {}
-                for key, v in vals.items():
-                    v = self._value(v)
-                    if isinstance(v, (str, type(None))):
-                        s[key] = v
-                    else:
-                        v = torch.as_tensor(v, dtype=torch.float64).detach()
-                        s[key] = (v * 1.0731 + 0.0173 * (v == 0)).reshape(1, 1)
-                for key in model.ignored:
-                    s.pop(key, None)
-                if model.prepare is not None:
-                    s = model.prepare(s)
-                gen = model.fn(wl[None, :1], **s).reshape(*pat.shape)
-                return pat | (gen != 0)  # NaN counts as non-zero
-            except Exception:  # a model that refuses the perturbed settings: assume full
-                return torch.ones_like(pat)
+            cache = self.__dict__.setdefault("_generic_patterns", {})
+            if k not in cache:
+                cache[k] = self._generic_pattern(model, vals, wl, pat.shape)
+            return pat | cache[k].to(pat.device)
+
+    def _generic_pattern(self, model, vals, wl, shape) -> torch.Tensor:
+        """The non-zeros of ``model`` at its numeric settings scaled by 1.0731 (0 moved
+        to 0.0173): a generic point, where an entry is zero only if it always is."""
+        try:
+            s = {}
+            for key, v in vals.items():
+                v = self._value(v)
+                if isinstance(v, (str, type(None))):
+                    s[key] = v
+                else:
+                    v = torch.as_tensor(v, dtype=torch.float64).detach()
+                    s[key] = (v * 1.0731 + 0.0173 * (v == 0)).reshape(1, 1)
+            for key in model.ignored:
+                s.pop(key, None)
+            if model.prepare is not None:
+                s = model.prepare(s)
+            return model.fn(wl[None, :1], **s).reshape(shape) != 0  # NaN counts as non-zero
+        except Exception:  # a model that refuses the perturbed settings: assume full
+            return torch.ones(shape, dtype=torch.bool)
 
     def _sparse(self, mats, wl):
         """Unknowns: the wave entering each connected port, ``x_j = S[p, :] a`` with ``p``
