@@ -52,3 +52,28 @@ def test_unbalanced_mzi_is_two_delayed_copies():
     ref[:, 3:] += t1 * t2 * T("wa") * x[:, :-3]
     ref[:, 5:] += c1 * c2 * T("wb", 50.0) * x[:, :-5]
     assert (y - ref).abs().max() < 1e-11
+
+
+def test_two_delay_lines_joined_end_to_end_and_driven_from_both_sides():
+    """Lines of 3 and 2 steps joined directly (no instance between), external ports on
+    line ends: each side receives the other's drive 5 steps later times ``T_a T_b``."""
+    la, lb = 3 * DT * C0 / WG["ng"], 2 * DT * C0 / WG["ng"]
+    net = {
+        "instances": {
+            "wa": {"component": "straight", "settings": {"length": la, **WG}},
+            "wb": {"component": "straight",
+                   "settings": {"length": lb, "loss_db_per_m": 80.0, **WG}},
+        },
+        "connections": {"wa,o2": "wb,o1"},
+        "ports": {"left": "wa,o1", "right": "wb,o2"},
+    }  # fmt: skip
+    td = TimeDomain(Circuit(net), 1.55e-6, dt=DT)
+    assert td.steps == {"wa": 3, "wb": 2}
+    x = torch.randn(3, 30, 2, generator=torch.Generator().manual_seed(1), dtype=torch.complex128)
+    y = td(x)
+    beta = 2 * math.pi * WG["neff"] / 1.55e-6
+    t = complex(math.cos(beta * (la + lb)), math.sin(beta * (la + lb))) * 10 ** (-80 * lb / 20)
+    ref = torch.zeros_like(x)
+    ref[:, 5:, 1] = t * x[:, :-5, 0]
+    ref[:, 5:, 0] = t * x[:, :-5, 1]
+    assert (y - ref).abs().max() < 1e-11
