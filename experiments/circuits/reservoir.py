@@ -1,10 +1,11 @@
 """A recurrent delay-line network (passive reservoir) against a linear equaliser.
 
-    python experiments/circuits/reservoir.py --seed 0   # writes results/reservoir_seed0.json
+    python experiments/circuits/reservoir.py            # seeds 0, 1, 2: results/reservoir_seed*.json
+    python experiments/circuits/reservoir.py --seeds 1  # one seed
 
 Recovers the bits of a dispersion-distorted 32 Gbit/s OOK signal. The protocol (signal
 model, streams, hyper-parameter grids, selection on validation) is in this folder's
-README; this script implements it for one seed and both fibre lengths. The network
+README; this script implements it, per seed, for both fibre lengths. The network
 is simulated by ``photonn.circuits.TimeDomain`` (couplers and delay lines at the
 carrier), detected by ``photonn.circuits.Photodetector``; the readouts are linear and
 trained by least squares.
@@ -153,14 +154,19 @@ def select(currents: np.ndarray, bits: np.ndarray, taps_grid) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    for seed in args.seeds:
+        run_seed(seed, args.out)
+
+
+def run_seed(seed: int, out: Path) -> None:
     t0 = time.perf_counter()
-    bits = streams(args.seed)
-    rx = {dl: received(bits, dl, args.seed) for dl in DL_PS_PER_NM}
-    result = {"seed": args.seed, "protocol": "experiments/circuits/README.md", "cases": {}}
+    bits = streams(seed)
+    rx = {dl: received(bits, dl, seed) for dl in DL_PS_PER_NM}
+    result = {"seed": seed, "protocol": "experiments/circuits/README.md", "cases": {}}
     # the linear equaliser on the single photodiode
     for dl in DL_PS_PER_NM:
         cur = detect(rx[dl][..., None]).numpy()
@@ -171,7 +177,7 @@ def main() -> None:
     x_all = torch.stack([rx[dl] for dl in DL_PS_PER_NM])  # (2, 6, n_steps)
     for m in DELAYS:
         for kappa in KAPPAS:
-            td, weights = reservoir(m, kappa, args.seed)
+            td, weights = reservoir(m, kappa, seed)
             x = torch.zeros(*x_all.shape, 2 * N_NODES, dtype=torch.complex128)
             x[..., :N_NODES] = x_all[..., None] * weights
             t1 = time.perf_counter()
@@ -194,8 +200,8 @@ def main() -> None:
                       f"{r['test_errors']} ({sim_s:.1f} s)", flush=True)  # fmt: skip
     result["wall_s"] = time.perf_counter() - t0
     result["torch"] = torch.__version__
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"reservoir_seed{args.seed}.json"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"reservoir_seed{seed}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1))
     tmp.replace(path)
