@@ -1,6 +1,6 @@
 """A recurrent delay-line network (passive reservoir) against a linear equaliser.
 
-    python experiments/circuits/reservoir.py            # seeds 0, 1, 2: results/reservoir_seed*.json
+    python experiments/circuits/reservoir.py            # seeds 0, 1, 2 -> results/*.json
     python experiments/circuits/reservoir.py --seeds 1  # one seed
 
 Recovers the bits of a dispersion-distorted 32 Gbit/s OOK signal. The protocol (signal
