@@ -53,24 +53,36 @@ class SingularCircuitError(ArithmeticError):
 def _solve(A: torch.Tensor, B: torch.Tensor, wavelengths: torch.Tensor, what: str):
     """``A^-1 B`` batched over wavelengths, refusing singular systems."""
     X = safe_solve(A, B)  # batched solves and their backward on one CPU thread (MKL fault)
-    with torch.no_grad(), mkl_safe():
-        Ad = A.detach()
-        cond = torch.linalg.cond(Ad, p=1) / torch.linalg.matrix_norm(Ad, ord=1)
     with torch.no_grad():
-        bad = ~torch.isfinite(cond) | (cond > COND_LIMIT) | ~torch.isfinite(X).all(-1).all(-1)
-        if bool(bad.any()):
-            # a batch of systems per wavelength: the worst one at each wavelength
-            bad = bad.reshape(bad.shape[0], -1).any(-1) if bad.ndim > 1 else bad
-            cond = cond.reshape(cond.shape[0], -1).nan_to_num(float("inf")).amax(-1)
-            i = int(bad.nonzero()[0, 0])
-            wl = float(wavelengths.reshape(-1)[i]) if wavelengths.numel() > i else float("nan")
-            raise SingularCircuitError(
-                f"the circuit is singular at wavelength {wl:.9e} m ({int(bad.sum())} of "
-                f"{bad.numel()} wavelengths; |(I - S C)^-1| = {float(cond[i]):.3g} > "
-                f"{COND_LIMIT:.3g}) while connecting {what}: a closed lossless loop with no "
-                "coupling out resonates there; add loss or coupling, or avoid that wavelength"
-            )
+        _refuse_singular(A.detach(), torch.isfinite(X).all(-1).all(-1), wavelengths, what)
     return X
+
+
+def _refuse_singular(A: torch.Tensor, finite: torch.Tensor, wavelengths, what) -> None:
+    """Raise :class:`SingularCircuitError` where ``|A^-1|_1`` exceeds ``COND_LIMIT`` or
+    the solution (``finite``, shaped like ``A.shape[:-2]``) is not finite. ``A`` is
+    ``(n_wl, n, n)`` or ``(n_wl, n_blocks, n, n)``; ``what`` names the system, or each
+    block (a list)."""
+    with torch.no_grad(), mkl_safe():
+        cond = torch.linalg.cond(A, p=1) / torch.linalg.matrix_norm(A, ord=1)
+    bad = ~torch.isfinite(cond) | (cond > COND_LIMIT) | ~finite
+    if not bool(bad.any()):
+        return
+    # a batch of systems per wavelength: the first bad one at the first bad wavelength
+    bad2 = bad.reshape(bad.shape[0], -1)
+    i = int(bad2.any(-1).nonzero()[0, 0])
+    j = int(bad2[i].nonzero()[0, 0])
+    if not isinstance(what, str):
+        what = what[j]
+    n_bad = int(bad2.any(-1).sum())
+    c = float(cond.reshape(cond.shape[0], -1)[i, j])
+    wl = float(wavelengths.reshape(-1)[i]) if wavelengths.numel() > i else float("nan")
+    raise SingularCircuitError(
+        f"the circuit is singular at wavelength {wl:.9e} m ({n_bad} of "
+        f"{bad2.shape[0]} wavelengths; |(I - S C)^-1| = {c:.3g} > "
+        f"{COND_LIMIT:.3g}) while connecting {what}: a closed lossless loop with no "
+        "coupling out resonates there; add loss or coupling, or avoid that wavelength"
+    )
 
 
 def _block_diag(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -591,6 +603,7 @@ class Circuit(nn.Module):
             oi, ci, fi = direct
             S = S.index_put((torch.arange(n_wl, device=dev)[:, None], oi, ci), flat[:, fi],
                             accumulate=True)  # fmt: skip
+        pending: dict[int, list] = {}
         for n_rows, cols, levels, out in parts:
             X = flat.new_empty(n_wl, n_rows, cols.shape[0])
             start = 0
@@ -609,7 +622,11 @@ class Circuit(nn.Module):
                     A = A.index_put((b_i, r_i, c_i), -flat[:, f_i].T, accumulate=True)
                     A = A.permute(3, 0, 1, 2) + torch.eye(size, dtype=A.dtype, device=dev)
                     rhs = val[:, at, :].reshape(n_wl, n_b, size, cols.shape[0])
-                    x = _solve(A, rhs, wl, what)
+                    x = safe_solve(A, rhs)
+                    # singularity is judged once for all loops of a size, at the end
+                    pending.setdefault(size, []).append(
+                        (A.detach(), torch.isfinite(x.detach()).all(-1).all(-1), what)
+                    )
                     val = val.index_copy(1, at, x.reshape(n_wl, n_b * size, cols.shape[0]))
                 X[:, start : start + n_l, :] = val
                 start += n_l
@@ -618,6 +635,10 @@ class Circuit(nn.Module):
                 block = X.new_zeros(n_wl, n_e, cols.shape[0])
                 block = block.index_add(1, o_i, flat[:, f_i, None] * X[:, k_i, :])
                 S = S.index_add(2, cols, block)
+        for items in pending.values():
+            whats = [what for a, _, what in items for _ in range(a.shape[1])]
+            A_all = torch.cat([a for a, _, _ in items], 1)
+            _refuse_singular(A_all, torch.cat([f for _, f, _ in items], 1), wl, whats)
         return S
 
     def _sparse_plan(self, pats, dev):
