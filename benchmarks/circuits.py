@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import time
@@ -85,6 +86,19 @@ def rings_netlist(n_rings: int) -> dict:
             conn[f"dc{k - 1},o4"] = f"dc{k},o1"
     ports = {"in": "dc0,o1", "out": f"dc{n_rings - 1},o4"}
     return {"instances": inst, "connections": conn, "ports": ports}
+
+
+def _median_times(fns, repeats: int) -> list[float]:
+    """Medians of ``repeats`` interleaved calls of each function, after one warm-up each."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for t, fn in zip(times, fns):
+            t0 = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -190,6 +204,13 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     ap.add_argument("--cases", nargs="+", default=["rings100", "mesh64"])
     ap.add_argument("--backends", nargs="+", default=["klu"], help="sax backends to time")
+    ap.add_argument(
+        "--methods",
+        nargs="+",
+        default=["auto"],
+        help="photonn elimination methods to time, interleaved (auto, dense, "
+        "sparse, cascade); the first is the reference of the others' maxdiff",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "circuits.md")
     args = ap.parse_args(argv)
     if args.threads:
@@ -215,9 +236,21 @@ def main(argv=None) -> int:
         net, wl = cases[name]
         c = Circuit(net)
         S = c.s_matrix(wl).detach().numpy()
-        t_pn = _median_time(lambda c=c, wl=wl: c.s_matrix(wl), args.repeats)
         row = {"case": name, "ports": len(c.ports), "instances": len(c.instances),
-               "wavelengths": len(wl), "method": c._method, "photonn_s": t_pn}  # fmt: skip
+               "wavelengths": len(wl), "method": c._method}  # fmt: skip
+        circuits = {m: (c if m == "auto" else Circuit(net, method=m)) for m in args.methods}
+        times = _median_times(
+            [lambda c=cm, wl=wl: c.s_matrix(wl) for cm in circuits.values()], args.repeats
+        )
+        ref = None
+        for (m, cm), t in zip(circuits.items(), times):
+            key = "photonn" if m == "auto" else f"photonn_{m}"
+            row[f"{key}_s"] = t
+            Sm = cm.s_matrix(wl).detach().numpy()
+            if ref is None:
+                ref = Sm
+            else:
+                row[f"{key}_maxdiff_vs_{args.methods[0]}"] = float(np.abs(Sm - ref).max())
         if have_sax:
             wl_um = jax.numpy.asarray(wl.numpy() * 1e6)
             for backend in args.backends:
@@ -242,7 +275,8 @@ def main(argv=None) -> int:
         "# Circuits: photonn.circuits against sax",
         "",
         "Written by `benchmarks/circuits.py` (see its docstring for the cases and method).",
-        f"torch {torch.__version__}, threads {torch.get_num_threads()}; sax {sax_version}.",
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}; sax {sax_version}; "
+        f"load average at the start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "Times are medians [s] of one S-matrix evaluation over all wavelengths (CPU);",
         "`maxdiff` is the largest |S_photonn - S_sax| over all S-parameters and wavelengths.",
         "",
@@ -256,11 +290,16 @@ def main(argv=None) -> int:
             val = f"{v:.4g}" if isinstance(v, float) else str(v)
             lines.append(f"| {row['case']} | {k} | {val} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.exists():  # keep the rows of cases not run this time
-        old = [ln for ln in args.out.read_text().splitlines() if ln.startswith("| ")]
-        ran = set(args.cases)
-        keep = [ln for ln in old[1:] if ln.split("|")[1].strip() not in ran]
-        lines += keep
+    if args.out.exists():  # keep the rows (and notes) this run did not write
+        text = args.out.read_text()
+        old = [ln for ln in text.splitlines() if ln.startswith("| ")]
+        new_keys = {(r["case"], k) for r in rows for k in r}
+        for ln in old[1:]:
+            cells = [x.strip() for x in ln.split("|")]
+            if len(cells) > 3 and (cells[1], cells[2]) not in new_keys:
+                lines.append(ln)
+        if "\nNotes" in text:
+            lines += ["", text[text.index("\nNotes") + 1 :].rstrip()]
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
     return 0

@@ -7,13 +7,18 @@ instance ports, and every internal port fed by the port it is connected to
     S_ext = S_EE + S_EI C (I - S_II C)^-1 S_IE
 
 ``method="dense"`` solves this once for all internal ports (block-diagonal ``S`` of
-every instance, a batched solve over wavelengths); ``method="cascade"`` adds the
-instances one at a time in breadth-first order and eliminates each connection as soon
-as both of its ends are present, so the solves stay the size of the connections made
-at that step and the matrix the size of the open ports. ``"auto"`` takes ``dense``
-up to 128 internal ports and ``cascade`` above. Both are exact; every solve is done
-in complex128, and solves of 128 or more unknowns run on one thread (batched LU
-solves on two threads return wrong answers from about 152 unknowns on some CPUs).
+every instance, a batched solve over wavelengths); ``method="sparse"`` orders the
+unknowns (the waves entering the connected ports) by their dependency graph, from the
+structural non-zeros of the instances' S-matrices: its strongly connected components
+(the loops: rings, reflections) are solved each at its own size, and everything else
+is composed in topological order with no solve at all (a feed-forward mesh needs
+none); ``method="cascade"`` adds the instances one at a time in breadth-first order
+and eliminates each connection as soon as both of its ends are present, so the solves
+stay the size of the connections made at that step and the matrix the size of the
+open ports. ``"auto"`` takes ``dense`` up to 128 internal ports and ``sparse`` above.
+All three are exact; every solve is done in complex128, and solves of 128 or more
+unknowns run on one thread (batched LU solves on two threads return wrong answers
+from about 152 unknowns on some CPUs).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ __all__ = ["Circuit", "SingularCircuitError"]
 # reaches ~1e9; a closed loop with no coupling out, ~1/eps.)
 COND_LIMIT = 1e-6 / torch.finfo(torch.float64).eps
 # the dense elimination solves one system of all internal ports; past this size the
-# cascade (one instance at a time) is cheaper
+# sparse one (loops solved at their own size, the rest composed) is cheaper
 DENSE_UP_TO = 128
 
 
@@ -48,21 +53,36 @@ class SingularCircuitError(ArithmeticError):
 def _solve(A: torch.Tensor, B: torch.Tensor, wavelengths: torch.Tensor, what: str):
     """``A^-1 B`` batched over wavelengths, refusing singular systems."""
     X = safe_solve(A, B)  # batched solves and their backward on one CPU thread (MKL fault)
-    with torch.no_grad(), mkl_safe():
-        Ad = A.detach()
-        cond = torch.linalg.cond(Ad, p=1) / torch.linalg.matrix_norm(Ad, ord=1)
     with torch.no_grad():
-        bad = ~torch.isfinite(cond) | (cond > COND_LIMIT) | ~torch.isfinite(X).all(-1).all(-1)
-        if bool(bad.any()):
-            i = int(bad.nonzero()[0, 0])
-            wl = float(wavelengths.reshape(-1)[i]) if wavelengths.numel() > i else float("nan")
-            raise SingularCircuitError(
-                f"the circuit is singular at wavelength {wl:.9e} m ({int(bad.sum())} of "
-                f"{bad.numel()} wavelengths; |(I - S C)^-1| = {float(cond[i]):.3g} > "
-                f"{COND_LIMIT:.3g}) while connecting {what}: a closed lossless loop with no "
-                "coupling out resonates there; add loss or coupling, or avoid that wavelength"
-            )
+        _refuse_singular(A.detach(), torch.isfinite(X).all(-1).all(-1), wavelengths, what)
     return X
+
+
+def _refuse_singular(A: torch.Tensor, finite: torch.Tensor, wavelengths, what) -> None:
+    """Raise :class:`SingularCircuitError` where ``|A^-1|_1`` exceeds ``COND_LIMIT`` or
+    the solution (``finite``, shaped like ``A.shape[:-2]``) is not finite. ``A`` is
+    ``(n_wl, n, n)`` or ``(n_wl, n_blocks, n, n)``; ``what`` names the system, or each
+    block (a list)."""
+    with torch.no_grad(), mkl_safe():
+        cond = torch.linalg.cond(A, p=1) / torch.linalg.matrix_norm(A, ord=1)
+    bad = ~torch.isfinite(cond) | (cond > COND_LIMIT) | ~finite
+    if not bool(bad.any()):
+        return
+    # a batch of systems per wavelength: the first bad one at the first bad wavelength
+    bad2 = bad.reshape(bad.shape[0], -1)
+    i = int(bad2.any(-1).nonzero()[0, 0])
+    j = int(bad2[i].nonzero()[0, 0])
+    if not isinstance(what, str):
+        what = what[j]
+    n_bad = int(bad2.any(-1).sum())
+    c = float(cond.reshape(cond.shape[0], -1)[i, j])
+    wl = float(wavelengths.reshape(-1)[i]) if wavelengths.numel() > i else float("nan")
+    raise SingularCircuitError(
+        f"the circuit is singular at wavelength {wl:.9e} m ({n_bad} of "
+        f"{bad2.shape[0]} wavelengths; |(I - S C)^-1| = {c:.3g} > "
+        f"{COND_LIMIT:.3g}) while connecting {what}: a closed lossless loop with no "
+        "coupling out resonates there; add loss or coupling, or avoid that wavelength"
+    )
 
 
 def _block_diag(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -109,7 +129,8 @@ class Circuit(nn.Module):
             ``nn.Parameter`` in the netlist is trained too; plain numbers are fixed.
         dangling: ``"error"`` (default): a port neither connected nor external is an
             error; ``"terminate"``: such ports end in a matched load (no reflection).
-        method: ``"auto"``, ``"dense"`` or ``"cascade"`` (module docstring).
+        method: ``"auto"``, ``"dense"``, ``"sparse"`` or ``"cascade"`` (module
+            docstring).
         dtype: complex dtype of the returned S-matrices (computed in float64 /
             complex128 and cast once); default complex128.
 
@@ -131,8 +152,10 @@ class Circuit(nn.Module):
         super().__init__()
         if dangling not in ("error", "terminate"):
             raise ValueError(f"dangling must be 'error' or 'terminate', got {dangling!r}")
-        if method not in ("auto", "dense", "cascade"):
-            raise ValueError(f"method must be 'auto', 'dense' or 'cascade', got {method!r}")
+        if method not in ("auto", "dense", "sparse", "cascade"):
+            raise ValueError(
+                f"method must be 'auto', 'dense', 'sparse' or 'cascade', got {method!r}"
+            )
         self.dtype = complex_dtype(dtype)
         self.method = method
         net = netlist if isinstance(netlist, Netlist) else read_netlist(netlist)
@@ -291,7 +314,7 @@ class Circuit(nn.Module):
         self._instance_ports = inst_ports
         n_int = 2 * len(pairs)
         if self.method == "auto":
-            self._method = "dense" if n_int <= DENSE_UP_TO else "cascade"
+            self._method = "dense" if n_int <= DENSE_UP_TO else "sparse"
         else:
             self._method = self.method
 
@@ -396,6 +419,8 @@ class Circuit(nn.Module):
         mats = self._instance_matrices(wl, check_wavelengths)
         if self._method == "dense":
             S = self._dense(mats, wl)
+        elif self._method == "sparse":
+            S = self._sparse(mats, wl)
         else:
             S = self._cascade(mats, wl)
         return S.to(self.dtype)
@@ -512,6 +537,285 @@ class Circuit(nn.Module):
                 slot_of[ports[i]] = sl
         idx = torch.tensor([slot_of[g] for g in self._ext], dtype=torch.long)
         return S[..., idx[:, None], idx]
+
+    # ---- the sparse (block-triangular) elimination ------------------------------------------
+    def _pattern(self, k: int, mat: torch.Tensor, wl: torch.Tensor) -> torch.Tensor:
+        """Where instance ``k``'s S-matrix can be non-zero, ``(n, n)`` bool: non-zero at
+        some wavelength now, or, for an instance with trainable settings, at perturbed
+        settings too (an entry that is zero at the current value may not be zero in
+        its derivative; the perturbed pattern is computed once per instance). A
+        sub-circuit with parameters is taken as full."""
+        with torch.no_grad():
+            pat = (mat != 0).any(0)
+            _name, model, vals = self._instances[k]
+            if isinstance(model, Circuit):
+                if any(p.requires_grad for p in model.parameters()):
+                    pat = torch.ones_like(pat)
+                return pat
+            if not any(isinstance(v, tuple) and v[0] == "param" for v in vals.values()):
+                return pat
+            cache = self.__dict__.setdefault("_generic_patterns", {})
+            if k not in cache:
+                cache[k] = self._generic_pattern(model, vals, wl, pat.shape)
+            return pat | cache[k].to(pat.device)
+
+    def _generic_pattern(self, model, vals, wl, shape) -> torch.Tensor:
+        """The non-zeros of ``model`` at its numeric settings scaled by 1.0731 (0 moved
+        to 0.0173): a generic point, where an entry is zero only if it always is."""
+        try:
+            s = {}
+            for key, v in vals.items():
+                v = self._value(v)
+                if isinstance(v, (str, type(None))):
+                    s[key] = v
+                else:
+                    v = torch.as_tensor(v, dtype=torch.float64).detach()
+                    s[key] = (v * 1.0731 + 0.0173 * (v == 0)).reshape(1, 1)
+            for key in model.ignored:
+                s.pop(key, None)
+            if model.prepare is not None:
+                s = model.prepare(s)
+            return model.fn(wl[None, :1], **s).reshape(shape) != 0  # NaN counts as non-zero
+        except Exception:  # a model that refuses the perturbed settings: assume full
+            return torch.ones(shape, dtype=torch.bool)
+
+    def _sparse(self, mats, wl):
+        """Unknowns: the wave entering each connected port, ``x_j = S[p, :] a`` with ``p``
+        the port ``j`` is connected to. Their dependency graph (an edge ``k -> j`` where
+        ``S[p, k]`` is structurally non-zero) is split into strongly connected
+        components (Tarjan) and these into levels of a topological order; a level is one
+        vectorised update from earlier levels, and only a component with a loop (a ring,
+        a reflection) needs a solve, of its own size. A feed-forward netlist (a mesh)
+        needs none. Weakly connected parts of the graph are done separately, each over
+        only the external inputs that reach it. The plan (index tensors) depends only on
+        the structure and is kept for the next call with the same structure."""
+        n_wl, dev = wl.shape[0], mats[0].device
+        pats = [self._pattern(k, m, wl) for k, m in enumerate(mats)]
+        key = (str(dev), tuple(bytes(p.flatten().tolist()) for p in pats))
+        cached = getattr(self, "_sparse_cache", None)
+        if cached is None or cached[0] != key:
+            self._sparse_cache = (key, self._sparse_plan([p.tolist() for p in pats], dev))
+        direct, parts = self._sparse_cache[1]
+        flat = torch.cat([m.reshape(n_wl, -1) for m in mats], -1)
+        n_e = len(self._ext)
+        S = flat.new_zeros(n_wl, n_e, n_e)
+        if direct is not None:
+            oi, ci, fi = direct
+            S = S.index_put((torch.arange(n_wl, device=dev)[:, None], oi, ci), flat[:, fi],
+                            accumulate=True)  # fmt: skip
+        pending: dict[int, list] = {}
+        for n_rows, cols, levels, out in parts:
+            X = flat.new_empty(n_wl, n_rows, cols.shape[0])
+            start = 0
+            for n_l, srcs, edges, loops in levels:
+                val = X.new_zeros(n_wl, n_l, cols.shape[0])
+                if srcs is not None:
+                    s_dst, s_col, s_c = srcs
+                    R = X.new_zeros(n_l, cols.shape[0], n_wl)
+                    R = R.index_put((s_dst, s_col), flat[:, s_c].T, accumulate=True)
+                    val = val + R.permute(2, 0, 1)
+                if edges is not None:
+                    e_dst, e_src, e_c = edges
+                    val = val.index_add(1, e_dst, flat[:, e_c, None] * X[:, e_src, :])
+                for n_b, size, (b_i, r_i, c_i, f_i), at, what in loops:
+                    A = X.new_zeros(n_b, size, size, n_wl)
+                    A = A.index_put((b_i, r_i, c_i), -flat[:, f_i].T, accumulate=True)
+                    A = A.permute(3, 0, 1, 2) + torch.eye(size, dtype=A.dtype, device=dev)
+                    rhs = val[:, at, :].reshape(n_wl, n_b, size, cols.shape[0])
+                    x = safe_solve(A, rhs)
+                    # singularity is judged once for all loops of a size, at the end
+                    pending.setdefault(size, []).append(
+                        (A.detach(), torch.isfinite(x.detach()).all(-1).all(-1), what)
+                    )
+                    val = val.index_copy(1, at, x.reshape(n_wl, n_b * size, cols.shape[0]))
+                X[:, start : start + n_l, :] = val
+                start += n_l
+            if out is not None:
+                o_i, k_i, f_i = out
+                block = X.new_zeros(n_wl, n_e, cols.shape[0])
+                block = block.index_add(1, o_i, flat[:, f_i, None] * X[:, k_i, :])
+                S = S.index_add(2, cols, block)
+        for items in pending.values():
+            whats = [what for a, _, what in items for _ in range(a.shape[1])]
+            A_all = torch.cat([a for a, _, _ in items], 1)
+            _refuse_singular(A_all, torch.cat([f for _, f, _ in items], 1), wl, whats)
+        return S
+
+    def _sparse_plan(self, pats, dev):
+        """Index tensors of :meth:`_sparse` for the instance patterns ``pats``."""
+
+        def lt(v):
+            return torch.tensor(v, dtype=torch.long, device=dev)
+
+        partner = {}
+        for a, b in self._pairs:
+            partner[a], partner[b] = b, a
+        ext_col = {g: i for i, g in enumerate(self._ext)}
+        owner, offset, flat_at = {}, {}, 0
+        for k, (name, _, _) in enumerate(self._instances):
+            g0, n = self._start[name], len(self._instance_ports[name])
+            offset[k] = flat_at
+            flat_at += n * n
+            for j in range(n):
+                owner[g0 + j] = (k, j)
+
+        def row(g):  # the non-zero (port, flat index) of S[g, :] over g's instance
+            k, j = owner[g]
+            g0 = self._start[self._instances[k][0]]
+            n = len(pats[k])
+            return [(g0 + i, offset[k] + j * n + i) for i in range(n) if pats[k][j][i]]
+
+        nodes = sorted(partner)
+        ins: dict[int, list] = {j: [] for j in nodes}  # j -> [(k, flat index)], k internal
+        src: dict[int, list] = {j: [] for j in nodes}  # j -> [(column, flat index)]
+        for j in nodes:
+            for g, c in row(partner[j]):
+                if g in partner:
+                    ins[j].append((g, c))
+                elif g in ext_col:
+                    src[j].append((ext_col[g], c))
+        parent: dict = {}  # weakly connected parts: union-find over nodes and columns
+
+        def find(u):
+            while parent.setdefault(u, u) != u:
+                parent[u] = parent[parent[u]]
+                u = parent[u]
+            return u
+
+        for j in nodes:
+            for k, _ in ins[j]:
+                parent[find(k)] = find(j)
+            for col, _ in src[j]:
+                parent[find(("e", col))] = find(j)
+        out_rows = [(i, row(g)) for i, g in enumerate(self._ext)]
+        direct = [(i, ext_col[g], c) for i, r in out_rows for g, c in r if g in ext_col]
+        direct = tuple(lt(v) for v in zip(*direct)) if direct else None
+        members: dict = {}
+        for j in nodes:
+            members.setdefault(find(j), []).append(j)
+        cols_of: dict = {}
+        for col in range(len(self._ext)):
+            cols_of.setdefault(find(("e", col)), []).append(col)
+        parts = []
+        for r, part_nodes in members.items():
+            # a part no input reaches has zero waves, but its loops are still checked
+            # for singularity (an ill-posed loop is refused, as by the dense solve)
+            cols = cols_of.get(r, [])
+            parts.append(self._sparse_part_plan(part_nodes, cols, ins, src, out_rows, lt))
+        return direct, parts
+
+    def _sparse_part_plan(self, nodes, cols, ins, src, out_rows, lt):
+        col_pos = {c: i for i, c in enumerate(cols)}
+        # strongly connected components, iterative Tarjan; they come out in reverse
+        # topological order of the edges k -> j
+        succ: dict[int, list] = {j: [] for j in nodes}
+        for j in nodes:
+            for k, _ in ins[j]:
+                succ[k].append(j)
+        index, low, on, stack, comps = {}, {}, set(), [], []
+        for root in nodes:
+            if root in index:
+                continue
+            index[root] = low[root] = len(index)
+            stack.append(root)
+            on.add(root)
+            work = [(root, 0)]
+            while work:
+                v, i = work[-1]
+                if i < len(succ[v]):
+                    work[-1] = (v, i + 1)
+                    w = succ[v][i]
+                    if w not in index:
+                        index[w] = low[w] = len(index)
+                        stack.append(w)
+                        on.add(w)
+                        work.append((w, 0))
+                    elif w in on:
+                        low[v] = min(low[v], index[w])
+                    continue
+                work.pop()
+                if work:
+                    u = work[-1][0]
+                    low[u] = min(low[u], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    comps.append(comp)
+        comps.reverse()  # topological order
+        comp_of = {j: c for c, comp in enumerate(comps) for j in comp}
+        level = [0] * len(comps)
+        for c, comp in enumerate(comps):
+            for j in comp:
+                for k, _ in ins[j]:
+                    if comp_of[k] != c:
+                        level[c] = max(level[c], level[comp_of[k]] + 1)
+        by_level: dict[int, list] = {}
+        for c, lv in enumerate(level):
+            by_level.setdefault(lv, []).append(c)
+        # rows of X in level order, so that every level is one contiguous block
+        order = [j for lv in sorted(by_level) for c in by_level[lv] for j in comps[c]]
+        rowof = {j: r for r, j in enumerate(order)}
+        levels = []
+        for lv in sorted(by_level):
+            level_nodes = [j for c in by_level[lv] for j in comps[c]]
+            local = {j: i for i, j in enumerate(level_nodes)}
+            edges, srcs = ([], [], []), ([], [], [])
+            for j in level_nodes:
+                for k, c in ins[j]:
+                    if comp_of[k] != comp_of[j]:
+                        for lst, v in zip(edges, (local[j], rowof[k], c)):
+                            lst.append(v)
+                for col, c in src[j]:
+                    for lst, v in zip(srcs, (local[j], col_pos[col], c)):
+                        lst.append(v)
+            by_size: dict[int, list] = {}
+            for c in by_level[lv]:
+                comp = comps[c]
+                if len(comp) > 1 or any(comp_of[k] == c for k, _ in ins[comp[0]]):
+                    by_size.setdefault(len(comp), []).append(c)
+            loops = []
+            for size, group in by_size.items():
+                idx = ([], [], [], [])
+                for gi, c in enumerate(group):
+                    pos = {j: i for i, j in enumerate(comps[c])}
+                    for j in comps[c]:
+                        for k, f in ins[j]:
+                            if comp_of[k] == c:
+                                for lst, v in zip(idx, (gi, pos[j], pos[k], f)):
+                                    lst.append(v)
+                at = lt([local[j] for c in group for j in comps[c]])
+                names = sorted({self._instances[self._owner_of(j)][0] for c in group
+                                for j in comps[c]})  # fmt: skip
+                what = f"the loop through instance(s) {', '.join(map(repr, names[:6]))}" + (
+                    f" and {len(names) - 6} more instances" if len(names) > 6 else "")  # fmt: skip
+                loops.append((len(group), size, tuple(lt(v) for v in idx), at, what))
+            levels.append((
+                len(level_nodes),
+                tuple(lt(v) for v in srcs) if srcs[0] else None,
+                tuple(lt(v) for v in edges) if edges[0] else None,
+                loops,
+            ))  # fmt: skip
+        out = ([], [], [])
+        for i, r in out_rows:
+            for g, c in r:
+                if g in rowof:
+                    for lst, v in zip(out, (i, rowof[g], c)):
+                        lst.append(v)
+        out = tuple(lt(v) for v in out) if out[0] else None
+        return len(order), lt(cols), levels, out
+
+    def _owner_of(self, g: int) -> int:
+        if not hasattr(self, "_owner_cache"):
+            self._owner_cache = {}
+            for k, (name, _, _) in enumerate(self._instances):
+                for j in range(len(self._instance_ports[name])):
+                    self._owner_cache[self._start[name] + j] = k
+        return self._owner_cache[g]
 
     def forward(self, x: torch.Tensor, wavelengths) -> torch.Tensor:
         """Output amplitudes ``(..., n_wl, n_ports)`` for input amplitudes of that shape."""

@@ -10,7 +10,10 @@ instantly with its S-matrix at the carrier. At each step the instantaneous netwo
 waves leaving it, computed once per call by the same port elimination as
 :class:`~photonn.circuits.Circuit`. For a constant input the outputs therefore settle
 exactly on the frequency-domain ``S(carrier)``; the group delays are right to the
-rounding of ``ng L / c`` to whole steps (refused above ``delay_tolerance``).
+rounding of ``ng L / c`` to whole steps (refused above ``delay_tolerance``). Since
+every wave leaving a line entered it at least the shortest delay earlier, the
+simulation advances that many steps at a time (one gather per group of equal delays
+and one matrix product per block).
 """
 
 from __future__ import annotations
@@ -219,59 +222,74 @@ class TimeDomain(nn.Module):
         G, t = self._network()
         n_steps = x.shape[-2]
         batch = x.shape[:-2]
+        dev = x.device
         ext_pos = {g: i for i, g in enumerate(self.circuit._ext)}
-        net_ext = [ext_pos[g] for g in self._ext_net]
-        n_net_ext = len(net_ext)
-        n_open = len(self._open)
+        net_ext = torch.tensor([ext_pos[g] for g in self._ext_net], dtype=torch.long, device=dev)
+        n_net = len(self._ext_net) + len(self._open)
         nL = 2 * self._n_lines
-        # line ends: index 2 j + e; a wave entering end e of line j leaves end 1 - e
-        other = [2 * (i // 2) + 1 - (i % 2) for i in range(nL)]
-        delay = [int(self._delay[i // 2]) for i in range(nL)]
-        tt = t.repeat_interleave(2) if nL else None
-        zero = x.new_zeros(batch)
-        history: list[torch.Tensor] = []  # waves entering each line end, per step
-        outs = []
-        open_from_line = [None] * n_open
+        # line ends: index 2 j + e; a wave entering end e of line j leaves end 1 - e,
+        # ``delay`` steps later; the ends are gathered in groups of equal delay
+        groups = {}
+        for i in range(nL):
+            groups.setdefault(int(self._delay[i // 2]), []).append(i)
+        gathers = []  # (delay, the ends leaving, the ends they entered, their transmissions)
+        for d, ends in sorted(groups.items()):
+            e = torch.tensor(ends, dtype=torch.long, device=dev)
+            gathers.append((d, e, e + 1 - 2 * (e % 2), t.repeat_interleave(2)[e]))
+        order = torch.cat([g[1] for g in gathers]) if nL else None
+        unorder = torch.argsort(order) if nL else None
+        open_from_line = [0] * len(self._open)
         for i, s in enumerate(self._dst):
             if s[0] == "net":
                 open_from_line[s[1]] = i
-        for n in range(n_steps):
-            xn = x[..., n, :]
-            # waves leaving each line end now (entered the other end delay steps ago)
+        open_from_line = torch.tensor(open_from_line, dtype=torch.long, device=dev)
+        # where the wave entering each line end comes from, in [x, b, line_out, 0]
+        pool_at = {"ext": 0, "net": n_ports + len(self._ext_net), "line": n_ports + n_net}
+        src = [n_ports + n_net + nL if k == "none" else pool_at[k] + j for k, j in self._src]
+        src = torch.tensor(src, dtype=torch.long, device=dev)
+        # where each external output comes from, in [b, line_out]
+        y_at = [0] * n_ports
+        for i, p in enumerate(net_ext.tolist()):
+            y_at[p] = i
+        for i, s in enumerate(self._dst):
+            if s[0] == "ext":
+                y_at[s[1]] = n_net + i
+        y_at = torch.tensor(y_at, dtype=torch.long, device=dev)
+        Gt = G.transpose(-1, -2)
+        # Every wave leaving a line entered it at least ``block`` steps earlier, so
+        # ``block`` steps are advanced at once: gathered from the history, one matrix
+        # product through the instantaneous network, written back.
+        block = min(d for d, *_ in gathers) if nL else max(n_steps, 1)
+        hist = x.new_zeros((*batch, n_steps, nL)) if nL else None  # waves entering lines
+        outs = []
+        for n0 in range(0, n_steps, block):
+            n1 = min(n0 + block, n_steps)
+            c = n1 - n0
+            xc = x[..., n0:n1, :]
             if nL:
-                lo = []
-                for i in range(nL):
-                    d = delay[i]
-                    lo.append(tt[i] * history[n - d][..., other[i]] if n - d >= 0 else zero)
-                line_out = torch.stack(lo, -1)
-            # the instantaneous network
-            if G.numel():
-                a = [xn[..., i] for i in net_ext] + [line_out[..., i] for i in open_from_line]
-                b = torch.stack(a, -1) @ G.transpose(-1, -2)
+                parts = []
+                for d, e, ent, tr in gathers:
+                    lo, hi = n0 - d, n1 - d  # hi <= n0: entered in an earlier block
+                    if hi <= 0:
+                        parts.append(x.new_zeros((*batch, c, len(e))))
+                        continue
+                    got = hist[..., max(lo, 0) : hi, :][..., ent] * tr
+                    if lo < 0:
+                        got = torch.cat([x.new_zeros((*batch, -lo, len(e))), got], -2)
+                    parts.append(got)
+                line_out = (torch.cat(parts, -1) if len(parts) > 1 else parts[0])[..., unorder]
             else:
-                b = x.new_zeros((*batch, 0))
-            # waves entering the line ends now
+                line_out = x.new_zeros((*batch, c, 0))
+            if n_net:
+                a = torch.cat([xc[..., net_ext], line_out[..., open_from_line]], -1)
+                b = a @ Gt
+            else:
+                b = x.new_zeros((*batch, c, 0))
             if nL:
-                enter = []
-                for i in range(nL):
-                    kind, j = self._src[i]
-                    if kind == "ext":
-                        enter.append(xn[..., j])
-                    elif kind == "net":
-                        enter.append(b[..., n_net_ext + j])
-                    elif kind == "line":
-                        enter.append(line_out[..., j])
-                    else:
-                        enter.append(zero)
-                history.append(torch.stack(enter, -1))
-            y = [None] * n_ports
-            for i, p in enumerate(net_ext):
-                y[p] = b[..., i]
-            for i, s in enumerate(self._dst):
-                if s[0] == "ext":
-                    y[s[1]] = line_out[..., i]
-            outs.append(torch.stack(y, -1))
-        return torch.stack(outs, -2)
+                zero = x.new_zeros((*batch, c, 1))
+                hist[..., n0:n1, :] = torch.cat([xc, b, line_out, zero], -1)[..., src]
+            outs.append(torch.cat([b, line_out], -1)[..., y_at])
+        return torch.cat(outs, -2)
 
     def extra_repr(self) -> str:
         lam = self.carrier_wavelength
