@@ -28,6 +28,7 @@ from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
 from ..functional.detection import intensity
+from ..functional.quantizers import QUANTIZERS
 from ..grid import Grid
 from ..reuse.recomputation import recompute as _recompute
 
@@ -73,6 +74,27 @@ class D2NNOptions:
     phase_bits: int | None = option(
         None, "quantise the phase masks to 2^phase_bits levels (unset: continuous)", ge=1
     )
+    quantizer: str = option(
+        "ste",
+        "training-time quantiser of the phase masks (with phase_bits; annealed by "
+        "photonn.training.QuantizerSchedule)",
+        choices=QUANTIZERS,
+    )
+    anneal_start: float | None = option(
+        None,
+        "Gumbel temperature / staircase steepness at the start of training (unset: 1 / 1)",
+        gt=0,
+    )
+    anneal_end: float | None = option(
+        None,
+        "Gumbel temperature / staircase steepness at the end of training (unset: 0.05 / 100)",
+        gt=0,
+    )
+    slm_profile: str = option(
+        "",
+        "SLM device profile whose look-up table (at the wavelength, resampled to "
+        "phase_bits) gives the phase levels; empty: 2^phase_bits evenly spaced levels",
+    )
     init: str = option("zeros", "initial phases", choices=("zeros", "uniform"))
     recompute: int = option(
         0,
@@ -87,6 +109,21 @@ class D2NNOptions:
                 f"input_size = {self.input_size} does not fit in size = {self.size} "
                 "neurons; lower input_size or raise size"
             )
+
+
+def _quantizer(name: str, start, end, generator):
+    """The phase masks' quantiser of the options (a name, or an object when annealing
+    endpoints are set); Gumbel draws its noise from ``generator``."""
+    from ..functional.quantizers import make_quantizer
+
+    if start is None and end is None:
+        return name
+    defaults = {"gumbel": (1.0, 0.05), "staircase": (1.0, 100.0)}.get(name)
+    if defaults is None:
+        return name
+    a = defaults[0] if start is None else start
+    b = defaults[1] if end is None else end
+    return make_quantizer(name, period=2 * math.pi, generator=generator, anneal=(a, b))
 
 
 class D2NN(ComplexModule):
@@ -133,6 +170,11 @@ class D2NN(ComplexModule):
             spectrum, adequately sampled for the THz set-up) and padding (default 2).
         phase_mode, max_phase, phase_bits: per :class:`~photonn.freespace.PhaseMask`
             (``phase_bits`` quantises every layer with a straight-through gradient).
+        phase_lut: optional ``(2**phase_bits,)`` phase [rad] per gray level of the SLM
+            that will show the masks (e.g. ``photonn.export.slm_lut(profile, wavelength,
+            bits)``): the masks are quantised to the phases it shows.
+        phase_quantizer: training-time quantiser of the masks (``"ste"``, ``"gumbel"``,
+            ``"staircase"``, ``"lsq"`` or an object, see :class:`~photonn.freespace.PhaseMask`).
         regions, region_size, span, differential: per
             :class:`~photonn.freespace.RegionDetector`.
         readout: ``"normalized"`` or ``"log"``.
@@ -177,6 +219,8 @@ class D2NN(ComplexModule):
         phase_mode: str = "free",
         max_phase: float = 2 * math.pi,
         phase_bits: int | None = None,
+        phase_lut=None,
+        phase_quantizer="ste",
         regions=None,
         region_size=None,
         span: float = 0.6,
@@ -263,6 +307,8 @@ class D2NN(ComplexModule):
                 mode=phase_mode,
                 max_phase=max_phase,
                 bits=phase_bits,
+                lut=phase_lut,
+                quantizer=phase_quantizer,
                 init=init,
                 generator=generator,
                 dtype=dtype,
@@ -307,6 +353,21 @@ class D2NN(ComplexModule):
             raise TypeError(f"options must be D2NNOptions, got {type(options).__name__}")
         kw = asdict(options)
         grid = Grid(kw.pop("size"), kw.pop("pitch"))
+        kw["phase_quantizer"] = _quantizer(
+            kw.pop("quantizer"), kw.pop("anneal_start"), kw.pop("anneal_end"), generator
+        )
+        profile = kw.pop("slm_profile")
+        if profile:
+            if kw["phase_bits"] is None:
+                raise ValueError(
+                    f"slm_profile = {profile!r} needs phase_bits (the gray-level depth the "
+                    "masks are trained for)"
+                )
+            from ..devices import resolve_profile
+            from ..functional.slm_export import resample_lut
+
+            table = resolve_profile(profile, kind="slm").phase_lut(kw["wavelength"])
+            kw["phase_lut"] = resample_lut(table, kw["phase_bits"])
         return cls(
             grid,
             kw.pop("wavelength"),

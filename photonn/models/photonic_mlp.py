@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from torch import nn
 from .._checks import complex_dtype, one_of, positive_int
 from .._module import ComplexModule
 from .._spec import check_options, option
+from ..functional.quantizers import QUANTIZERS
 from ..onchip.detection import coherent_detection
 from ..onchip.svd import SVDLinear
 
@@ -40,6 +42,30 @@ class PhotonicMLPOptions:
         "abs", "opto-electronic nonlinearity between layers", choices=tuple(ACTIVATIONS)
     )
     layout: str = option("clements", "MZI mesh layout", choices=LAYOUTS)
+    dac_bits: int | None = option(
+        None, "quantise every mesh phase with a DAC of dac_bits bits (unset: continuous)", ge=1
+    )
+    dac_profile: str = option(
+        "",
+        "mzi_platform device profile whose heater law and full-scale phase the DAC follows "
+        "(empty: a linear DAC over 2 pi)",
+    )
+    dac_output: bool = option(True, "the DAC drives the meshes' output phase screens too")
+    anneal_start: float | None = option(
+        None,
+        "Gumbel temperature / staircase steepness at the start of training (unset: 1 / 1)",
+        gt=0,
+    )
+    anneal_end: float | None = option(
+        None,
+        "Gumbel temperature / staircase steepness at the end of training (unset: 0.05 / 100)",
+        gt=0,
+    )
+    quantizer: str = option(
+        "ste",
+        "training-time quantiser of the DAC (annealed by photonn.training.QuantizerSchedule)",
+        choices=QUANTIZERS,
+    )
 
     def __post_init__(self):
         check_options(self)
@@ -59,6 +85,8 @@ class PhotonicMLP(ComplexModule):
         sizes: mode counts ``(in, hidden..., out)``, at least two entries.
         activation: ``"abs"`` (default), ``"abs2"`` or a callable.
         layout: mesh layout (``"clements"`` or ``"reck"``).
+        dac: optional :class:`~photonn.onchip.DAC` (with its ``quantizer``) driving the
+            phases of every mesh.
         generator: seeds the Haar-random initialisation of every mesh.
         dtype: complex dtype of the layers.
 
@@ -71,6 +99,7 @@ class PhotonicMLP(ComplexModule):
         activation: str | Callable = "abs",
         layout: str = "clements",
         *,
+        dac=None,
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
         device=None,
@@ -93,6 +122,9 @@ class PhotonicMLP(ComplexModule):
             for a, b in zip(sizes[:-1], sizes[1:])
         )
         self.sizes = tuple(sizes)
+        if dac is not None:
+            for mesh in self.meshes():
+                mesh.imperfections = mesh.imperfections.replace(dac=dac)
 
     @classmethod
     def from_options(
@@ -109,10 +141,49 @@ class PhotonicMLP(ComplexModule):
         if not isinstance(options, PhotonicMLPOptions):
             raise TypeError(f"options must be PhotonicMLPOptions, got {type(options).__name__}")
         sizes = (in_features, *options.hidden, num_classes)
+        dac = None
+        if options.dac_bits is not None:
+            from ..functional.quantizers import make_quantizer
+            from ..onchip.imperfections import DAC
+
+            anneal = None
+            if options.anneal_start is not None or options.anneal_end is not None:
+                d = {"gumbel": (1.0, 0.05), "staircase": (1.0, 100.0)}.get(options.quantizer)
+                if d is not None:
+                    anneal = (
+                        d[0] if options.anneal_start is None else options.anneal_start,
+                        d[1] if options.anneal_end is None else options.anneal_end,
+                    )
+            quantizer = make_quantizer(
+                options.quantizer,
+                period=2 * math.pi,
+                generator=generator if options.quantizer == "gumbel" else None,
+                anneal=anneal,
+            )
+
+            if options.dac_profile:
+                from ..devices import resolve_profile
+
+                prof = resolve_profile(options.dac_profile, kind="mzi_platform")
+                dac = DAC(
+                    options.dac_bits,
+                    "heater",
+                    prof.phase_range_at_vmax,
+                    quantizer,
+                    options.dac_output,
+                )
+            else:
+                dac = DAC(options.dac_bits, quantizer=quantizer, output=options.dac_output)
+        elif options.dac_profile or options.quantizer != "ste":
+            raise ValueError(
+                "dac_profile and quantizer act on a DAC: set dac_bits too (or leave them "
+                "at their defaults)"
+            )
         return cls(
             sizes,
             options.activation,
             options.layout,
+            dac=dac,
             generator=generator,
             dtype=dtype,
             device=device,

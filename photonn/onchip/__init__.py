@@ -23,6 +23,7 @@ from .detection import incoherent_detection as incoherent_detection
 from .encoded_mesh import EncodedMesh as EncodedMesh
 from .imperfections import DAC as DAC
 from .imperfections import MeshImperfections as MeshImperfections
+from .imperfections import bake_dac as bake_dac
 from .mesh import MZIMesh as MZIMesh
 from .microring import MicroringWeightBank as MicroringWeightBank
 from .microring import ring_add_drop as ring_add_drop
