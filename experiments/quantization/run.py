@@ -60,7 +60,7 @@ D2NN_NET = dict(
     learn_temperature=True,
     init="zeros",
 )
-D2NN_TRAIN = dict(epochs=2, batch_size=32, lr=0.03, train_images=20000)
+D2NN_TRAIN = dict(epochs=2, batch_size=32, lr=0.03, train_images=10000)
 D2NN_BITS = (8, 4, 2)
 
 MLP_NET = dict(hidden=(64,), activation="abs", layout="clements")

@@ -273,7 +273,7 @@ class STEQuantizer:
         from .weight_banks import nearest_level
 
         lv = _levels(levels, x)
-        return x + (nearest_level(x, lv) - x).detach()
+        return nearest_level(x, lv) + (x - x.detach())
 
 
 QUANTIZERS = ("ste", "gumbel", "staircase", "lsq")
@@ -361,7 +361,8 @@ def device_quantize(
         return quantizer.device_value(x, levels, step)
     if training and not isinstance(quantizer, STEQuantizer):
         return quantizer.quantize(x, levels, progress=progress, step=step)
-    return x + (device_round(x.detach()) - x).detach()
+    # the level exactly in the forward pass (x - x.detach() is exactly 0), identity gradient
+    return device_round(x.detach()) + (x - x.detach())
 
 
 def lut_levels(lut: torch.Tensor) -> torch.Tensor:
