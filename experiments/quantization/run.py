@@ -23,6 +23,7 @@ skipped). ``aggregate.py`` makes the table. See README.md for the protocol.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shutil
@@ -86,7 +87,24 @@ def data(data_dir: str, seed: int, n_train: int):
     return (tr[0][idx], tr[1][idx]), val, test
 
 
-def build(part: str, bits: int, quantizer: str, seed: int, anneal_end=None):
+def build(part: str, bits: int, quantizer: str, seed: int, anneal_end=None, noise=True):
+    """The network; ``noise=False``: Gumbel without noise (its softmax gradient around
+    the nearest level)."""
+    model, g = _build(part, bits, quantizer, seed, anneal_end)
+    if quantizer == "gumbel" and not noise:
+        for m in model.modules():
+            q = getattr(m, "quantizer", None)
+            if q is not None and hasattr(q, "generator"):
+                m.quantizer = dataclasses.replace(q, generator=None)
+            imp = getattr(m, "_imperfections", None)
+            if imp is not None and imp.dac is not None:
+                dac = imp.dac
+                q = dataclasses.replace(dac.quantizer, generator=None)
+                m.imperfections = imp.replace(dac=dataclasses.replace(dac, quantizer=q))
+    return model, g
+
+
+def _build(part: str, bits: int, quantizer: str, seed: int, anneal_end=None):
     g = torch.Generator().manual_seed(seed)
     if part == "d2nn":
         from photonn.models import D2NN, D2NNOptions
@@ -146,6 +164,7 @@ def one_run(
     seed: int,
     data_dir: str,
     anneal_end=None,
+    noise=True,
     *,
     roundtrip=True,
 ) -> dict:
@@ -156,7 +175,7 @@ def one_run(
     torch.manual_seed(seed)
     cfg = D2NN_TRAIN if part == "d2nn" else MLP_TRAIN
     train, val, test = data(data_dir, seed, cfg["train_images"])
-    model, g = build(part, bits, quantizer, seed, anneal_end)
+    model, g = build(part, bits, quantizer, seed, anneal_end, noise)
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
     steps = cfg["epochs"] * math.ceil(train[0].shape[0] / cfg["batch_size"])
     if part == "d2nn":  # the d2nn experiment's decay: x 0.6 per epoch
@@ -186,6 +205,7 @@ def one_run(
             quantizer=quantizer,
             seed=seed,
             anneal_end=anneal_end,
+            noise=noise if quantizer == "gumbel" else None,
             val_accuracy=val_acc,
             cpu_train_s=round(cpu_train, 1),
         )
@@ -196,6 +216,7 @@ def one_run(
         quantizer=quantizer,
         seed=seed,
         anneal_end=anneal_end,
+        noise=noise if quantizer == "gumbel" else None,
         steps=steps,
         val_accuracy=val_acc,
         test_accuracy_model=test_acc,
@@ -224,27 +245,41 @@ def one_run(
     return rec
 
 
-# annealing end points tried on the validation split (seed 100, 4 bits), the default first
-CANDIDATES = {"gumbel": (0.05, 0.5), "staircase": (100.0, 20.0)}
+# settings tried on the validation split (seed 100, 4 bits), the defaults first:
+# (annealing end point, Gumbel noise in training)
+CANDIDATES = {
+    "gumbel": ((0.05, True), (0.5, True), (0.05, False), (0.5, False)),
+    "staircase": ((100.0, None), (20.0, None)),
+}
 SELECT_SEED, SELECT_BITS = 100, 4
 
 
 def select(part: str, data_dir: str) -> dict:
-    """Choose each annealed quantiser's end point on the validation split (never test)."""
+    """Choose each annealed quantiser's settings on the validation split (never test)."""
     path = RESULTS / f"selection_{part}.json"
     if path.exists():
         return json.loads(path.read_text())
     rows = []
-    for q, ends in CANDIDATES.items():
-        for end in ends:
-            rec = one_run(part, SELECT_BITS, q, SELECT_SEED, data_dir, end, roundtrip=False)
+    for q, cands in CANDIDATES.items():
+        for end, noise in cands:
+            rec = one_run(
+                part,
+                SELECT_BITS,
+                q,
+                SELECT_SEED,
+                data_dir,
+                end,
+                noise is not False,
+                roundtrip=False,
+            )
             rows.append(rec)
             log(json.dumps(rec))
     chosen = {}
     for q in CANDIDATES:
         mine = [r for r in rows if r["quantizer"] == q]
-        chosen[q] = max(mine, key=lambda r: r["val_accuracy"])["anneal_end"]  # ties: default
-    out = {"seed": SELECT_SEED, "bits": SELECT_BITS, "runs": rows, "anneal_end": chosen}
+        best = max(mine, key=lambda r: r["val_accuracy"])  # ties: the first (default)
+        chosen[q] = {"anneal_end": best["anneal_end"], "noise": best["noise"] is not False}
+    out = {"seed": SELECT_SEED, "bits": SELECT_BITS, "runs": rows, "chosen": chosen}
     path.write_text(json.dumps(out, indent=1) + "\n")
     return out
 
@@ -265,14 +300,15 @@ def main() -> None:
         for line in path.read_text().splitlines():
             r = json.loads(line)
             done.add((r["bits"], r["quantizer"], r["seed"]))
-    chosen = select(args.part, args.data_dir)["anneal_end"]
+    chosen = select(args.part, args.data_dir)["chosen"]
     bits_all = args.bits or (D2NN_BITS if args.part == "d2nn" else MLP_BITS)
     for seed in args.seeds:  # seed-major: every cell gets a first seed early
         for bits in bits_all:
             for q in args.quantizers:
                 if (bits, q, seed) in done:
                     continue
-                rec = one_run(args.part, bits, q, seed, args.data_dir, chosen.get(q))
+                c = chosen.get(q, {"anneal_end": None, "noise": True})
+                rec = one_run(args.part, bits, q, seed, args.data_dir, c["anneal_end"], c["noise"])
                 with path.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
                 log(json.dumps(rec))

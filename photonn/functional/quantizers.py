@@ -101,6 +101,8 @@ def gumbel_quantize(
         generator: ``torch.Generator`` for the Gumbel noise; ``None`` draws no noise
             (a deterministic softmax, the evaluation setting).
         period: distances wrap modulo ``period`` (``2 pi`` for phases); ``None``: none.
+            With a period, the soft value averages each level's copy nearest to ``x``
+            (``x - wrap(x - level_k)``), so it stays near ``x`` across the wrap.
 
     Returns:
         a tensor of ``x``'s shape.
@@ -117,7 +119,9 @@ def gumbel_quantize(
         u = u.to(x.device).clamp(torch.finfo(x.dtype).tiny, 1.0)
         logits = logits - torch.log(-torch.log(u))
     prob = torch.softmax(logits / tau, -1)
-    soft = (prob * lv).sum(-1)
+    # the expectation over the levels as seen from x (with a period: each level's copy
+    # nearest to x, so that levels across the wrap pull towards it, not across the circle)
+    soft = (prob * (x[..., None] - diff)).sum(-1) if period is not None else (prob * lv).sum(-1)
     if not hard:
         return soft
     # the draw (Gumbel-max: argmax of the perturbed logits, whatever tau) is exactly a

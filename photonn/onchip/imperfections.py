@@ -106,7 +106,9 @@ class DAC:
 
         t2 = torch.remainder(2 * theta, 2 * math.pi)
         p = torch.remainder(phi, 2 * math.pi)
-        return theta + (q(t2) - t2) / 2, phi + (q(p) - p)
+        # the change wrapped into [-pi, pi): a level reached across 2 pi (in float32,
+        # remainder can return 2 pi itself) must not move theta by pi (the block's sign)
+        return theta + _wrap(q(t2) - t2) / 2, phi + _wrap(q(p) - p)
 
     def quantize_phase(self, phase, *, training: bool, progress: float = 1.0, step=None):
         """A single heater's phase (e.g. the output screen) through the DAC's quantiser,
@@ -123,16 +125,23 @@ class DAC:
         q = device_quantize(
             p, lv, self.quantizer, rnd, training=training, progress=progress, step=step
         )
-        return phase + (q - p)
+        return phase + _wrap(q - p)
+
+
+def _wrap(d: torch.Tensor) -> torch.Tensor:
+    """``d`` wrapped into ``[-pi, pi)``, differentiable (the shift is constant)."""
+    return d - (2 * math.pi) * torch.floor((d.detach() + math.pi) / (2 * math.pi))
 
 
 @torch.no_grad()
 def bake_dac(model) -> int:
     """Write the phases every DAC-driven mesh of ``model`` shows in evaluation into its
-    parameters (``theta``, ``phi`` and, with ``DAC.output``, ``output_phase``), and set
-    each DAC's quantiser to ``"ste"`` (an exact level stays itself): the exact levels the
+    parameters (``theta``, ``phi`` and, with ``DAC.output``, ``output_phase``), and remove
+    the DAC (``imperfections.replace(dac=None)``: the phases are now its levels, and the
+    baked model computes what the trained one did in evaluation): the exact levels the
     trained quantiser chose (LSQ: the levels of its learnt codes), which an export
-    (:mod:`photonn.export`) then writes as they are. Returns the number of meshes baked.
+    (:mod:`photonn.export`) at the DAC's bits then writes as they are. Returns the
+    number of meshes baked.
     """
     n = 0
     for mod in model.modules():
@@ -146,7 +155,7 @@ def bake_dac(model) -> int:
         mod.phi.copy_(phi)
         if dac.output:
             mod.output_phase.copy_(dac.quantize_phase(mod.output_phase, training=False, step=step))
-        mod.imperfections = imp.replace(dac=dataclasses.replace(dac, quantizer="ste"))
+        mod.imperfections = imp.replace(dac=None)
         n += 1
     return n
 

@@ -133,3 +133,19 @@ def test_lsq_device_value_codes():
     assert torch.equal(y.detach(), lv[code])
     with pytest.raises(TypeError, match="step"):
         q.device_value(x, lv, None)
+
+
+def test_periodic_gumbel_soft_value_stays_near_x_across_the_wrap():
+    """With a period, the soft (expected) value averages each level's copy nearest to
+    x: just above 0 it lies between the top level (less 2 pi) and the next level, not
+    towards the middle of the circle; and its gradient is positive (the quantiser
+    follows x)."""
+    from photonn.functional.quantizers import gumbel_quantize
+
+    lv = lut_levels(LUT)
+    x = torch.tensor([0.01, TWO_PI - 0.01, 3.0], dtype=F64, requires_grad=True)
+    soft = gumbel_quantize(x, lv, 1.0, hard=False, period=TWO_PI)
+    gap = float((lv[1:] - lv[:-1]).max().clamp(min=TWO_PI - float(lv[-1] - lv[0])))
+    assert (soft.detach() - x.detach()).abs().max() < gap
+    soft.sum().backward()
+    assert (x.grad > 0).all()
