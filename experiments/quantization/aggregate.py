@@ -1,0 +1,80 @@
+"""Aggregate ``results/{d2nn,mlp}.jsonl`` into ``results/summary.json`` and ``results/table.md``.
+
+Per network, bit depth and quantiser: the test accuracy of the network reloaded from
+its export, mean and standard error (sample standard deviation / sqrt(n)) over the
+seeds present, and the same for the network before export.
+
+    python experiments/quantization/aggregate.py
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+ORDER = ("ste", "gumbel", "staircase", "lsq")
+NAMES = {"d2nn": "D2NN, non-linear SLM table", "mlp": "photonic MLP, heater-law DAC"}
+
+
+def mean_se(values):
+    m = statistics.fmean(values)
+    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return m, se
+
+
+def main() -> None:
+    summary = {}
+    rows = []
+    for part in ("d2nn", "mlp"):
+        path = RESULTS / f"{part}.jsonl"
+        if not path.exists():
+            continue
+        recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        cells = {}
+        for r in recs:
+            cells.setdefault((r["bits"], r["quantizer"]), []).append(r)
+        for (bits, q), rs in sorted(
+            cells.items(), key=lambda kv: (-kv[0][0], ORDER.index(kv[0][1]))
+        ):
+            rt = [100 * r["test_accuracy_roundtrip"] for r in rs]
+            mod = [100 * r["test_accuracy_model"] for r in rs]
+            m, se = mean_se(rt)
+            mm, mse = mean_se(mod)
+            key = f"{part}/{bits}/{q}"
+            summary[key] = {
+                "network": part,
+                "bits": bits,
+                "quantizer": q,
+                "seeds": sorted(r["seed"] for r in rs),
+                "roundtrip_mean": round(m, 2),
+                "roundtrip_se": round(se, 2),
+                "model_mean": round(mm, 2),
+                "model_se": round(mse, 2),
+                "max_export_level_diff_rad": max(r["export_level_max_diff_rad"] for r in rs),
+                "anneal_end": rs[0].get("anneal_end"),
+                "noise": rs[0].get("noise"),
+                "cpu_train_s_mean": round(statistics.fmean(r["cpu_train_s"] for r in rs), 1),
+            }
+            rows.append(summary[key])
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    lines = [
+        "| network | bits | quantiser | seeds | test after round trip [%] "
+        "| before export [%] | max level diff [rad] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {NAMES[r['network']]} | {r['bits']} | {r['quantizer']} | {len(r['seeds'])} | "
+            f"{r['roundtrip_mean']:.2f} ± {r['roundtrip_se']:.2f} | "
+            f"{r['model_mean']:.2f} ± {r['model_se']:.2f} | {r['max_export_level_diff_rad']:.1e} |"
+        )
+    (RESULTS / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
