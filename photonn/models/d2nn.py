@@ -111,12 +111,12 @@ class D2NNOptions:
             )
 
 
-def _quantizer(name: str, start, end, generator):
-    """The phase masks' quantiser of the options (a name, or an object when annealing
-    endpoints are set); Gumbel draws its noise from ``generator``."""
+def _quantizer(name, start, end, generator):
+    """The phase masks' quantiser (a name, or an object when annealing end points are
+    set); Gumbel draws its noise from ``generator``."""
     from ..functional.quantizers import make_quantizer
 
-    if start is None and end is None:
+    if not isinstance(name, str) or (start is None and end is None):
         return name
     defaults = {"gumbel": (1.0, 0.05), "staircase": (1.0, 100.0)}.get(name)
     if defaults is None:
@@ -173,8 +173,13 @@ class D2NN(ComplexModule):
         phase_lut: optional ``(2**phase_bits,)`` phase [rad] per gray level of the SLM
             that will show the masks (e.g. ``photonn.export.slm_lut(profile, wavelength,
             bits)``): the masks are quantised to the phases it shows.
-        phase_quantizer: training-time quantiser of the masks (``"ste"``, ``"gumbel"``,
-            ``"staircase"``, ``"lsq"`` or an object, see :class:`~photonn.freespace.PhaseMask`).
+        slm_profile: or the SLM device profile (name, path or profile) whose look-up
+            table, at ``wavelength`` and resampled to ``phase_bits``, gives ``phase_lut``.
+        quantizer: training-time quantiser of the masks (``"ste"``, ``"gumbel"``,
+            ``"staircase"``, ``"lsq"`` or an object, see :class:`~photonn.freespace.PhaseMask`);
+            Gumbel draws its noise from ``generator``.
+        anneal_start, anneal_end: the Gumbel temperature or staircase steepness at the
+            start and end of training (default 1 -> 0.05, 1 -> 100).
         regions, region_size, span, differential: per
             :class:`~photonn.freespace.RegionDetector`.
         readout: ``"normalized"`` or ``"log"``.
@@ -220,7 +225,10 @@ class D2NN(ComplexModule):
         max_phase: float = 2 * math.pi,
         phase_bits: int | None = None,
         phase_lut=None,
-        phase_quantizer="ste",
+        slm_profile=None,
+        quantizer="ste",
+        anneal_start: float | None = None,
+        anneal_end: float | None = None,
         regions=None,
         region_size=None,
         span: float = 0.6,
@@ -301,6 +309,20 @@ class D2NN(ComplexModule):
         )
         self.steps = tuple(unique.index(z) for z in distances)
 
+        if slm_profile:
+            if phase_lut is not None:
+                raise ValueError("give phase_lut or slm_profile, not both")
+            if phase_bits is None:
+                raise ValueError(
+                    f"slm_profile = {slm_profile!r} needs phase_bits (the gray-level depth "
+                    "the masks are trained for)"
+                )
+            from ..devices import resolve_profile
+            from ..functional.slm_export import resample_lut
+
+            table = resolve_profile(slm_profile, kind="slm").phase_lut(self.wavelength)
+            phase_lut = resample_lut(table, phase_bits)
+        mask_quantizer = _quantizer(quantizer, anneal_start, anneal_end, generator)
         self.masks = nn.ModuleList(
             PhaseMask(
                 grid,
@@ -308,7 +330,7 @@ class D2NN(ComplexModule):
                 max_phase=max_phase,
                 bits=phase_bits,
                 lut=phase_lut,
-                quantizer=phase_quantizer,
+                quantizer=mask_quantizer,
                 init=init,
                 generator=generator,
                 dtype=dtype,
@@ -353,21 +375,6 @@ class D2NN(ComplexModule):
             raise TypeError(f"options must be D2NNOptions, got {type(options).__name__}")
         kw = asdict(options)
         grid = Grid(kw.pop("size"), kw.pop("pitch"))
-        kw["phase_quantizer"] = _quantizer(
-            kw.pop("quantizer"), kw.pop("anneal_start"), kw.pop("anneal_end"), generator
-        )
-        profile = kw.pop("slm_profile")
-        if profile:
-            if kw["phase_bits"] is None:
-                raise ValueError(
-                    f"slm_profile = {profile!r} needs phase_bits (the gray-level depth the "
-                    "masks are trained for)"
-                )
-            from ..devices import resolve_profile
-            from ..functional.slm_export import resample_lut
-
-            table = resolve_profile(profile, kind="slm").phase_lut(kw["wavelength"])
-            kw["phase_lut"] = resample_lut(table, kw["phase_bits"])
         return cls(
             grid,
             kw.pop("wavelength"),

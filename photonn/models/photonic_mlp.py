@@ -71,6 +71,33 @@ class PhotonicMLPOptions:
         check_options(self)
 
 
+_DAC_OPTIONS = ("dac_bits", "dac_profile", "dac_output", "quantizer", "anneal_start", "anneal_end")
+
+
+def _make_dac(bits, profile, output, quantizer, start, end, generator):
+    from ..functional.quantizers import make_quantizer
+    from ..onchip.imperfections import DAC
+
+    anneal = None
+    name = quantizer if isinstance(quantizer, str) else None
+    if name is not None and (start is not None or end is not None):
+        d = {"gumbel": (1.0, 0.05), "staircase": (1.0, 100.0)}.get(name)
+        if d is not None:
+            anneal = (d[0] if start is None else start, d[1] if end is None else end)
+    q = make_quantizer(
+        quantizer,
+        period=2 * math.pi,
+        generator=generator if name == "gumbel" else None,
+        anneal=anneal,
+    )
+    if profile:
+        from ..devices import resolve_profile
+
+        prof = resolve_profile(profile, kind="mzi_platform")
+        return DAC(bits, "heater", prof.phase_range_at_vmax, q, output)
+    return DAC(bits, quantizer=q, output=output)
+
+
 class PhotonicMLP(ComplexModule):
     """Coherent photonic MLP (Shen et al., Nat. Photonics 11, 441 (2017)).
 
@@ -86,7 +113,14 @@ class PhotonicMLP(ComplexModule):
         activation: ``"abs"`` (default), ``"abs2"`` or a callable.
         layout: mesh layout (``"clements"`` or ``"reck"``).
         dac: optional :class:`~photonn.onchip.DAC` (with its ``quantizer``) driving the
-            phases of every mesh.
+            phases of every mesh; or build it from:
+        dac_bits: the DAC's bits (unset: no DAC);
+        dac_profile: an ``mzi_platform`` profile giving the heater law and the full-scale
+            phase (``phase_range_at_vmax``); default: a linear DAC over ``2 pi``;
+        dac_output: the DAC drives the output phase screens too (default True);
+        quantizer, anneal_start, anneal_end: the DAC's training-time quantiser and its
+            annealing (Gumbel temperature 1 -> 0.05, staircase steepness 1 -> 100 by
+            default); Gumbel draws its noise from ``generator``.
         generator: seeds the Haar-random initialisation of every mesh.
         dtype: complex dtype of the layers.
 
@@ -100,6 +134,12 @@ class PhotonicMLP(ComplexModule):
         layout: str = "clements",
         *,
         dac=None,
+        dac_bits: int | None = None,
+        dac_profile=None,
+        dac_output: bool = True,
+        quantizer="ste",
+        anneal_start: float | None = None,
+        anneal_end: float | None = None,
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
         device=None,
@@ -122,6 +162,17 @@ class PhotonicMLP(ComplexModule):
             for a, b in zip(sizes[:-1], sizes[1:])
         )
         self.sizes = tuple(sizes)
+        if dac_bits is not None:
+            if dac is not None:
+                raise ValueError("give dac or dac_bits, not both")
+            dac = _make_dac(
+                dac_bits, dac_profile, dac_output, quantizer, anneal_start, anneal_end, generator
+            )
+        elif dac_profile or (isinstance(quantizer, str) and quantizer != "ste"):
+            raise ValueError(
+                "dac_profile and quantizer act on a DAC: set dac_bits too (or leave them "
+                "at their defaults)"
+            )
         if dac is not None:
             for mesh in self.meshes():
                 mesh.imperfections = mesh.imperfections.replace(dac=dac)
@@ -141,49 +192,12 @@ class PhotonicMLP(ComplexModule):
         if not isinstance(options, PhotonicMLPOptions):
             raise TypeError(f"options must be PhotonicMLPOptions, got {type(options).__name__}")
         sizes = (in_features, *options.hidden, num_classes)
-        dac = None
-        if options.dac_bits is not None:
-            from ..functional.quantizers import make_quantizer
-            from ..onchip.imperfections import DAC
-
-            anneal = None
-            if options.anneal_start is not None or options.anneal_end is not None:
-                d = {"gumbel": (1.0, 0.05), "staircase": (1.0, 100.0)}.get(options.quantizer)
-                if d is not None:
-                    anneal = (
-                        d[0] if options.anneal_start is None else options.anneal_start,
-                        d[1] if options.anneal_end is None else options.anneal_end,
-                    )
-            quantizer = make_quantizer(
-                options.quantizer,
-                period=2 * math.pi,
-                generator=generator if options.quantizer == "gumbel" else None,
-                anneal=anneal,
-            )
-
-            if options.dac_profile:
-                from ..devices import resolve_profile
-
-                prof = resolve_profile(options.dac_profile, kind="mzi_platform")
-                dac = DAC(
-                    options.dac_bits,
-                    "heater",
-                    prof.phase_range_at_vmax,
-                    quantizer,
-                    options.dac_output,
-                )
-            else:
-                dac = DAC(options.dac_bits, quantizer=quantizer, output=options.dac_output)
-        elif options.dac_profile or options.quantizer != "ste":
-            raise ValueError(
-                "dac_profile and quantizer act on a DAC: set dac_bits too (or leave them "
-                "at their defaults)"
-            )
+        kw = {f: getattr(options, f) for f in _DAC_OPTIONS}
         return cls(
             sizes,
             options.activation,
             options.layout,
-            dac=dac,
+            **kw,
             generator=generator,
             dtype=dtype,
             device=device,

@@ -56,7 +56,7 @@ def test_slm_export_writes_the_levels_used_in_evaluation(tmp_path, quantizer):
         region_size=16e-6,
         phase_bits=BITS,
         phase_lut=lut,
-        phase_quantizer=quantizer,
+        quantizer=quantizer,
         init="uniform",
         generator=g,
     )
@@ -115,7 +115,7 @@ def test_quantizer_schedule_advances_with_the_trainer():
         input_size=8,
         region_size=16e-6,
         phase_bits=2,
-        phase_quantizer="gumbel",
+        quantizer="gumbel",
         generator=g,
     )
     sched = QuantizerSchedule(6)
