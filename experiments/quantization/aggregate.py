@@ -34,9 +34,12 @@ def main() -> None:
         if not path.exists():
             continue
         recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        cells = {}
-        for r in recs:
-            cells.setdefault((r["bits"], r["quantizer"]), []).append(r)
+        cells, seen = {}, set()
+        for r in recs:  # parallel runs may repeat a (bits, quantiser, seed): keep the first
+            key = (r["bits"], r["quantizer"], r["seed"])
+            if key not in seen:
+                seen.add(key)
+                cells.setdefault((r["bits"], r["quantizer"]), []).append(r)
         for (bits, q), rs in sorted(
             cells.items(), key=lambda kv: (-kv[0][0], ORDER.index(kv[0][1]))
         ):
