@@ -103,7 +103,9 @@ class PhaseMask(GridElement):
         self.quantizer_progress = 1.0
         if self.levels is not None and type(self.quantizer).__name__ == "LSQQuantizer":
             step = (self.levels[-1] - self.levels[0]) / (self.levels.numel() - 1)
-            self.quant_step = nn.Parameter(step.detach().clone())
+            # LSQ's step [rad], learnt as its logarithm: positive, and an optimiser
+            # such as Adam moves it by a fraction of itself, not by its learning rate
+            self.quant_log_step = nn.Parameter(step.detach().clone().log())
         if mode == "bounded" and isinstance(init, str) and init == "uniform":
             raw = initial_values("uniform", grid.shape, real_of(dtype), generator, 4.0) - 2.0
         else:
@@ -128,7 +130,7 @@ class PhaseMask(GridElement):
                 self._device_round,
                 training=self.training,
                 progress=self.quantizer_progress,
-                step=getattr(self, "quant_step", None),
+                step=self.quant_log_step.exp() if hasattr(self, "quant_log_step") else None,
             )
         return phi
 

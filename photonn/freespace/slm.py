@@ -74,7 +74,7 @@ class SLM(GridElement):
         quantizer: training-time quantiser over the table's phases
             (:func:`photonn.functional.quantizers.make_quantizer`): ``"ste"`` (default),
             ``"gumbel"`` (noise drawn from ``generator``), ``"staircase"``, ``"lsq"``
-            (learns ``quant_step`` [rad]) or a quantiser object.
+            (learns its step [rad] as ``quant_log_step``) or a quantiser object.
         dtype: complex dtype of the fields.
 
     Shapes:
@@ -130,7 +130,8 @@ class SLM(GridElement):
                 )
             self.register_buffer("levels", lv.to(device=device, dtype=rdt), persistent=False)
             if quantizer_name(self.quantizer) == "lsq":
-                self.quant_step = nn.Parameter((lv[-1] - lv[0]) / (lv.numel() - 1))
+                step = (lv[-1] - lv[0]) / (lv.numel() - 1)
+                self.quant_log_step = nn.Parameter(step.log())
         self.max_phase = float(table.max())
         self.fill_factor = fraction(fill_factor, "fill_factor (an area fraction)")
         if isinstance(crosstalk, torch.Tensor):
@@ -176,7 +177,7 @@ class SLM(GridElement):
             lambda p: self.lut[nearest_level(p, self.lut)],
             training=self.training,
             progress=self.quantizer_progress,
-            step=getattr(self, "quant_step", None),
+            step=self.quant_log_step.exp() if hasattr(self, "quant_log_step") else None,
         )
 
     def shown_phase(self) -> torch.Tensor:

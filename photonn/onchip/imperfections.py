@@ -46,7 +46,7 @@ class DAC:
         quantizer: the training-time quantiser of the phases onto the DAC's levels
             (:func:`~photonn.functional.quantizers.make_quantizer`): ``"ste"`` (default:
             the DAC's rounding, straight-through, identity gradient), ``"gumbel"``,
-            ``"staircase"``, ``"lsq"`` (the mesh then learns ``dac_step``) or a
+            ``"staircase"``, ``"lsq"`` (the mesh learns ``dac_log_step``, its log step) or a
             quantiser object. Annealing follows the mesh's ``quantizer_progress``
             (:class:`photonn.training.QuantizerSchedule`). In evaluation every
             quantiser gives a phase the DAC reaches exactly; :func:`bake_dac` writes
@@ -93,7 +93,9 @@ class DAC:
                 theta, phi, self.bits, law=self.law, max_phase=self.max_phase
             )
         if isinstance(self.quantizer, LSQQuantizer) and not isinstance(step, torch.Tensor):
-            raise TypeError("a DAC with quantizer='lsq' needs the mesh's learnable dac_step")
+            raise TypeError(
+                "a DAC with quantizer='lsq' needs the mesh's learnable step (dac_log_step)"
+            )
         lv = self.levels(theta.dtype).to(theta.device)
 
         def rnd(p):
@@ -149,7 +151,7 @@ def bake_dac(model) -> int:
         dac = getattr(imp, "dac", None)
         if dac is None:
             continue
-        step = getattr(mod, "dac_step", None)
+        step = mod._dac_step() if hasattr(mod, "_dac_step") else None
         theta, phi = dac.quantize_mzi(mod.theta, mod.phi, training=False, step=step)
         mod.theta.copy_(theta)
         mod.phi.copy_(phi)

@@ -241,10 +241,10 @@ class MZIMesh(ComplexModule):
         for name, t in bufs.items():
             setattr(self, name, t)
         if value.dac is not None and value.dac.quantizer_name == "lsq":
-            if getattr(self, "dac_step", None) is None:  # LSQ's learnable step [rad]
+            if getattr(self, "dac_log_step", None) is None:  # LSQ's step [rad], as a log
                 lv = value.dac.levels()
                 step = (lv[-1] - lv[0]) / (lv.numel() - 1)
-                self.dac_step = nn.Parameter(step.to(self.theta))
+                self.dac_log_step = nn.Parameter(step.log().to(self.theta))
             self.quantizer_progress = getattr(self, "quantizer_progress", 1.0)
         elif value.dac is not None:
             self.quantizer_progress = getattr(self, "quantizer_progress", 1.0)
@@ -387,7 +387,7 @@ class MZIMesh(ComplexModule):
                 phi,
                 training=self.training,
                 progress=getattr(self, "quantizer_progress", 1.0),
-                step=getattr(self, "dac_step", None),
+                step=self._dac_step(),
             )
         if self.crosstalk_index is not None:
             # heaters hold phases in [0, 2 pi): 2 theta (internal) and phi (external)
@@ -409,6 +409,11 @@ class MZIMesh(ComplexModule):
             theta, phi = theta + noise[0], phi + noise[1]
         return theta, phi
 
+    def _dac_step(self):
+        """LSQ's learnt DAC step [rad] (``exp(dac_log_step)``), or None."""
+        log_step = getattr(self, "dac_log_step", None)
+        return None if log_step is None else log_step.exp()
+
     def _entries(self, ideal: bool):
         if ideal:
             ent = mzi_entries(self.theta, self.phi)
@@ -422,7 +427,7 @@ class MZIMesh(ComplexModule):
                 out_phase,
                 training=self.training,
                 progress=getattr(self, "quantizer_progress", 1.0),
-                step=getattr(self, "dac_step", None),
+                step=self._dac_step(),
             )
         out = torch.polar(torch.ones_like(out_phase), out_phase)
         return ent, out

@@ -39,7 +39,7 @@ def test_evaluation_shows_the_table_phase_of_the_sent_gray_level(quantizer):
 def test_default_is_the_straight_through_nearest_level():
     g = torch.Generator().manual_seed(6)
     slm = SLM(Grid(8, 8e-6), lut=LUT, init="uniform", generator=g)
-    assert not hasattr(slm, "levels") and not hasattr(slm, "quant_step")
+    assert not hasattr(slm, "levels") and not hasattr(slm, "quant_log_step")
     phi = slm.quantized_phase()
     assert torch.equal(phi.detach(), slm.lut[nearest_level(slm.phase, slm.lut)])
     phi.sum().backward()

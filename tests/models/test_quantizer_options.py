@@ -68,7 +68,7 @@ def test_mlp_options_build_the_dac():
     lsq = PhotonicMLP.from_options(
         PhotonicMLPOptions(hidden=(4,), dac_bits=4, quantizer="lsq"), 6, 3
     )
-    assert all(m.dac_step.requires_grad for m in lsq.meshes())
+    assert all(m.dac_log_step.requires_grad for m in lsq.meshes())
     assert all(m.imperfections.dac.law == "linear" for m in lsq.meshes())
     with pytest.raises(ValueError, match="dac_bits"):
         PhotonicMLP.from_options(PhotonicMLPOptions(quantizer="gumbel"), 6, 3)
