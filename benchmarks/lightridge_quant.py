@@ -129,7 +129,7 @@ def lut_at(bits):
     return resample_lut(prof.phase_lut(Q.D2NN_NET["wavelength"]), bits)
 
 
-def one_run(bits, seed, data_dir, tau_end, schedule: bool) -> dict:
+def one_run(bits, seed, data_dir, tau_end, schedule: bool, lr=None) -> dict:
     from photonn import export as E
     from photonn.devices import load_profile
     from photonn.training import Trainer, evaluate
@@ -141,7 +141,8 @@ def one_run(bits, seed, data_dir, tau_end, schedule: bool) -> dict:
     lut = lut_at(bits)
     model = LRNet(ref, lut, seed)
     params = [p for n_, p in model.named_parameters() if "masks" not in n_]
-    opt = torch.optim.Adam(params, lr=cfg["lr"])
+    lr = cfg["lr"] if lr is None else lr
+    opt = torch.optim.Adam(params, lr=lr)
     steps = cfg["epochs"] * math.ceil(train[0].shape[0] / cfg["batch_size"])
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.6)
 
@@ -177,6 +178,7 @@ def one_run(bits, seed, data_dir, tau_end, schedule: bool) -> dict:
         seed=seed,
         schedule="photonn" if schedule else "as shipped (tau = 10)",
         tau_end=tau_end if schedule else 10.0,
+        lr=lr,
         val_accuracy=val_acc,
         test_accuracy_lightridge_argmax=test_acc,
         test_accuracy_roundtrip_photonn=rt,
@@ -253,16 +255,18 @@ def report() -> str:
         "photonn's export round trip. photonn: `experiments/quantization` (Gumbel, "
         "its validation-chosen settings), after the export round trip, same seed.",
         "",
-        "| bits | seed | LightRidge schedule | LightRidge (argmax levels) | LightRidge levels, "
-        "photonn round trip | photonn Gumbel, round trip |",
-        "|---|---|---|---|---|---|",
+        "| bits | seed | LightRidge schedule | Adam lr | LightRidge val (argmax levels) "
+        "| LightRidge test (argmax levels) | LightRidge levels, photonn round trip "
+        "| photonn Gumbel, round trip |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in recs:
         if r["kind"] == "accuracy":
             o = ours.get((r["bits"], r["seed"]))
             mine = f"{100 * o['test_accuracy_roundtrip']:.2f}" if o else "(not run)"
             lines.append(
-                f"| {r['bits']} | {r['seed']} | {r['schedule']} | "
+                f"| {r['bits']} | {r['seed']} | {r['schedule']} | {r.get('lr', 0.03)} | "
+                f"{100 * r['val_accuracy']:.2f} | "
                 f"{100 * r['test_accuracy_lightridge_argmax']:.2f} | "
                 f"{100 * r['test_accuracy_roundtrip_photonn']:.2f} | {mine} |"
             )
@@ -278,6 +282,8 @@ def main():
     ap.add_argument("--bits", type=int, nargs="*", default=[8, 4, 2])
     ap.add_argument("--speed-only", action="store_true")
     ap.add_argument("--report", action="store_true", help="only write the results table")
+    ap.add_argument("--lr", type=float, help="Adam learning rate (default: the experiment's)")
+    ap.add_argument("--shipped", action="store_true", help="also LightRidge's own tau = 10")
     args = ap.parse_args()
     if args.report:
         print(report())
@@ -289,7 +295,7 @@ def main():
     if path.exists():
         for line in path.read_text().splitlines():
             r = json.loads(line)
-            done.add((r.get("kind"), r.get("bits"), r.get("seed"), r.get("schedule")))
+            done.add((r.get("kind"), r.get("bits"), r.get("seed"), r.get("schedule"), r.get("lr")))
     with path.open("a") as f:
         for bits in args.bits:
             if ("speed", bits, None, None) not in done:
@@ -300,13 +306,15 @@ def main():
                 print(json.dumps(rec), flush=True)
         if args.speed_only:
             return
+        lr = Q.D2NN_TRAIN["lr"] if args.lr is None else args.lr
         plan = [(b, s, True) for s in args.seeds for b in args.bits]
-        plan += [(b, 0, False) for b in args.bits]
+        if args.shipped or args.lr is None:
+            plan += [(b, 0, False) for b in args.bits]
         for bits, seed, schedule in plan:
-            key = ("accuracy", bits, seed, "photonn" if schedule else "as shipped (tau = 10)")
-            if key in done:
+            sched = "photonn" if schedule else "as shipped (tau = 10)"
+            if ("accuracy", bits, seed, sched, lr) in done:
                 continue
-            rec = {"kind": "accuracy", **one_run(bits, seed, args.data_dir, tau_end, schedule)}
+            rec = {"kind": "accuracy", **one_run(bits, seed, args.data_dir, tau_end, schedule, lr)}
             f.write(json.dumps(rec) + "\n")
             f.flush()
             print(json.dumps(rec), flush=True)
