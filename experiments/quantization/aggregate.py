@@ -54,9 +54,9 @@ def main() -> None:
                 "quantizer": q,
                 "seeds": sorted(r["seed"] for r in rs),
                 "roundtrip_mean": round(m, 2),
-                "roundtrip_se": round(se, 2),
+                "roundtrip_se": None if math.isnan(se) else round(se, 2),
                 "model_mean": round(mm, 2),
-                "model_se": round(mse, 2),
+                "model_se": None if math.isnan(mse) else round(mse, 2),
                 "max_export_level_diff_rad": max(r["export_level_max_diff_rad"] for r in rs),
                 "anneal_end": rs[0].get("anneal_end"),
                 "noise": rs[0].get("noise"),
@@ -72,11 +72,48 @@ def main() -> None:
     for r in rows:
         lines.append(
             f"| {NAMES[r['network']]} | {r['bits']} | {r['quantizer']} | {len(r['seeds'])} | "
-            f"{r['roundtrip_mean']:.2f} ± {r['roundtrip_se']:.2f} | "
-            f"{r['model_mean']:.2f} ± {r['model_se']:.2f} | {r['max_export_level_diff_rad']:.1e} |"
+            f"{r['roundtrip_mean']:.2f}{_pm(r['roundtrip_se'])} | "
+            f"{r['model_mean']:.2f}{_pm(r['model_se'])} | {r['max_export_level_diff_rad']:.1e} |"
         )
     (RESULTS / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    print()
+    print(readme_rows(summary))
+
+
+def _pm(se) -> str:
+    return "" if se is None else f" ± {se:.2f}"
+
+
+def readme_rows(summary: dict) -> str:
+    """The rows of the README's quantisation table (bits x quantiser, round trip)."""
+    out = []
+    for part in ("d2nn", "mlp"):
+        bits = sorted({v["bits"] for v in summary.values() if v["network"] == part}, reverse=True)
+        for i, b in enumerate(bits):
+            cells = []
+            for q in ORDER:
+                v = summary.get(f"{part}/{b}/{q}")
+                if v is None:
+                    cells.append("(not run)")
+                else:
+                    n = len(v["seeds"])
+                    se = f" ± {v['roundtrip_se']:.2f}" if n > 1 else ""
+                    extra = "" if n == 3 else f" ({n} seed{'s' if n > 1 else ''})"
+                    cells.append(f"{v['roundtrip_mean']:.2f}{se}{extra}")
+            label = LABELS[part] if i == 0 else ""
+            out.append(f"| {label} | {b} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+LABELS = {
+    "d2nn": "D2NN, 3 phase layers of 40×40 neurons, MNIST (5,000 training images, 2 epochs), "
+    "on an SLM with a hypothetical non-linear look-up table "
+    "([summary](experiments/quantization/results/summary.json))",
+    "mlp": "photonic MLP 64-64-10, MNIST 8×8 (20,000 images, 3 epochs), heater-law DAC on "
+    "every MZI and output phase, no crosstalk "
+    "([summary](experiments/quantization/results/summary.json))",
+}
 
 
 if __name__ == "__main__":
