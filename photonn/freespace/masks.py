@@ -14,6 +14,7 @@ from ..functional.masks import (
     phase_transmission,
     wrap_phase,
 )
+from ..functional.quantizers import device_quantize, lut_levels, lut_round, make_quantizer
 from ..functional.slm import quantize_phase_ste, uniform_levels
 from ._element import INITS as INITS
 from ._element import GridElement, initial_values
@@ -31,13 +32,23 @@ class PhaseMask(GridElement):
     * ``"bounded"``: ``phi = max_phase * sigmoid(raw)`` in ``(0, max_phase)``.
 
     With ``bits``, the phase is quantised to ``2**bits`` levels equally spaced
-    on the circle (``2 pi g / 2**bits``) with a straight-through gradient.
+    on the circle (``2 pi g / 2**bits``) with a straight-through gradient; with
+    ``lut`` (a phase per gray level, e.g. an SLM's look-up table at the wavelength), to
+    the phases that table shows, as an export picks them (nearest on the circle).
+    ``quantizer`` chooses the training-time quantiser
+    (:func:`photonn.functional.quantizers.make_quantizer`: ``"ste"``, the default,
+    ``"gumbel"``, ``"staircase"``, ``"lsq"`` or an object); its annealing follows the
+    attribute ``quantizer_progress`` in ``[0, 1]`` (set by
+    :class:`photonn.training.QuantizerSchedule`); in evaluation the phase is exactly
+    a level of the device.
 
     Args:
         grid: :class:`photonn.Grid` of the mask.
         mode: ``"free"``, ``"wrapped"`` or ``"bounded"``.
         max_phase: phase range [rad] for ``"bounded"`` (default ``2 pi``).
         bits: optional phase quantisation (1..16 bits).
+        lut: optional ``(2**bits,)`` phase [rad] per gray level (implies quantisation).
+        quantizer: training-time quantiser (with ``bits`` or ``lut``).
         init: ``"zeros"`` (default), ``"uniform"`` (phases uniform in ``[0, 2 pi)``,
             needs ``generator``; in ``"bounded"`` mode raw values uniform in
             ``[-2, 2)``) or a real ``(ny, nx)`` tensor of raw values.
@@ -57,6 +68,8 @@ class PhaseMask(GridElement):
         mode: str = "free",
         max_phase: float = 2 * math.pi,
         bits: int | None = None,
+        lut=None,
+        quantizer="ste",
         init="zeros",
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
@@ -65,12 +78,34 @@ class PhaseMask(GridElement):
         super().__init__(grid, dtype=dtype, device=device, generator=generator)
         self.mode = one_of(mode, ("free", "wrapped", "bounded"), "mode")
         self.max_phase = positive_float(max_phase, "max_phase")
-        self.bits = bits
-        if bits is not None:
+        self.register_buffer("lut", None, persistent=False)
+        if lut is not None:
+            lut = torch.as_tensor(lut, dtype=torch.float64).detach().reshape(-1).cpu()
+            n = lut.numel()
+            if n < 2 or n & (n - 1) or (bits is not None and n != 2**bits):
+                need = "a power of two >= 2" if bits is None else f"2**bits = {2**bits}"
+                raise ValueError(f"lut must hold {need} phases, got {n} entries")
+            if not bool(torch.isfinite(lut).all()):
+                raise ValueError("lut phases must be finite")
+            bits = n.bit_length() - 1
+            self.lut = lut.to(device)
+            levels = lut_levels(lut).to(dtype=real_of(dtype), device=device)
+            self.register_buffer("levels", levels, persistent=False)
+        elif bits is not None:
             levels = uniform_levels(bits, dtype=real_of(dtype), device=device)
             self.register_buffer("levels", levels, persistent=False)
         else:
             self.levels = None
+        self.bits = bits
+        self.quantizer = make_quantizer(
+            quantizer, period=2 * math.pi, generator=generator if quantizer == "gumbel" else None
+        )
+        self.quantizer_progress = 1.0
+        if self.levels is not None and type(self.quantizer).__name__ == "LSQQuantizer":
+            step = (self.levels[-1] - self.levels[0]) / (self.levels.numel() - 1)
+            # LSQ's step [rad], learnt as its logarithm: positive, and an optimiser
+            # such as Adam moves it by a fraction of itself, not by its learning rate
+            self.quant_log_step = nn.Parameter(step.detach().clone().log())
         if mode == "bounded" and isinstance(init, str) and init == "uniform":
             raw = initial_values("uniform", grid.shape, real_of(dtype), generator, 4.0) - 2.0
         else:
@@ -86,8 +121,23 @@ class PhaseMask(GridElement):
         else:
             phi = self.raw
         if self.levels is not None:
-            phi = quantize_phase_ste(phi, self.levels)
+            if self.lut is None and type(self.quantizer).__name__ == "STEQuantizer":
+                return quantize_phase_ste(phi, self.levels)
+            phi = device_quantize(
+                phi,
+                self.levels,
+                self.quantizer,
+                self._device_round,
+                training=self.training,
+                progress=self.quantizer_progress,
+                step=self.quant_log_step.exp() if hasattr(self, "quant_log_step") else None,
+            )
         return phi
+
+    def _device_round(self, phi: torch.Tensor) -> torch.Tensor:
+        if self.lut is None:
+            return quantize_phase_ste(phi, self.levels)
+        return lut_round(phi, self.lut)
 
     def transmission(self) -> torch.Tensor:
         """Complex ``(ny, nx)`` transmission ``exp(i phase)``."""

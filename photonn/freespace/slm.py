@@ -10,6 +10,7 @@ from torch import nn
 from .._checks import fraction, positive_int, real_of
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
+from ..functional.quantizers import device_quantize, make_quantizer, quantizer_name
 from ..functional.slm import (
     _convolve,
     _fill_width,
@@ -47,7 +48,10 @@ class SLM(GridElement):
     1. the learnable target phase ``theta`` (``(py, px)``, any real value) picks
        the gray level ``g`` whose LUT phase is nearest on the circle;
        the shown phase is ``lut[g]``, with a straight-through gradient
-       (``d lut[g] / d theta := 1``);
+       (``d lut[g] / d theta := 1``); or, with another ``quantizer``, that
+       quantiser's value while training (annealed by ``quantizer_progress``, see
+       :class:`photonn.training.QuantizerSchedule`) and in evaluation exactly a
+       level ``lut[g]`` again (:meth:`gray_levels` gives its ``g``);
     2. crosstalk: the shown phases are convolved with a small kernel
        (``crosstalk=c`` gives the nearest-neighbour kernel of
        :func:`photonn.functional.slm.crosstalk_kernel`; or give a kernel tensor);
@@ -67,6 +71,10 @@ class SLM(GridElement):
         oversample: simulation samples per SLM pixel per axis (default 1).
         crosstalk: nearest-neighbour coupling in ``[0, 0.25)``, or an odd 2-D kernel.
         init: ``"zeros"``, ``"uniform"`` (needs ``generator``) or a ``(py, px)`` tensor.
+        quantizer: training-time quantiser over the table's phases
+            (:func:`photonn.functional.quantizers.make_quantizer`): ``"ste"`` (default),
+            ``"gumbel"`` (noise drawn from ``generator``), ``"staircase"``, ``"lsq"``
+            (learns its step [rad] as ``quant_log_step``) or a quantiser object.
         dtype: complex dtype of the fields.
 
     Shapes:
@@ -84,11 +92,18 @@ class SLM(GridElement):
         oversample: int = 1,
         crosstalk=0.0,
         init="zeros",
+        quantizer="ste",
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
         device=None,
     ):
         super().__init__(grid, dtype=dtype, device=device, generator=generator)
+        self.quantizer = make_quantizer(
+            quantizer,
+            period=2 * math.pi,
+            generator=generator if isinstance(quantizer, str) and quantizer == "gumbel" else None,
+        )
+        self.quantizer_progress = 1.0
         rdt = real_of(dtype)
         self.oversample = positive_int(oversample, "oversample")
         s = self.oversample
@@ -106,6 +121,17 @@ class SLM(GridElement):
             table = _lut_tensor(lut, bits)
         self.bits = int(round(math.log2(table.numel())))
         self.register_buffer("lut", table.to(device=device, dtype=rdt), persistent=False)
+        if quantizer_name(self.quantizer) != "ste":
+            lv = torch.sort(torch.remainder(table, 2 * math.pi)).values
+            if not bool((lv[1:] > lv[:-1]).all()):
+                raise ValueError(
+                    "the look-up table shows some phase twice (modulo 2 pi); a quantiser "
+                    "other than 'ste' needs distinct levels: drop the repeated gray levels"
+                )
+            self.register_buffer("levels", lv.to(device=device, dtype=rdt), persistent=False)
+            if quantizer_name(self.quantizer) == "lsq":
+                step = (lv[-1] - lv[0]) / (lv.numel() - 1)
+                self.quant_log_step = nn.Parameter(step.log())
         self.max_phase = float(table.max())
         self.fill_factor = fraction(fill_factor, "fill_factor (an area fraction)")
         if isinstance(crosstalk, torch.Tensor):
@@ -128,12 +154,35 @@ class SLM(GridElement):
 
     # -- device state ------------------------------------------------------
     def gray_levels(self) -> torch.Tensor:
-        """Gray level shown on each pixel, int64 ``(py, px)`` (what a controller would send)."""
-        return nearest_level(self.phase, self.lut)
+        """Gray level shown on each pixel, int64 ``(py, px)`` (what a controller would send):
+        in evaluation, ``lut[gray_levels()]`` is :meth:`quantized_phase` exactly."""
+        if quantizer_name(self.quantizer) == "ste":
+            return nearest_level(self.phase, self.lut)
+        with torch.no_grad():
+            training, self.training = self.training, False
+            try:
+                phi = self.quantized_phase()
+            finally:
+                self.training = training
+        return nearest_level(phi, self.lut)
+
+    def quantized_phase(self) -> torch.Tensor:
+        """Phase [rad] after quantisation, before crosstalk, real ``(py, px)``."""
+        if quantizer_name(self.quantizer) == "ste":
+            return quantize_phase_ste(self.phase, self.lut)
+        return device_quantize(
+            self.phase,
+            self.levels,
+            self.quantizer,
+            lambda p: self.lut[nearest_level(p, self.lut)],
+            training=self.training,
+            progress=self.quantizer_progress,
+            step=self.quant_log_step.exp() if hasattr(self, "quant_log_step") else None,
+        )
 
     def shown_phase(self) -> torch.Tensor:
-        """Phase [rad] after quantisation (STE) and crosstalk, real ``(py, px)``."""
-        phi = quantize_phase_ste(self.phase, self.lut)
+        """Phase [rad] after quantisation and crosstalk, real ``(py, px)``."""
+        phi = self.quantized_phase()
         if self.has_crosstalk:
             phi = _convolve(phi, self.kernel)  # checked at construction
         return phi

@@ -31,6 +31,7 @@ from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
 from ..functional.detection import intensity
+from ..functional.quantizers import QUANTIZERS
 from ..grid import Grid
 from ..reuse.recomputation import recompute as _recompute
 
@@ -76,6 +77,27 @@ class D2NNOptions:
     phase_bits: int | None = option(
         None, "quantise the phase masks to 2^phase_bits levels (unset: continuous)", ge=1
     )
+    quantizer: str = option(
+        "ste",
+        "training-time quantiser of the phase masks (with phase_bits; annealed by "
+        "photonn.training.QuantizerSchedule)",
+        choices=QUANTIZERS,
+    )
+    anneal_start: float | None = option(
+        None,
+        "Gumbel temperature / staircase steepness at the start of training (unset: 1 / 1)",
+        gt=0,
+    )
+    anneal_end: float | None = option(
+        None,
+        "Gumbel temperature / staircase steepness at the end of training (unset: 0.05 / 100)",
+        gt=0,
+    )
+    slm_profile: str = option(
+        "",
+        "SLM device profile whose look-up table (at the wavelength, resampled to "
+        "phase_bits) gives the phase levels; empty: 2^phase_bits evenly spaced levels",
+    )
     init: str = option("zeros", "initial phases", choices=("zeros", "uniform"))
     recompute: int = option(
         0,
@@ -86,6 +108,21 @@ class D2NNOptions:
     def __post_init__(self):
         check_options(self)
         fits_in(self.input_size, self.size, "input_size", "size")
+
+
+def _quantizer(name, start, end, generator):
+    """The phase masks' quantiser (a name, or an object when annealing end points are
+    set); Gumbel draws its noise from ``generator``."""
+    from ..functional.quantizers import make_quantizer
+
+    if not isinstance(name, str) or (start is None and end is None):
+        return name
+    defaults = {"gumbel": (1.0, 0.05), "staircase": (1.0, 100.0)}.get(name)
+    if defaults is None:
+        return name
+    a = defaults[0] if start is None else start
+    b = defaults[1] if end is None else end
+    return make_quantizer(name, period=2 * math.pi, generator=generator, anneal=(a, b))
 
 
 class D2NN(ComplexModule):
@@ -132,6 +169,16 @@ class D2NN(ComplexModule):
             spectrum, adequately sampled for the THz set-up) and padding (default 2).
         phase_mode, max_phase, phase_bits: per :class:`~photonn.freespace.PhaseMask`
             (``phase_bits`` quantises every layer with a straight-through gradient).
+        phase_lut: optional ``(2**phase_bits,)`` phase [rad] per gray level of the SLM
+            that will show the masks (e.g. ``photonn.export.slm_lut(profile, wavelength,
+            bits)``): the masks are quantised to the phases it shows.
+        slm_profile: or the SLM device profile (name, path or profile) whose look-up
+            table, at ``wavelength`` and resampled to ``phase_bits``, gives ``phase_lut``.
+        quantizer: training-time quantiser of the masks (``"ste"``, ``"gumbel"``,
+            ``"staircase"``, ``"lsq"`` or an object, see :class:`~photonn.freespace.PhaseMask`);
+            Gumbel draws its noise from ``generator``.
+        anneal_start, anneal_end: the Gumbel temperature or staircase steepness at the
+            start and end of training (default 1 -> 0.05, 1 -> 100).
         regions, region_size, span, differential: per
             :class:`~photonn.freespace.RegionDetector`.
         readout: ``"normalized"`` or ``"log"``.
@@ -176,6 +223,11 @@ class D2NN(ComplexModule):
         phase_mode: str = "free",
         max_phase: float = 2 * math.pi,
         phase_bits: int | None = None,
+        phase_lut=None,
+        slm_profile=None,
+        quantizer="ste",
+        anneal_start: float | None = None,
+        anneal_end: float | None = None,
         regions=None,
         region_size=None,
         span: float = 0.6,
@@ -251,12 +303,28 @@ class D2NN(ComplexModule):
         )
         self.steps = tuple(unique.index(z) for z in distances)
 
+        if slm_profile:
+            if phase_lut is not None:
+                raise ValueError("give phase_lut or slm_profile, not both")
+            if phase_bits is None:
+                raise ValueError(
+                    f"slm_profile = {slm_profile!r} needs phase_bits (the gray-level depth "
+                    "the masks are trained for)"
+                )
+            from ..devices import resolve_profile
+            from ..functional.slm_export import resample_lut
+
+            table = resolve_profile(slm_profile, kind="slm").phase_lut(self.wavelength)
+            phase_lut = resample_lut(table, phase_bits)
+        mask_quantizer = _quantizer(quantizer, anneal_start, anneal_end, generator)
         self.masks = nn.ModuleList(
             PhaseMask(
                 grid,
                 mode=phase_mode,
                 max_phase=max_phase,
                 bits=phase_bits,
+                lut=phase_lut,
+                quantizer=mask_quantizer,
                 init=init,
                 generator=generator,
                 dtype=dtype,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from torch import nn
 from .._checks import complex_dtype, one_of, positive_int
 from .._module import ComplexModule
 from .._spec import check_options, option
+from ..functional.quantizers import QUANTIZERS
 from ..onchip.detection import coherent_detection
 from ..onchip.svd import SVDLinear
 
@@ -40,9 +42,60 @@ class PhotonicMLPOptions:
         "abs", "opto-electronic nonlinearity between layers", choices=tuple(ACTIVATIONS)
     )
     layout: str = option("clements", "MZI mesh layout", choices=LAYOUTS)
+    dac_bits: int | None = option(
+        None, "quantise every mesh phase with a DAC of dac_bits bits (unset: continuous)", ge=1
+    )
+    dac_profile: str = option(
+        "",
+        "mzi_platform device profile whose heater law and full-scale phase the DAC follows "
+        "(empty: a linear DAC over 2 pi)",
+    )
+    dac_output: bool = option(True, "the DAC drives the meshes' output phase screens too")
+    anneal_start: float | None = option(
+        None,
+        "Gumbel temperature / staircase steepness at the start of training (unset: 1 / 1)",
+        gt=0,
+    )
+    anneal_end: float | None = option(
+        None,
+        "Gumbel temperature / staircase steepness at the end of training (unset: 0.05 / 100)",
+        gt=0,
+    )
+    quantizer: str = option(
+        "ste",
+        "training-time quantiser of the DAC (annealed by photonn.training.QuantizerSchedule)",
+        choices=QUANTIZERS,
+    )
 
     def __post_init__(self):
         check_options(self)
+
+
+_DAC_OPTIONS = ("dac_bits", "dac_profile", "dac_output", "quantizer", "anneal_start", "anneal_end")
+
+
+def _make_dac(bits, profile, output, quantizer, start, end, generator):
+    from ..functional.quantizers import make_quantizer
+    from ..onchip.imperfections import DAC
+
+    anneal = None
+    name = quantizer if isinstance(quantizer, str) else None
+    if name is not None and (start is not None or end is not None):
+        d = {"gumbel": (1.0, 0.05), "staircase": (1.0, 100.0)}.get(name)
+        if d is not None:
+            anneal = (d[0] if start is None else start, d[1] if end is None else end)
+    q = make_quantizer(
+        quantizer,
+        period=2 * math.pi,
+        generator=generator if name == "gumbel" else None,
+        anneal=anneal,
+    )
+    if profile:
+        from ..devices import resolve_profile
+
+        prof = resolve_profile(profile, kind="mzi_platform")
+        return DAC(bits, "heater", prof.phase_range_at_vmax, q, output)
+    return DAC(bits, quantizer=q, output=output)
 
 
 class PhotonicMLP(ComplexModule):
@@ -59,6 +112,15 @@ class PhotonicMLP(ComplexModule):
         sizes: mode counts ``(in, hidden..., out)``, at least two entries.
         activation: ``"abs"`` (default), ``"abs2"`` or a callable.
         layout: mesh layout (``"clements"`` or ``"reck"``).
+        dac: optional :class:`~photonn.onchip.DAC` (with its ``quantizer``) driving the
+            phases of every mesh; or build it from:
+        dac_bits: the DAC's bits (unset: no DAC);
+        dac_profile: an ``mzi_platform`` profile giving the heater law and the full-scale
+            phase (``phase_range_at_vmax``); default: a linear DAC over ``2 pi``;
+        dac_output: the DAC drives the output phase screens too (default True);
+        quantizer, anneal_start, anneal_end: the DAC's training-time quantiser and its
+            annealing (Gumbel temperature 1 -> 0.05, staircase steepness 1 -> 100 by
+            default); Gumbel draws its noise from ``generator``.
         generator: seeds the Haar-random initialisation of every mesh.
         dtype: complex dtype of the layers.
 
@@ -71,6 +133,13 @@ class PhotonicMLP(ComplexModule):
         activation: str | Callable = "abs",
         layout: str = "clements",
         *,
+        dac=None,
+        dac_bits: int | None = None,
+        dac_profile=None,
+        dac_output: bool = True,
+        quantizer="ste",
+        anneal_start: float | None = None,
+        anneal_end: float | None = None,
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
         device=None,
@@ -93,6 +162,20 @@ class PhotonicMLP(ComplexModule):
             for a, b in zip(sizes[:-1], sizes[1:])
         )
         self.sizes = tuple(sizes)
+        if dac_bits is not None:
+            if dac is not None:
+                raise ValueError("give dac or dac_bits, not both")
+            dac = _make_dac(
+                dac_bits, dac_profile, dac_output, quantizer, anneal_start, anneal_end, generator
+            )
+        elif dac_profile or (isinstance(quantizer, str) and quantizer != "ste"):
+            raise ValueError(
+                "dac_profile and quantizer act on a DAC: set dac_bits too (or leave them "
+                "at their defaults)"
+            )
+        if dac is not None:
+            for mesh in self.meshes():
+                mesh.imperfections = mesh.imperfections.replace(dac=dac)
 
     @classmethod
     def from_options(
@@ -109,10 +192,12 @@ class PhotonicMLP(ComplexModule):
         if not isinstance(options, PhotonicMLPOptions):
             raise TypeError(f"options must be PhotonicMLPOptions, got {type(options).__name__}")
         sizes = (in_features, *options.hidden, num_classes)
+        kw = {f: getattr(options, f) for f in _DAC_OPTIONS}
         return cls(
             sizes,
             options.activation,
             options.layout,
+            **kw,
             generator=generator,
             dtype=dtype,
             device=device,

@@ -25,6 +25,7 @@ from .energy import ENERGY_TERMS as ENERGY_TERMS
 from .energy import energy_per_inference as energy_per_inference
 from .imperfections import DAC as DAC
 from .imperfections import MeshImperfections as MeshImperfections
+from .imperfections import bake_dac as bake_dac
 from .mesh import MZIMesh as MZIMesh
 from .microring import MicroringWeightBank as MicroringWeightBank
 from .microring import ring_add_drop as ring_add_drop

@@ -18,8 +18,16 @@ import math
 import torch
 
 from .._checks import finite_float, one_of, positive_float, positive_int
+from ..functional.mzi_errors import dac_quantize_phase, quantize_mzi_phases
+from ..functional.quantizers import (
+    LSQQuantizer,
+    STEQuantizer,
+    device_quantize,
+    make_quantizer,
+    quantizer_name,
+)
 
-__all__ = ["DAC", "MeshImperfections"]
+__all__ = ["DAC", "MeshImperfections", "bake_dac"]
 
 DAC_LAWS = ("linear", "heater")
 
@@ -35,18 +43,123 @@ class DAC:
             :func:`~photonn.functional.mzi_errors.dac_quantize_phase`.
         max_phase: the phase at full scale [rad] (for ``"linear"``: the phase range).
 
-    Programmed phases pass through the quantiser straight-through (training sees the
-    identity gradient).
+        quantizer: the training-time quantiser of the phases onto the DAC's levels
+            (:func:`~photonn.functional.quantizers.make_quantizer`): ``"ste"`` (default:
+            the DAC's rounding, straight-through, identity gradient), ``"gumbel"``,
+            ``"staircase"``, ``"lsq"`` (the mesh learns ``dac_log_step``, its log step) or a
+            quantiser object. Annealing follows the mesh's ``quantizer_progress``
+            (:class:`photonn.training.QuantizerSchedule`). In evaluation every
+            quantiser gives a phase the DAC reaches exactly; :func:`bake_dac` writes
+            those phases into the parameters, so that an export writes exactly them.
+        output: also quantise the mesh's output phase screen (its heaters share the
+            DAC; default False, the screen stays continuous in training).
     """
 
     bits: int
     law: str = "linear"
     max_phase: float = 2 * math.pi
+    quantizer: object = "ste"
+    output: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "bits", positive_int(self.bits, "DAC bits"))
         one_of(self.law, DAC_LAWS, "DAC law")
         object.__setattr__(self, "max_phase", positive_float(self.max_phase, "DAC max_phase"))
+        object.__setattr__(self, "quantizer", make_quantizer(self.quantizer, period=2 * math.pi))
+
+    @property
+    def quantizer_name(self) -> str:
+        """``"ste"``, ``"gumbel"``, ``"staircase"``, ``"lsq"`` (or the class name)."""
+        return quantizer_name(self.quantizer)
+
+    def levels(self, dtype=torch.float64) -> torch.Tensor:
+        """The heater phases [rad] the DAC reaches in ``[0, 2 pi)``, sorted: ``k 2 pi /
+        2^bits`` (linear), ``max_phase (k / (2^bits - 1))^2`` below ``2 pi`` (heater)."""
+        n = 2**self.bits
+        k = torch.arange(n, dtype=torch.float64)
+        if self.law == "linear":
+            lv = k * (2 * math.pi / n)
+        else:
+            lv = self.max_phase * (k / (n - 1)) ** 2
+            lv = lv[lv < 2 * math.pi * (1 - 1e-12)]
+        return lv.to(dtype)
+
+    def quantize_mzi(self, theta, phi, *, training: bool, progress: float = 1.0, step=None):
+        """``(theta, phi)`` as the heaters show them (internal heater ``2 theta``, external
+        ``phi``, each in ``[0, 2 pi)``), through this DAC's quantiser; the quantisation
+        change is added to the unwrapped phases so that ``theta`` keeps its branch."""
+        if isinstance(self.quantizer, STEQuantizer):
+            return quantize_mzi_phases(
+                theta, phi, self.bits, law=self.law, max_phase=self.max_phase
+            )
+        if isinstance(self.quantizer, LSQQuantizer) and not isinstance(step, torch.Tensor):
+            raise TypeError(
+                "a DAC with quantizer='lsq' needs the mesh's learnable step (dac_log_step)"
+            )
+        lv = self.levels(theta.dtype).to(theta.device)
+
+        def rnd(p):
+            return dac_quantize_phase(p, self.bits, law=self.law, max_phase=self.max_phase)
+
+        def q(p):
+            return device_quantize(
+                p, lv, self.quantizer, rnd, training=training, progress=progress, step=step
+            )
+
+        t2 = torch.remainder(2 * theta, 2 * math.pi)
+        p = torch.remainder(phi, 2 * math.pi)
+        # the change wrapped into [-pi, pi): a level reached across 2 pi (in float32,
+        # remainder can return 2 pi itself) must not move theta by pi (the block's sign)
+        return theta + _wrap(q(t2) - t2) / 2, phi + _wrap(q(p) - p)
+
+    def quantize_phase(self, phase, *, training: bool, progress: float = 1.0, step=None):
+        """A single heater's phase (e.g. the output screen) through the DAC's quantiser,
+        the change added to the unwrapped phase."""
+        p = torch.remainder(phase, 2 * math.pi)
+        if isinstance(self.quantizer, STEQuantizer):
+            q = dac_quantize_phase(p, self.bits, law=self.law, max_phase=self.max_phase)
+            return phase + (q - p).detach()
+        lv = self.levels(phase.dtype).to(phase.device)
+
+        def rnd(v):
+            return dac_quantize_phase(v, self.bits, law=self.law, max_phase=self.max_phase)
+
+        q = device_quantize(
+            p, lv, self.quantizer, rnd, training=training, progress=progress, step=step
+        )
+        return phase + _wrap(q - p)
+
+
+def _wrap(d: torch.Tensor) -> torch.Tensor:
+    """``d`` wrapped into ``[-pi, pi)``, differentiable (the shift is constant)."""
+    return d - (2 * math.pi) * torch.floor((d.detach() + math.pi) / (2 * math.pi))
+
+
+@torch.no_grad()
+def bake_dac(model) -> int:
+    """Write the phases every DAC-driven mesh of ``model`` shows in evaluation into its
+    parameters (``theta``, ``phi`` and, with ``DAC.output``, ``output_phase``), and remove
+    the DAC (``imperfections.replace(dac=None)``: the phases are now its levels, and the
+    baked model computes what the trained one did in evaluation): the exact levels the
+    trained quantiser chose (LSQ: the levels of its learnt codes), which an export
+    (:mod:`photonn.export`) at the DAC's bits then writes as they are. Returns the
+    number of meshes baked.
+    """
+    n = 0
+    for mod in model.modules():
+        imp = getattr(mod, "_imperfections", None)
+        dac = getattr(imp, "dac", None)
+        if dac is None:
+            continue
+        step = mod._dac_step() if hasattr(mod, "_dac_step") else None
+        theta, phi = dac.quantize_mzi(mod.theta, mod.phi, training=False, step=step)
+        mod.theta.copy_(theta)
+        mod.phi.copy_(phi)
+        if dac.output:
+            mod.output_phase.copy_(dac.quantize_phase(mod.output_phase, training=False, step=step))
+        mod.imperfections = imp.replace(dac=None)
+        n += 1
+    return n
 
 
 def _static(value, name: str, *, non_negative: bool = False):

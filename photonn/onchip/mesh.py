@@ -22,7 +22,7 @@ from .._checks import (
 from .._module import ComplexModule
 from ..devices import resolve_profile
 from ..functional.mzi import mzi_entries
-from ..functional.mzi_errors import crosstalk_pairs, quantize_mzi_phases
+from ..functional.mzi_errors import crosstalk_pairs
 from ..functional.mzi_mesh import (
     MeshLayout,
     mesh_apply,
@@ -251,6 +251,14 @@ class MZIMesh(ComplexModule):
         bufs["crosstalk_index"], bufs["crosstalk_value"] = index, values
         for name, t in bufs.items():
             setattr(self, name, t)
+        if value.dac is not None and value.dac.quantizer_name == "lsq":
+            if getattr(self, "dac_log_step", None) is None:  # LSQ's step [rad], as a log
+                lv = value.dac.levels()
+                step = (lv[-1] - lv[0]) / (lv.numel() - 1)
+                self.dac_log_step = nn.Parameter(step.log().to(self.theta))
+            self.quantizer_progress = getattr(self, "quantizer_progress", 1.0)
+        elif value.dac is not None:
+            self.quantizer_progress = getattr(self, "quantizer_progress", 1.0)
         self._imperfections = value
 
     def _crosstalk_entries(self, crosstalk):
@@ -383,9 +391,14 @@ class MZIMesh(ComplexModule):
         """``(theta, phi)`` as the MZIs see them: DAC, then crosstalk, then phase errors,
         then (fresh at each call) phase noise."""
         theta, phi = self.theta, self.phi
-        if self.dac_bits is not None:
-            theta, phi = quantize_mzi_phases(
-                theta, phi, self.dac_bits, law=self.dac_law, max_phase=self.dac_max_phase
+        dac = self._imperfections.dac
+        if dac is not None:
+            theta, phi = dac.quantize_mzi(
+                theta,
+                phi,
+                training=self.training,
+                progress=getattr(self, "quantizer_progress", 1.0),
+                step=self._dac_step(),
             )
         if self.crosstalk_index is not None:
             # heaters hold phases in [0, 2 pi): 2 theta (internal) and phi (external)
@@ -407,13 +420,27 @@ class MZIMesh(ComplexModule):
             theta, phi = theta + noise[0], phi + noise[1]
         return theta, phi
 
+    def _dac_step(self):
+        """LSQ's learnt DAC step [rad] (``exp(dac_log_step)``), or None."""
+        log_step = getattr(self, "dac_log_step", None)
+        return None if log_step is None else log_step.exp()
+
     def _entries(self, ideal: bool):
         if ideal:
             ent = mzi_entries(self.theta, self.phi)
         else:
             theta, phi = self.effective_phases()
             ent = mzi_entries(theta, phi, self.coupler_error, self.arm_loss_db)
-        out = torch.polar(torch.ones_like(self.output_phase), self.output_phase)
+        out_phase = self.output_phase
+        dac = self._imperfections.dac
+        if not ideal and dac is not None and dac.output:
+            out_phase = dac.quantize_phase(
+                out_phase,
+                training=self.training,
+                progress=getattr(self, "quantizer_progress", 1.0),
+                step=self._dac_step(),
+            )
+        out = torch.polar(torch.ones_like(out_phase), out_phase)
         return ent, out
 
     def matrix(self, *, ideal: bool = False) -> torch.Tensor:

@@ -17,6 +17,7 @@ Example:
 
 from .callbacks import Callback as Callback
 from .callbacks import LRDecay as LRDecay
+from .callbacks import QuantizerSchedule as QuantizerSchedule
 from .callbacks import StopTraining as StopTraining
 from .callbacks import TimeLimit as TimeLimit
 from .checkpoint import load_checkpoint as load_checkpoint

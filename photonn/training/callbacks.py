@@ -88,3 +88,36 @@ class LRDecay(Callback):
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         for g in self.optimizer.param_groups:
             g["lr"] *= self.gamma
+
+
+class QuantizerSchedule(Callback):
+    """Advance the annealing of every training-time quantiser in the model.
+
+    Sets ``quantizer_progress = min(step / total_steps, 1)`` on every submodule that
+    has that attribute (phase masks, SLMs and DAC-driven meshes with a quantiser,
+    see :func:`photonn.functional.quantizers.make_quantizer`) at the start of
+    training and after every optimisation step: the Gumbel temperature falls and the
+    staircase steepness rises geometrically from their start to their end values
+    over ``total_steps`` steps (e.g. ``epochs * batches_per_epoch``). A resumed run
+    continues where it stopped (the trainer's step count).
+    """
+
+    def __init__(self, total_steps: int):
+        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+            raise ValueError(f"total_steps must be an int >= 1, got {total_steps!r}")
+        self.total_steps = total_steps
+        self.progress = 0.0
+
+    def set(self, model, step: int) -> float:
+        """Set the progress of ``model``'s quantisers for ``step``; returns it."""
+        self.progress = min(max(step, 0) / self.total_steps, 1.0)
+        for m in model.modules():
+            if hasattr(m, "quantizer_progress"):
+                m.quantizer_progress = self.progress
+        return self.progress
+
+    def on_fit_start(self, trainer) -> None:
+        self.set(trainer.model, trainer.step)
+
+    def on_batch_end(self, step, model, metrics):
+        self.set(model, step)
