@@ -96,6 +96,7 @@ COMPLEX = {
     "ThinLens": lambda **kw: pn.freespace.ThinLens(_grid(), 633e-9, 0.1, diameter=40e-6, **kw),
     "MZIMesh": lambda **kw: pn.onchip.MZIMesh(4, **kw),
     "FFTMesh": lambda **kw: pn.onchip.FFTMesh(4, **kw),
+    "PermutingMesh": lambda **kw: pn.onchip.PermutingMesh(4, **kw),
     "EncodedMesh": lambda **kw: pn.onchip.EncodedMesh(
         4,
         in_features=6,
