@@ -65,7 +65,11 @@ def quantize_mzi_phases(theta, phi, bits: int, *, law: str = "linear", max_phase
     branch. Gradients pass through unchanged (straight-through estimator).
     """
     t2 = torch.remainder(2 * theta, TWO_PI)
-    dt = (dac_quantize_phase(t2, bits, law=law, max_phase=max_phase) - t2) / 2
+    # the change of 2 theta, wrapped into [-pi, pi): float32 ``remainder`` can return 2 pi
+    # itself for a small negative 2 theta, whose level is 0, and an unwrapped change of
+    # -2 pi would move theta by -pi (the MZI's sign flips)
+    d2 = dac_quantize_phase(t2, bits, law=law, max_phase=max_phase) - t2
+    dt = (torch.remainder(d2 + math.pi, TWO_PI) - math.pi) / 2
     p = torch.remainder(phi, TWO_PI)
     dp = dac_quantize_phase(p, bits, law=law, max_phase=max_phase) - p
     return theta + dt.detach(), phi + dp.detach()

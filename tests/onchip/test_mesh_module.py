@@ -185,6 +185,18 @@ def test_dac_quantisation_linear_and_heater():
     torch.testing.assert_close(th.grad, torch.ones(3, dtype=F64))
 
 
+@pytest.mark.parametrize("law", ["linear", "heater"])
+def test_quantised_theta_keeps_its_branch_at_the_wrap_in_float32(law):
+    # float32 remainder(2 theta, 2 pi) returns 2 pi itself for 2 theta = -2e-7; its level is
+    # 0, and the change must be the wrapped one (theta moves by ~1e-7, not by -pi, which
+    # would flip the sign of the MZI)
+    th = torch.tensor([-1e-7, -3e-8, 1e-7, math.pi - 1e-7], dtype=torch.float32)
+    tq, _ = quantize_mzi_phases(th, torch.zeros(4), 6, law=law, max_phase=2.5 * math.pi)
+    # a level is at most half the largest code step away in 2 theta (heater law: the step
+    # below 2 pi is 2.5 pi (1 - (62/63)^2) < 0.25 rad), so theta moves less than 0.07 rad
+    assert (tq - th).abs().max() < 0.07
+
+
 def test_dac_in_mesh_limits_fidelity():
     gen = torch.Generator().manual_seed(6)
     U = haar_unitary(8, gen)
