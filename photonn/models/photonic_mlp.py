@@ -13,6 +13,8 @@ from .._module import ComplexModule
 from .._spec import check_options, option
 from ..onchip.detection import coherent_detection
 from ..onchip.svd import SVDLinear
+from ..reuse.layers import generator_holders
+from ..reuse.recomputation import recompute as _recompute
 
 __all__ = ["PhotonicMLP", "PhotonicMLPOptions"]
 
@@ -60,6 +62,12 @@ class PhotonicMLP(ComplexModule):
         activation: ``"abs"`` (default), ``"abs2"`` or a callable.
         layout: mesh layout (``"clements"`` or ``"reck"``).
         generator: seeds the Haar-random initialisation of every mesh.
+        recompute: ``k``: keep the field entering every ``k``-th layer and recompute the
+            other layers (and the nonlinearities between them) in the backward pass
+            (``0``, the default, stores everything): memory of ``L / k + k`` layers'
+            intermediates instead of ``L``, for about one more forward. Not with layers
+            that draw their own random numbers (mesh phase noise): the recomputed pass
+            would see other noise.
         dtype: complex dtype of the layers.
 
     Shapes: real (amplitude-encoded) or complex ``(..., in)`` -> real ``(..., out)``.
@@ -72,10 +80,22 @@ class PhotonicMLP(ComplexModule):
         layout: str = "clements",
         *,
         generator: torch.Generator | None = None,
+        recompute: int = 0,
         dtype=torch.complex64,
         device=None,
     ):
         super().__init__()
+        if isinstance(recompute, bool) or not isinstance(recompute, int):
+            raise TypeError(
+                f"recompute must be an int (layers per recomputed segment, 0: store all), "
+                f"got {type(recompute).__name__} {recompute!r}"
+            )
+        if recompute < 0:
+            raise ValueError(
+                f"recompute must be >= 0 (layers per recomputed segment, 0: store all), "
+                f"got {recompute}"
+            )
+        self.recompute = recompute
         sizes = [positive_int(s, "sizes[i]") for s in sizes]
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least (in, out), got {sizes}")
@@ -126,11 +146,34 @@ class PhotonicMLP(ComplexModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = x if x.is_complex() else x.to(self.dtype)
-        for i, layer in enumerate(self.layers):
-            z = layer(z)
-            if i < len(self.layers) - 1:
-                z = self.activation(z).to(self.dtype)
+        n, k = len(self.layers), self.recompute
+        if k and torch.is_grad_enabled():
+            holders = [h for m in self.layers for h in generator_holders(m)]
+            if holders:
+                raise ValueError(
+                    f"recompute={k} runs layers again in backward, but they draw their own "
+                    f"random numbers ({', '.join(holders)}): the recomputed pass would see "
+                    "other noise. Use recompute=0 or switch their noise off"
+                )
+            params = [p for p in self.parameters() if p.requires_grad]
+            for start in range(0, n, k):
+                stop = min(n, start + k)
+                if stop == n:  # backward needs the last segment first: keep its graph
+                    z = self._layers(z, start, stop)
+                    break
+                z = _recompute(lambda v, a=start, b=stop: self._layers(v, a, b), [z], params)
+        else:
+            z = self._layers(z, 0, n)
         return coherent_detection(z)
 
+    def _layers(self, z: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """The field after layers ``start .. stop - 1`` (each followed by the nonlinearity,
+        except the last layer of the network)."""
+        for i in range(start, stop):
+            z = self.layers[i](z)
+            if i < len(self.layers) - 1:
+                z = self.activation(z).to(self.dtype)
+        return z
+
     def extra_repr(self) -> str:
-        return f"sizes={self.sizes}"
+        return f"sizes={self.sizes}" + (f", recompute={self.recompute}" if self.recompute else "")
