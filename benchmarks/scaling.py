@@ -235,6 +235,7 @@ def propagation_plot(rows, threads, path) -> None:
                 ax.loglog(ns, [r[f"{impl}_s"] for r in sel], style, label=f"{impl}, {th} thread(s)")
         ax.set_title(f"propagation {mode}")
         ax.set_xlabel("N (field of N x N samples)")
+        _ticks(ax, [r["n"] for r in rows])
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("time [s]")
     axes[0].legend(fontsize=8)
@@ -379,9 +380,13 @@ def d2nn_plot(rows, path) -> None:
     ):
         sel = [r for r in rows if r["sweep"] == sweep]
         xs = [r[key] for r in sel]
-        ax.loglog(xs, [r["step_s"] for r in sel], "o-", color="C0", label="step time [s]")
+        # the process's CPU time when measured (one thread: the less disturbed by load)
+        cpu = all(r["cpu_s"] for r in sel)
+        ts = [r["cpu_s"] if cpu else r["step_s"] for r in sel]
+        ax.loglog(xs, ts, "o-", color="C0")
         ax.set_xlabel(label)
-        ax.set_ylabel("step time [s]", color="C0")
+        ax.set_ylabel(f"step time [s, {'CPU' if cpu else 'wall'}]", color="C0")
+        _ticks(ax, xs)
         ax.grid(True, which="both", alpha=0.3)
         if all(r["peak_mib"] for r in sel):
             ax2 = ax.twinx()
@@ -480,6 +485,7 @@ def mesh_plot(rows, path) -> None:
     for k, style in (("dense", "k--"), ("clements", "o-"), ("reck", "s-"), ("fftmesh", "^-")):
         ax.loglog(ns, [r[k] for r in rows], style, label=k)
     ax.set_xlabel("modes N")
+    _ticks(ax, ns)
     ax.set_ylabel("forward + backward [s]")
     ax.set_title(f"meshes vs dense matmul, batch {MESH_BATCH}")
     ax.grid(True, which="both", alpha=0.3)
@@ -550,6 +556,7 @@ def multivariate_plot(rows, path) -> None:
         sel = [r for r in rows if r["sweep"] == sweep]
         ax.loglog([r[key] for r in sel], [r["step_s"] for r in sel], "o-")
         ax.set_xlabel(key)
+        _ticks(ax, [r[key] for r in sel])
         ax.set_title(f"multivariate PNN step vs {key}")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("step time [s]")
@@ -557,6 +564,16 @@ def multivariate_plot(rows, path) -> None:
 
 
 # -- plumbing ----------------------------------------------------------------------------
+def _ticks(ax, xs) -> None:
+    """The measured x values as plain tick labels (no crowded minor labels)."""
+    from matplotlib.ticker import NullFormatter
+
+    xs = sorted(set(xs))
+    ax.set_xticks(xs)
+    ax.set_xticklabels([str(x) for x in xs])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _pyplot():
     import matplotlib
 
@@ -595,6 +612,11 @@ def main(argv=None) -> int:
         help="D2NN in this process, no fresh-process memory (CPU: time only)",
     )
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    ap.add_argument(
+        "--replot",
+        action="store_true",
+        help="only redraw the PNGs of --curves from their JSON in --out (no measurement)",
+    )
     add_device_argument(ap)
     add_output_argument(ap)
     args = ap.parse_args(argv)
@@ -605,6 +627,18 @@ def main(argv=None) -> int:
     steps = 2 if args.quick else 3
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.replot:
+        for curve in args.curves:
+            rows = json.loads((out / f"scaling_{curve}.json").read_text())
+            path = out / f"scaling_{curve}.png"
+            if curve == "propagation":
+                propagation_plot(rows, sorted({r["threads"] for r in rows}), path)
+            else:
+                {"d2nn": d2nn_plot, "mesh": mesh_plot, "multivariate": multivariate_plot}[curve](
+                    rows, path
+                )
+            print(path)
+        return 0
     for curve in args.curves:
         name = f"scaling_{curve}"
         run = Run(name, TITLES[curve], argv, device, repeats, default_repeats=15)
