@@ -291,6 +291,7 @@ def d2nn_point(layers, size, batch, steps, device, memory: bool) -> dict:
 
 
 def d2nn_curve(neurons, layers, steps, device, memory) -> list[dict]:
+    torch.set_num_threads(1)  # as the fresh-process points (benchmarks.recompute's child)
     rows = []
     for sweep, values in (("neurons", neurons), ("layers", layers)):
         for v in values:
