@@ -178,16 +178,19 @@ def _estimate(base, avail, tensors, names, step, how) -> Estimate:
 
 def _saved_bytes(model, x) -> int | None:
     """Bytes autograd saves for backward in one forward of ``model`` on ``x`` (``None``
-    when the forward cannot run on that device)."""
+    when the forward cannot run): the storages of the saved tensors, each once, other
+    than the model's own parameters and buffers."""
     total = 0
-    seen = set()
+    # a tensor saved by several nodes counts once; parameters and buffers (saved by the
+    # nodes that read them) are resident already, not the step's
+    seen = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
 
     def pack(t):
         nonlocal total
-        key = (t.untyped_storage().data_ptr(), t.dtype, tuple(t.shape)) if not t.is_meta else None
-        if key is None or key not in seen:  # a tensor saved by several nodes counts once
-            seen.add(key)
-            total += t.numel() * t.element_size()
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in seen:
+            seen.add(ptr)
+            total += t.untyped_storage().nbytes()
         return t
 
     try:
