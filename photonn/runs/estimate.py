@@ -14,9 +14,9 @@ then times a few training steps at a reduced size in fresh processes and extrapo
 
 :func:`quick_estimate` is the cheap check plain ``photonn train`` makes before it
 trains: no timing and no child process, only the model's tensors and the activations
-one step stores for backward (a forward under ``saved_tensors_hooks``), on the meta
-device when the model builds there, else at the reduced D2NN size with one sample and
-scaled to the batch and grid; a configuration it finds too large is refused.
+one training step saves for backward (a forward of one sample under
+``saved_tensors_hooks``, times the batch; a D2NN at the reduced size, scaled by the
+grid's area); a configuration it finds too large is refused.
 
 Peak memory is the process's resident high-water mark (Linux ``/proc/self/status``
 ``VmHWM``, reset through ``/proc/self/clear_refs``) with glibc returning every block
@@ -117,17 +117,19 @@ def quick_estimate(cfg: dict) -> Estimate:
     ``saved_tensors_hooks`` on the CPU, times the batch. The D2NN (whose builder reads
     tensor values, and on the meta device would still compute full-size grids on the
     CPU) is built and run at :func:`estimate_run`'s reduced size and scaled by
-    ``size^2``. The backward's transient buffers are left out, so this is below the
-    measured peak (``--dry-run`` measures it): what it refuses cannot fit.
-    ``peak_bytes`` is ``None`` (nothing refused) when the model does not build or the
-    system reports no available memory.
+    ``size^2`` (which can overstate a large grid's activations: the light-cone padding
+    grows more slowly than the grid). The backward's transient buffers and the
+    libraries' lazy initialisation are left out (``--dry-run`` measures them).
+    ``peak_bytes`` is ``None`` (nothing refused) when the model does not build, the
+    system reports no available memory, or the run is not on the CPU (the host's
+    memory is not the device's).
     """
     from .datasets import get_dataset
     from .run import build_model
 
     avail, base = available_memory(), _kib("VmRSS")
     none = Estimate(None, float("nan"), avail, how="no estimate: the model did not build")
-    if avail is None or base is None:
+    if avail is None or base is None or torch.device(cfg["device"]).type != "cpu":
         return none
     what = "tensors, 3x the parameters and the activations one step saves"
     if cfg["model"]["kind"] != "d2nn":
