@@ -122,10 +122,12 @@ class PhotonicMLP(ComplexModule):
         num_classes: int,
         *,
         generator: torch.Generator | None = None,
+        recompute: int = 0,
         dtype=torch.complex64,
         device=None,
     ) -> PhotonicMLP:
-        """The network ``(in_features, *options.hidden, num_classes)`` of ``options``."""
+        """The network ``(in_features, *options.hidden, num_classes)`` of ``options``
+        (``recompute``: as in the constructor)."""
         if not isinstance(options, PhotonicMLPOptions):
             raise TypeError(f"options must be PhotonicMLPOptions, got {type(options).__name__}")
         sizes = (in_features, *options.hidden, num_classes)
@@ -134,6 +136,7 @@ class PhotonicMLP(ComplexModule):
             options.activation,
             options.layout,
             generator=generator,
+            recompute=recompute,
             dtype=dtype,
             device=device,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from photonn.models import PhotonicMLP
+from photonn.models import PhotonicMLP, PhotonicMLPOptions
 from photonn.onchip import MeshImperfections
 
 SIZES = (6, 6, 6, 6, 6, 6, 4)  # six SVD layers: a deep stack of 12 meshes
@@ -101,6 +101,8 @@ def test_no_grad_path_is_the_plain_forward():
     with torch.no_grad():
         assert torch.equal(_model(0)(_x()), _model(3)(_x()))
     assert "recompute=3" in repr(_model(3))
+    opts = PhotonicMLPOptions(hidden=(4, 4))
+    assert PhotonicMLP.from_options(opts, 6, 3, recompute=2).recompute == 2
 
 
 @pytest.mark.parametrize(
