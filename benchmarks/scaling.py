@@ -105,6 +105,34 @@ def repeats_for(size: int, big: int, repeats: int) -> int:
     return r
 
 
+def wall_and_cpu(fns: dict, repeats: int, device) -> tuple[dict, dict | None]:
+    """Medians of interleaved runs: wall time [s] of each callable, and on the CPU also
+    the process's CPU time [s] (one torch thread: the time the step computed, which a
+    loaded machine inflates far less than the wall time; ``None`` on CUDA)."""
+    if device.type != "cpu":
+        return median_times(fns, repeats, warmup=1, device=device), None
+    import gc
+    import statistics
+    import time
+
+    for fn in fns.values():
+        fn()
+    wall, cpu = {k: [] for k in fns}, {k: [] for k in fns}
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            for k, fn in fns.items():
+                t0, c0 = time.perf_counter(), time.process_time()
+                fn()
+                wall[k].append(time.perf_counter() - t0)
+                cpu[k].append(time.process_time() - c0)
+    finally:
+        gc.enable()
+    med = statistics.median
+    return {k: med(v) for k, v in wall.items()}, {k: med(v) for k, v in cpu.items()}
+
+
 def fit_exponent(ns, ts) -> tuple[float, float]:
     """``(p, standard error)`` of the least-squares line ``log t = c + p log n``."""
     x = [math.log(n) for n in ns]
@@ -429,8 +457,11 @@ def mesh_curve(sizes, repeats, device) -> list[dict]:
 
         fns = {"dense": dense, **{k: step(m) for k, m in meshes.items()}}
         reps = repeats_for(n, 64, repeats)
-        med = median_times(fns, reps, warmup=1, device=device)
-        rows.append({"n": n, "batch": MESH_BATCH, "repeats": reps, **med})
+        wall, cpu = wall_and_cpu(fns, reps, device)
+        row = {"n": n, "batch": MESH_BATCH, "repeats": reps, **wall}
+        if cpu is not None:
+            row.update({f"{k}_cpu": v for k, v in cpu.items()})
+        rows.append(row)
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -438,56 +469,67 @@ def mesh_curve(sizes, repeats, device) -> list[dict]:
 MESHES = ("clements", "reck", "fftmesh")
 
 
-def mesh_report(rows) -> str:
+def _mesh_table(rows, suffix: str) -> str:
     t = [
         [
             r["n"],
             r["repeats"],
-            f"{r['dense'] * 1e3:.3g}",
-            *(f"{r[k] * 1e3:.3g}" for k in MESHES),
-            *(f"{r[k] / r['dense']:.1f}" for k in MESHES),
+            f"{r['dense' + suffix] * 1e3:.3g}",
+            *(f"{r[k + suffix] * 1e3:.3g}" for k in MESHES),
+            *(f"{r[k + suffix] / r['dense' + suffix]:.1f}" for k in MESHES),
         ]
         for r in rows
     ]
+    heads = ["N", "repeats", "dense ms", *(f"{k} ms" for k in MESHES)]
+    return table(t, heads + [f"{k} / dense" for k in MESHES])
+
+
+def mesh_report(rows) -> str:
+    cpu = bool(rows) and "dense_cpu" in rows[0]
+    key = "_cpu" if cpu else ""
     fits = []
     for k in ("dense", *MESHES):
-        p, se = fit_exponent([r["n"] for r in rows], [r[k] for r in rows])
+        p, se = fit_exponent([r["n"] for r in rows], [r[k + key] for r in rows])
         fits.append([k, f"{p:.2f}", f"{se:.2f}"])
-    return "\n".join(
-        [
-            f"Forward + backward (loss sum |y|^2, gradients to the phases or to W) of a batch "
-            f"of {MESH_BATCH} complex64 vectors, one torch thread, medians of interleaved "
-            "runs [ms]; random phases (Haar for Clements and Reck). Each MZIMesh picks its "
-            "own path (columns or matrix, functional.mzi_mesh.prefer_matrix); FFTMesh runs "
-            "its log2 N butterfly stages on the batch.",
+    parts = [
+        f"Forward + backward (loss sum |y|^2, gradients to the phases or to W) of a batch "
+        f"of {MESH_BATCH} complex64 vectors, one torch thread, medians of interleaved "
+        "runs [ms]; random phases (Haar for Clements and Reck). Each MZIMesh picks its "
+        "own path (columns or matrix, functional.mzi_mesh.prefer_matrix); FFTMesh runs "
+        "its log2 N butterfly stages on the batch.",
+        "",
+    ]
+    if cpu:
+        parts += [
+            "CPU time of the process (one thread: the time each call computed; a "
+            "loaded machine inflates it far less than the wall time):",
             "",
-            table(
-                t,
-                [
-                    "N",
-                    "repeats",
-                    "dense ms",
-                    *(f"{k} ms" for k in MESHES),
-                    *(f"{k} / dense" for k in MESHES),
-                ],
-            ),
+            _mesh_table(rows, "_cpu"),
             "",
-            "Fitted exponent p of time ~ N^p over these N (standard error from the residuals):",
+            "Wall time:",
             "",
-            table(fits, ["impl", "p", "std err"]),
         ]
-    )
+    parts += [
+        _mesh_table(rows, ""),
+        "",
+        f"Fitted exponent p of {'CPU ' if cpu else ''}time ~ N^p over these N (standard "
+        "error from the residuals):",
+        "",
+        table(fits, ["impl", "p", "std err"]),
+    ]
+    return "\n".join(parts)
 
 
 def mesh_plot(rows, path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ns = [r["n"] for r in rows]
+    key = "_cpu" if rows and "dense_cpu" in rows[0] else ""
     for k, style in (("dense", "k--"), ("clements", "o-"), ("reck", "s-"), ("fftmesh", "^-")):
-        ax.loglog(ns, [r[k] for r in rows], style, label=k)
+        ax.loglog(ns, [r[k + key] for r in rows], style, label=k)
+    ax.set_ylabel(f"forward + backward [s, {'CPU' if key else 'wall'}]")
     ax.set_xlabel("modes N")
     _ticks(ax, ns)
-    ax.set_ylabel("forward + backward [s]")
     ax.set_title(f"meshes vs dense matmul, batch {MESH_BATCH}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
@@ -514,36 +556,52 @@ def multivariate_curve(replicas, batches, repeats, device, quick) -> list[dict]:
             torch.nn.functional.cross_entropy(model(x), labels).backward()
 
         reps = max(3, repeats // 3) if R * B > 128 else repeats
-        t = median_times({"step": step}, reps, warmup=1, device=device)["step"]
+        wall, cpu = wall_and_cpu({"step": step}, reps, device)
         rows.append(
-            {"sweep": sweep, "replicas": R, "batch": B, "n": n, "repeats": reps, "step_s": t}
+            {
+                "sweep": sweep,
+                "replicas": R,
+                "batch": B,
+                "n": n,
+                "repeats": reps,
+                "step_s": wall["step"],
+                "cpu_s": None if cpu is None else cpu["step"],
+            }
         )
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
 def multivariate_report(rows) -> str:
+    cpu = bool(rows) and rows[0].get("cpu_s") is not None
     out = []
     for sweep, key in (("replicas", "replicas"), ("batch", "batch")):
         sel = [r for r in rows if r["sweep"] == sweep]
-        p, se = fit_exponent([r[key] for r in sel], [r["step_s"] for r in sel])
+        p, se = fit_exponent([r[key] for r in sel], [r["cpu_s" if cpu else "step_s"] for r in sel])
+        head = (
+            f"replicas R (batch {sel[0]['batch']})" if sweep == "replicas" else "the batch (R = 1)"
+        )
+        cells = [[r[key], r["repeats"], f"{r['step_s'] * 1e3:.3g}"] for r in sel]
+        heads = [key, "repeats", "step ms (wall)"]
+        if cpu:
+            cells = [c + [f"{r['cpu_s'] * 1e3:.3g}"] for c, r in zip(cells, sel)]
+            heads.append("step ms (CPU)")
         out += [
-            f"### Against {'replicas R (batch ' + str(sel[0]['batch']) + ')' if sweep == 'replicas' else 'the batch (R = 1)'}",  # noqa: E501
+            f"### Against {head}",
             "",
-            table(
-                [[r[key], r["repeats"], f"{r['step_s'] * 1e3:.3g}"] for r in sel],
-                [key, "repeats", "step ms"],
-            ),
+            table(cells, heads),
             "",
-            f"Fitted exponent of the step time in {key}: {p:.2f} +- {se:.2f}.",
+            f"Fitted exponent of the step's {'CPU' if cpu else 'wall'} time in {key}: "
+            f"{p:.2f} +- {se:.2f}.",
             "",
         ]
     n = rows[0]["n"] if rows else MV_FEATURES
     return "\n".join(
         [
             f"MultivariatePNN({n} inputs, default solver) training step (forward, "
-            "cross-entropy, backward to every parameter), complex64, one torch thread, "
-            "medians of interleaved runs [ms].",
+            "cross-entropy, backward to every parameter), complex64, one torch thread; "
+            "each point the median of its repeats, one point after the other (CPU time: "
+            "the process's, which a loaded machine inflates far less than the wall time).",
             "",
             *out,
         ]
@@ -555,7 +613,9 @@ def multivariate_plot(rows, path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, sweep, key in ((axes[0], "replicas", "replicas"), (axes[1], "batch", "batch")):
         sel = [r for r in rows if r["sweep"] == sweep]
-        ax.loglog([r[key] for r in sel], [r["step_s"] for r in sel], "o-")
+        cpu = all(r.get("cpu_s") for r in sel)
+        ax.loglog([r[key] for r in sel], [r["cpu_s" if cpu else "step_s"] for r in sel], "o-")
+        ax.set_ylabel(f"step time [s, {'CPU' if cpu else 'wall'}]")
         ax.set_xlabel(key)
         _ticks(ax, [r[key] for r in sel])
         ax.set_title(f"multivariate PNN step vs {key}")
