@@ -18,7 +18,8 @@ windows, and multiplies the ``nb`` block matrices in a tree: ``nb - 1`` dense
 ``N x N`` GEMMs forward and ``2 (nb - 1)`` backward. The "tree ms" column times that
 tree alone (random blocks, forward + backward) and "tree floor / dense" is
 ``(dense + tree) / dense``: what the matrix path would cost if the butterflies and
-the phase-to-coefficient algebra were free.
+the phase-to-coefficient algebra were free. Both ratios are also given in the
+process's CPU time.
 """
 
 from __future__ import annotations
@@ -85,15 +86,18 @@ def main(argv=None) -> int:
 
             fns = {"columns": columns, "matrix": matrix, "dense": dense, "tree": tree}
             times = {k: [] for k in fns}
+            cpu = {k: [] for k in fns}
             for f in fns.values():  # warm-up
                 f()
             for _ in range(args.repeats):
                 for k, f in fns.items():
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     f()
                     times[k].append(time.perf_counter() - t0)
+                    cpu[k].append(time.process_time() - c0)
             mesh_mod.prefer_matrix = original
             med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+            mc = {k: statistics.median(v) * 1e3 for k, v in cpu.items()}
             chosen = "matrix" if prefer_matrix(batch, n, mesh.layout.n_columns) else "columns"
             best = min(med["columns"], med["matrix"])
             rows.append(
@@ -109,6 +113,8 @@ def main(argv=None) -> int:
                     nb,
                     f"{med['tree']:.3f}",
                     f"{(med['dense'] + med['tree']) / med['dense']:.2f}",
+                    f"{mc[chosen] / mc['dense']:.2f}",
+                    f"{(mc['dense'] + mc['tree']) / mc['dense']:.2f}",
                 ]
             )
             print(rows[-1], flush=True)
@@ -118,7 +124,9 @@ def main(argv=None) -> int:
             f"{args.repeats} interleaved runs [ms]; Clements mesh. When the load average "
             "(header) exceeds the core count, other processes shared the CPU: the matrix "
             "path's many small element-wise operations then slow down more than the GEMMs "
-            "(dense, tree), so compare runs by their ratios and their load.",
+            "(dense, tree), so compare runs by their ratios and their load. The last two "
+            "columns are the same ratios in the process's CPU time (one thread: the time "
+            "each call computed), which a loaded machine inflates far less.",
             "",
             table(
                 rows,
@@ -134,6 +142,8 @@ def main(argv=None) -> int:
                     "blocks nb",
                     "tree ms",
                     "tree floor / dense",
+                    "chosen / dense (CPU)",
+                    "tree floor / dense (CPU)",
                 ],
             ),
         ]
