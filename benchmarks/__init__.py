@@ -13,4 +13,17 @@ BENCHMARKS = (
     "coupled_mode",
     "distributed",
     "polarization",
+    "coherence",
+    "scaling",
 )
+# Benchmarks ``python -m benchmarks`` does not run, and why: each runs alone.
+RUN_ALONE = {
+    "circuits": "CPU only (no --device, --quick): its peer, sax, runs on JAX's own devices; "
+    "run it with the peer venv's python",
+    "structured_mesh": "CPU only, no --quick: the butterfly against Clements at two sizes; "
+    "the scaling benchmark's mesh curve covers the same meshes over N = 16..512",
+    "mesh_path": "a diagnostic of one decision (functional.mzi_mesh.prefer_matrix: columns "
+    "or matrix, by batch) at one N, CPU only",
+    "recompute": "memory from Linux /proc (VmHWM) in a fresh process per point, CPU only, "
+    "minutes per model; run it per model (--model d2nn, relax, mlp)",
+}

@@ -187,10 +187,13 @@ def main(argv=None) -> int:
         nargs="*",
         help="N for torchoptics (default 25 33 41; odd: both libraries centre the beam on a pixel)",
     )
+    ap.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
     add_device_argument(ap)
     add_output_argument(ap)
     args = ap.parse_args(argv)
     device = resolve_device(ap, args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     n = args.size or (128 if args.quick else 512)
     ms = sorted(set(args.modes or ([1, 10] if args.quick else [1, 10, 28, 55])))
     if ms[0] != 1:

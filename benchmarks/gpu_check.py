@@ -10,8 +10,11 @@ CUDA device:
 1. every CUDA-guarded test (:data:`CUDA_TESTS`, pytest node ids; all markers, so
    ``slow`` ones too), where a skip counts as a failure;
 2. the propagation, D2NN, mesh and multivariate benchmarks with ``--device cuda``
-   (peers, memory subprocesses and the CPU wait-policy check left out, to keep the
-   whole check under :data:`BUDGET_S` seconds).
+   (peers, memory subprocesses and the CPU wait-policy check left out), and the
+   scaling curves at GPU sizes (``benchmarks.scaling --device cuda``: propagation to
+   8192^2, D2NN to 2000^2 neurons and 50 layers with ``torch.cuda`` peak memory,
+   meshes to N = 1024, the multivariate model to R = 25 and batch 512), to keep the
+   whole check under :data:`BUDGET_S` seconds.
 
 It writes one file, ``benchmarks/results/gpu_check.md`` (``--out`` elsewhere),
 atomically: the device, the torch / CUDA / cuDNN versions, each test's outcome and
@@ -65,10 +68,12 @@ BENCHMARK_ARGS = {
     "d2nn": ["--no-peers", "--no-memory"],
     "mesh": ["--no-peers"],
     "multivariate": ["--no-memory", "--no-policy-check"],
+    "scaling": ["--no-memory", "--no-plots"],
 }
-BUDGET_S = 450  # the whole check, under 8 minutes with start-up and writing
+BUDGET_S = 720  # the whole check, under 13 minutes with start-up and writing
 TESTS_LIMIT_S = 240
 BENCHMARK_LIMIT_S = 120
+BENCHMARK_LIMITS = {"scaling": 270}  # four curves, several sizes each
 OUT = RESULTS / "gpu_check.md"
 
 
@@ -188,7 +193,7 @@ def check(out: Path) -> int:
         sections.append("\n".join(lines))
         bench_rows, bench_texts = [], []
         for name, argv in p["benchmarks"].items():
-            limit = min(BENCHMARK_LIMIT_S, left())
+            limit = min(BENCHMARK_LIMITS.get(name, BENCHMARK_LIMIT_S), left())
             if limit < 5:
                 bench_rows.append(f"| {name} | not run (budget of {BUDGET_S} s spent) | 0 |")
                 ok = False
@@ -198,9 +203,10 @@ def check(out: Path) -> int:
             code, took, tail = _run(cmd, limit)
             status = f"timed out after {limit:.0f} s" if code is None else f"exit {code}"
             bench_rows.append(f"| {name} | {status} | {took:.0f} |")
-            result = Path(tmp) / f"{name}.md"
-            if code == 0 and result.is_file():
-                bench_texts.append(_demote(result.read_text()))
+            # one results file, or one per curve (scaling_<curve>.md)
+            results = [*Path(tmp).glob(f"{name}.md"), *sorted(Path(tmp).glob(f"{name}_*.md"))]
+            if code == 0 and results:
+                bench_texts += [_demote(r.read_text()) for r in results]
             else:
                 ok = False
                 bench_texts.append(f"### {name}: {status}\n\n```\n{tail.strip()}\n```")

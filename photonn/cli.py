@@ -121,6 +121,17 @@ def _cmd_train(args) -> int:
             return 2
         print("dry run: nothing trained")
         return 0
+    if not args.force:  # refuse before training what cannot fit (a cheap estimate)
+        from .runs.estimate import quick_estimate
+
+        est = quick_estimate(cfg if cfg is not None else resume_config(args.run_dir, overrides))
+        if not est.fits:
+            print(
+                f"photonn: error: {est.refusal()}. Estimated from {est.how}; "
+                "`photonn train --dry-run` measures a few steps; --force trains anyway",
+                file=sys.stderr,
+            )
+            return 2
     if cfg is not None and "tensorboard" in cfg["log"]:
         from .training import TensorBoardSink
 
@@ -276,6 +287,12 @@ def _add_training(sub) -> None:
         action="store_true",
         help="estimate peak memory and step time (a few steps at a reduced size), list the "
         "largest tensors, refuse a configuration that would not fit, and exit",
+    )
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="train even when the memory estimate made before training exceeds the "
+        "available memory (otherwise such a configuration is refused)",
     )
     s.set_defaults(func=_cmd_train)
     s = sub.add_parser("eval", help="evaluate a trained run and print its accuracy")

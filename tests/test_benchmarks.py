@@ -202,3 +202,30 @@ def test_quick_distributed_writes_results_file(tmp_path):
         assert section in text, section
     rows = [line.split("|") for line in text.splitlines() if line.startswith("| d2nn")]
     assert {(r[2].strip(), r[5].strip()) for r in rows} >= {("1", "-"), ("2", "strong")}
+
+
+def test_every_benchmark_is_run_by_the_runner_or_says_why_not(bench):
+    """Each benchmarks/<name>.py is in BENCHMARKS (``python -m benchmarks`` runs it) or in
+    RUN_ALONE with its reason; the runner's options exist in every benchmark it runs."""
+    names = {p.stem for p in (REPO / "benchmarks").glob("*.py") if not p.stem.startswith("_")} - {
+        "gpu_check"
+    }
+    listed = set(bench.BENCHMARKS) | set(bench.RUN_ALONE)
+    assert names == listed, (sorted(names - listed), sorted(listed - names))
+    assert not set(bench.BENCHMARKS) & set(bench.RUN_ALONE)
+    for name in bench.BENCHMARKS:
+        source = (REPO / "benchmarks" / f"{name}.py").read_text()
+        for option in ("--quick", "--repeats", "--threads"):
+            assert f'"{option}"' in source, f"benchmarks/{name}.py has no {option}"
+
+
+def test_scaling_fit_recovers_a_power_law(bench):
+    from benchmarks.scaling import fit_exponent, repeats_for
+
+    ns = [16, 32, 64, 128, 256]
+    p, se = fit_exponent(ns, [3e-6 * n**2.5 for n in ns])
+    assert p == pytest.approx(2.5, abs=1e-12) and se == pytest.approx(0, abs=1e-12)
+    noisy = [3e-6 * n**2 * (1.1 if i % 2 else 0.9) for i, n in enumerate(ns)]
+    p, se = fit_exponent(ns, noisy)
+    assert abs(p - 2) < 3 * se and 0 < se < 0.1
+    assert [repeats_for(n, 512, 15) for n in (512, 1024, 2048, 4096)] == [15, 7, 3, 3]

@@ -86,7 +86,7 @@ def test_plan_names_existing_tests_and_benchmark_options(gc):
         assert (REPO / path).is_file(), node_id
         ids = {i for i, _ in _test_functions(ast.parse((REPO / path).read_text()).body, path)}
         assert node_id in ids, f"{node_id}: no such test"
-    assert set(plan["benchmarks"]) == {"propagation", "d2nn", "mesh", "multivariate"}
+    assert set(plan["benchmarks"]) == {"propagation", "d2nn", "mesh", "multivariate", "scaling"}
     for name, argv in plan["benchmarks"].items():
         assert name in BENCHMARKS and argv[1:3] == ["-m", f"benchmarks.{name}"]
         assert argv[3:5] == ["--device", "cuda"]
@@ -148,3 +148,27 @@ def test_writes_one_results_file_with_every_outcome(gc, tmp_path, monkeypatch):
     assert "| propagation | exit 0 |" in text and "### Propagation benchmark" in text
     assert "| mesh | exit 2 |" in text and "### mesh: exit 2" in text
     assert [p.name for p in tmp_path.iterdir()] == ["gpu_check.md"]  # no temporary left
+
+
+def test_scaling_curves_run_on_the_gpu_path_with_the_device_forced_to_cpu(
+    gc, tmp_path, monkeypatch
+):
+    """The plan's scaling step (its argv, with --device cpu instead of cuda and the quick
+    sizes): the D2NN points run in process as on a GPU (--no-memory), every curve's
+    results file is copied into the one results file, and nothing else is left."""
+    argv = gc.plan()["benchmarks"]["scaling"]
+    assert argv[3:5] == ["--device", "cuda"]
+    cpu = [*argv[:4], "cpu", *argv[5:], "--quick"]
+    monkeypatch.setattr(gc, "no_gpu_reason", lambda: None)
+    monkeypatch.setattr(gc, "_device_lines", lambda: ["- device: CPU stand-in"])
+    cpu_test = "tests/test_precision.py::test_casts_to_the_own_dtypes_and_device_moves_are_no_ops"
+    plan = {"tests": [cpu_test], "benchmarks": {"scaling": cpu}}
+    monkeypatch.setattr(gc, "plan", lambda: plan)
+    out = tmp_path / "gpu_check.md"
+    assert gc.main(["--out", str(out)]) == 0, out.read_text()
+    text = out.read_text()
+    assert "| scaling | exit 0 |" in text
+    for title in ("propagation time against the grid", "D2NN training step", "meshes against"):
+        assert title in text, title
+    assert "Against layers" in text and ".png" not in text  # no plots on the GPU check
+    assert [p.name for p in tmp_path.iterdir()] == ["gpu_check.md"]

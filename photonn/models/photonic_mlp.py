@@ -15,6 +15,8 @@ from .._spec import check_options, option
 from ..functional.quantizers import QUANTIZERS
 from ..onchip.detection import coherent_detection
 from ..onchip.svd import SVDLinear
+from ..reuse.layers import generator_holders
+from ..reuse.recomputation import recompute as _recompute
 
 __all__ = ["PhotonicMLP", "PhotonicMLPOptions"]
 
@@ -122,6 +124,12 @@ class PhotonicMLP(ComplexModule):
             annealing (Gumbel temperature 1 -> 0.05, staircase steepness 1 -> 100 by
             default); Gumbel draws its noise from ``generator``.
         generator: seeds the Haar-random initialisation of every mesh.
+        recompute: ``k``: keep the field entering every ``k``-th layer and recompute the
+            other layers (and the nonlinearities between them) in the backward pass
+            (``0``, the default, stores everything): memory of ``L / k + k`` layers'
+            intermediates instead of ``L``, for about one more forward. Not with layers
+            that draw their own random numbers (mesh phase noise): the recomputed pass
+            would see other noise.
         dtype: complex dtype of the layers.
 
     Shapes: real (amplitude-encoded) or complex ``(..., in)`` -> real ``(..., out)``.
@@ -141,10 +149,22 @@ class PhotonicMLP(ComplexModule):
         anneal_start: float | None = None,
         anneal_end: float | None = None,
         generator: torch.Generator | None = None,
+        recompute: int = 0,
         dtype=torch.complex64,
         device=None,
     ):
         super().__init__()
+        if isinstance(recompute, bool) or not isinstance(recompute, int):
+            raise TypeError(
+                f"recompute must be an int (layers per recomputed segment, 0: store all), "
+                f"got {type(recompute).__name__} {recompute!r}"
+            )
+        if recompute < 0:
+            raise ValueError(
+                f"recompute must be >= 0 (layers per recomputed segment, 0: store all), "
+                f"got {recompute}"
+            )
+        self.recompute = recompute
         sizes = [positive_int(s, "sizes[i]") for s in sizes]
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least (in, out), got {sizes}")
@@ -185,10 +205,12 @@ class PhotonicMLP(ComplexModule):
         num_classes: int,
         *,
         generator: torch.Generator | None = None,
+        recompute: int = 0,
         dtype=torch.complex64,
         device=None,
     ) -> PhotonicMLP:
-        """The network ``(in_features, *options.hidden, num_classes)`` of ``options``."""
+        """The network ``(in_features, *options.hidden, num_classes)`` of ``options``
+        (``recompute``: as in the constructor)."""
         if not isinstance(options, PhotonicMLPOptions):
             raise TypeError(f"options must be PhotonicMLPOptions, got {type(options).__name__}")
         sizes = (in_features, *options.hidden, num_classes)
@@ -199,6 +221,7 @@ class PhotonicMLP(ComplexModule):
             options.layout,
             **kw,
             generator=generator,
+            recompute=recompute,
             dtype=dtype,
             device=device,
         )
@@ -211,11 +234,34 @@ class PhotonicMLP(ComplexModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = x if x.is_complex() else x.to(self.dtype)
-        for i, layer in enumerate(self.layers):
-            z = layer(z)
-            if i < len(self.layers) - 1:
-                z = self.activation(z).to(self.dtype)
+        n, k = len(self.layers), self.recompute
+        if k and torch.is_grad_enabled():
+            holders = [h for m in self.layers for h in generator_holders(m)]
+            if holders:
+                raise ValueError(
+                    f"recompute={k} runs layers again in backward, but they draw their own "
+                    f"random numbers ({', '.join(holders)}): the recomputed pass would see "
+                    "other noise. Use recompute=0 or switch their noise off"
+                )
+            params = [p for p in self.parameters() if p.requires_grad]
+            for start in range(0, n, k):
+                stop = min(n, start + k)
+                if stop == n:  # backward needs the last segment first: keep its graph
+                    z = self._layers(z, start, stop)
+                    break
+                z = _recompute(lambda v, a=start, b=stop: self._layers(v, a, b), [z], params)
+        else:
+            z = self._layers(z, 0, n)
         return coherent_detection(z)
 
+    def _layers(self, z: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """The field after layers ``start .. stop - 1`` (each followed by the nonlinearity,
+        except the last layer of the network)."""
+        for i in range(start, stop):
+            z = self.layers[i](z)
+            if i < len(self.layers) - 1:
+                z = self.activation(z).to(self.dtype)
+        return z
+
     def extra_repr(self) -> str:
-        return f"sizes={self.sizes}"
+        return f"sizes={self.sizes}" + (f", recompute={self.recompute}" if self.recompute else "")

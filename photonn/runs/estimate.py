@@ -12,6 +12,12 @@ then times a few training steps at a reduced size in fresh processes and extrapo
   initialisation) is kept as measured, and time scales as the FFT cost
   ``size^2 log size``.
 
+:func:`quick_estimate` is the cheap check plain ``photonn train`` makes before it
+trains: no timing and no child process, only the model's tensors and the activations
+one training step saves for backward (a forward of one sample under
+``saved_tensors_hooks``, times the batch; a D2NN at the reduced size, scaled by the
+grid's area); a configuration it finds too large is refused.
+
 Peak memory is the process's resident high-water mark (Linux ``/proc/self/status``
 ``VmHWM``, reset through ``/proc/self/clear_refs``) with glibc returning every block
 above 64 KiB to the system, so it follows the live tensors. Elsewhere memory reads
@@ -32,7 +38,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Estimate", "available_memory", "estimate_run", "PROBE_SIZE"]
+__all__ = ["Estimate", "available_memory", "estimate_run", "quick_estimate", "PROBE_SIZE"]
 
 PROBE_SIZE = 128  # D2NN neurons per side of the reduced measurement
 MIB = 2**20
@@ -97,6 +103,116 @@ class Estimate:
             "(model.size) or the depth, or set model.recompute (e.g. to sqrt(num_layers)) "
             "where the model offers it"
         )
+
+
+def quick_estimate(cfg: dict) -> Estimate:
+    """A cheap estimate of the peak memory of training ``cfg``, for the check before
+    training: no timing, no child process, no allocation of the model's full size
+    where the full size could not fit.
+
+    ``peak = resident now + tensors + 3 x parameters (gradients, up to two optimizer
+    moments) + what one training step saves for backward``. The tensors come from a
+    build on the meta device (no memory; a configuration whose parameters alone do not
+    fit is refused there); the saved activations from one forward of one sample under
+    ``saved_tensors_hooks`` on the CPU, times the batch. The D2NN (whose builder reads
+    tensor values, and on the meta device would still compute full-size grids on the
+    CPU) is built and run at :func:`estimate_run`'s reduced size and scaled by
+    ``size^2`` (which can overstate a large grid's activations: the light-cone padding
+    grows more slowly than the grid). The backward's transient buffers and the
+    libraries' lazy initialisation are left out (``--dry-run`` measures them).
+    ``peak_bytes`` is ``None`` (nothing refused) when the model does not build, the
+    system reports no available memory, or the run is not on the CPU (the host's
+    memory is not the device's).
+    """
+    from .datasets import get_dataset
+    from .run import build_model
+
+    avail, base = available_memory(), _kib("VmRSS")
+    none = Estimate(None, float("nan"), avail, how="no estimate: the model did not build")
+    if avail is None or base is None or torch.device(cfg["device"]).type != "cpu":
+        return none
+    what = "tensors, 3x the parameters and the activations one step saves"
+    if cfg["model"]["kind"] != "d2nn":
+        try:
+            meta = build_model(dict(cfg, device="meta"))
+        except (RuntimeError, NotImplementedError):
+            meta = None
+        if meta is not None:
+            names = {n for n, _ in meta.named_parameters()}
+            est = _estimate(base, avail, _tensors(meta), names, 0, what)
+            if not est.fits:  # the weights alone: nothing is built for real
+                est.how = "tensors and 3x the parameters, from a build on the meta device"
+                return est
+    overrides, scale, _ = _probe_overrides(cfg)
+    try:
+        probe = _with_overrides(cfg, overrides)
+        model = build_model(dict(probe, device="cpu"), torch.Generator().manual_seed(0))
+    except (RuntimeError, NotImplementedError, ValueError):
+        return none
+    d = cfg["data"]
+    x, _ = get_dataset(d["dataset"]).load(d["data_dir"], "test")
+    saved = _saved_bytes(model, x[:1])
+    if saved is None:
+        return none
+    tensors = [(n, sh, dt, int(b * scale)) for n, sh, dt, b in _tensors(model)]
+    names = {n for n, _ in model.named_parameters()}
+    how = "one sample on the CPU, times the batch"
+    if overrides:
+        how += f", at {overrides[0]} and scaled by size^2"
+    step = saved * cfg["batch_size"] * scale
+    return _estimate(base, avail, tensors, names, step, f"{what} ({how})")
+
+
+def _estimate(base, avail, tensors, names, step, how) -> Estimate:
+    pbytes = sum(r[3] for r in tensors)
+    params = sum(r[3] for r in tensors if r[0] in names)
+    return Estimate(
+        base + pbytes + 3 * params + step,
+        float("nan"),
+        avail,
+        tensors,
+        pbytes,
+        how=how,
+        base_bytes=base,
+        step_extra_bytes=step,
+    )
+
+
+def _saved_bytes(model, x) -> int | None:
+    """Bytes autograd saves for backward in one forward of ``model`` on ``x`` (``None``
+    when the forward cannot run): the storages of the saved tensors, each once, other
+    than the model's own parameters and buffers."""
+    total = 0
+    # a tensor saved by several nodes counts once; parameters and buffers (saved by the
+    # nodes that read them) are resident already, not the step's
+    seen = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+
+    def pack(t):
+        nonlocal total
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in seen:
+            seen.add(ptr)
+            total += t.untyped_storage().nbytes()
+        return t
+
+    try:
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(x)
+    except (RuntimeError, NotImplementedError, ValueError, TypeError):
+        return None
+    return total
+
+
+def _with_overrides(cfg: dict, overrides: list[str]) -> dict:
+    """``cfg`` with ``key=value`` overrides (the reduced D2NN size) applied and validated."""
+    if not overrides:
+        return cfg
+    from . import dump_config, load_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.toml"
+        path.write_text(dump_config(cfg))
+        return load_config(path, overrides)
 
 
 def _tensors(model) -> list:
