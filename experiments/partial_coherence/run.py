@@ -30,7 +30,7 @@ Protocol (fixed before running; see README.md): per seed, (1) train coherently (
 training images, 2 epochs, Adam lr 0.03, batch 64); (2) test that network under every
 illumination; (3) for each partially coherent training illumination, fine-tune a copy of
 the coherent network under that illumination (the full mode sum at the training
-tolerance; 20 steps of batch 32, Adam lr 0.03) and test it under the same illumination.
+tolerance; 20 steps of batch 20, Adam lr 0.03) and test it under the same illumination.
 Test: the first ``--test`` test images. Validation (held-out training images 50,000+)
 is only used for the truncation check of ``--check``; nothing is selected on the test set.
 
@@ -73,7 +73,7 @@ LED_WAVELENGTHS = 3
 GSM_TEST_MM = [math.inf, 4.0, 2.0, 1.0]
 LED_TEST_MM = [4.0, 2.0, 1.0]
 TRAIN_ILLUM = [("gsm", 2.0), ("gsm", 1.0), ("led", 1.0)]
-FT_STEPS, FT_BATCH, LR = 20, 32, 0.03
+FT_STEPS, FT_BATCH, LR = 20, 20, 0.03
 VAL_START, VAL_COUNT = 50000, 300
 
 
@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--train", type=int, default=6000, help="training images (first n)")
-    ap.add_argument("--test", type=int, default=500, help="test images (first n)")
+    ap.add_argument("--test", type=int, default=300, help="test images (first n)")
     ap.add_argument("--epochs", type=int, default=2, help="coherent training epochs")
     ap.add_argument("--ft-steps", type=int, default=FT_STEPS, help="fine-tuning steps")
     ap.add_argument("--check", action="store_true", help="truncation check on validation")
