@@ -350,7 +350,7 @@ def main(argv=None) -> int:
                 tolerance=TEST_TOL, accuracy=acc, n=len(xte), info=ill["info"],
                 train_info=tr["info"], train_seconds=secs, seconds=time.time() - t0,
             )  # fmt: skip
-    if args.check or args.check_only:  # does the training tolerance change the answer? (validation, seed 0)
+    if args.check or args.check_only:  # does the truncation change the answer? (validation)
         seed = args.seeds[0]
         spec = Spectral(build(seed))
         train(
