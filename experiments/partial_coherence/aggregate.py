@@ -30,9 +30,31 @@ def _sigma(tested: str) -> tuple[str, float]:
     return kind, float(s)
 
 
+def pool(records):
+    """One record per (seed, trained, tested, split, tolerance): the test-image ranges of
+    several runs (``test_start``, ``n``) pooled, weighted by their image counts."""
+    chunks = {}
+    for r in records:
+        key = (r["seed"], r["trained"], r["tested"], r["split"], r["tolerance"])
+        chunks.setdefault(key, {}).setdefault(r.get("test_start", 0), r)  # first wins
+    out = []
+    for parts in chunks.values():
+        starts = sorted(parts)
+        for a, b in zip(starts, starts[1:]):
+            if a + parts[a]["n"] > b:
+                raise ValueError(f"overlapping test ranges at {a} and {b}: {parts[a]}")
+        first = dict(parts[starts[0]])
+        n = sum(p["n"] for p in parts.values())
+        first["accuracy"] = sum(p["accuracy"] * p["n"] for p in parts.values()) / n
+        first["n"] = n
+        first["ranges"] = [[a, a + parts[a]["n"]] for a in starts]
+        out.append(first)
+    return out
+
+
 def summarise(records):
     groups = {}
-    for r in records:
+    for r in pool(records):
         key = (r["trained"], r["tested"], r["split"], r["tolerance"])
         groups.setdefault(key, []).append(r)
     rows = []
@@ -55,7 +77,10 @@ def summarise(records):
                 "accs": accs,
                 "mean": mean,
                 "se": sd / math.sqrt(n) if n > 1 else float("nan"),
-                "images": rs[0]["n"],
+                "images": rs[0]["n"]
+                if len({r["n"] for r in rs}) == 1
+                else [r["n"] for r in rs],  # seeds with different test sets: shown
+                "image_ranges": rs[0]["ranges"],
                 "modes": rs[0]["info"]["modes"],
                 "source_modes": rs[0]["info"]["source_modes"],
                 "omitted_in_support": rs[0]["info"]["omitted_in_support"],
@@ -84,8 +109,8 @@ def _name(kind: str, sigma: float) -> str:
 def table(rows) -> str:
     lines = [
         "| trained under | tested under | modes per wavelength (source's rule -> kept) | "
-        "test accuracy, mean +- SE | per seed | seeds |",
-        "|---|---|---|---|---|---|",
+        "test accuracy, mean +- SE | per seed | seeds | test images |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["split"] != "test":
@@ -96,8 +121,17 @@ def table(rows) -> str:
             f"| {trained} | {_name(r['illumination'], r['coherence_width_mm'])} | "
             f"{r['source_modes']} -> {modes} | {100 * r['mean']:.1f} +- {100 * r['se']:.1f} % | "
             + ", ".join(f"{100 * a:.1f}" for a in r["accs"])
-            + f" | {len(r['accs'])} |"
+            + f" | {len(r['accs'])} | {r['images']} |"
         )
+    repro = [r for r in rows if r["split"] == "repro-first-300"]
+    if repro:
+        lines += [
+            "",
+            "The later run re-trained the same coherent networks: their accuracy on the first "
+            "300 test images (coherent light) was "
+            + ", ".join(f"{100 * a:.1f}" for a in repro[0]["accs"])
+            + f" % (seeds {', '.join(map(str, repro[0]['seeds']))}).",
+        ]
     check = [r for r in rows if r["split"] == "validation"]
     if check:
         lines += [

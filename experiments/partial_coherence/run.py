@@ -270,7 +270,14 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--train", type=int, default=6000, help="training images (first n)")
-    ap.add_argument("--test", type=int, default=300, help="test images (first n)")
+    ap.add_argument("--test", type=int, default=300, help="test images (n from --test-start)")
+    ap.add_argument(
+        "--test-start",
+        type=int,
+        default=0,
+        help="first test image: a later run adds images [start, start + n) to the test set "
+        "(same seeds, the same networks re-trained; the aggregate pools disjoint ranges)",
+    )
     ap.add_argument("--epochs", type=int, default=2, help="coherent training epochs")
     ap.add_argument("--ft-steps", type=int, default=FT_STEPS, help="fine-tuning steps")
     ap.add_argument("--check", action="store_true", help="truncation check on validation")
@@ -285,7 +292,9 @@ def main(argv=None) -> int:
     xva = xtr[VAL_START : VAL_START + VAL_COUNT].float() / 255
     yva = ytr[VAL_START : VAL_START + VAL_COUNT]
     xtr, ytr = xtr[: args.train].float() / 255, ytr[: args.train]
-    xte, yte = xte[: args.test].float() / 255, yte[: args.test]
+    x300, y300 = xte[:300].float() / 255, yte[:300]  # reproduction check of a later range
+    stop = args.test_start + args.test
+    xte, yte = xte[args.test_start : stop].float() / 255, yte[args.test_start : stop]
     assert args.train <= VAL_START
     args.out.mkdir(parents=True, exist_ok=True)
     raw = args.out / "raw.jsonl"
@@ -293,7 +302,10 @@ def main(argv=None) -> int:
     if raw.exists():
         for line in raw.read_text().splitlines():
             r = json.loads(line)
-            done.add((r["seed"], r["trained"], r["tested"], r["split"], r["tolerance"]))
+            done.add(
+                (r["seed"], r["trained"], r["tested"], r["split"], r["tolerance"])
+                + (r.get("test_start", 0),)
+            )
 
     def record(**r):
         with raw.open("a") as fh:
@@ -324,19 +336,27 @@ def main(argv=None) -> int:
             gen,
         )
         print(f"seed {seed}: coherent training {secs:.0f} s", file=sys.stderr, flush=True)
+        if args.test_start:  # the same network as the first run's? (its first-300 figure)
+            ill = illum("gsm", math.inf, TEST_TOL)
+            record(
+                seed=seed, trained="coherent", tested="gsm:inf", split="repro-first-300",
+                tolerance=TEST_TOL, accuracy=accuracy(coherent, x300, y300, ill), n=300,
+                info=ill["info"], seconds=0.0,
+            )  # fmt: skip
         for kind, s in tests:
-            if (seed, "coherent", label(kind, s), "test", TEST_TOL) in done:
+            if (seed, "coherent", label(kind, s), "test", TEST_TOL, args.test_start) in done:
                 continue
             t0 = time.time()
             ill = illum(kind, s, TEST_TOL)
             acc = accuracy(coherent, xte, yte, ill)
             record(
                 seed=seed, trained="coherent", tested=label(kind, s), split="test",
-                tolerance=TEST_TOL, accuracy=acc, n=len(xte), info=ill["info"],
+                tolerance=TEST_TOL, accuracy=acc, n=len(xte), test_start=args.test_start,
+                info=ill["info"],
                 seconds=time.time() - t0,
             )  # fmt: skip
         for kind, s in TRAIN_ILLUM:
-            if (seed, label(kind, s), label(kind, s), "test", TEST_TOL) in done:
+            if (seed, label(kind, s), label(kind, s), "test", TEST_TOL, args.test_start) in done:
                 continue
             spec = Spectral(copy.deepcopy(coherent.model))
             ftgen = torch.Generator().manual_seed(1000 + seed)
@@ -347,7 +367,8 @@ def main(argv=None) -> int:
             acc = accuracy(spec, xte, yte, ill)
             record(
                 seed=seed, trained=label(kind, s), tested=label(kind, s), split="test",
-                tolerance=TEST_TOL, accuracy=acc, n=len(xte), info=ill["info"],
+                tolerance=TEST_TOL, accuracy=acc, n=len(xte), test_start=args.test_start,
+                info=ill["info"],
                 train_info=tr["info"], train_seconds=secs, seconds=time.time() - t0,
             )  # fmt: skip
     if args.check or args.check_only:  # does the truncation change the answer? (validation)
@@ -359,7 +380,7 @@ def main(argv=None) -> int:
         )  # fmt: skip
         for kind, s in TRAIN_ILLUM:
             for tol in (TRAIN_TOL, TEST_TOL, 1e-3):
-                if (seed, "coherent", label(kind, s), "validation", tol) in done:
+                if (seed, "coherent", label(kind, s), "validation", tol, 0) in done:
                     continue
                 t0 = time.time()
                 ill = illum(kind, s, tol)
