@@ -197,6 +197,7 @@ def plot(rows, path: Path):
                         [100 * r["se"] for r in pc], capsize=3, **styles[("pc", kind)])  # fmt: skip
     ax.set_xscale("log")
     ticks = [1, 2, 4, xinf]
+    ax.minorticks_off()
     ax.set_xticks(ticks)
     ax.set_xticklabels(["1", "2", "4", "coherent"])
     ax.set_xlabel("coherence width on the object [mm] (GSM sigma_g, LED sigma_eq)")
