@@ -31,10 +31,11 @@ training images, 2 epochs, Adam lr 0.03, batch 64); (2) test that network under 
 illumination; (3) for each partially coherent training illumination, fine-tune a copy of
 the coherent network under that illumination (the full mode sum at the training
 tolerance; 20 steps of batch 20, Adam lr 0.03) and test it under the same illumination.
-Test: the first ``--test`` test images. Validation (held-out training images 50,000+)
+Test: ``--test`` test images from ``--test-start`` (a later run may add a disjoint
+range; the aggregate pools them per seed). Validation (held-out training images 50,000+)
 is only used for the truncation check of ``--check``; nothing is selected on the test set.
 
-Run (about an hour of one core):
+Run (3 seeds in one process; or one process per seed with ``--seeds N``):
     python experiments/partial_coherence/run.py --data-dir $PHOTONN_TEST_DATA
 Raw records go to ``results/raw.jsonl`` as they arrive (a rerun skips finished ones);
 ``aggregate.py`` (called at the end) writes ``results.json``, ``results.md`` and
