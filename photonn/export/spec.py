@@ -18,6 +18,7 @@ from ..encoding.vector import ImageToVector
 from ..grid import Grid
 from ..models.d2nn import D2NN
 from ..models.photonic_mlp import ACTIVATIONS, PhotonicMLP
+from ..models.polarization_d2nn import PolarizationD2NN, PolarizationTask
 
 __all__ = ["describe", "build", "SUPPORTED"]
 
@@ -96,6 +97,13 @@ def describe(module: nn.Module) -> dict:
         }
     if type(module) is nn.Sequential:
         return {"type": "Sequential", "modules": [describe(m) for m in module]}
+    if isinstance(module, (PolarizationD2NN, PolarizationTask)):
+        raise _unsupported(
+            module,
+            ": its layers are per-pixel Jones modulators (two phase delays along a rotated "
+            "axis in every pixel), and an SLM image holds one phase per pixel; no device "
+            "profile kind describes a birefringent modulator yet",
+        )
     raise _unsupported(module)
 
 

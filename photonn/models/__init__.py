@@ -11,6 +11,7 @@ from .multivariate import MultivariatePNN as MultivariatePNN
 from .photonic_mlp import PhotonicMLP as PhotonicMLP
 from .photonic_mlp import PhotonicMLPOptions as PhotonicMLPOptions
 from .polarization_d2nn import PolarizationD2NN as PolarizationD2NN
+from .polarization_d2nn import PolarizationD2NNOptions as PolarizationD2NNOptions
 from .relax import DiffractiveReLaX as DiffractiveReLaX
 from .relax import DigitalReLaX as DigitalReLaX
 from .relax import PhotonicReLaX as PhotonicReLaX

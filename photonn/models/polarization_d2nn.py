@@ -14,12 +14,14 @@ learnable per-pixel Jones modulators.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from .._checks import complex_dtype, finite_float, positive_float, positive_int, real_of
 from .._module import ComplexModule
+from .._spec import check_options, option
 from ..encoding.image import image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.polarization import JonesModulator
@@ -27,7 +29,75 @@ from ..freespace.propagator import Propagator
 from ..functional.jones import jones_vector
 from ..grid import Grid
 
-__all__ = ["PolarizationD2NN"]
+__all__ = ["PolarizationD2NN", "PolarizationD2NNOptions", "PolarizationTask"]
+
+METHODS = ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs")
+POLARIZATIONS = ("x", "y")
+
+
+def _finite(value) -> str | None:
+    return None if math.isfinite(value) else "must be finite"
+
+
+@dataclass(frozen=True)
+class PolarizationD2NNOptions:
+    """The declared parameters of a :class:`PolarizationD2NN` run (SI units): the one source
+    of the ``[model] kind = "polarization_d2nn"`` section of a run configuration, its docs
+    and its checks.
+
+    ``PolarizationD2NN.from_options(options, num_classes=...)`` builds the network (each
+    field but ``polarization`` is its keyword of the same name; ``size`` and ``pitch``
+    make its grid); :class:`PolarizationTask` reads one task of it: images lit with
+    ``polarization``, the class scores of that polarization's analyser channel (``"x"``:
+    the first analyser, ``"y"``: the second). The defaults are the run recipe's.
+    """
+
+    size: int = option(80, "neurons per side of every layer", gt=0)
+    pitch: float = option(4e-4, "neuron pitch", unit="m", gt=0)
+    wavelength: float = option(7.5e-4, "wavelength", unit="m", gt=0)
+    num_layers: int = option(3, "per-pixel Jones-modulator layers", gt=0)
+    distance: float = option(
+        0.01, "spacing between planes (input, layers, detector)", unit="m", gt=0
+    )
+    method: str = option("asm", "propagation method", choices=METHODS)
+    pad_factor: float = option(2.0, "most zero padding per axis", ge=1)
+    input_size: int = option(40, "the image is resized to input_size^2 neurons", gt=0)
+    analyser_angles: tuple[float, ...] = option(
+        (0.0, math.pi / 2),
+        "axes of the two analysers in front of the detector regions (from x)",
+        unit="rad",
+        validator=_finite,
+    )
+    polarization: str = option(
+        "x",
+        "input polarization; it selects the task: the scores are read behind the first "
+        "analyser (x) or the second (y)",
+        choices=POLARIZATIONS,
+    )
+    learn_angle: bool = option(True, "learn every pixel's birefringence axis (else fixed at 0)")
+    phase_bits: int | None = option(
+        None, "quantise the modulators' phases to 2^phase_bits levels (unset: continuous)", ge=1
+    )
+    temperature: float = option(
+        10.0, "softmax temperature of the readout (initial value if learnt)", gt=0
+    )
+    learn_temperature: bool = option(True, "learn the temperature")
+    init: str = option(
+        "zeros", "initial modulators (zeros: identity)", choices=("zeros", "uniform")
+    )
+
+    def __post_init__(self):
+        check_options(self)
+        if len(self.analyser_angles) != 2:
+            raise ValueError(
+                f"analyser_angles must hold two angles [rad] (one per channel), got "
+                f"{list(self.analyser_angles)}"
+            )
+        if self.input_size > self.size:
+            raise ValueError(
+                f"input_size = {self.input_size} does not fit in size = {self.size} "
+                "neurons; lower input_size or raise size"
+            )
 
 
 class PolarizationD2NN(ComplexModule):
@@ -50,6 +120,7 @@ class PolarizationD2NN(ComplexModule):
         learn_angle, phase_mode, max_phase, phase_bits: per
             :class:`~photonn.freespace.JonesModulator`.
         temperature: ``T`` (default 10).
+        learn_temperature: make ``T`` a parameter (stored as its logarithm).
         init, generator: modulator initialisation (``"zeros"`` is the identity).
         dtype, device: as every element.
 
@@ -77,6 +148,7 @@ class PolarizationD2NN(ComplexModule):
         max_phase: float = 2 * math.pi,
         phase_bits: int | None = None,
         temperature: float = 10.0,
+        learn_temperature: bool = False,
         init: str = "zeros",
         generator: torch.Generator | None = None,
         strict: bool = False,
@@ -102,7 +174,16 @@ class PolarizationD2NN(ComplexModule):
         self.analyser_angles = tuple(
             finite_float(a, f"analyser_angles[{i}]") for i, a in enumerate(analyser_angles)
         )
-        self.temperature = positive_float(temperature, "temperature")
+        log_t = torch.tensor(
+            math.log(positive_float(temperature, "temperature")),
+            dtype=real_of(dtype),
+            device=device,
+        )
+        self.learn_temperature = bool(learn_temperature)
+        if self.learn_temperature:
+            self.log_temperature = nn.Parameter(log_t)
+        else:
+            self.register_buffer("log_temperature", log_t)
         self.propagator = Propagator(
             grid,
             self.wavelength,
@@ -134,6 +215,42 @@ class PolarizationD2NN(ComplexModule):
         )
         u = torch.where(u.abs() < 1e-12, 0.0, u)  # exact zeros at multiples of pi/2
         self.register_buffer("analysers", u.to(dtype), persistent=False)
+
+    @classmethod
+    def from_options(
+        cls,
+        options: PolarizationD2NNOptions,
+        num_classes: int = 10,
+        *,
+        generator: torch.Generator | None = None,
+        dtype=torch.complex64,
+        device=None,
+    ) -> PolarizationD2NN:
+        """The network of ``options`` (a :class:`PolarizationD2NNOptions`), on
+        ``Grid(size, pitch)``; ``options.polarization`` is :class:`PolarizationTask`'s."""
+        if not isinstance(options, PolarizationD2NNOptions):
+            raise TypeError(
+                f"options must be PolarizationD2NNOptions, got {type(options).__name__}"
+            )
+        kw = asdict(options)
+        kw.pop("polarization")
+        grid = Grid(kw.pop("size"), kw.pop("pitch"))
+        return cls(
+            grid,
+            kw.pop("wavelength"),
+            kw.pop("num_layers"),
+            kw.pop("distance"),
+            num_classes,
+            **kw,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
+
+    @property
+    def temperature(self) -> torch.Tensor:
+        """The readout temperature ``T`` (a 0-d tensor)."""
+        return self.log_temperature.exp()
 
     def _polarization(self, polarization, batch: int) -> torch.Tensor:
         if isinstance(polarization, str):
@@ -189,3 +306,34 @@ class PolarizationD2NN(ComplexModule):
             f"distance={self.distance:.6g}, classes={self.num_classes}, "
             f"analysers={self.analyser_angles}"
         )
+
+
+class PolarizationTask(nn.Module):
+    """One task of a :class:`PolarizationD2NN`: a classifier of images.
+
+    The images are lit with the polarization ``"x"`` or ``"y"``; the class scores are
+    the logits of the analyser channel that polarization selects (``"x"``: channel 0,
+    ``"y"``: channel 1). The run layer's ``polarization_d2nn`` kind is this module.
+
+    Shapes:
+        real images ``(B, H, W)`` in ``[0, 1]`` -> logits ``(B, num_classes)``.
+    """
+
+    def __init__(self, network: PolarizationD2NN, polarization: str = "x"):
+        super().__init__()
+        if not isinstance(network, PolarizationD2NN):
+            raise TypeError(f"network must be a PolarizationD2NN, got {type(network).__name__}")
+        if polarization not in POLARIZATIONS:
+            raise ValueError(
+                f"polarization must be 'x' or 'y' (it selects the analyser channel), "
+                f"got {polarization!r}"
+            )
+        self.network = network
+        self.polarization = polarization
+        self.channel = POLARIZATIONS.index(polarization)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.network(images, self.polarization)[:, self.channel]
+
+    def extra_repr(self) -> str:
+        return f"polarization={self.polarization!r}, channel={self.channel}"

@@ -12,6 +12,9 @@ Built-in kinds:
 * ``"photonic_mlp"``: :class:`photonn.models.PhotonicMLP`, SVD layers of MZI
   meshes (Shen et al. 2017), images area-averaged to ``features x features``
   amplitudes of unit power (:class:`photonn.encoding.ImageToVector`).
+* ``"polarization_d2nn"``: :class:`photonn.models.PolarizationD2NN`, per-pixel Jones
+  modulators with a polarizer-pair readout; the run trains the task its input
+  polarization selects (:class:`photonn.models.polarization_d2nn.PolarizationTask`).
 """
 
 from __future__ import annotations
@@ -200,6 +203,36 @@ register_model(
         renamed={"detector_span": "span"},
         upgrade=_upgrade_d2nn,
     )
+)
+
+
+# -- polarization_d2nn ----------------------------------------------------------------
+def _polarization_d2nn_section():
+    from ..models.polarization_d2nn import PolarizationD2NNOptions
+
+    return options_section(
+        "PolarizationD2NNSection",
+        PolarizationD2NNOptions,
+        before=[_kind_key("polarization_d2nn")],
+        after=[_dtype_key()],
+        doc="A polarization-multiplexed diffractive network (`photonn.models.PolarizationD2NN`): "
+        "per-pixel Jones modulators between free-space steps, two analysers; one task, read "
+        "through `polarization`'s analyser. Keys are `photonn.models.PolarizationD2NNOptions`.",
+    )
+
+
+def _build_polarization_d2nn(m: dict, *, num_classes: int, generator, device):
+    from ..models.polarization_d2nn import PolarizationD2NN, PolarizationTask
+
+    options = options_of(m)
+    network = PolarizationD2NN.from_options(
+        options, num_classes, generator=generator, dtype=DTYPES[m["dtype"]], device=device
+    )
+    return PolarizationTask(network, options.polarization).to(device)
+
+
+register_model(
+    ModelKind("polarization_d2nn", _polarization_d2nn_section(), _build_polarization_d2nn)
 )
 
 
