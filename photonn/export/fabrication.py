@@ -29,6 +29,7 @@ as the geometry demands (the solid is closed; slicers print it as drawn).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,30 @@ def _distances(model: nn.Module, element: str) -> tuple[float, float]:
     return float(ds[i]), float(ds[i + 1])
 
 
+def _check_trained_relief(e, material, n, kappa, n_medium, base, max_height_m) -> None:
+    """Warn when a mask trained as relief (``D2NN(material=...)``) is exported as another."""
+    r = getattr(e.module, "relief", None)
+    if r is None:
+        return
+    trained = (r.n, r.kappa, r.n_medium, r.base)
+    here = (float(n), float(kappa), float(n_medium), float(base))
+    if any(not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15) for a, b in zip(trained, here)):
+        warnings.warn(
+            f"layer {e.name} was trained as relief with n = {r.n:.6g}, kappa = {r.kappa:.6g}, "
+            f"n_medium = {r.n_medium:.6g} on a {r.base * 1e3:.6g} mm base; the export makes it "
+            f"in {material!r} (n = {float(n):.6g}, kappa = {float(kappa):.6g}, n_medium = "
+            f"{float(n_medium):.6g}) on a {float(base) * 1e3:.6g} mm base, so its transmission "
+            "differs from the trained one; export with the training's material and base_m",
+            stacklevel=3,
+        )
+    elif max_height_m is not None:
+        warnings.warn(
+            f"layer {e.name} was trained as relief of one 2 pi step; max_height_m = "
+            f"{max_height_m!r} makes thicker (more absorbing) pixels than in training",
+            stacklevel=3,
+        )
+
+
 def plan_fabrication(
     model: nn.Module,
     material,
@@ -186,6 +211,7 @@ def plan_fabrication(
     for e in elements:
         n, kappa = prof.index(e.wavelength)
         h2pi = two_pi_height(e.wavelength, n, n_medium)
+        _check_trained_relief(e, prof.name, n, kappa, n_medium, base, max_height_m)
         with torch.no_grad():
             target = e.module.phase().detach().to(torch.float64).cpu()
         h = phase_to_height(
