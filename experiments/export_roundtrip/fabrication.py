@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import shutil
 import struct
@@ -97,9 +98,25 @@ def accuracy(model, test, batch=250) -> float:
 
 
 def train_run(run: Path, seed: int, levels, absorption: bool, cli) -> None:
-    """Train the recipe into ``run`` unless it is there."""
+    """Train the recipe into ``run`` unless it is there (or another process of this
+    script is training it: then wait for it)."""
     if (run / "results.json").is_file():
         return
+    lock = run.parent / f"{run.name}.lock"
+    run.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        while not (run / "results.json").is_file():
+            time.sleep(10)
+        return
+    try:
+        _train(run, seed, levels, absorption, cli)
+    finally:
+        lock.unlink()
+
+
+def _train(run: Path, seed: int, levels, absorption: bool, cli) -> None:
     extra = ["--set", f"seed={seed}"]
     if levels is not None:
         extra += ["--set", f"model.phase_bits={int(round(math.log2(levels)))}"]
@@ -283,6 +300,11 @@ def main(argv=None) -> int:
     p.add_argument("--runs", default=str(RUNS))
     p.add_argument("--work", default="/tmp/photonn_fabrication_roundtrip")
     p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    p.add_argument(
+        "--train-only",
+        action="store_true",
+        help="only train the missing runs, last first (a second process that shares the work)",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     from photonn.cli import main as cli
@@ -298,6 +320,16 @@ def main(argv=None) -> int:
     ).stdout.strip()
     rows: list[dict] = []
     res: dict = {}
+    if args.train_only:
+        for seed in reversed(args.seeds):
+            for levels in reversed(LEVELS):
+                for absorbing in (True, False):
+                    if levels is not None and not absorbing:
+                        continue
+                    name = "d2nn-thz" + ("-abs" if absorbing else "")
+                    name += f"-levels{levels}" if levels else "-cont"
+                    train_run(runs / f"{name}-seed{seed}", seed, levels, absorbing, cli)
+        return 0
     for seed in args.seeds:
         jobs = [("continuous phases", None, False, levels) for levels in LEVELS]
         jobs += [("at its levels, absorbing", levels, True, levels) for levels in LEVELS]
