@@ -97,9 +97,9 @@ def accuracy(model, test, batch=250) -> float:
     return 100.0 * right / len(x)
 
 
-def train_run(run: Path, seed: int, levels, absorption: bool, cli) -> None:
+def train_run(run: Path, seed: int, levels, absorption: bool, cli, wait: bool = True) -> None:
     """Train the recipe into ``run`` unless it is there (or another process of this
-    script is training it: then wait for it)."""
+    script is training it: then wait for it, or with ``wait=False`` go on)."""
     if (run / "results.json").is_file():
         return
     lock = run.parent / f"{run.name}.lock"
@@ -107,7 +107,7 @@ def train_run(run: Path, seed: int, levels, absorption: bool, cli) -> None:
     try:
         os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
-        while not (run / "results.json").is_file():
+        while wait and not (run / "results.json").is_file():
             time.sleep(10)
         return
     try:
@@ -303,7 +303,8 @@ def main(argv=None) -> int:
     p.add_argument(
         "--train-only",
         action="store_true",
-        help="only train the missing runs, last first (a second process that shares the work)",
+        help="only train the missing runs that no other process is training (more processes "
+        "share the work)",
     )
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -321,14 +322,15 @@ def main(argv=None) -> int:
     rows: list[dict] = []
     res: dict = {}
     if args.train_only:
-        for seed in reversed(args.seeds):
-            for levels in reversed(LEVELS):
-                for absorbing in (True, False):
+        for seed in args.seeds:
+            for absorbing in (False, True):
+                for levels in LEVELS:
                     if levels is not None and not absorbing:
                         continue
                     name = "d2nn-thz" + ("-abs" if absorbing else "")
                     name += f"-levels{levels}" if levels else "-cont"
-                    train_run(runs / f"{name}-seed{seed}", seed, levels, absorbing, cli)
+                    run = runs / f"{name}-seed{seed}"
+                    train_run(run, seed, levels, absorbing, cli, wait=False)
         return 0
     for seed in args.seeds:
         jobs = [("continuous phases", None, False, levels) for levels in LEVELS]
