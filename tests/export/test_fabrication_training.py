@@ -238,3 +238,72 @@ def test_a_binary_phase_network_trains():
     phases = torch.stack([m.phase().detach() for m in model.masks])
     assert int((phases != 0).sum()) > 0  # pixels moved, to the other level only
     assert bool(((phases == 0) | (phases == model.masks[0].levels[1])).all())
+
+
+# -- 4f networks: Fourier-plane masks as relief --------------------------------------------
+def _net4f(**kw):
+    from photonn.models import Fourier4fNetwork
+
+    return Fourier4fNetwork(
+        pn.Grid(16, 0.4e-3),
+        LAM,
+        0.05,
+        2,
+        4,
+        input_size=8,
+        region_size=0.8e-3,
+        init="uniform",
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.complex128,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("bits", [None, 2])
+def test_4f_network_fourier_masks_round_trip_through_the_relief_files(tmp_path, bits):
+    """The 4f network's Fourier-plane masks, written as relief (STL, height map, spec),
+    read back (height maps by read_relief, STL by the independent reader): the rebuilt
+    network is the trained one (exact at levels; to the 16-bit rounding without)."""
+    from photonn.export.fabrication import fabricated_model, read_relief, write_relief
+
+    net = _net4f(phase_bits=bits, material=RESIN, base=0.6e-3)
+    fg = net.layers[0].fourier_grid  # pitch lambda f / (N d): the plate's pixels
+    assert fg.dx == pytest.approx(LAM * 0.05 / (32 * 0.4e-3), rel=1e-12)
+    levels = None if bits is None else 2**bits
+    out = write_relief(net, tmp_path / "plates", RESIN, levels=levels, base_m=0.6e-3)
+    tol = 1e-12 if levels else (1 + KAPPA / (N - 1)) * math.pi / 65535
+    index = (out / "relief.toml").read_text()
+    assert "distance_before_m = 0.05" in index and 'material = "vero_black_plus_rgd875"' in index
+    layers = read_relief(out)
+    assert sorted(layers) == ["layers.0.mask", "layers.1.mask"]
+    for i, name in enumerate(sorted(layers)):
+        t_model = net.masks[i].transmission().detach()
+        phase, amp = layers[name]
+        torch.testing.assert_close(torch.polar(amp, phase), t_model, rtol=0, atol=tol)
+        normals, verts = read_stl(out / f"{name}.stl")
+        h = top_heights(verts, normals, fg.shape, (fg.dy * 1e3, fg.dx * 1e3), 0.6) * 1e-3
+        t_stl = height_transmission(torch.from_numpy(h), LAM, N, KAPPA, base=0.6e-3)
+        torch.testing.assert_close(t_stl, t_model, rtol=0, atol=tol + 2e-5)
+    x = torch.rand(3, 28, 28, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = net(x)
+        rebuilt = fabricated_model(_net4f(phase_bits=bits, material=RESIN, base=0.6e-3), layers)
+        torch.testing.assert_close(rebuilt(x), ref, rtol=0, atol=1e3 * tol)
+    with pytest.raises(FileExistsError, match="exists"):
+        write_relief(net, out, RESIN, levels=levels, base_m=0.6e-3)
+
+
+def test_4f_network_is_its_layers_then_the_detector_and_refuses_bad_options():
+    net = _net4f(phase_bits=1)
+    x = torch.rand(2, 28, 28, dtype=torch.float64)
+    u = net.input_field(x)
+    for layer in net.layers:
+        u = layer(u)
+    e = net.detector.energies(u)
+    torch.testing.assert_close(net(x), 10 * e / e.sum(-1, keepdim=True))
+    net(x).sum().backward()
+    assert all(m.raw.grad is not None and m.raw.grad.abs().sum() > 0 for m in net.masks)
+    with pytest.raises(ValueError, match="material= makes printed phase masks"):
+        _net4f(mask="amplitude", material=RESIN)
+    with pytest.raises(ValueError, match="phase_bits quantises phase masks"):
+        _net4f(mask="complex", phase_bits=2)
