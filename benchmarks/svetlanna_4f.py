@@ -323,7 +323,10 @@ def main(argv=None) -> int:
         "",
         "SVETlANNa's layer runs four angular-spectrum steps (four FFT pairs) and two lens "
         "chirps on the full grid; photonn's two Fourier-lens FFTs: the ratio is mostly "
-        "that count, at equal FFT size, threads and precision.",
+        "that count, at equal FFT size, threads and precision. photonn's forward also "
+        "computes the mask's transmission exp(i raw) on every call, pads and crops, and "
+        "shifts and scales the two Fourier planes; bare's forward has the transmission "
+        "precomputed (its forward + backward computes it from the phases, as photonn does).",
     ]
     text = "\n".join(body)
     print(text)
