@@ -306,7 +306,20 @@ def main(argv=None) -> int:
         help="only train the missing runs that no other process is training (more processes "
         "share the work)",
     )
+    p.add_argument(
+        "--rows-out",
+        help="write this process's rows to this JSON file instead of the results (a process "
+        "of its own per seed; --merge combines them)",
+    )
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="combine rows of --rows-out files and results/fabrication.json into the results",
+    )
     args = p.parse_args(argv)
+    if args.merge:
+        return merge(args.merge)
     torch.set_num_threads(1)
     from photonn.cli import main as cli
     from photonn.devices import load_profile
@@ -348,6 +361,9 @@ def main(argv=None) -> int:
             row.update(trained_as=trained_as, seed=seed, levels=levels or "continuous")
             rows.append(row)
             print(json.dumps(row), flush=True)
+            if args.rows_out:
+                Path(args.rows_out).write_text(json.dumps(rows, indent=1) + "\n")
+                continue
             res = {
                 "model": "photonn train defaults: D2NN 5 x 80 x 80, 0.4 mm, 0.75 mm, 1 cm, "
                 "embedded MNIST, 3 epochs",
@@ -367,6 +383,26 @@ def main(argv=None) -> int:
                 "machine": platform.machine(),
             }
             write_results(res)
+    if not args.rows_out:
+        print((RESULTS / "fabrication.md").read_text())
+    return 0
+
+
+def merge(paths) -> int:
+    """Add the rows of ``paths`` (``--rows-out`` files) to ``results/fabrication.json``
+    (a row per family, levels and seed; the results file's rows first) and rewrite the
+    results."""
+    res = json.loads((RESULTS / "fabrication.json").read_text())
+    seen = {(r["trained_as"], r["levels"], r["seed"]) for r in res["rows"]}
+    for path in paths:
+        for r in json.loads(Path(path).read_text()):
+            key = (r["trained_as"], r["levels"], r["seed"])
+            if key not in seen:
+                res["rows"].append(r)
+                seen.add(key)
+    res["rows"].sort(key=lambda r: r["seed"])
+    res["summary"] = summarise(res["rows"])
+    write_results(res)
     print((RESULTS / "fabrication.md").read_text())
     return 0
 
