@@ -311,6 +311,8 @@ def main(argv=None) -> int:
         help="write this process's rows to this JSON file instead of the results (a process "
         "of its own per seed; --merge combines them)",
     )
+    p.add_argument("--family", choices=("continuous", "absorbing"), help="only these rows")
+    p.add_argument("--reverse", action="store_true", help="the rows in reverse order")
     p.add_argument(
         "--merge",
         nargs="+",
@@ -348,6 +350,10 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         jobs = [("continuous phases", None, False, levels) for levels in LEVELS]
         jobs += [("at its levels, absorbing", levels, True, levels) for levels in LEVELS]
+        if args.family:
+            jobs = [j for j in jobs if j[2] == (args.family == "absorbing")]
+        if args.reverse:
+            jobs.reverse()
         for trained_as, train_levels, absorbing, levels in jobs:
             name = "d2nn-thz" + ("-abs" if absorbing else "")
             name += f"-levels{train_levels}" if train_levels else "-cont"
