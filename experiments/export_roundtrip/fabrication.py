@@ -329,7 +329,6 @@ def main(argv=None) -> int:
 
     runs = Path(args.runs)
     work = Path(args.work)
-    shutil.rmtree(work, ignore_errors=True)
     t0 = time.time()
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True
@@ -347,6 +346,7 @@ def main(argv=None) -> int:
                     run = runs / f"{name}-seed{seed}"
                     train_run(run, seed, levels, absorbing, cli, wait=False)
         return 0
+    shutil.rmtree(work, ignore_errors=True)  # not by a --train-only process: others use it
     for seed in args.seeds:
         jobs = [("continuous phases", None, False, levels) for levels in LEVELS]
         jobs += [("at its levels, absorbing", levels, True, levels) for levels in LEVELS]
