@@ -195,7 +195,8 @@ def mean_se(values) -> tuple[float, float]:
 
 def pm(values, fmt="{:.2f}") -> str:
     m, se = mean_se(values)
-    return fmt.format(m) if math.isnan(se) else f"{fmt.format(m)} ± {fmt.format(se)}"
+    plain = fmt.replace("+", "")  # the error is unsigned
+    return fmt.format(m) if math.isnan(se) else f"{fmt.format(m)} ± {plain.format(se)}"
 
 
 def summarise(rows: list[dict]) -> list[dict]:
