@@ -293,6 +293,8 @@ def write_results(res: dict) -> None:
         )
         + ".",
     ]
+    if res.get("merged"):
+        lines += ["", "Provenance: " + res["merged"] + "."]
     (RESULTS / "fabrication.md").write_text("\n".join(lines) + "\n")
 
 
@@ -409,6 +411,13 @@ def merge(paths) -> int:
                 seen.add(key)
     res["rows"].sort(key=lambda r: r["seed"])
     res["summary"] = summarise(res["rows"])
+    res["merged"] = (
+        "rows from several processes of this script (one per seed and family, --rows-out, "
+        "combined with --merge) started at commits from "
+        f"{res['git_commit'][:12]} on; the library code they ran differs only in the "
+        "export's per-layer function (_fabricate, the same output, "
+        "tests/export/test_fabrication.py) and the new 4f model; training code is the same"
+    )
     write_results(res)
     print((RESULTS / "fabrication.md").read_text())
     return 0
