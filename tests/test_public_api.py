@@ -109,6 +109,9 @@ COMPLEX = {
     ),
     "SVDLinear": lambda **kw: pn.onchip.SVDLinear(3, 2, **kw),
     "D2NN": lambda **kw: pn.models.D2NN(_grid(16), 0.75e-3, 2, 3e-2, 2, input_size=4, **kw),
+    "Fourier4fNetwork": lambda **kw: pn.models.Fourier4fNetwork(
+        _grid(16), 6.33e-7, 0.05, 2, 2, input_size=4, region_size=2e-5, **kw
+    ),
     "PhotonicMLP": lambda **kw: pn.models.PhotonicMLP([4, 3, 2], **kw),
     "MultivariatePNN": lambda **kw: pn.models.MultivariatePNN(4, 2, 1, **kw),
     "CoupledModePNN": lambda **kw: pn.models.CoupledModePNN(4, 2, 3, **kw),

@@ -29,6 +29,7 @@ as the geometry demands (the solid is closed; slicers print it as drawn).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,10 @@ __all__ = [
     "relief_mesh",
     "write_stl",
     "fabricated_model",
+    "relief_elements",
+    "relief_layers",
+    "write_relief",
+    "read_relief",
 ]
 
 #: default base-plate thickness [m]
@@ -141,6 +146,90 @@ def _distances(model: nn.Module, element: str) -> tuple[float, float]:
     return float(ds[i]), float(ds[i + 1])
 
 
+def _check_trained_relief(e, material, n, kappa, n_medium, base, max_height_m) -> None:
+    """Warn when a mask trained as relief (``D2NN(material=...)``) is exported as another."""
+    r = getattr(e.module, "relief", None)
+    if r is None:
+        return
+    trained = (r.n, r.kappa, r.n_medium, r.base)
+    here = (float(n), float(kappa), float(n_medium), float(base))
+    if any(not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15) for a, b in zip(trained, here)):
+        warnings.warn(
+            f"layer {e.name} was trained as relief with n = {r.n:.6g}, kappa = {r.kappa:.6g}, "
+            f"n_medium = {r.n_medium:.6g} on a {r.base * 1e3:.6g} mm base; the export makes it "
+            f"in {material!r} (n = {float(n):.6g}, kappa = {float(kappa):.6g}, n_medium = "
+            f"{float(n_medium):.6g}) on a {float(base) * 1e3:.6g} mm base, so its transmission "
+            "differs from the trained one; export with the training's material and base_m",
+            stacklevel=3,
+        )
+    elif max_height_m is not None:
+        warnings.warn(
+            f"layer {e.name} was trained as relief of one 2 pi step; max_height_m = "
+            f"{max_height_m!r} makes thicker (more absorbing) pixels than in training",
+            stacklevel=3,
+        )
+
+
+def _fabricate(
+    e, prof, distances, *, levels, base, max_height_m, resolution_m, n_medium
+) -> FabricatedLayer:
+    """One phase mask (an export ``Element``) as relief of the material ``prof``."""
+    key = prof.name
+    n, kappa = prof.index(e.wavelength)
+    h2pi = two_pi_height(e.wavelength, n, n_medium)
+    _check_trained_relief(e, prof.name, n, kappa, n_medium, base, max_height_m)
+    with torch.no_grad():
+        target = e.module.phase().detach().to(torch.float64).cpu()
+    h = phase_to_height(
+        target,
+        e.wavelength,
+        n,
+        n_medium,
+        max_height=max_height_m,
+        levels=levels,
+        resolution=resolution_m,
+    )
+    steps = 1 if max_height_m is None else max(1, math.floor(max_height_m / h2pi * (1 + 1e-12)))
+    if resolution_m is not None:
+        scale = float(resolution_m)
+    elif levels is not None:
+        scale = h2pi / levels
+    else:
+        scale = steps * h2pi / 65535
+    value = torch.round(h / scale)
+    if float(value.max()) > 65535:
+        raise ValueError(
+            f"layer {e.name}: the relief ({float(h.max()) * 1e6:.6g} um) needs more than "
+            f"65535 steps of {scale * 1e9:.6g} nm for the 16-bit height map; use a coarser "
+            "resolution_m or a smaller max_height_m"
+        )
+    value = value.to(torch.int64)
+    height = value.to(torch.float64) * scale
+    t = height_transmission(height, e.wavelength, n, kappa, n_medium, base=base)
+    return FabricatedLayer(
+        element=e.name,
+        material=prof,
+        material_key=key,
+        wavelength=float(e.wavelength),
+        pitch=(float(e.pitch[0]), float(e.pitch[1])),
+        n=float(n),
+        kappa=float(kappa),
+        n_medium=float(n_medium),
+        base=base,
+        levels=levels,
+        resolution=None if resolution_m is None else float(resolution_m),
+        max_height=None if max_height_m is None else float(max_height_m),
+        two_pi_height=h2pi,
+        height_scale=scale,
+        value=value,
+        height=height,
+        target=target,
+        phase=torch.angle(t),
+        amplitude=t.abs(),
+        distances=distances,
+    )
+
+
 def plan_fabrication(
     model: nn.Module,
     material,
@@ -181,61 +270,18 @@ def plan_fabrication(
             "export them with device=PROFILE"
         )
     plan = ExportPlan(model=model, spec=describe(model))
-    key = prof.name
-    plan.devices = {key: prof}
+    plan.devices = {prof.name: prof}
     for e in elements:
-        n, kappa = prof.index(e.wavelength)
-        h2pi = two_pi_height(e.wavelength, n, n_medium)
-        with torch.no_grad():
-            target = e.module.phase().detach().to(torch.float64).cpu()
-        h = phase_to_height(
-            target,
-            e.wavelength,
-            n,
-            n_medium,
-            max_height=max_height_m,
-            levels=levels,
-            resolution=resolution_m,
-        )
-        steps = 1 if max_height_m is None else max(1, math.floor(max_height_m / h2pi * (1 + 1e-12)))
-        if resolution_m is not None:
-            scale = float(resolution_m)
-        elif levels is not None:
-            scale = h2pi / levels
-        else:
-            scale = steps * h2pi / 65535
-        value = torch.round(h / scale)
-        if float(value.max()) > 65535:
-            raise ValueError(
-                f"layer {e.name}: the relief ({float(h.max()) * 1e6:.6g} um) needs more than "
-                f"65535 steps of {scale * 1e9:.6g} nm for the 16-bit height map; use a coarser "
-                "resolution_m or a smaller max_height_m"
-            )
-        value = value.to(torch.int64)
-        height = value.to(torch.float64) * scale
-        t = height_transmission(height, e.wavelength, n, kappa, n_medium, base=base)
         plan.fabricated.append(
-            FabricatedLayer(
-                element=e.name,
-                material=prof,
-                material_key=key,
-                wavelength=float(e.wavelength),
-                pitch=(float(e.pitch[0]), float(e.pitch[1])),
-                n=float(n),
-                kappa=float(kappa),
-                n_medium=float(n_medium),
-                base=base,
+            _fabricate(
+                e,
+                prof,
+                _distances(model, e.name),
                 levels=levels,
-                resolution=None if resolution_m is None else float(resolution_m),
-                max_height=None if max_height_m is None else float(max_height_m),
-                two_pi_height=h2pi,
-                height_scale=scale,
-                value=value,
-                height=height,
-                target=target,
-                phase=torch.angle(t),
-                amplitude=t.abs(),
-                distances=_distances(model, e.name),
+                base=base,
+                max_height_m=max_height_m,
+                resolution_m=resolution_m,
+                n_medium=n_medium,
             )
         )
     return plan
@@ -468,3 +514,132 @@ def layers_from_files(root: Path, m: dict) -> dict:
         )
         out[rec["element"]] = (torch.angle(t), t.abs())
     return out
+
+
+# -- relief of any model's phase masks (e.g. the Fourier-plane masks of a 4f network) ------
+RELIEF_INDEX = "relief.toml"
+
+
+def relief_elements(model: nn.Module) -> list:
+    """Every :class:`~photonn.freespace.PhaseMask` of ``model`` as an export element, with
+    the wavelength of its nearest enclosing module that has one (a D2NN, a
+    :class:`~photonn.freespace.FourierFilter4f`, ...), and the distances to the
+    neighbouring planes: ``(f, f)`` in a 4f layer, the layer spacings in a D2NN."""
+    from ..freespace.fourier_filter import FourierFilter4f
+    from ..freespace.masks import PhaseMask
+    from ..models.d2nn import D2NN
+    from .assign import Element
+
+    modules = dict(model.named_modules())
+    out = []
+    for name, mod in modules.items():
+        if not isinstance(mod, PhaseMask):
+            continue
+        parts = name.split(".")
+        owner = None
+        for k in range(len(parts) - 1, -1, -1):
+            cand = modules["".join(p + "." for p in parts[:k]).rstrip(".")]
+            if getattr(cand, "wavelength", None) is not None:
+                owner = cand
+                break
+        if owner is None:
+            raise ValueError(
+                f"phase mask {name!r} has no enclosing module with a wavelength; build it "
+                "inside a FourierFilter4f, a D2NN or a network that has .wavelength"
+            )
+        if isinstance(owner, FourierFilter4f):
+            distances = (owner.focal_length, owner.focal_length)
+        elif isinstance(owner, D2NN):
+            distances = _distances(model, name)
+        else:
+            distances = (float("nan"), float("nan"))
+        e = Element(name, "slm", mod, wavelength=float(owner.wavelength))
+        e.pitch = tuple(mod.grid.spacing)
+        out.append((e, distances))
+    if not out:
+        raise ValueError(f"{type(model).__name__} has no PhaseMask to fabricate")
+    return out
+
+
+def relief_layers(
+    model: nn.Module,
+    material,
+    *,
+    levels: int | None = None,
+    base_m: float = DEFAULT_BASE_M,
+    max_height_m: float | None = None,
+    resolution_m: float | None = None,
+    n_medium: float = 1.0,
+) -> list[FabricatedLayer]:
+    """One :class:`FabricatedLayer` per phase mask of ``model`` (:func:`relief_elements`),
+    with the arguments of :func:`plan_fabrication`."""
+    prof = resolve_profile(material, kind="material")
+    base = float(base_m)
+    if not math.isfinite(base) or base <= 0:
+        raise ValueError(
+            f"base_m must be a thickness > 0 [m] (the plate that holds the pixels), got {base_m!r}"
+        )
+    return [
+        _fabricate(
+            e,
+            prof,
+            d,
+            levels=levels,
+            base=base,
+            max_height_m=max_height_m,
+            resolution_m=resolution_m,
+            n_medium=n_medium,
+        )
+        for e, d in relief_elements(model)
+    ]
+
+
+def write_relief(model: nn.Module, out_dir, material, **options) -> Path:
+    """Write every phase mask of ``model`` as relief: per mask ``<name>.stl``, ``<name>.png``
+    (16-bit height map) and ``<name>.toml`` (its spec), as the fabrication export
+    writes them, and ``relief.toml`` listing them. For networks the export does not
+    describe (e.g. :class:`~photonn.models.Fourier4fNetwork`, whose Fourier-plane masks
+    are the printed plates); :func:`read_relief` reads the files back.
+
+    The directory is written whole or not at all (a temporary directory renamed).
+    ``options``: as :func:`relief_layers`. Returns the directory.
+    """
+    import shutil
+    import tempfile
+
+    from . import _toml
+    from .images import write_gray_png
+
+    out = Path(out_dir)
+    if out.exists():
+        raise FileExistsError(f"{out} exists; choose a new directory for the relief files")
+    layers = relief_layers(model, material, **options)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        index = []
+        for L in layers:
+            spec = layer_spec(L)
+            files = {k: f"{L.element}.{k}" for k in ("stl", "png", "toml")}
+            write_stl(tmp / files["stl"], relief_mesh(L.height.numpy(), L.pitch, L.base))
+            write_gray_png(tmp / files["png"], L.value.numpy(), 16)
+            (tmp / files["toml"]).write_text(_toml.dumps(spec))
+            index.append({**spec, "files": files, "report": L.report})
+        text = _toml.dumps({"convention": CONVENTION, "layer": index})
+        (tmp / RELIEF_INDEX).write_text(text)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_relief(out_dir) -> dict:
+    """element -> (phase, amplitude) of every layer :func:`write_relief` wrote, from its
+    height map and spec (pass it to :func:`fabricated_model`)."""
+    import tomllib
+
+    root = Path(out_dir)
+    index = tomllib.loads((root / RELIEF_INDEX).read_text(encoding="utf-8"))
+    recs = [{**r, "files": {"png": r["files"]["png"]}} for r in index["layer"]]
+    return layers_from_files(root, {"fabrication": recs})

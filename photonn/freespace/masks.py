@@ -8,6 +8,12 @@ import torch
 from torch import nn
 
 from .._checks import one_of, positive_float, real_of
+from ..functional.fabrication import (
+    Relief,
+    edge_offset,
+    level_transmission_ste,
+    relief_amplitude,
+)
 from ..functional.masks import (
     bounded_phase,
     passive_transmission,
@@ -41,6 +47,20 @@ class PhaseMask(GridElement):
     attribute ``quantizer_progress`` in ``[0, 1]`` (set by
     :class:`photonn.training.QuantizerSchedule`); in evaluation the phase is exactly
     a level of the device.
+    With the default quantiser and no ``lut``, the transmission's gradient is the
+    secant straight-through estimator
+    (:func:`~photonn.functional.fabrication.level_transmission_ste`: the chord to the
+    neighbouring level, which makes binary masks trainable), and ``init="zeros"``
+    starts the latent phase at
+    :func:`~photonn.functional.fabrication.edge_offset` (the mask is transparent, each
+    pixel close to the edge of its level), so that pixels move from the first steps.
+    ``phase()`` is the quantised phase with the plain straight-through gradient.
+
+    With ``relief`` (a :class:`~photonn.functional.fabrication.Relief`), the mask is a
+    printed or etched layer: its transmission is ``a(phi) exp(i phi)``, ``a`` the
+    amplitude the relief of that phase transmits through the absorbing material and
+    its base plate (:func:`~photonn.functional.fabrication.relief_amplitude`), as the
+    fabrication export computes it from the heights.
 
     Args:
         grid: :class:`photonn.Grid` of the mask.
@@ -49,7 +69,11 @@ class PhaseMask(GridElement):
         bits: optional phase quantisation (1..16 bits).
         lut: optional ``(2**bits,)`` phase [rad] per gray level (implies quantisation).
         quantizer: training-time quantiser (with ``bits`` or ``lut``).
-        init: ``"zeros"`` (default), ``"uniform"`` (phases uniform in ``[0, 2 pi)``,
+        relief: optional :class:`~photonn.functional.fabrication.Relief` (material,
+            wavelength, base plate): absorption of a printed layer in the forward model.
+        init: ``"zeros"`` (default; with ``bits``, the default quantiser and no ``lut``,
+            in the free and wrapped modes, raw values ``edge_offset(2**bits)``, still
+            the phase 0), ``"uniform"`` (phases uniform in ``[0, 2 pi)``,
             needs ``generator``; in ``"bounded"`` mode raw values uniform in
             ``[-2, 2)``) or a real ``(ny, nx)`` tensor of raw values.
         generator: ``torch.Generator`` for random init (values are drawn on the CPU, then
@@ -70,6 +94,7 @@ class PhaseMask(GridElement):
         bits: int | None = None,
         lut=None,
         quantizer="ste",
+        relief: Relief | None = None,
         init="zeros",
         generator: torch.Generator | None = None,
         dtype=torch.complex64,
@@ -77,6 +102,11 @@ class PhaseMask(GridElement):
     ):
         super().__init__(grid, dtype=dtype, device=device, generator=generator)
         self.mode = one_of(mode, ("free", "wrapped", "bounded"), "mode")
+        if relief is not None and not isinstance(relief, Relief):
+            raise TypeError(
+                f"relief must be a photonn.functional.fabrication.Relief, got {relief!r}"
+            )
+        self.relief = relief
         self.max_phase = positive_float(max_phase, "max_phase")
         self.register_buffer("lut", None, persistent=False)
         if lut is not None:
@@ -110,16 +140,28 @@ class PhaseMask(GridElement):
             raw = initial_values("uniform", grid.shape, real_of(dtype), generator, 4.0) - 2.0
         else:
             raw = initial_values(init, grid.shape, real_of(dtype), generator, 2 * math.pi)
+            if self._secant() and mode != "bounded" and isinstance(init, str) and init == "zeros":
+                raw = raw + edge_offset(2**bits)  # level 0, at the edge of its cell
         self.raw = nn.Parameter(raw.to(device))
+
+    def _secant(self) -> bool:
+        """Uniform levels under the default quantiser: the secant straight-through path."""
+        return (
+            self.levels is not None
+            and self.lut is None
+            and type(self.quantizer).__name__ == "STEQuantizer"
+        )
+
+    def _latent_phase(self) -> torch.Tensor:
+        if self.mode == "bounded":
+            return bounded_phase(self.raw, self.max_phase)
+        if self.mode == "wrapped":
+            return wrap_phase(self.raw)
+        return self.raw
 
     def phase(self) -> torch.Tensor:
         """The applied phase [rad], real ``(ny, nx)`` (quantised when ``bits`` is set)."""
-        if self.mode == "bounded":
-            phi = bounded_phase(self.raw, self.max_phase)
-        elif self.mode == "wrapped":
-            phi = wrap_phase(self.raw)
-        else:
-            phi = self.raw
+        phi = self._latent_phase()
         if self.levels is not None:
             if self.lut is None and type(self.quantizer).__name__ == "STEQuantizer":
                 return quantize_phase_ste(phi, self.levels)
@@ -140,12 +182,24 @@ class PhaseMask(GridElement):
         return lut_round(phi, self.lut)
 
     def transmission(self) -> torch.Tensor:
-        """Complex ``(ny, nx)`` transmission ``exp(i phase)``."""
-        return phase_transmission(self.phase())
+        """Complex ``(ny, nx)`` transmission ``exp(i phase)`` (times the relief's
+        amplitude with ``relief``)."""
+        if not self._secant():
+            phi = self.phase()
+            t = phase_transmission(phi)
+        else:
+            t = level_transmission_ste(self._latent_phase(), self.levels)
+            phi = self.phase() if self.relief is not None else None
+        if self.relief is not None:
+            t = t * relief_amplitude(phi, self.relief)
+        return t
 
     def extra_repr(self) -> str:
         b = f", bits={self.bits}" if self.bits is not None else ""
-        return f"grid={self.grid}, mode={self.mode!r}{b}, dtype={self.dtype}"
+        r = ""
+        if self.relief is not None:
+            r = f", relief=(n={self.relief.n:.6g}, kappa={self.relief.kappa:.6g})"
+        return f"grid={self.grid}, mode={self.mode!r}{b}{r}, dtype={self.dtype}"
 
 
 class AmplitudeMask(GridElement):

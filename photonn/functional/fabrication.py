@@ -18,12 +18,23 @@ are not modelled; the relief is thin (each pixel acts as a local phase screen).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
 TWO_PI = 2.0 * math.pi
 
-__all__ = ["two_pi_height", "phase_to_height", "height_to_phase", "height_transmission"]
+__all__ = [
+    "two_pi_height",
+    "phase_to_height",
+    "height_to_phase",
+    "height_transmission",
+    "Relief",
+    "relief_amplitude",
+    "level_transmission_ste",
+    "EDGE_FRACTION",
+    "edge_offset",
+]
 
 
 def _positive(value, name: str, unit: str) -> float:
@@ -161,3 +172,130 @@ def height_transmission(
         raise ValueError(f"heights must be >= 0 [m], got min {float(h.min()):.6g}")
     amp = torch.exp(-TWO_PI * kappa * (base + h) / lam)
     return torch.polar(amp, height_to_phase(h, lam, n, n_medium))
+
+
+# -- training through the relief ------------------------------------------------------------
+@dataclass(frozen=True)
+class Relief:
+    """The optics of a printed or etched layer (the module's convention), for training.
+
+    ``wavelength`` [m]; ``n``, ``kappa``: the material's complex index ``n + i kappa`` at
+    it; ``n_medium``: the medium's index; ``base``: the base plate's thickness [m]. A
+    phase ``phi`` [rad] is made by one 2 pi step of relief (``phase_to_height`` without
+    ``max_height``), of height ``h = (phi mod 2 pi) h_2pi / (2 pi)``, whose amplitude
+    transmission is :func:`relief_amplitude`.
+    """
+
+    wavelength: float
+    n: float
+    kappa: float
+    n_medium: float = 1.0
+    base: float = 0.0
+
+    def __post_init__(self):
+        two_pi_height(self.wavelength, self.n, self.n_medium)  # n > n_medium, lambda > 0
+        k, b = float(self.kappa), float(self.base)
+        if not math.isfinite(k) or k < 0:
+            raise ValueError(f"kappa must be a finite number >= 0, got {self.kappa!r}")
+        if not math.isfinite(b) or b < 0:
+            raise ValueError(f"base must be a finite thickness >= 0 [m], got {self.base!r}")
+
+    @property
+    def two_pi_height(self) -> float:
+        """``lambda / (n - n_medium)`` [m]."""
+        return two_pi_height(self.wavelength, self.n, self.n_medium)
+
+
+def relief_amplitude(phase: torch.Tensor, relief: Relief) -> torch.Tensor:
+    """Field amplitude a relief realising ``phase`` [rad] transmits (real, ``phase``'s
+    shape and dtype, differentiable):
+    ``exp(-2 pi kappa (base + h) / lambda)``, ``h = (phase mod 2 pi) lambda / (2 pi (n -
+    n_medium))``, i.e. ``exp(-2 pi kappa base / lambda) exp(-kappa (phase mod 2 pi) / (n -
+    n_medium))``.
+
+    Equals ``|height_transmission(phase_to_height(phase, ...), ...)|`` (the export's
+    height -> amplitude) up to rounding; its derivative in ``phase`` is ``-kappa / (n -
+    n_medium)`` times the amplitude (away from the wrap at 2 pi), so training sees the
+    thicker, darker pixels.
+    """
+    if not isinstance(relief, Relief):
+        raise TypeError(f"relief must be a photonn.functional.fabrication.Relief, got {relief!r}")
+    plate = math.exp(-TWO_PI * relief.kappa * relief.base / relief.wavelength)
+    per_rad = relief.kappa / (relief.n - relief.n_medium)
+    return plate * torch.exp(-per_rad * torch.remainder(phase, TWO_PI))
+
+
+#: where ``init="zeros"`` puts a quantised phase inside its level's cell (:func:`edge_offset`)
+EDGE_FRACTION = 0.9
+
+
+def edge_offset(levels: int) -> float:
+    """The latent phase [rad] at which a quantised mask starts for ``init="zeros"``:
+    ``EDGE_FRACTION * pi / levels``, inside the cell of the level 0 (so the mask is
+    transparent) and ``0.1 pi / levels`` from the next level's.
+
+    Why: the forward value changes only when the latent crosses a cell edge, ``pi /
+    levels`` from a level; from the cell's centre, Adam (steps of about ``lr`` per
+    parameter) needs ``pi / (levels lr)`` steps before any pixel moves (157 steps at 2
+    levels and ``lr = 0.01``, a third of the ``photonn train`` recipe), and the
+    network trains nothing meanwhile. From the edge, a pixel whose move helps moves
+    within a few steps; one whose move hurts walks back to the centre.
+    """
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
+        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
+    return EDGE_FRACTION * math.pi / levels
+
+
+class _SecantSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, phase, levels):
+        from .slm import nearest_level
+
+        lv = torch.remainder(levels.to(phase.dtype), TWO_PI)
+        idx = nearest_level(phase, lv)
+        q = lv[idx]
+        count = lv.numel()
+        order = torch.argsort(lv)
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(count, device=lv.device)
+        r = rank[idx]
+        u = torch.remainder(phase.detach() - q + math.pi, TWO_PI) - math.pi  # latent - level
+        up = u >= 0
+        nb = lv[torch.where(up, order[(r + 1) % count], order[(r - 1) % count])]
+        d = torch.remainder(nb - q, TWO_PI)  # in [0, 2 pi): the step up to the neighbour
+        d = torch.where(up, d, d - TWO_PI)  # the step down is negative
+        d = torch.where(d == 0, torch.full_like(d, TWO_PI), d)  # a single level: a full turn
+        t = torch.polar(torch.ones_like(q), q)
+        ctx.save_for_backward((torch.polar(torch.ones_like(nb), nb) - t) / d)
+        return t
+
+    @staticmethod
+    def backward(ctx, grad):
+        (secant,) = ctx.saved_tensors
+        return (grad.conj() * secant).real, None
+
+
+def level_transmission_ste(phase: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """``exp(i q)``, ``q`` the level nearest to ``phase`` on the circle, with a secant
+    straight-through gradient.
+
+    Backward, the derivative of the transmission in ``phase`` is taken as the chord to
+    the neighbouring level on the side of the level that ``phase`` lies on,
+    ``(exp(i q') - exp(i q)) / (q' - q)``, instead of the tangent ``i exp(i q)`` of
+    the plain straight-through estimator (``quantize_phase_ste``). For many levels the
+    two agree (angle ``pi / L`` apart); for two levels the tangent is orthogonal to
+    the only move there is (0 <-> pi changes the field by ``-2 exp(i q)``, a real
+    multiple of the field, while the tangent is imaginary), so the plain gradient says
+    nothing about whether a flip helps and a binary phase mask does not train. The
+    chord gives the first-order change of the loss under the move itself.
+
+    Args:
+        phase: real tensor [rad], any shape (the latent phase).
+        levels: real ``(L,)`` level phases [rad], distinct modulo ``2 pi``.
+
+    Returns:
+        complex tensor of ``phase``'s shape (complex64 for float32).
+    """
+    if levels.ndim != 1 or levels.numel() == 0:
+        raise ValueError(f"levels must be a non-empty 1-D tensor, got shape {tuple(levels.shape)}")
+    return _SecantSTE.apply(phase, levels)

@@ -4,6 +4,7 @@ from .coupled_mode import CoupledModeOptions as CoupledModeOptions
 from .coupled_mode import CoupledModePNN as CoupledModePNN
 from .d2nn import D2NN as D2NN
 from .d2nn import D2NNOptions as D2NNOptions
+from .fourier4f import Fourier4fNetwork as Fourier4fNetwork
 from .isomorphic import IsomorphicOptions as IsomorphicOptions
 from .isomorphic import IsomorphicPNN as IsomorphicPNN
 from .multivariate import MultivariateOptions as MultivariateOptions

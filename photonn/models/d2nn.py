@@ -31,6 +31,7 @@ from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
 from ..functional.detection import intensity
+from ..functional.fabrication import Relief
 from ..functional.quantizers import QUANTIZERS
 from ..grid import Grid
 from ..reuse.recomputation import recompute as _recompute
@@ -103,6 +104,14 @@ class D2NNOptions:
         0,
         "keep the field of every k-th layer, recompute the rest in backward (0: keep all)",
         ge=0,
+    )
+    material: str | None = option(
+        None,
+        "train the layers as printed relief of this material profile (its absorption in the "
+        "forward model, as the fabrication export makes them; unset: lossless phase masks)",
+    )
+    base: float = option(
+        1e-3, "base-plate thickness of the printed layers (with material)", unit="m", ge=0
     )
 
     def __post_init__(self):
@@ -190,6 +199,16 @@ class D2NN(ComplexModule):
         init: phase initialisation, ``"zeros"`` (default) or ``"uniform"`` (needs ``generator``).
         generator: ``torch.Generator`` for the random initialisation.
         strict: raise instead of warning when a propagation step is undersampled.
+        material: train the layers as printed or etched relief of this ``"material"``
+            profile (name, ``.toml`` path or profile, e.g. ``"vero_black_plus_rgd875"``): each
+            mask's transmission is ``a(phi) exp(i phi)``, ``a`` the amplitude its relief
+            (one 2 pi step, on a base plate) transmits,
+            :func:`~photonn.functional.fabrication.relief_amplitude`; the fabrication
+            export in that material and base computes the same amplitude from the
+            heights. Default ``None``: lossless phase masks.
+        base: base-plate thickness [m] with ``material`` (default 1 mm).
+        n_medium: refractive index of the medium between the layers (air: 1), with
+            ``material``.
         recompute: ``k``: keep the field entering every ``k``-th layer and recompute the
             others in the backward pass (segments of ``k`` layers, each but the last run
             again once in backward; the last keeps its graph, as backward needs it
@@ -240,6 +259,9 @@ class D2NN(ComplexModule):
         generator: torch.Generator | None = None,
         strict: bool = False,
         recompute: int = 0,
+        material=None,
+        base: float = 1e-3,
+        n_medium: float = 1.0,
         dtype=torch.complex64,
         device=None,
     ):
@@ -317,6 +339,14 @@ class D2NN(ComplexModule):
             table = resolve_profile(slm_profile, kind="slm").phase_lut(self.wavelength)
             phase_lut = resample_lut(table, phase_bits)
         mask_quantizer = _quantizer(quantizer, anneal_start, anneal_end, generator)
+        self.material, self.relief = None, None
+        if material is not None:
+            from ..devices import resolve_profile
+
+            prof = resolve_profile(material, kind="material")
+            n, kappa = prof.index(self.wavelength)
+            self.material = prof.name
+            self.relief = Relief(self.wavelength, n, kappa, float(n_medium), float(base))
         self.masks = nn.ModuleList(
             PhaseMask(
                 grid,
@@ -325,6 +355,7 @@ class D2NN(ComplexModule):
                 bits=phase_bits,
                 lut=phase_lut,
                 quantizer=mask_quantizer,
+                relief=self.relief,
                 init=init,
                 generator=generator,
                 dtype=dtype,

@@ -153,11 +153,12 @@ def test_the_options_hold_the_rules_and_the_config_names_its_keys():
         resolve_config(None, ["model.size=20", "model.input_size=30"])
     section = resolve_config(None)["model"]
     names = {k for k in section if k not in ("kind", "dtype")}
-    declared = {
-        f"{n}_m" if n in ("pitch", "wavelength", "distance", "region_size") else n
-        for n in D2NNOptions.__dataclass_fields__
-    }
-    assert names | {"phase_bits"} == declared
+    fields = D2NNOptions.__dataclass_fields__
+    declared = {f"{n}_m" if f.metadata["spec"].unit == "m" else n for n, f in fields.items()}
+    assert {f"{n}_m" for n in ("pitch", "wavelength", "distance", "region_size")} <= declared
+    unset = {n for n, f in fields.items() if f.default is None}  # not written when unset
+    assert "phase_bits" in unset
+    assert names | unset == declared
 
 
 def test_coupled_mode_hidden_is_hidden_modes():
