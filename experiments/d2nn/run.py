@@ -49,7 +49,7 @@ from photonn.training import evaluate, keep_freed_memory  # noqa: E402
 
 PAPER = {"mnist": 97.18, "fashion-mnist": 89.13}
 TARGET = {"mnist": 97.2, "fashion-mnist": 89.2}
-CAMERA = {"quantum_efficiency": 0.82, "read_noise_e": 1.6, "full_well_e": 30000.0, "bit_depth": 16}
+CAMERA = {"quantum_efficiency": 0.82, "read_noise_e": 1.6, "full_well_e": 30000.0, "adc_bits": 16}
 
 
 def hardware_model(cfg, state, *, bits=None, noise=None):
