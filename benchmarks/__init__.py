@@ -26,4 +26,13 @@ RUN_ALONE = {
     "or matrix, by batch) at one N, CPU only",
     "recompute": "memory from Linux /proc (VmHWM) in a fresh process per point, CPU only, "
     "minutes per model; run it per model (--model d2nn, relax, mlp)",
+    "circuits_time": "against photontorch: run it with the peer venv's python (skips "
+    "without the peer); CPU only, float64",
+    "lightridge_quant": "against LightRidge: the peer venv's python and the MNIST "
+    "directory (--data-dir); trains small networks for minutes",
+    "peers_structured_mesh": "against neurophox: the peer venv's python (skips without "
+    "the peer); CPU only",
+    "peers_torchonn_morr": "against torchonn, which installs only from its source into a "
+    "venv of its own (the script's INSTALL text); CPU only",
+    "svetlanna_4f": "against SVETlANNa: the peer venv's python (skips without the peer)",
 }
