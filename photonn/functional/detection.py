@@ -32,6 +32,8 @@ __all__ = [
     "region_energies",
     "differential_readout",
     "DIFFERENTIAL_MODES",
+    "energy_logits",
+    "ENERGY_READOUTS",
     "photoelectrons",
     "shot_noise",
     "read_noise",
@@ -176,6 +178,26 @@ def differential_readout(energies: torch.Tensor, mode: str = "normalized") -> to
         return diff
     tiny = torch.finfo(energies.dtype).tiny
     return diff / (pos + neg).clamp_min(tiny)
+
+
+ENERGY_READOUTS = ("normalized", "log")
+
+
+def energy_logits(energies: torch.Tensor, temperature, readout: str = "normalized"):
+    """Class logits from region energies ``E`` ``(..., C)`` [W] at temperature ``T``.
+
+    * ``"normalized"``: ``T E_c / sum_k E_k`` (scale-free; the logits span ``[0, T]``);
+    * ``"log"``: ``T log E_c``.
+
+    A region with no light is clamped at the dtype's smallest normal number, so the
+    logits stay finite. ``temperature`` is a float or a 0-d tensor (learnt).
+    """
+    tiny = torch.finfo(energies.dtype).tiny
+    if readout == "normalized":
+        return temperature * energies / energies.sum(-1, keepdim=True).clamp_min(tiny)
+    if readout == "log":
+        return temperature * torch.log(energies.clamp_min(tiny))
+    one_of(readout, ENERGY_READOUTS, "readout")
 
 
 def photoelectrons(

@@ -22,7 +22,6 @@ from .._checks import (
     one_of,
     positive_float,
     positive_int,
-    real_of,
 )
 from .._module import ComplexModule
 from .._spec import check_options, option
@@ -30,15 +29,16 @@ from ..encoding.image import ENCODINGS, image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
-from ..functional.detection import intensity
+from ..functional.detection import ENERGY_READOUTS, energy_logits, intensity
 from ..functional.fabrication import Relief
 from ..functional.quantizers import QUANTIZERS
 from ..grid import Grid
 from ..reuse.recomputation import recompute as _recompute
+from ._readout import register_temperature
 
 __all__ = ["D2NN", "D2NNOptions"]
 
-READOUTS = ("normalized", "log")
+READOUTS = ENERGY_READOUTS
 METHODS = ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs")
 
 
@@ -376,13 +376,7 @@ class D2NN(ComplexModule):
         self.detector_noise = detector_noise
         if temperature is None:
             temperature = 10.0 if readout == "normalized" else 1.0
-        log_t = math.log(positive_float(temperature, "temperature"))
-        t = torch.tensor(log_t, dtype=real_of(dtype), device=device)
-        self.learn_temperature = bool(learn_temperature)
-        if self.learn_temperature:
-            self.log_temperature = nn.Parameter(t)
-        else:
-            self.register_buffer("log_temperature", t)
+        register_temperature(self, temperature, learn_temperature, dtype=dtype, device=device)
 
     @classmethod
     def from_options(
@@ -488,9 +482,7 @@ class D2NN(ComplexModule):
             if self.detector.differential == "difference":
                 s = s / energies.sum(-1, keepdim=True).clamp_min(tiny)
             return T * s
-        if self.readout == "normalized":
-            return T * energies / energies.sum(-1, keepdim=True).clamp_min(tiny)
-        return T * torch.log(energies.clamp_min(tiny))
+        return energy_logits(energies, T, self.readout)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.logits(self.energies(images))

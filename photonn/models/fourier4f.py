@@ -18,18 +18,18 @@ absorption in the forward model), and export as relief with
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from .._checks import complex_dtype, one_of, positive_float, positive_int, real_of
+from .._checks import complex_dtype, one_of, positive_float, positive_int
 from .._module import ComplexModule
 from ..encoding.image import ENCODINGS, image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.fourier_filter import FourierFilter4f
+from ..functional.detection import ENERGY_READOUTS, energy_logits
 from ..functional.fabrication import Relief
 from ..grid import Grid
+from ._readout import register_temperature
 
 __all__ = ["Fourier4fNetwork"]
 
@@ -105,7 +105,7 @@ class Fourier4fNetwork(ComplexModule):
         self.num_layers = positive_int(num_layers, "num_layers")
         self.num_classes = positive_int(num_classes, "num_classes")
         self.encoding = one_of(encoding, ENCODINGS, "encoding")
-        self.readout = one_of(readout, ("normalized", "log"), "readout")
+        self.readout = one_of(readout, ENERGY_READOUTS, "readout")
         mask = one_of(mask, MASKS, "mask")
         if input_size is None:
             input_size = (max(1, grid.ny // 2), max(1, grid.nx // 2))
@@ -166,16 +166,7 @@ class Fourier4fNetwork(ComplexModule):
         )
         if temperature is None:
             temperature = 10.0 if readout == "normalized" else 1.0
-        t = torch.tensor(
-            math.log(positive_float(temperature, "temperature")),
-            dtype=real_of(dtype),
-            device=device,
-        )
-        self.learn_temperature = bool(learn_temperature)
-        if self.learn_temperature:
-            self.log_temperature = nn.Parameter(t)
-        else:
-            self.register_buffer("log_temperature", t)
+        register_temperature(self, temperature, learn_temperature, dtype=dtype, device=device)
 
     @property
     def masks(self) -> list[nn.Module]:
@@ -209,11 +200,7 @@ class Fourier4fNetwork(ComplexModule):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         e = self.energies(images)
-        T = self.log_temperature.exp()
-        tiny = torch.finfo(e.dtype).tiny
-        if self.readout == "normalized":
-            return T * e / e.sum(-1, keepdim=True).clamp_min(tiny)
-        return T * torch.log(e.clamp_min(tiny))
+        return energy_logits(e, self.log_temperature.exp(), self.readout)
 
     def extra_repr(self) -> str:
         return (

@@ -26,8 +26,10 @@ from ..encoding.image import image_to_field
 from ..freespace.detectors import RegionDetector
 from ..freespace.polarization import JonesModulator
 from ..freespace.propagator import Propagator
+from ..functional.detection import energy_logits
 from ..functional.jones import jones_vector
 from ..grid import Grid
+from ._readout import register_temperature
 
 __all__ = ["PolarizationD2NN", "PolarizationD2NNOptions", "PolarizationTask"]
 
@@ -174,16 +176,7 @@ class PolarizationD2NN(ComplexModule):
         self.analyser_angles = tuple(
             finite_float(a, f"analyser_angles[{i}]") for i, a in enumerate(analyser_angles)
         )
-        log_t = torch.tensor(
-            math.log(positive_float(temperature, "temperature")),
-            dtype=real_of(dtype),
-            device=device,
-        )
-        self.learn_temperature = bool(learn_temperature)
-        if self.learn_temperature:
-            self.log_temperature = nn.Parameter(log_t)
-        else:
-            self.register_buffer("log_temperature", log_t)
+        register_temperature(self, temperature, learn_temperature, dtype=dtype, device=device)
         self.propagator = Propagator(
             grid,
             self.wavelength,
@@ -298,7 +291,7 @@ class PolarizationD2NN(ComplexModule):
 
     def forward(self, images: torch.Tensor, polarization="x") -> torch.Tensor:
         e = self.channel_energies(images, polarization)
-        return self.temperature * e / e.sum(-1, keepdim=True).clamp_min(torch.finfo(e.dtype).tiny)
+        return energy_logits(e, self.temperature, "normalized")
 
     def extra_repr(self) -> str:
         return (
