@@ -34,6 +34,7 @@ from ..functional.fabrication import Relief
 from ..functional.quantizers import QUANTIZERS
 from ..grid import Grid
 from ..reuse.recomputation import recompute as _recompute
+from ._quantizer_options import anneal_option
 from ._readout import register_temperature
 
 __all__ = ["D2NN", "D2NNOptions"]
@@ -84,16 +85,8 @@ class D2NNOptions:
         "photonn.training.QuantizerSchedule)",
         choices=QUANTIZERS,
     )
-    anneal_start: float | None = option(
-        None,
-        "Gumbel temperature / staircase steepness at the start of training (unset: 1 / 1)",
-        gt=0,
-    )
-    anneal_end: float | None = option(
-        None,
-        "Gumbel temperature / staircase steepness at the end of training (unset: 0.05 / 100)",
-        gt=0,
-    )
+    anneal_start: float | None = anneal_option("start")
+    anneal_end: float | None = anneal_option("end")
     slm_profile: str = option(
         "",
         "SLM device profile whose look-up table (at the wavelength, resampled to "

@@ -17,6 +17,7 @@ from ..onchip.detection import coherent_detection
 from ..onchip.svd import SVDLinear
 from ..reuse.layers import generator_holders
 from ..reuse.recomputation import recompute as _recompute
+from ._quantizer_options import anneal_option
 
 __all__ = ["PhotonicMLP", "PhotonicMLPOptions"]
 
@@ -53,16 +54,8 @@ class PhotonicMLPOptions:
         "(empty: a linear DAC over 2 pi)",
     )
     dac_output: bool = option(True, "the DAC drives the meshes' output phase screens too")
-    anneal_start: float | None = option(
-        None,
-        "Gumbel temperature / staircase steepness at the start of training (unset: 1 / 1)",
-        gt=0,
-    )
-    anneal_end: float | None = option(
-        None,
-        "Gumbel temperature / staircase steepness at the end of training (unset: 0.05 / 100)",
-        gt=0,
-    )
+    anneal_start: float | None = anneal_option("start")
+    anneal_end: float | None = anneal_option("end")
     quantizer: str = option(
         "ste",
         "training-time quantiser of the DAC (annealed by photonn.training.QuantizerSchedule)",
