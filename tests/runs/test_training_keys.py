@@ -121,7 +121,10 @@ def test_digital_image_net_reinjects_with_a_leak(leak):
 
 def test_mzi_image_net_reinjects_with_a_leak():
     cfg = _relax_cfg(
-        l_w=2, l_t=2, image_size=8, bank={"kind": "mzi", "activation": "abs", "errors": False}
+        l_w=2,
+        l_t=2,
+        image_size=8,
+        bank={"kind": "mzi", "activation": "abs", "errors": False, "switch": False},
     )
     net = build_model(cfg, torch.Generator().manual_seed(0))[-1]
     assert net.width == 64 and net.relax.leak == 0.5 and net.inject
