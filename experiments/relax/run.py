@@ -672,7 +672,13 @@ def report(data_dir: str | None, *, grads: bool = True) -> None:
         ",".join("" if a.get(k) is None else str(a.get(k)) for k in keys) for a in agg
     ]
     atomic_write_text(RESULTS / "summary.csv", "\n".join(csv_lines) + "\n")
-    atomic_write_text(RESULTS / "table.md", markdown(agg, best, lat))
+    # the views paper_reading.py writes after its marker stay
+    marker = "<!-- paper-reading views: written by paper_reading.py aggregate -->"
+    old = (RESULTS / "table.md").read_text() if (RESULTS / "table.md").is_file() else ""
+    views = (marker + old.split(marker, 1)[1]) if marker in old else ""
+    atomic_write_text(
+        RESULTS / "table.md", markdown(agg, best, lat) + ("\n" + views if views else "")
+    )
     print(f"report: {len(rows)} finished points, {len(agg)} settings", flush=True)
     if agg:
         for p in plots(agg, best):

@@ -64,6 +64,12 @@ class DataSection:
         "fraction (float in [0, 1)); 0: none",
         ge=0,
     )
+    validation_seed: int | None = key(
+        None,
+        "seeds the draw of the validation split (unset: the run's seed + 2); set it to hold "
+        "out the same samples for every seed of a study",
+        ge=0,
+    )
 
 
 @dataclass
@@ -111,6 +117,12 @@ class RunConfig:
         "glibc: reuse freed memory, no mmap per large tensor (photonn.training.keep_freed_memory)",
     )
     epochs: int = key(3, "training epochs", gt=0)
+    grad_clip: float | None = key(
+        None,
+        "clip the global L2 norm of the gradient of the trainable parameters to this value "
+        "before every optimizer step (unset: no clipping)",
+        gt=0,
+    )
     batch_size: int = key(32, "training batch size", gt=0)
     eval_batch_size: int = key(256, "evaluation batch size", gt=0)
     checkpoint_every: int = key(0, "also checkpoint every N steps (0: only per epoch)", ge=0)

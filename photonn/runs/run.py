@@ -16,7 +16,11 @@ directory holds:
 * ``eval.json``: written by :func:`evaluate_run`.
 
 Seeds: the model is initialised from ``seed``, the shuffling generator is
-seeded with ``seed + 1`` and the validation split drawn with ``seed + 2``.
+seeded with ``seed + 1`` and the validation split drawn with ``seed + 2`` (or with
+``data.validation_seed`` when it is set: one split for every seed of a study).
+
+``grad_clip`` (when set) clips the global L2 norm of the gradient of the trainable
+parameters before every optimizer step (:class:`GradClip`).
 
 Under ``torch.distributed`` (a process group initialised before
 :func:`prepare_run`, e.g. by ``photonn train`` under ``torchrun``), every rank
@@ -93,7 +97,8 @@ def load_data(cfg: dict) -> RunData:
     """The run's training, validation and test data (inputs and labels, as the dataset gives them).
 
     ``train_limit`` / ``test_limit`` cut the splits first; the validation
-    samples are then drawn from the training samples with ``seed + 2``.
+    samples are then drawn from the training samples with ``data.validation_seed``
+    when it is set, else with ``seed + 2``.
     """
     d = cfg["data"]
     ds = get_dataset(d["dataset"])
@@ -105,11 +110,37 @@ def load_data(cfg: dict) -> RunData:
         test = (test[0][: d["test_limit"]], test[1][: d["test_limit"]])
     try:
         train, val = split_validation(
-            train, d["validation"], generator=torch.Generator().manual_seed(cfg["seed"] + 2)
+            train, d["validation"], generator=torch.Generator().manual_seed(validation_seed(cfg))
         )
     except ValueError as exc:
         raise ValueError(f"data.validation: {exc}") from exc
     return RunData(train, val, test)
+
+
+def validation_seed(cfg: dict) -> int:
+    """The seed of the validation split: ``data.validation_seed``, else ``seed + 2``."""
+    fixed = cfg["data"].get("validation_seed")
+    return cfg["seed"] + 2 if fixed is None else fixed
+
+
+class GradClip:
+    """``grad_clip`` of a run: clips the global L2 norm of the gradient of ``model``'s
+    trainable parameters to ``max_norm`` (``torch.nn.utils.clip_grad_norm_``); returns
+    the norm before clipping."""
+
+    def __init__(self, max_norm: float):
+        if not (isinstance(max_norm, (int, float)) and math.isfinite(max_norm) and max_norm > 0):
+            raise ValueError(f"grad_clip must be a finite number > 0, got {max_norm!r}")
+        self.max_norm = float(max_norm)
+
+    def __call__(self, model) -> torch.Tensor:
+        params = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
+        if not params:
+            return torch.zeros(())
+        return torch.nn.utils.clip_grad_norm_(params, self.max_norm)
+
+    def __repr__(self) -> str:
+        return f"GradClip({self.max_norm:g})"
 
 
 def build_model(cfg: dict, generator: torch.Generator | None = None, **extra):
@@ -194,6 +225,8 @@ def make_trainer(cfg: dict, run_dir, data: RunData, *, callbacks=(), **kw) -> Tr
     if "tensorboard" in cfg["log"]:
         cbs.append(TensorBoardSink(run_dir / TENSORBOARD_DIR))
     kw.setdefault("loss_fn", loss_function(cfg))
+    if cfg.get("grad_clip") is not None:
+        kw.setdefault("grad_clip", GradClip(cfg["grad_clip"]))
     return Trainer(
         model,
         optimizer,
