@@ -24,7 +24,8 @@ object (``options=PhotonicOptions(share="layer", errors=False)``).
 
 Parameter counts: :func:`bank_layer_parameters` and :func:`bank_width` (the
 widest bank within a budget of bank parameters). The input projection, the
-embedding and the readout are counted apart from the bank, as in the paper.
+embedding and the readout are counted apart from the bank (the reading of the
+paper's published summaries; the paper's own counting was not available to check).
 """
 
 from __future__ import annotations
