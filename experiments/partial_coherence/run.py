@@ -58,7 +58,7 @@ import torch
 from photonn import Grid, SamplingWarning
 from photonn.data import load_mnist
 from photonn.freespace import GaussianSchellSource, IncoherentSource, Propagator
-from photonn.functional import gaussian_spectrum, hermite_gauss
+from photonn.functional import compress_modes, gaussian_spectrum, hermite_gauss
 from photonn.models import D2NN
 from photonn.units import mm
 
@@ -104,26 +104,16 @@ def support(model: D2NN):
 def compress(fields, weights, sup, tolerance: float):
     """Coherent modes of the light inside the support ``sup``, truncated at ``tolerance``.
 
-    ``fields (M, N, N)`` unit-power modes with weights ``(M,)``: the cross-spectral
-    density on the support is ``A^T conj(A)`` with rows ``a_m = sqrt(w_m) u_m``; with the
-    SVD ``A = U S V^H`` it equals ``sum_k s_k^2 conj(v_k) v_k^T``, so the new modes are
-    the rows of ``V^H`` (unit power once divided by ``sqrt(dA)``) with weights
-    ``s_k^2 dA``. Keeps the fewest leading modes leaving out at most ``tolerance`` of
+    ``photonn.functional.compress_modes`` (SVD / Karhunen-Loeve) on the rectangle ``sup``
+    (row and column slices): keeps the fewest modes leaving out at most ``tolerance`` of
     the power in the support. Returns ``(fields (K, N, N), weights (K,), info)``.
     """
-    rs, cs = sup
-    a = fields[:, rs, cs].reshape(fields.shape[0], -1).to(torch.complex128)
-    a = a * weights.to(torch.float64).sqrt()[:, None]
-    _, s, vh = torch.linalg.svd(a, full_matrices=False)
-    e = s**2
-    tail = torch.flip(torch.cumsum(torch.flip(e, [0]), 0), [0]) / e.sum()  # omitted if keep k
-    k = max(1, int((tail > tolerance).sum()))
-    omitted = float(tail[k]) if k < len(e) else 0.0
-    dA = PITCH * PITCH
-    out = torch.zeros(k, N, N, dtype=torch.complex128)
-    out[:, rs, cs] = (vh[:k] / math.sqrt(dA)).reshape(k, rs.stop - rs.start, cs.stop - cs.start)
-    w = e[:k] * dA
-    info = {"source_modes": int(fields.shape[0]), "modes": k, "omitted_in_support": omitted}
+    mask = torch.zeros(fields.shape[-2:], dtype=torch.bool)
+    mask[sup] = True
+    out, w, dropped = compress_modes(
+        fields, weights, support=mask, omitted=tolerance, pixel_area=PITCH * PITCH
+    )
+    info = {"source_modes": int(fields.shape[0]), "modes": len(w), "omitted_in_support": dropped}
     return out.to(torch.complex64), w.to(torch.float32), info
 
 
