@@ -17,9 +17,11 @@
   to the next order (Davis-Kahan), times 2 for safety.
 * Bad input: clear errors naming the value.
 
-Break tests: in ``compress_modes`` keep ``vh[:k].conj()`` instead of ``vh[:k]`` (the
-intensity and GSM tests fail), or keep ``k`` modes with ``tail >= omitted`` instead of
-``tail > omitted`` shifted by one (the count check fails).
+Break tests (each run, each failing): keep ``vh[:k].conj()`` instead of ``vh[:k]`` in
+``compress_modes`` (the intensity tests fail: the random modes are complex); keep one
+mode more than needed (the fewest-modes checks fail); drop the ``* pixel_area`` of the
+weights, or the ``sqrt`` of the weights in the SVD matrix (the intensity tests fail);
+accept ``omitted = 1`` (the bad-input test fails).
 """
 
 from __future__ import annotations
