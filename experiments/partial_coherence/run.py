@@ -30,7 +30,10 @@ Protocol (fixed before running; see README.md): per seed, (1) train coherently (
 training images, 2 epochs, Adam lr 0.03, batch 64); (2) test that network under every
 illumination; (3) for each partially coherent training illumination, fine-tune a copy of
 the coherent network under that illumination (the full mode sum at the training
-tolerance; 20 steps of batch 20, Adam lr 0.03) and test it under the same illumination.
+tolerance; 20 steps of batch 20, Adam lr 0.03) and test it under the same illumination;
+(4, ``--scratch``) train fresh networks (the seed's initialisation) under each training
+illumination from scratch, and the coherent network at the same budget (200 steps of
+batch 32, the same images in the same order), and test them under that illumination.
 Test: ``--test`` test images from ``--test-start`` (a later run may add a disjoint
 range; the aggregate pools them per seed). Validation (held-out training images 50,000+)
 is only used for the truncation check of ``--check``; nothing is selected on the test set.
