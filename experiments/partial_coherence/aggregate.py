@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+SCRATCH = "scratch/"  # trained-label prefix of the from-scratch arm (same-budget networks)
 
 
 def _atomic(path: Path, text: str):
@@ -85,6 +86,7 @@ def summarise(records):
                 "source_modes": rs[0]["info"]["source_modes"],
                 "omitted_in_support": rs[0]["info"]["omitted_in_support"],
                 "train_modes": rs[0].get("train_info", {}).get("modes"),
+                "budget": rs[0].get("budget"),
             }
         )
     order = {"gsm": 0, "led": 1}
@@ -106,6 +108,105 @@ def _name(kind: str, sigma: float) -> str:
     return f"GSM sigma_g = {sigma:g} mm" if kind == "gsm" else f"LED sigma_eq = {sigma:g} mm"
 
 
+def scratch_pairs(rows):
+    """From-scratch arm: per training illumination, the fresh network trained under it and
+    the coherent network trained at the same budget, both tested under it; the paired
+    per-seed difference (same initialisation, same images) with mean +- SE."""
+    out = []
+    for r in rows:
+        if r["split"] != "test" or not r["trained"].startswith(SCRATCH):
+            continue
+        if r["trained"] == SCRATCH + "coherent":
+            continue
+        base = next(
+            (
+                b
+                for b in rows
+                if b["split"] == "test"
+                and b["trained"] == SCRATCH + "coherent"
+                and b["tested"] == r["tested"]
+            ),
+            None,
+        )
+        pair = {"illumination": r, "coherent_same_budget": base, "diff": None}
+        if base is not None:
+            common = sorted(set(r["seeds"]) & set(base["seeds"]))
+            d = [
+                r["accs"][r["seeds"].index(k)] - base["accs"][base["seeds"].index(k)]
+                for k in common
+            ]
+            n = len(d)
+            mean = sum(d) / n if n else float("nan")
+            sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1)) if n > 1 else float("nan")
+            pair["diff"] = {
+                "seeds": common,
+                "diffs": d,
+                "mean": mean,
+                "se": sd / math.sqrt(n) if n > 1 else float("nan"),
+            }
+        out.append(pair)
+    return out
+
+
+def _pm(mean, se):
+    return f"{100 * mean:.1f} +- {100 * se:.1f} %"
+
+
+def scratch_table(rows) -> list[str]:
+    pairs = scratch_pairs(rows)
+    if not pairs:
+        return []
+    b = pairs[0]["illumination"]["budget"] or {}
+    coh = next(
+        (
+            r
+            for r in rows
+            if r["split"] == "test"
+            and r["trained"] == SCRATCH + "coherent"
+            and math.isinf(r["coherence_width_mm"])
+        ),
+        None,
+    )
+    lines = [
+        "",
+        f"From scratch, at one budget for every network ({b.get('steps')} steps of batch "
+        f"{b.get('batch')}, {b.get('images')} images, Adam lr 0.03, the seed's initialisation, "
+        "the same images in the same order): a fresh network trained under the light it is "
+        "tested under, against the coherent network trained at the same budget and tested "
+        "under that light; difference paired by seed (mean +- SE):",
+        "",
+        "| illumination | modes per wavelength: training, test | coherent network, same budget "
+        "| trained from scratch under it | from scratch - coherent | per seed (coherent; "
+        "from scratch) | seeds | test images |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    if coh is not None:
+        lines.append(
+            f"| coherent | 1, 1 | {_pm(coh['mean'], coh['se'])} | | | "
+            + ", ".join(f"{100 * a:.1f}" for a in coh["accs"])
+            + f" | {len(coh['accs'])} | {coh['images']} |"
+        )
+    for p in pairs:
+        r, base, d = p["illumination"], p["coherent_same_budget"], p["diff"]
+
+        def fmt(m):
+            return m if isinstance(m, int) else "/".join(map(str, m))
+
+        lines.append(
+            f"| {_name(r['illumination'], r['coherence_width_mm'])} | "
+            f"{fmt(r['train_modes'])}, {fmt(r['modes'])} | "
+            + (_pm(base["mean"], base["se"]) if base else "")
+            + f" | {_pm(r['mean'], r['se'])} | "
+            + (f"{100 * d['mean']:+.1f} +- {100 * d['se']:.1f} points" if d else "")
+            + " | "
+            + (", ".join(f"{100 * a:.1f}" for a in base["accs"]) if base else "")
+            + "; "
+            + ", ".join(f"{100 * a:.1f}" for a in r["accs"])
+            + f" | {len(r['accs'])} | {r['images']} |"
+        )
+    return lines
+
+
 def table(rows) -> str:
     lines = [
         "| trained under | tested under | modes per wavelength (source's rule -> kept) | "
@@ -113,7 +214,7 @@ def table(rows) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        if r["split"] != "test":
+        if r["split"] != "test" or r["trained"].startswith(SCRATCH):
             continue
         trained = "coherent" if r["trained"] == "coherent" else _name(*_sigma(r["trained"]))
         modes = r["modes"] if isinstance(r["modes"], int) else "/".join(map(str, r["modes"]))
@@ -132,6 +233,7 @@ def table(rows) -> str:
             + ", ".join(f"{100 * a:.1f}" for a in repro[0]["accs"])
             + f" % (seeds {', '.join(map(str, repro[0]['seeds']))}).",
         ]
+    lines += scratch_table(rows)
     check = [r for r in rows if r["split"] == "validation"]
     if check:
         lines += [
@@ -162,6 +264,8 @@ def plot(rows, path: Path):
         return
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     test = [r for r in rows if r["split"] == "test"]
+    scratch = [r for r in test if r["trained"].startswith(SCRATCH)]
+    test = [r for r in test if not r["trained"].startswith(SCRATCH)]
     coherent = [r for r in test if r["trained"] == "coherent"]
     ref = [r for r in coherent if math.isinf(r["coherence_width_mm"])]
     xinf = 8.0  # where "coherent" sits on the axis
@@ -195,6 +299,21 @@ def plot(rows, path: Path):
         if pc:
             ax.errorbar([r["coherence_width_mm"] for r in pc], [100 * r["mean"] for r in pc],
                         [100 * r["se"] for r in pc], capsize=3, **styles[("pc", kind)])  # fmt: skip
+    for kind, color, m in (("gsm", "C0", "D"), ("led", "C1", "D")):
+        sc = [
+            r for r in scratch if r["illumination"] == kind and r["trained"] != SCRATCH + "coherent"
+        ]
+        cb = [r for r in scratch if r["illumination"] == kind
+              and r["trained"] == SCRATCH + "coherent"
+              and not math.isinf(r["coherence_width_mm"])]  # fmt: skip
+        if sc:
+            ax.errorbar([r["coherence_width_mm"] * 1.04 for r in sc], [100 * r["mean"] for r in sc],
+                        [100 * r["se"] for r in sc], capsize=3, color=color, marker=m, ls="none",
+                        label=f"trained from scratch under it, {kind.upper()}")  # fmt: skip
+        if cb:
+            ax.errorbar([r["coherence_width_mm"] * 1.04 for r in cb], [100 * r["mean"] for r in cb],
+                        [100 * r["se"] for r in cb], capsize=3, color=color, marker="x", ls="none",
+                        label=f"coherent at the from-scratch budget, {kind.upper()}")  # fmt: skip
     ax.set_xscale("log")
     ticks = [1, 2, 4, xinf]
     ax.minorticks_off()
@@ -216,6 +335,7 @@ def main(argv=None) -> int:
     out = Path(argv[0]) if argv else HERE / "results"
     records = [json.loads(x) for x in (out / "raw.jsonl").read_text().splitlines() if x.strip()]
     rows = summarise(records)
+    pairs = scratch_pairs(rows)
     setup = {}
     if (HERE / "run.py").exists():
         sys.path.insert(0, str(HERE))
@@ -237,9 +357,24 @@ def main(argv=None) -> int:
             "led_wavelengths": run.LED_WAVELENGTHS,
             "coherent_training": "6000 images, 2 epochs, Adam lr 0.03, batch 64",
             "fine_tuning": f"{run.FT_STEPS} steps, batch {run.FT_BATCH}, Adam lr {run.LR}",
+            "from_scratch": f"fresh networks (the seed's initialisation), {run.SCRATCH_STEPS} "
+            f"steps, batch {run.SCRATCH_BATCH}, Adam lr {run.LR}, under each training "
+            "illumination and coherently (the same images in the same order)",
             "spread": "se = sample sd / sqrt(number of seeds)",
         }
-    _atomic(out / "results.json", json.dumps({"setup": setup, "results": rows}, indent=1))
+    _atomic(
+        out / "results.json",
+        json.dumps(
+            {
+                "setup": setup,
+                "results": rows,
+                "from_scratch_minus_coherent_same_budget": [
+                    {"tested": p["illumination"]["tested"], **p["diff"]} for p in pairs if p["diff"]
+                ],
+            },
+            indent=1,
+        ),
+    )
     md = table(rows)
     _atomic(out / "results.md", md)
     plot(rows, out / "accuracy_vs_coherence.png")

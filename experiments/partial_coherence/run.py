@@ -30,7 +30,10 @@ Protocol (fixed before running; see README.md): per seed, (1) train coherently (
 training images, 2 epochs, Adam lr 0.03, batch 64); (2) test that network under every
 illumination; (3) for each partially coherent training illumination, fine-tune a copy of
 the coherent network under that illumination (the full mode sum at the training
-tolerance; 20 steps of batch 20, Adam lr 0.03) and test it under the same illumination.
+tolerance; 20 steps of batch 20, Adam lr 0.03) and test it under the same illumination;
+(4, ``--scratch``) train fresh networks (the seed's initialisation) under each training
+illumination from scratch, and the coherent network at the same budget (200 steps of
+batch 32, the same images in the same order), and test them under that illumination.
 Test: ``--test`` test images from ``--test-start`` (a later run may add a disjoint
 range; the aggregate pools them per seed). Validation (held-out training images 50,000+)
 is only used for the truncation check of ``--check``; nothing is selected on the test set.
@@ -58,7 +61,7 @@ import torch
 from photonn import Grid, SamplingWarning
 from photonn.data import load_mnist
 from photonn.freespace import GaussianSchellSource, IncoherentSource, Propagator
-from photonn.functional import gaussian_spectrum, hermite_gauss
+from photonn.functional import compress_modes, gaussian_spectrum, hermite_gauss
 from photonn.models import D2NN
 from photonn.units import mm
 
@@ -75,6 +78,7 @@ GSM_TEST_MM = [math.inf, 4.0, 2.0, 1.0]
 LED_TEST_MM = [4.0, 2.0, 1.0]
 TRAIN_ILLUM = [("gsm", 2.0), ("gsm", 1.0), ("led", 1.0)]
 FT_STEPS, FT_BATCH, LR = 20, 20, 0.03
+SCRATCH_STEPS, SCRATCH_BATCH = 200, 32  # from-scratch arm: the budget of every network in it
 VAL_START, VAL_COUNT = 50000, 300
 
 
@@ -103,26 +107,16 @@ def support(model: D2NN):
 def compress(fields, weights, sup, tolerance: float):
     """Coherent modes of the light inside the support ``sup``, truncated at ``tolerance``.
 
-    ``fields (M, N, N)`` unit-power modes with weights ``(M,)``: the cross-spectral
-    density on the support is ``A^T conj(A)`` with rows ``a_m = sqrt(w_m) u_m``; with the
-    SVD ``A = U S V^H`` it equals ``sum_k s_k^2 conj(v_k) v_k^T``, so the new modes are
-    the rows of ``V^H`` (unit power once divided by ``sqrt(dA)``) with weights
-    ``s_k^2 dA``. Keeps the fewest leading modes leaving out at most ``tolerance`` of
+    ``photonn.functional.compress_modes`` (SVD / Karhunen-Loeve) on the rectangle ``sup``
+    (row and column slices): keeps the fewest modes leaving out at most ``tolerance`` of
     the power in the support. Returns ``(fields (K, N, N), weights (K,), info)``.
     """
-    rs, cs = sup
-    a = fields[:, rs, cs].reshape(fields.shape[0], -1).to(torch.complex128)
-    a = a * weights.to(torch.float64).sqrt()[:, None]
-    _, s, vh = torch.linalg.svd(a, full_matrices=False)
-    e = s**2
-    tail = torch.flip(torch.cumsum(torch.flip(e, [0]), 0), [0]) / e.sum()  # omitted if keep k
-    k = max(1, int((tail > tolerance).sum()))
-    omitted = float(tail[k]) if k < len(e) else 0.0
-    dA = PITCH * PITCH
-    out = torch.zeros(k, N, N, dtype=torch.complex128)
-    out[:, rs, cs] = (vh[:k] / math.sqrt(dA)).reshape(k, rs.stop - rs.start, cs.stop - cs.start)
-    w = e[:k] * dA
-    info = {"source_modes": int(fields.shape[0]), "modes": k, "omitted_in_support": omitted}
+    mask = torch.zeros(fields.shape[-2:], dtype=torch.bool)
+    mask[sup] = True
+    out, w, dropped = compress_modes(
+        fields, weights, support=mask, omitted=tolerance, pixel_area=PITCH * PITCH
+    )
+    info = {"source_modes": int(fields.shape[0]), "modes": len(w), "omitted_in_support": dropped}
     return out.to(torch.complex64), w.to(torch.float32), info
 
 
@@ -266,6 +260,49 @@ def label(kind, sigma):
     return f"{kind}:{sigma}"
 
 
+def scratch_arm(args, seed, illums, xtr, ytr, xte, yte, illum, record, done):
+    """From-scratch arm: fresh networks (the seed's coherent initialisation) trained under
+    each illumination of ``illums`` with every mode through the network, and the coherent
+    baseline re-trained at the same budget (steps, batch, the same images in the same
+    order), all tested on the same test images under every illumination of ``illums``."""
+    steps, batch = args.scratch_steps, args.scratch_batch
+    budget = {"steps": steps, "batch": batch, "images": steps * batch}
+
+    def trained_net(kind, s):
+        spec = Spectral(build(seed))
+        gen = torch.Generator().manual_seed(2000 + seed)  # the same image order for every net
+        secs = train(spec, xtr, ytr, illum(kind, s, TRAIN_TOL), steps, batch, LR, gen)
+        print(f"seed {seed}: {label(kind, s)} {steps} steps {secs:.0f} s", file=sys.stderr,
+              flush=True)  # fmt: skip
+        return spec, secs
+
+    def test(spec, trained, kind, s, secs, tr_info):
+        t0 = time.time()
+        ill = illum(kind, s, TEST_TOL)
+        record(
+            seed=seed, trained=trained, tested=label(kind, s), split="test",
+            tolerance=TEST_TOL, accuracy=accuracy(spec, xte, yte, ill), n=len(xte),
+            test_start=args.test_start, info=ill["info"], train_info=tr_info,
+            train_seconds=secs, seconds=time.time() - t0, budget=budget,
+        )  # fmt: skip
+
+    base = "scratch/coherent"
+    todo = [("gsm", math.inf)] + illums
+    if any(
+        (seed, base, label(k, s), "test", TEST_TOL, args.test_start) not in done for k, s in todo
+    ):
+        spec, secs = trained_net("gsm", math.inf)
+        for kind, s in todo:
+            if (seed, base, label(kind, s), "test", TEST_TOL, args.test_start) not in done:
+                test(spec, base, kind, s, secs, illum("gsm", math.inf, TRAIN_TOL)["info"])
+    for kind, s in illums:
+        trained = f"scratch/{label(kind, s)}"
+        if (seed, trained, label(kind, s), "test", TEST_TOL, args.test_start) in done:
+            continue
+        spec, secs = trained_net(kind, s)
+        test(spec, trained, kind, s, secs, illum(kind, s, TRAIN_TOL)["info"])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", required=True)
@@ -285,6 +322,15 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--check-only", action="store_true", help="only the truncation check (first seed)"
     )
+    ap.add_argument(
+        "--scratch",
+        nargs="+",
+        metavar="KIND:SIGMA_MM",
+        help="run only the from-scratch arm, for these illuminations (e.g. gsm:2.0 led:1.0): "
+        "fresh networks trained under each, and the coherent baseline at the same budget",
+    )
+    ap.add_argument("--scratch-steps", type=int, default=SCRATCH_STEPS)
+    ap.add_argument("--scratch-batch", type=int, default=SCRATCH_BATCH)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -322,8 +368,12 @@ def main(argv=None) -> int:
             cache[key] = illumination(kind, sigma, sup, tol)
         return cache[key]
 
+    if args.scratch:
+        illums = [(k, float(v)) for k, v in (x.split(":") for x in args.scratch)]
+        for seed in args.seeds:
+            scratch_arm(args, seed, illums, xtr, ytr, xte, yte, illum, record, done)
     tests = [("gsm", s) for s in GSM_TEST_MM] + [("led", s) for s in LED_TEST_MM]
-    for seed in [] if args.check_only else args.seeds:
+    for seed in [] if args.check_only or args.scratch else args.seeds:
         gen = torch.Generator().manual_seed(seed)
         coherent = Spectral(build(seed))
         secs = train(
@@ -372,7 +422,9 @@ def main(argv=None) -> int:
                 info=ill["info"],
                 train_info=tr["info"], train_seconds=secs, seconds=time.time() - t0,
             )  # fmt: skip
-    if args.check or args.check_only:  # does the truncation change the answer? (validation)
+    if (
+        args.check or args.check_only
+    ) and not args.scratch:  # does the truncation change the answer? (validation)
         seed = args.seeds[0]
         spec = Spectral(build(seed))
         train(

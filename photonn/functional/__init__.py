@@ -10,6 +10,8 @@ from .beams import laguerre_gauss as laguerre_gauss
 from .beams import plane_wave as plane_wave
 from .beams import sinusoidal_grating as sinusoidal_grating
 from .beams import spherical_wave as spherical_wave
+from .coherence import CompressedModes as CompressedModes
+from .coherence import compress_modes as compress_modes
 from .coherence import gaussian_spectrum as gaussian_spectrum
 from .coherence import gsm_parameters as gsm_parameters
 from .coherence import gsm_truncation as gsm_truncation

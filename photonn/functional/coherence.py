@@ -32,6 +32,8 @@ __all__ = [
     "gsm_width",
     "gaussian_spectrum",
     "mode_intensity",
+    "compress_modes",
+    "CompressedModes",
     "check_mode_weights",
     "check_tolerance",
 ]
@@ -209,6 +211,123 @@ def mode_intensity(fields: torch.Tensor, weights: torch.Tensor, *, dim: int = 0)
         shape[wl_axis] = weights.shape[1]
         dims.append(wl_axis)
     return (I * weights.to(I.dtype).reshape(shape)).sum(dims)
+
+
+class CompressedModes(NamedTuple):
+    """Result of :func:`compress_modes`.
+
+    fields: complex ``(K, ny, nx)``, mutually orthogonal, zero outside the support, each
+    of norm ``sum |u|^2 * pixel_area = 1``. weights: real ``(K,)``, >= 0, decreasing.
+    omitted: the fraction of the power in the support that the dropped modes carry
+    (``<=`` the requested ``omitted``).
+    """
+
+    fields: torch.Tensor
+    weights: torch.Tensor
+    omitted: float
+
+
+def compress_modes(
+    fields: torch.Tensor,
+    weights: torch.Tensor,
+    *,
+    support: torch.Tensor | None = None,
+    omitted: float = 1e-3,
+    pixel_area: float = 1.0,
+) -> CompressedModes:
+    """The fewest coherent modes that represent a mode set on a support (Karhunen-Loeve).
+
+    The cross-spectral density of the light on the support,
+    ``W(r1, r2) = sum_m weights[m] fields[m](r1) conj(fields[m](r2))`` for ``r1, r2`` in
+    the support, is diagonalised: with ``A`` the ``(M, P)`` matrix of rows
+    ``sqrt(weights[m]) fields[m]`` on the ``P`` support pixels and its SVD
+    ``A = U S V^H``, ``W = sum_k s_k^2 conj(v_k) v_k^T`` summed over pixels, so the new
+    modes are the rows of ``V^H`` (the coherent modes of ``W``) with weights ``s_k^2``.
+    The fewest leading modes are kept whose dropped weights sum to at most ``omitted``
+    times the total (the power in the support). Use it when only the light on a support
+    matters (an object or aperture that is opaque elsewhere): a source's own mode set is
+    often far larger than the number of modes the support can tell apart.
+
+    Bound: for any linear map ``T`` of the support's pixels (a matrix with rows ``t_j``,
+    one per output pixel) the detected intensity of the kept modes, ``sum_k w_k |T u_k|^2``,
+    falls short of the uncompressed ``sum_m weights[m] |T (fields[m] on the support)|^2``
+    by the dropped modes' share, which at every output pixel is >= 0 and at most
+    ``||t_j||^2 * D / pixel_area`` (``D = omitted * total``: the dropped power, ``total =
+    pixel_area * sum_m weights[m] * sum_support |fields[m]|^2``), and in total at most
+    ``||T||_2^2 * D / pixel_area``.
+
+    Args:
+        fields: complex ``(M, ny, nx)`` modes (any normalisation: the weights carry the
+            power; with unit-power modes, ``sum |u|^2 * pixel_area = 1``, and weights in
+            W the result is in the same units).
+        weights: real ``(M,)``, finite and >= 0.
+        support: boolean ``(ny, nx)``, ``True`` where the light matters; ``None``: the
+            whole grid.
+        omitted: largest fraction of the power in the support the kept modes may leave
+            out, in ``[0, 1)`` (0 keeps every mode of non-zero weight).
+        pixel_area: area of a pixel [m^2] (``grid.pixel_area``) for unit-power output
+            modes; the default 1 makes them orthonormal as pixel vectors.
+
+    Returns:
+        :class:`CompressedModes` ``(fields (K, ny, nx), weights (K,), omitted)`` with
+        ``K <= min(M, P)``; fields in the input's complex dtype, weights in its real
+        dtype. Computed in complex128 and without gradients (a preprocessing step: the
+        SVD's gradient is undefined for the degenerate weights of symmetric sources).
+    """
+    if not isinstance(fields, torch.Tensor) or fields.ndim != 3 or fields.shape[0] == 0:
+        shape = tuple(fields.shape) if isinstance(fields, torch.Tensor) else type(fields).__name__
+        raise ValueError(
+            f"fields must be a tensor of shape (M, ny, nx) with M >= 1 modes, got {shape}; "
+            f"for a spectrum compress each wavelength's modes separately"
+        )
+    weights = check_mode_weights(weights, fields.shape[0])
+    if weights.ndim != 1:
+        raise ValueError(
+            f"weights must have shape (M,) = ({fields.shape[0]},), got {tuple(weights.shape)}; "
+            f"for a spectrum compress each wavelength's modes separately"
+        )
+    if isinstance(omitted, bool) or not isinstance(omitted, (int, float)):
+        raise TypeError(f"omitted must be a float in [0, 1), got {omitted!r}")
+    if not 0 <= omitted < 1:
+        raise ValueError(
+            f"omitted is the fraction of the power in the support the kept modes may leave "
+            f"out and must lie in [0, 1), got {omitted!r} (e.g. omitted=0.01)"
+        )
+    dA = positive_float(pixel_area, "pixel_area")
+    ny, nx = fields.shape[-2:]
+    if support is None:
+        support = torch.ones(ny, nx, dtype=torch.bool, device=fields.device)
+    if not isinstance(support, torch.Tensor) or support.dtype != torch.bool:
+        raise TypeError(
+            f"support must be a boolean tensor of shape ({ny}, {nx}) (True where the light "
+            f"matters), got {getattr(support, 'dtype', type(support).__name__)}"
+        )
+    if tuple(support.shape) != (ny, nx):
+        raise ValueError(
+            f"support has shape {tuple(support.shape)} but the fields are {ny} x {nx}; give a "
+            f"boolean mask of the fields' grid"
+        )
+    if not bool(support.any()):
+        raise ValueError("support is empty (all False): it must hold at least one pixel")
+    cdtype = fields.dtype if fields.is_complex() else torch.complex64
+    rdtype = torch.float64 if cdtype == torch.complex128 else torch.float32
+    with torch.no_grad():
+        a = fields.detach().to(torch.complex128)[:, support]  # (M, P), row-major pixels
+        a = a * weights.detach().to(a.device, torch.float64).sqrt()[:, None]
+        _, s, vh = torch.linalg.svd(a, full_matrices=False)
+        e = s**2
+        total = e.sum()
+        if not total > 0:
+            raise ValueError(
+                "the modes carry no power on the support (all weights or all fields are zero "
+                "there); nothing to compress"
+            )
+        tail = torch.flip(torch.cumsum(torch.flip(e, [0]), 0), [0]) / total  # dropped if k kept
+        k = max(1, int((tail > omitted).sum()))
+        dropped = float(tail[k]) if k < len(e) else 0.0
+        out = torch.zeros(k, ny, nx, dtype=torch.complex128, device=a.device)
+        out[:, support] = vh[:k] / math.sqrt(dA)
+        return CompressedModes(out.to(cdtype), (e[:k] * dA).to(rdtype), dropped)
 
 
 def gaussian_spectrum(center: float, fwhm: float, num: int = 5):

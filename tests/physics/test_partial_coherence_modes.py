@@ -13,7 +13,8 @@
 
 Break tests: use ``k = 2 pi / WL`` for every wavelength in ``led_modes`` and the
 coherence test fails (both sizes); keep ``vh[:k].conj()`` instead of ``vh[:k]`` in
-``compress`` and the compression test fails on the random (asymmetric) mode set.
+``photonn.functional.compress_modes`` (which ``compress`` calls) and the compression
+test fails on the random (asymmetric) mode set.
 """
 
 from __future__ import annotations
