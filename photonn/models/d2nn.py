@@ -9,7 +9,7 @@ class scores come from the energies the regions collect.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -36,6 +36,7 @@ from ..grid import Grid
 from ..reuse.recomputation import recompute as _recompute
 from ._quantizer_options import anneal_option
 from ._readout import register_temperature
+from ._stack import stack_arguments
 
 __all__ = ["D2NN", "D2NNOptions"]
 
@@ -385,13 +386,9 @@ class D2NN(ComplexModule):
         """The network of ``options`` (a :class:`D2NNOptions`), on ``Grid(size, pitch)``."""
         if not isinstance(options, D2NNOptions):
             raise TypeError(f"options must be D2NNOptions, got {type(options).__name__}")
-        kw = asdict(options)
-        grid = Grid(kw.pop("size"), kw.pop("pitch"))
+        args, kw = stack_arguments(options)
         return cls(
-            grid,
-            kw.pop("wavelength"),
-            kw.pop("num_layers"),
-            kw.pop("distance"),
+            *args,
             num_classes,
             **kw,
             detector_noise=detector_noise,

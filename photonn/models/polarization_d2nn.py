@@ -14,7 +14,7 @@ learnable per-pixel Jones modulators.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -30,6 +30,7 @@ from ..functional.detection import energy_logits
 from ..functional.jones import jones_vector
 from ..grid import Grid
 from ._readout import register_temperature
+from ._stack import stack_arguments
 
 __all__ = ["PolarizationD2NN", "PolarizationD2NNOptions", "PolarizationTask"]
 
@@ -225,14 +226,9 @@ class PolarizationD2NN(ComplexModule):
             raise TypeError(
                 f"options must be PolarizationD2NNOptions, got {type(options).__name__}"
             )
-        kw = asdict(options)
-        kw.pop("polarization")
-        grid = Grid(kw.pop("size"), kw.pop("pitch"))
+        args, kw = stack_arguments(options, drop=("polarization",))
         return cls(
-            grid,
-            kw.pop("wavelength"),
-            kw.pop("num_layers"),
-            kw.pop("distance"),
+            *args,
             num_classes,
             **kw,
             generator=generator,
