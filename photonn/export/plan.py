@@ -3,6 +3,7 @@ as the hardware would run it (:func:`quantized_model`)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,49 @@ def plan_export(
             become printed or etched relief (:func:`~photonn.export.fabrication.plan_fabrication`
             takes ``levels``, ``base_m``, ``max_height_m``, ``resolution_m``, ``n_medium``).
     """
+    with evaluating(model):
+        return _plan_export(
+            model,
+            device,
+            bits=bits,
+            fill_phase=fill_phase,
+            correction=correction,
+            two_pi_value=two_pi_value,
+            crosstalk=crosstalk,
+            compensate_crosstalk=compensate_crosstalk,
+            calibration=calibration,
+            fabrication=fabrication,
+            **fabrication_options,
+        )
+
+
+@contextmanager
+def evaluating(model: nn.Module):
+    """Evaluation mode for the duration (a codesign quantiser shows the device's level,
+    not a training draw); every submodule's ``training`` flag is restored afterwards."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+def _plan_export(
+    model,
+    device,
+    *,
+    bits,
+    fill_phase,
+    correction,
+    two_pi_value,
+    crosstalk,
+    compensate_crosstalk,
+    calibration,
+    fabrication,
+    **fabrication_options,
+) -> ExportPlan:
     if fabrication is not None:
         if device is not None:
             raise ValueError(

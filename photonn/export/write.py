@@ -28,7 +28,7 @@ from .manifest import (
     sha256,
 )
 from .netlist import netlist
-from .plan import ExportPlan, plan_export
+from .plan import ExportPlan, evaluating, plan_export
 from .slm import SLMLayer
 
 __all__ = ["export", "hooks"]
@@ -85,8 +85,9 @@ def export(
             raise ValueError(
                 f"{out} is not a photonn export directory (no {MANIFEST}); refusing to replace it"
             )
-    plan = plan_export(model, device, **options)
-    replace_directory(out, lambda root: _write_plan(plan, root, config, metrics, kind))
+    with evaluating(model):
+        plan = plan_export(model, device, **options)
+        replace_directory(out, lambda root: _write_plan(plan, root, config, metrics, kind))
     return out
 
 

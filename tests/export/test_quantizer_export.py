@@ -132,3 +132,37 @@ def test_quantizer_schedule_advances_with_the_trainer():
     assert seen == pytest.approx([1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1.0])
     with pytest.raises(ValueError, match="total_steps"):
         QuantizerSchedule(0)
+
+
+def test_a_model_left_in_training_mode_exports_its_evaluation_levels(tmp_path):
+    """The export evaluates the model (a Gumbel quantiser in training mode would show a
+    random draw) and gives every submodule its training flag back."""
+    prof = nonlinear_profile(tmp_path, gamma=1.7)
+    lut = resample_lut(prof.phase_lut(LAM), BITS)
+    g = torch.Generator().manual_seed(5)
+    model = D2NN(
+        Grid(16, 8e-6),
+        LAM,
+        2,
+        1e-3,
+        num_classes=4,
+        input_size=8,
+        region_size=16e-6,
+        phase_bits=BITS,
+        phase_lut=lut,
+        quantizer="gumbel",
+        init="uniform",
+        generator=g,
+    )
+    model.train()
+    QuantizerSchedule(4).set(model, 0)  # the start of annealing: hot, draws differ from levels
+    model.masks[1].eval()  # a mixed state, to be restored as it was
+    flags = [m.training for m in model.modules()]
+    plan = E.plan_export(model, prof, bits=BITS)
+    assert [m.training for m in model.modules()] == flags
+    model.eval()
+    for mask, layer in zip(model.masks, plan.slm):
+        with torch.no_grad():
+            shown = mask.phase()
+        cy, cx = layer.centres
+        assert torch.equal(layer.gray[cy][:, cx], phase_to_gray(shown, lut))
