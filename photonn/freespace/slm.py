@@ -10,7 +10,7 @@ from torch import nn
 from .._checks import fraction, positive_int, real_of
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
-from ..functional.fabrication import EDGE_FRACTION, level_transmission_ste
+from ..functional.fabrication import edge_start, level_transmission_ste
 from ..functional.quantizers import device_quantize, make_quantizer, quantizer_name
 from ..functional.slm import (
     _convolve,
@@ -164,7 +164,7 @@ class SLM(GridElement):
                 "secant_levels", distinct.to(device=device, dtype=rdt), persistent=False
             )
             if isinstance(init, str) and init == "zeros":
-                theta = theta + _edge_start(distinct)
+                theta = theta + edge_start(distinct)
         self.phase = nn.Parameter(theta.to(device))
 
     @property
@@ -278,21 +278,6 @@ class SLM(GridElement):
 forward_keywords(
     SLM.from_profile, SLM, supplied=("bits", "max_phase", "lut", "fill_factor", "oversample")
 )
-
-
-def _edge_start(levels: torch.Tensor) -> float:
-    """Where ``init="zeros"`` starts a pixel [rad]: inside the cell of the level that a
-    phase of 0 shows, ``EDGE_FRACTION`` of the way from that level to the edge shared with
-    the next level up (``levels``: sorted, distinct, in ``[0, 2 pi)``)."""
-    two_pi = 2 * math.pi
-    lv = levels.tolist()
-    # the level nearest to 0 on the circle, as a signed phase in (-pi, pi]
-    q = min(lv, key=lambda v: min(v, two_pi - v))
-    i = lv.index(q)
-    up = lv[(i + 1) % len(lv)]
-    gap = (up - q) % two_pi
-    q = q if q <= math.pi else q - two_pi
-    return q + EDGE_FRACTION * gap / 2
 
 
 def _delta(kernel: torch.Tensor) -> torch.Tensor:
