@@ -8,8 +8,9 @@ batch ("columns") or builds the mesh matrix once and multiplies ("matrix");
 ``photonn.functional.mzi_mesh.prefer_matrix`` chooses. Both paths are timed here,
 forced, forward + backward (loss sum |y|^2, gradients to the mesh phases), with the
 dense ``x @ W.T`` of a trainable complex64 ``W`` as the floor; medians of interleaved
-runs in one process, one thread. The "chosen" column is the path ``prefer_matrix``
-picks, and "chosen / best" what that choice costs.
+runs in one process, one thread (each path alternating with the dense floor alone, so
+that one path's memory traffic does not slow another's runs). The "chosen" column is
+the path ``prefer_matrix`` picks, and "chosen / best" what that choice costs.
 
 What bounds the matrix path: it is the dense GEMM with its backward, plus composing
 ``U`` (forward and backward). Composing cuts the ``L`` columns into ``nb`` blocks of
@@ -20,6 +21,14 @@ tree alone (random blocks, forward + backward) and "tree floor / dense" is
 ``(dense + tree) / dense``: what the matrix path would cost if the butterflies and
 the phase-to-coefficient algebra were free. Both ratios are also given in the
 process's CPU time.
+
+A second table takes the composition apart at batch ``--compose-batch``, for
+every block size ``g`` (even, ``nb = ceil(L / g)`` blocks): the phase-to-coefficient
+algebra ("coef"), composing ``U`` from the coefficients (butterflies and tree,
+forward + backward, "compose"), the tree alone, and the ratio
+``(dense + coef + compose) / dense``, which no choice of ``g`` in this method can beat
+(it leaves out only the GEMM of ``U`` with the batch, which costs what the dense floor
+does). CPU time of the process, medians of interleaved runs.
 """
 
 from __future__ import annotations
@@ -41,13 +50,26 @@ def main(argv=None) -> int:
     import photonn.onchip.mesh as mesh_mod
     from benchmarks._report import Run, add_output_argument
     from benchmarks._timing import positive_int, table
-    from photonn.functional.mzi_mesh import _block_size, _tree, prefer_matrix
+    from photonn.functional.mzi import mzi_entries
+    from photonn.functional.mzi_mesh import (
+        _block_size,
+        _tree,
+        mesh_coefficients,
+        mesh_matrix,
+        prefer_matrix,
+    )
     from photonn.onchip import MZIMesh
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=positive_int, nargs="+", default=[64])
     ap.add_argument("--batches", type=positive_int, nargs="+", default=[16, 64, 256, 1024])
     ap.add_argument("--repeats", type=positive_int, default=15)
+    ap.add_argument(
+        "--compose-batch",
+        type=positive_int,
+        default=256,
+        help="the batch of the block-size table (default 256)",
+    )
     add_output_argument(ap)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -84,17 +106,15 @@ def main(argv=None) -> int:
             def tree(blocks=blocks):
                 _tree(blocks, None).abs().square().sum().backward()
 
-            fns = {"columns": columns, "matrix": matrix, "dense": dense, "tree": tree}
-            times = {k: [] for k in fns}
-            cpu = {k: [] for k in fns}
-            for f in fns.values():  # warm-up
-                f()
-            for _ in range(args.repeats):
-                for k, f in fns.items():
-                    t0, c0 = time.perf_counter(), time.process_time()
-                    f()
-                    times[k].append(time.perf_counter() - t0)
-                    cpu[k].append(time.process_time() - c0)
+            # each path is interleaved with the dense floor on its own: a third,
+            # memory-hungry path (the columns') between two dense runs makes the dense
+            # run fault fresh pages and look slower than it is in a training loop
+            times, cpu = {}, {}
+            for k, f in {"columns": columns, "matrix": matrix, "tree": tree}.items():
+                t, c = _pair(f, dense, args.repeats)
+                times[k], cpu[k] = t[0], c[0]
+                times.setdefault("dense", []).extend(t[1])
+                cpu.setdefault("dense", []).extend(c[1])
             mesh_mod.prefer_matrix = original
             med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
             mc = {k: statistics.median(v) * 1e3 for k, v in cpu.items()}
@@ -118,10 +138,27 @@ def main(argv=None) -> int:
                 ]
             )
             print(rows[-1], flush=True)
+    parts = []
+    for n in args.n:
+        parts.append(
+            _decompose(
+                n,
+                args.compose_batch,
+                args.repeats,
+                torch,
+                MZIMesh,
+                mzi_entries,
+                mesh_coefficients,
+                mesh_matrix,
+                _tree,
+                _block_size,
+            )
+        )
     body = "\n".join(
         [
             "Forward + backward, complex64, one thread, medians of "
-            f"{args.repeats} interleaved runs [ms]; Clements mesh. When the load average "
+            f"{args.repeats} runs of each path alternating with the dense floor [ms] (dense: "
+            "the median over the three pairings); Clements mesh. When the load average "
             "(header) exceeds the core count, other processes shared the CPU: the matrix "
             "path's many small element-wise operations then slow down more than the GEMMs "
             "(dense, tree), so compare runs by their ratios and their load. The last two "
@@ -146,10 +183,111 @@ def main(argv=None) -> int:
                     "tree floor / dense (CPU)",
                 ],
             ),
+            "",
+            f"Composition by block size (batch {args.compose_batch}; CPU time of the process, "
+            f"medians of {args.repeats} interleaved runs [ms]; `*` marks the block size "
+            "that `_block_size` picks):",
+            "",
+            table(
+                [r for part in parts for r in part],
+                [
+                    "N",
+                    "g",
+                    "blocks nb",
+                    "dense ms",
+                    "coef ms",
+                    "compose ms",
+                    "tree ms",
+                    "(dense + coef + compose) / dense",
+                ],
+            ),
         ]
     )
     print(run.write(args.out, body))
     return 0
+
+
+def _pair(f, dense, repeats):
+    """Wall and CPU times [s] of ``f`` and ``dense`` run alternately (after a warm-up)."""
+    f()
+    dense()
+    wall, cpu = ([], []), ([], [])
+    for _ in range(repeats):
+        for i, g in enumerate((f, dense)):
+            t0, c0 = time.perf_counter(), time.process_time()
+            g()
+            wall[i].append(time.perf_counter() - t0)
+            cpu[i].append(time.process_time() - c0)
+    return wall, cpu
+
+
+def _decompose(
+    n,
+    batch,
+    repeats,
+    torch,
+    MZIMesh,
+    mzi_entries,
+    mesh_coefficients,
+    mesh_matrix,
+    _tree,
+    _block_size,
+):
+    """Rows of the block-size table for ``n`` modes (see the module docstring)."""
+    mesh = MZIMesh(n)
+    layout = mesh.layout
+    L = layout.n_columns
+    chosen = _block_size(n, L)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, n, dtype=torch.complex64, generator=gen)
+    W = torch.randn(n, n, dtype=torch.complex64, generator=gen, requires_grad=True)
+    G = torch.randn(n, n, dtype=torch.complex64, generator=gen)
+    theta = mesh.theta.detach().clone().requires_grad_()
+    phi = mesh.phi.detach().clone().requires_grad_()
+    a0, b0 = mesh_coefficients(*mzi_entries(theta.detach(), phi.detach()), layout)
+    a = a0.clone().requires_grad_()
+    b = b0.clone().requires_grad_()
+    gs = sorted({g for g in (2, 4, 8, 16, 32, chosen) if g <= max(L, 2)})
+    fns = {
+        "dense": lambda: (x @ W.T).abs().square().sum().backward(),
+        "coef": lambda: sum(
+            c.real.sum() + c.imag.sum() for c in mesh_coefficients(*mzi_entries(theta, phi), layout)
+        ).backward(),
+    }
+    blocks = {}
+    for g in gs:
+        nb = -(-L // g)
+        blocks[g] = torch.randn(nb, n, n, dtype=torch.complex64, generator=gen, requires_grad=True)
+        fns[f"compose{g}"] = lambda g=g: (
+            (mesh_matrix(a, b, layout, block=g) * G).real.sum().backward()
+        )
+        fns[f"tree{g}"] = lambda g=g: (_tree(blocks[g], None) * G).real.sum().backward()
+    cpu = {k: [] for k in fns}
+    for f in fns.values():  # warm-up
+        f()
+    for _ in range(repeats):
+        for k, f in fns.items():
+            c0 = time.process_time()
+            f()
+            cpu[k].append(time.process_time() - c0)
+    med = {k: statistics.median(v) * 1e3 for k, v in cpu.items()}
+    rows = []
+    for g in gs:
+        total = med["dense"] + med["coef"] + med[f"compose{g}"]
+        rows.append(
+            [
+                n,
+                f"{g}*" if g == chosen else g,
+                -(-L // g),
+                f"{med['dense']:.3f}",
+                f"{med['coef']:.3f}",
+                f"{med[f'compose{g}']:.3f}",
+                f"{med[f'tree{g}']:.3f}",
+                f"{total / med['dense']:.2f}",
+            ]
+        )
+        print(rows[-1], flush=True)
+    return rows
 
 
 if __name__ == "__main__":

@@ -229,6 +229,29 @@ class TestFeatureProofs:
             for a, b in zip(*grads):
                 assert _close(a, b)
 
+    def test_the_last_segment_keeps_its_graph(self, monkeypatch):
+        """Backward recomputes every segment but the last (it needs that one first):
+        passes run in backward = depth - the last segment's passes. Break test: recompute
+        the last segment too and the counts are one segment higher."""
+        calls = []
+        original = ReLaX._pass
+
+        def counted(self, t, *args, **kwargs):
+            calls.append(t)
+            return original(self, t, *args, **kwargs)
+
+        monkeypatch.setattr(ReLaX, "_pass", counted)
+        # (recompute, L_T, passes run again): T = 2 L_T passes, segments of k passes
+        for every, depth, again in ((2, 3, 4), (True, 3, 5), (4, 2, 0), (3, 4, 6), (8, 4, 0)):
+            bank = [_lin(4, 4, 0), _lin(4, 4, 1)]
+            r = ReLaX(bank, depth, activation="tanh", recompute=every, dtype=torch.float64)
+            calls.clear()
+            out = r(_x(3, 4))
+            assert calls == list(range(2 * depth))
+            calls.clear()
+            out.square().sum().backward()
+            assert sorted(calls) == list(range(again)), (every, depth)
+
     def test_recomputed_noisy_meshes_with_fold(self):
         grads = []
         for ck in (False, True):

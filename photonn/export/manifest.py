@@ -42,7 +42,11 @@ __all__ = [
     "summary",
 ]
 
-SCHEMA_VERSION = 1
+#: Version history. 1: the first format. 2: a device record's values use the
+#: current names (an SLM's ``gray_bits``, a camera's ``adc_bits``; version 1 said
+#: ``bit_depth``), so a reader that knows only version 1 refuses a version-2 export
+#: with "upgrade photonn" instead of missing a key; :func:`read_manifest` reads both.
+SCHEMA_VERSION = 2
 FORMAT = "photonn-export"
 MANIFEST = "manifest.toml"
 BUNDLE = "bundle.h5"

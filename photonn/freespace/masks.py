@@ -11,6 +11,7 @@ from .._checks import one_of, positive_float, real_of
 from ..functional.fabrication import (
     Relief,
     edge_offset,
+    edge_start,
     level_transmission_ste,
     relief_amplitude,
 )
@@ -47,13 +48,14 @@ class PhaseMask(GridElement):
     attribute ``quantizer_progress`` in ``[0, 1]`` (set by
     :class:`photonn.training.QuantizerSchedule`); in evaluation the phase is exactly
     a level of the device.
-    With the default quantiser and no ``lut``, the transmission's gradient is the
-    secant straight-through estimator
+    With the default quantiser, the transmission's gradient is the secant
+    straight-through estimator
     (:func:`~photonn.functional.fabrication.level_transmission_ste`: the chord to the
-    neighbouring level, which makes binary masks trainable), and ``init="zeros"``
-    starts the latent phase at
-    :func:`~photonn.functional.fabrication.edge_offset` (the mask is transparent, each
-    pixel close to the edge of its level), so that pixels move from the first steps.
+    neighbouring level, which makes binary masks trainable; with ``lut``, from the level
+    the export picks to its neighbour among the table's levels), and ``init="zeros"``
+    starts the latent phase at :func:`~photonn.functional.fabrication.edge_start` of the
+    levels (the level 0 shows, each pixel close to the edge of its cell), so that pixels
+    move from the first steps.
     ``phase()`` is the quantised phase with the plain straight-through gradient.
 
     With ``relief`` (a :class:`~photonn.functional.fabrication.Relief`), the mask is a
@@ -71,9 +73,9 @@ class PhaseMask(GridElement):
         quantizer: training-time quantiser (with ``bits`` or ``lut``).
         relief: optional :class:`~photonn.functional.fabrication.Relief` (material,
             wavelength, base plate): absorption of a printed layer in the forward model.
-        init: ``"zeros"`` (default; with ``bits``, the default quantiser and no ``lut``,
-            in the free and wrapped modes, raw values ``edge_offset(2**bits)``, still
-            the phase 0), ``"uniform"`` (phases uniform in ``[0, 2 pi)``,
+        init: ``"zeros"`` (default; with ``bits`` or ``lut`` and the default quantiser,
+            in the free and wrapped modes, raw values ``edge_start(levels)``, still the
+            level a phase of 0 shows), ``"uniform"`` (phases uniform in ``[0, 2 pi)``,
             needs ``generator``; in ``"bounded"`` mode raw values uniform in
             ``[-2, 2)``) or a real ``(ny, nx)`` tensor of raw values.
         generator: ``torch.Generator`` for random init (values are drawn on the CPU, then
@@ -141,16 +143,15 @@ class PhaseMask(GridElement):
         else:
             raw = initial_values(init, grid.shape, real_of(dtype), generator, 2 * math.pi)
             if self._secant() and mode != "bounded" and isinstance(init, str) and init == "zeros":
-                raw = raw + edge_offset(2**bits)  # level 0, at the edge of its cell
+                # the level 0 shows, near its cell's edge (evenly spaced levels: exactly
+                # edge_offset, as before look-up tables took this path)
+                start = edge_offset(2**bits) if self.lut is None else edge_start(self.levels)
+                raw = raw + start
         self.raw = nn.Parameter(raw.to(device))
 
     def _secant(self) -> bool:
-        """Uniform levels under the default quantiser: the secant straight-through path."""
-        return (
-            self.levels is not None
-            and self.lut is None
-            and type(self.quantizer).__name__ == "STEQuantizer"
-        )
+        """Levels under the default quantiser: the secant straight-through path."""
+        return self.levels is not None and type(self.quantizer).__name__ == "STEQuantizer"
 
     def _latent_phase(self) -> torch.Tensor:
         if self.mode == "bounded":
@@ -188,7 +189,10 @@ class PhaseMask(GridElement):
             phi = self.phase()
             t = phase_transmission(phi)
         else:
-            t = level_transmission_ste(self._latent_phase(), self.levels)
+            latent = self._latent_phase()
+            # with a look-up table the level shown is the export's choice (lut_round)
+            shown = None if self.lut is None else self._device_round(latent.detach())
+            t = level_transmission_ste(latent, self.levels, shown)
             phi = self.phase() if self.relief is not None else None
         if self.relief is not None:
             t = t * relief_amplitude(phi, self.relief)

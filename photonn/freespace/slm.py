@@ -10,11 +10,13 @@ from torch import nn
 from .._checks import fraction, positive_int, real_of
 from ..devices import resolve_profile
 from ..devices.profile import forward_keywords
+from ..functional.fabrication import edge_start, level_transmission_ste
 from ..functional.quantizers import device_quantize, make_quantizer, quantizer_name
 from ..functional.slm import (
     _convolve,
     _fill_width,
     _pixelate,
+    _pixelate_transmission,
     check_kernel,
     crosstalk_kernel,
     linear_lut,
@@ -47,11 +49,19 @@ class SLM(GridElement):
 
     1. the learnable target phase ``theta`` (``(py, px)``, any real value) picks
        the gray level ``g`` whose LUT phase is nearest on the circle;
-       the shown phase is ``lut[g]``, with a straight-through gradient
-       (``d lut[g] / d theta := 1``); or, with another ``quantizer``, that
+       the shown phase is ``lut[g]``, with a straight-through gradient; or, with another
+       ``quantizer``, that
        quantiser's value while training (annealed by ``quantizer_progress``, see
        :class:`photonn.training.QuantizerSchedule`) and in evaluation exactly a
-       level ``lut[g]`` again (:meth:`gray_levels` gives its ``g``);
+       level ``lut[g]`` again (:meth:`gray_levels` gives its ``g``). The default
+       straight-through gradient, without crosstalk, is the secant one of
+       :func:`~photonn.functional.fabrication.level_transmission_ste`: the pixel's
+       transmission changes along the chord to the neighbouring level, not along the
+       tangent ``i exp(i lut[g])``, which is orthogonal to the only move of a binary
+       (0, pi) SLM, so that one would not train; ``init="zeros"`` then starts each
+       pixel inside the cell of the level 0 shows, ``EDGE_FRACTION`` of the way to its
+       edge (the shown level is unchanged). With crosstalk the phases are convolved
+       before the exponential, and the gradient is ``d lut[g] / d theta := 1``;
     2. crosstalk: the shown phases are convolved with a small kernel
        (``crosstalk=c`` gives the nearest-neighbour kernel of
        :func:`photonn.functional.slm.crosstalk_kernel`; or give a kernel tensor);
@@ -142,7 +152,19 @@ class SLM(GridElement):
             kernel = crosstalk_kernel(crosstalk, dtype=rdt, device=device)
         self.has_crosstalk = not bool((kernel.numel() == 1) or (kernel == _delta(kernel)).all())
         self.register_buffer("kernel", kernel, persistent=False)
+        distinct = torch.unique(torch.remainder(table, 2 * math.pi))  # sorted
+        self._secant = (
+            quantizer_name(self.quantizer) == "ste"
+            and not self.has_crosstalk
+            and distinct.numel() >= 2
+        )
         theta = initial_values(init, self.pixels, rdt, generator, 2 * math.pi)
+        if self._secant:
+            self.register_buffer(
+                "secant_levels", distinct.to(device=device, dtype=rdt), persistent=False
+            )
+            if isinstance(init, str) and init == "zeros":
+                theta = theta + edge_start(distinct)
         self.phase = nn.Parameter(theta.to(device))
 
     @property
@@ -189,6 +211,9 @@ class SLM(GridElement):
 
     def transmission(self) -> torch.Tensor:
         """Complex ``(ny, nx)`` transmission on the simulation grid."""
+        if self._secant:
+            t = level_transmission_ste(self.phase, self.secant_levels)
+            return _pixelate_transmission(t, self.oversample, self.fill_factor)
         return _pixelate(self.shown_phase(), self.oversample, self.fill_factor)
 
     # -- construction from a device profile ---------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "level_transmission_ste",
     "EDGE_FRACTION",
     "edge_offset",
+    "edge_start",
 ]
 
 
@@ -246,13 +247,33 @@ def edge_offset(levels: int) -> float:
     return EDGE_FRACTION * math.pi / levels
 
 
+def edge_start(levels: torch.Tensor) -> float:
+    """Where ``init="zeros"`` starts a quantised latent phase [rad] for any set of levels:
+    inside the cell of the level that a phase of 0 shows (the nearest on the circle),
+    ``EDGE_FRACTION`` of the way from that level to the edge it shares with the next level
+    up. For ``L`` evenly spaced levels from 0 this is :func:`edge_offset` ``(L)``.
+
+    Args:
+        levels: real ``(L,)`` level phases [rad], ``L >= 2``, distinct modulo ``2 pi``.
+    """
+    lv = sorted(set(torch.remainder(torch.as_tensor(levels, dtype=torch.float64), TWO_PI).tolist()))
+    if len(lv) < 2:
+        raise ValueError(f"levels must hold at least two distinct phases, got {lv}")
+    q = min(lv, key=lambda v: min(v, TWO_PI - v))
+    up = lv[(lv.index(q) + 1) % len(lv)]
+    gap = (up - q) % TWO_PI
+    q = q if q <= math.pi else q - TWO_PI  # signed, in (-pi, pi]
+    return q + EDGE_FRACTION * gap / 2
+
+
 class _SecantSTE(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, phase, levels):
+    def forward(ctx, phase, levels, shown):
         from .slm import nearest_level
 
         lv = torch.remainder(levels.to(phase.dtype), TWO_PI)
-        idx = nearest_level(phase, lv)
+        # the level shown: the nearest to the latent, or the device's own choice
+        idx = nearest_level(phase if shown is None else shown.detach(), lv)
         q = lv[idx]
         count = lv.numel()
         order = torch.argsort(lv)
@@ -272,10 +293,12 @@ class _SecantSTE(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (secant,) = ctx.saved_tensors
-        return (grad.conj() * secant).real, None
+        return (grad.conj() * secant).real, None, None
 
 
-def level_transmission_ste(phase: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+def level_transmission_ste(
+    phase: torch.Tensor, levels: torch.Tensor, shown: torch.Tensor | None = None
+) -> torch.Tensor:
     """``exp(i q)``, ``q`` the level nearest to ``phase`` on the circle, with a secant
     straight-through gradient.
 
@@ -292,10 +315,18 @@ def level_transmission_ste(phase: torch.Tensor, levels: torch.Tensor) -> torch.T
     Args:
         phase: real tensor [rad], any shape (the latent phase).
         levels: real ``(L,)`` level phases [rad], distinct modulo ``2 pi``.
+        shown: optional real tensor of ``phase``'s shape: the level [rad] the device shows
+            for each entry, when its own rounding decides (an SLM export's
+            ``phase_to_gray``); each entry must be one of ``levels`` (modulo ``2 pi``).
+            Default: the level nearest to ``phase`` on the circle.
 
     Returns:
         complex tensor of ``phase``'s shape (complex64 for float32).
     """
     if levels.ndim != 1 or levels.numel() == 0:
         raise ValueError(f"levels must be a non-empty 1-D tensor, got shape {tuple(levels.shape)}")
-    return _SecantSTE.apply(phase, levels)
+    if shown is not None and shown.shape != phase.shape:
+        raise ValueError(
+            f"shown must have phase's shape {tuple(phase.shape)}, got {tuple(shown.shape)}"
+        )
+    return _SecantSTE.apply(phase, levels, shown)

@@ -114,10 +114,7 @@ def effective_fill_transmission(phase: torch.Tensor, fill_factor: float) -> torc
 
 
 def _fill_transmission(phase: torch.Tensor, ff: float) -> torch.Tensor:
-    t = torch.polar(torch.ones_like(phase), phase)
-    if ff == 1.0:
-        return t
-    return ff * t + (1.0 - ff)
+    return _pixelate_transmission(torch.polar(torch.ones_like(phase), phase), 1, ff)
 
 
 def fill_width(fill_factor: float, oversample: int) -> int:
@@ -150,17 +147,22 @@ def pixelate(phase: torch.Tensor, oversample: int, fill_factor: float = 1.0) -> 
 
 def _pixelate(phase: torch.Tensor, s: int, ff: float) -> torch.Tensor:
     """:func:`pixelate` of checked arguments."""
+    return _pixelate_transmission(torch.polar(torch.ones_like(phase), phase), s, ff)
+
+
+def _pixelate_transmission(t: torch.Tensor, s: int, ff: float) -> torch.Tensor:
+    """:func:`pixelate` of the pixels' complex transmissions ``t`` ``(..., py, px)``
+    (``exp(i phase)``, or a quantiser's value) instead of their phases."""
     if s == 1:
-        return _fill_transmission(phase, ff)
+        return t if ff == 1.0 else ff * t + (1.0 - ff)
     a = _fill_width(ff, s)
-    t = torch.polar(torch.ones_like(phase), phase)
     t = t.repeat_interleave(s, dim=-2).repeat_interleave(s, dim=-1)
     if a == s:
         return t
     lo = (s - a) // 2
-    cell = torch.zeros(s, dtype=phase.dtype, device=phase.device)
+    cell = torch.zeros(s, dtype=t.real.dtype, device=t.device)
     cell[lo : lo + a] = 1.0
-    py, px = phase.shape[-2:]
+    py, px = t.shape[-2] // s, t.shape[-1] // s
     my = cell.repeat(py)
     mx = cell.repeat(px)
     aperture = my[:, None] * mx[None, :]

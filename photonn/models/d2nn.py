@@ -16,70 +16,56 @@ from torch import nn
 
 from .._checks import (
     complex_dtype,
-    fits_in,
-    image_batch,
     non_negative_int,
     one_of,
     positive_float,
     positive_int,
 )
 from .._module import ComplexModule
-from .._spec import check_options, option
-from ..encoding.image import ENCODINGS, image_to_field
+from .._spec import option
+from ..encoding.image import ENCODINGS
 from ..freespace.detectors import RegionDetector
 from ..freespace.masks import PhaseMask
 from ..freespace.propagator import Propagator
 from ..functional.detection import ENERGY_READOUTS, energy_logits, intensity
-from ..functional.fabrication import Relief
 from ..functional.quantizers import QUANTIZERS
 from ..grid import Grid
 from ..reuse.recomputation import recompute as _recompute
 from ._quantizer_options import anneal_option
 from ._readout import register_temperature
-from ._stack import stack_arguments
+from ._stack import (
+    StackOptions,
+    images_to_field,
+    input_size_on,
+    printed_relief,
+    stack_arguments,
+)
 
 __all__ = ["D2NN", "D2NNOptions"]
 
 READOUTS = ENERGY_READOUTS
-METHODS = ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs")
 
 
 @dataclass(frozen=True)
-class D2NNOptions:
+class D2NNOptions(StackOptions):
     """The declared parameters of a :class:`D2NN` (SI units): the one source of the
     ``[model] kind = "d2nn"`` section of a run configuration, its docs and its checks.
 
     ``D2NN.from_options(options, num_classes=...)`` builds the network. Each field is
-    the :class:`D2NN` keyword of the same name (``size`` and ``pitch`` make its grid).
-    The defaults are the run recipe's (the constructor keeps its own, e.g. its
+    the :class:`D2NN` keyword of the same name (``size`` and ``pitch`` make its grid);
+    the geometry, readout temperature, quantisation and initialisation fields are the
+    diffractive stacks' shared :class:`~photonn.models._stack.StackOptions`. The
+    defaults are the run recipe's (the constructor keeps its own, e.g. its
     ``method = "bl-asm"``).
     """
 
-    size: int = option(80, "neurons per side of every layer", gt=0)
-    pitch: float = option(4e-4, "neuron pitch", unit="m", gt=0)
-    wavelength: float = option(7.5e-4, "wavelength", unit="m", gt=0)
     num_layers: int = option(5, "phase layers", gt=0)
-    distance: float = option(
-        0.01, "spacing between planes (input, layers, detector)", unit="m", gt=0
-    )
-    method: str = option("asm", "propagation method", choices=METHODS)
-    pad_factor: float = option(2.0, "most zero padding per axis", ge=1)
-    input_size: int = option(40, "the image is resized to input_size^2 neurons", gt=0)
     encoding: str = option("amplitude", "image -> input field", choices=ENCODINGS)
     region_size: float = option(
         3.2e-3, "side of each square class region (8 neurons at the default pitch)", unit="m", gt=0
     )
     span: float = option(0.6, "fraction of the plane the regions cover", gt=0, le=1)
     readout: str = option("normalized", "class scores from region energies", choices=READOUTS)
-    temperature: float = option(
-        10.0, "softmax temperature of the readout (initial value if learnt)", gt=0
-    )
-    learn_temperature: bool = option(
-        True, "learn the temperature (94.9 % vs 91.2 % fixed, main job)"
-    )
-    phase_bits: int | None = option(
-        None, "quantise the phase masks to 2^phase_bits levels (unset: continuous)", ge=1
-    )
     quantizer: str = option(
         "ste",
         "training-time quantiser of the phase masks (with phase_bits; annealed by "
@@ -93,7 +79,6 @@ class D2NNOptions:
         "SLM device profile whose look-up table (at the wavelength, resampled to "
         "phase_bits) gives the phase levels; empty: 2^phase_bits evenly spaced levels",
     )
-    init: str = option("zeros", "initial phases", choices=("zeros", "uniform"))
     recompute: int = option(
         0,
         "keep the field of every k-th layer, recompute the rest in backward (0: keep all)",
@@ -107,10 +92,6 @@ class D2NNOptions:
     base: float = option(
         1e-3, "base-plate thickness of the printed layers (with material)", unit="m", ge=0
     )
-
-    def __post_init__(self):
-        check_options(self)
-        fits_in(self.input_size, self.size, "input_size", "size")
 
 
 def _quantizer(name, start, end, generator):
@@ -282,19 +263,7 @@ class D2NN(ComplexModule):
             else positive_float(output_distance, "output_distance")
         )
         self.input_distance, self.output_distance = d_in, d_out
-        if input_size is None:
-            input_size = (max(1, grid.ny // 2), max(1, grid.nx // 2))
-        elif isinstance(input_size, int):
-            input_size = (input_size, input_size)
-        self.input_size = fits_in(
-            (
-                positive_int(input_size[0], "input_size[0]"),
-                positive_int(input_size[1], "input_size[1]"),
-            ),
-            grid.shape,
-            "input_size",
-            "the grid's shape",
-        )
+        self.input_size = input_size_on(input_size, grid)
         self.encoding = one_of(encoding, ENCODINGS, "encoding")
         self.readout = one_of(readout, READOUTS, "readout")
 
@@ -333,14 +302,7 @@ class D2NN(ComplexModule):
             table = resolve_profile(slm_profile, kind="slm").phase_lut(self.wavelength)
             phase_lut = resample_lut(table, phase_bits)
         mask_quantizer = _quantizer(quantizer, anneal_start, anneal_end, generator)
-        self.material, self.relief = None, None
-        if material is not None:
-            from ..devices import resolve_profile
-
-            prof = resolve_profile(material, kind="material")
-            n, kappa = prof.index(self.wavelength)
-            self.material = prof.name
-            self.relief = Relief(self.wavelength, n, kappa, float(n_medium), float(base))
+        self.material, self.relief = printed_relief(material, self.wavelength, base, n_medium)
         self.masks = nn.ModuleList(
             PhaseMask(
                 grid,
@@ -409,28 +371,7 @@ class D2NN(ComplexModule):
         NaN, Inf or values outside raise ``ValueError`` here, at one host
         synchronisation per batch (skipped while ``torch.compile`` traces).
         """
-        image_batch(images)
-        if images.is_floating_point() and not torch.compiler.is_compiling():
-            # one reduction, one sync; NaN fails both comparisons
-            if not bool(((images >= 0) & (images <= 1)).all()):
-                self._refuse_images(images)
-        return image_to_field(
-            images, self.grid.shape, self.input_size, encoding=self.encoding, dtype=self.dtype
-        )
-
-    def _refuse_images(self, images: torch.Tensor):
-        bad = ~torch.isfinite(images)
-        if bool(bad.any()):
-            raise ValueError(
-                f"images hold {int(bad.sum())} NaN or Inf values (first at index "
-                f"{tuple(bad.nonzero()[0].tolist())}); clean or drop those images"
-            )
-        lo, hi = images.min().item(), images.max().item()
-        raise ValueError(
-            f"images must lie in [0, 1] (the {self.encoding!r} encoding's range), got values "
-            f"from {lo:.6g} to {hi:.6g}; scale them into [0, 1] (e.g. uint8 images / 255, "
-            "or (images - min) / (max - min)), and do not standardise them to zero mean"
-        )
+        return images_to_field(images, self.grid.shape, self.input_size, self.encoding, self.dtype)
 
     def output_field(self, images: torch.Tensor) -> torch.Tensor:
         """Complex field ``(B, ny, nx)`` in the detector plane."""

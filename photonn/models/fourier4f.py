@@ -23,13 +23,13 @@ from torch import nn
 
 from .._checks import complex_dtype, one_of, positive_float, positive_int
 from .._module import ComplexModule
-from ..encoding.image import ENCODINGS, image_to_field
+from ..encoding.image import ENCODINGS
 from ..freespace.detectors import RegionDetector
 from ..freespace.fourier_filter import FourierFilter4f
 from ..functional.detection import ENERGY_READOUTS, energy_logits
-from ..functional.fabrication import Relief
 from ..grid import Grid
 from ._readout import register_temperature
+from ._stack import images_to_field, input_size_on, printed_relief
 
 __all__ = ["Fourier4fNetwork"]
 
@@ -107,30 +107,15 @@ class Fourier4fNetwork(ComplexModule):
         self.encoding = one_of(encoding, ENCODINGS, "encoding")
         self.readout = one_of(readout, ENERGY_READOUTS, "readout")
         mask = one_of(mask, MASKS, "mask")
-        if input_size is None:
-            input_size = (max(1, grid.ny // 2), max(1, grid.nx // 2))
-        elif isinstance(input_size, int):
-            input_size = (input_size, input_size)
-        self.input_size = (
-            positive_int(input_size[0], "input_size[0]"),
-            positive_int(input_size[1], "input_size[1]"),
-        )
-        if self.input_size[0] > grid.ny or self.input_size[1] > grid.nx:
-            raise ValueError(f"input_size {self.input_size} does not fit on the grid {grid.shape}")
+        self.input_size = input_size_on(input_size, grid)
         opts = dict(mask_options or {})
-        self.material, self.relief = None, None
-        if material is not None:
-            if mask != "phase":
-                raise ValueError(
-                    f"material= makes printed phase masks; mask = {mask!r} is not one: use "
-                    "mask='phase' or leave material unset"
-                )
-            from ..devices import resolve_profile
-
-            prof = resolve_profile(material, kind="material")
-            n, kappa = prof.index(self.wavelength)
-            self.material = prof.name
-            self.relief = Relief(self.wavelength, n, kappa, float(n_medium), float(base))
+        if material is not None and mask != "phase":
+            raise ValueError(
+                f"material= makes printed phase masks; mask = {mask!r} is not one: use "
+                "mask='phase' or leave material unset"
+            )
+        self.material, self.relief = printed_relief(material, self.wavelength, base, n_medium)
+        if self.relief is not None:
             opts["relief"] = self.relief
         if phase_bits is not None:
             if mask not in ("phase", "slm"):
@@ -174,18 +159,9 @@ class Fourier4fNetwork(ComplexModule):
         return [layer.mask for layer in self.layers]
 
     def input_field(self, images: torch.Tensor) -> torch.Tensor:
-        """Complex input-plane field ``(B, ny, nx)`` of real images ``(B, H, W)`` in ``[0, 1]``."""
-        if not isinstance(images, torch.Tensor) or images.ndim != 3:
-            shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
-            raise ValueError(f"images must be a tensor of shape (B, H, W), got {shape}")
-        if images.is_floating_point() and not bool(((images >= 0) & (images <= 1)).all()):
-            raise ValueError(
-                f"images must lie in [0, 1], got values from {float(images.min()):.6g} to "
-                f"{float(images.max()):.6g}; scale them (e.g. uint8 images / 255)"
-            )
-        return image_to_field(
-            images, self.grid.shape, self.input_size, encoding=self.encoding, dtype=self.dtype
-        )
+        """Complex input-plane field ``(B, ny, nx)`` of real images ``(B, H, W)`` in ``[0, 1]``
+        (uint8 ``0..255`` scaled; checked as :meth:`~photonn.models.D2NN.input_field`)."""
+        return images_to_field(images, self.grid.shape, self.input_size, self.encoding, self.dtype)
 
     def output_field(self, images: torch.Tensor) -> torch.Tensor:
         """Complex field ``(B, ny, nx)`` in the detector plane."""

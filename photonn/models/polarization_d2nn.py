@@ -21,8 +21,7 @@ from torch import nn
 
 from .._checks import complex_dtype, finite_float, positive_float, positive_int, real_of
 from .._module import ComplexModule
-from .._spec import check_options, option
-from ..encoding.image import image_to_field
+from .._spec import option
 from ..freespace.detectors import RegionDetector
 from ..freespace.polarization import JonesModulator
 from ..freespace.propagator import Propagator
@@ -30,11 +29,10 @@ from ..functional.detection import energy_logits
 from ..functional.jones import jones_vector
 from ..grid import Grid
 from ._readout import register_temperature
-from ._stack import stack_arguments
+from ._stack import StackOptions, images_to_field, input_size_on, stack_arguments
 
 __all__ = ["PolarizationD2NN", "PolarizationD2NNOptions", "PolarizationTask"]
 
-METHODS = ("asm", "bl-asm", "fresnel", "fresnel-ir", "rs")
 POLARIZATIONS = ("x", "y")
 
 
@@ -43,28 +41,22 @@ def _finite(value) -> str | None:
 
 
 @dataclass(frozen=True)
-class PolarizationD2NNOptions:
+class PolarizationD2NNOptions(StackOptions):
     """The declared parameters of a :class:`PolarizationD2NN` run (SI units): the one source
     of the ``[model] kind = "polarization_d2nn"`` section of a run configuration, its docs
     and its checks.
 
     ``PolarizationD2NN.from_options(options, num_classes=...)`` builds the network (each
     field but ``polarization`` is its keyword of the same name; ``size`` and ``pitch``
-    make its grid); :class:`PolarizationTask` reads one task of it: images lit with
-    ``polarization``, the class scores of that polarization's analyser channel (``"x"``:
-    the first analyser, ``"y"``: the second). The defaults are the run recipe's.
+    make its grid; the geometry, readout temperature, quantisation and initialisation
+    fields are the diffractive stacks' shared
+    :class:`~photonn.models._stack.StackOptions`); :class:`PolarizationTask` reads one
+    task of it: images lit with ``polarization``, the class scores of that
+    polarization's analyser channel (``"x"``: the first analyser, ``"y"``: the second).
+    The defaults are the run recipe's.
     """
 
-    size: int = option(80, "neurons per side of every layer", gt=0)
-    pitch: float = option(4e-4, "neuron pitch", unit="m", gt=0)
-    wavelength: float = option(7.5e-4, "wavelength", unit="m", gt=0)
     num_layers: int = option(3, "per-pixel Jones-modulator layers", gt=0)
-    distance: float = option(
-        0.01, "spacing between planes (input, layers, detector)", unit="m", gt=0
-    )
-    method: str = option("asm", "propagation method", choices=METHODS)
-    pad_factor: float = option(2.0, "most zero padding per axis", ge=1)
-    input_size: int = option(40, "the image is resized to input_size^2 neurons", gt=0)
     analyser_angles: tuple[float, ...] = option(
         (0.0, math.pi / 2),
         "axes of the two analysers in front of the detector regions (from x)",
@@ -78,28 +70,13 @@ class PolarizationD2NNOptions:
         choices=POLARIZATIONS,
     )
     learn_angle: bool = option(True, "learn every pixel's birefringence axis (else fixed at 0)")
-    phase_bits: int | None = option(
-        None, "quantise the modulators' phases to 2^phase_bits levels (unset: continuous)", ge=1
-    )
-    temperature: float = option(
-        10.0, "softmax temperature of the readout (initial value if learnt)", gt=0
-    )
-    learn_temperature: bool = option(True, "learn the temperature")
-    init: str = option(
-        "zeros", "initial modulators (zeros: identity)", choices=("zeros", "uniform")
-    )
 
     def __post_init__(self):
-        check_options(self)
+        super().__post_init__()
         if len(self.analyser_angles) != 2:
             raise ValueError(
                 f"analyser_angles must hold two angles [rad] (one per channel), got "
                 f"{list(self.analyser_angles)}"
-            )
-        if self.input_size > self.size:
-            raise ValueError(
-                f"input_size = {self.input_size} does not fit in size = {self.size} "
-                "neurons; lower input_size or raise size"
             )
 
 
@@ -167,11 +144,7 @@ class PolarizationD2NN(ComplexModule):
         self.num_layers = positive_int(num_layers, "num_layers")
         self.distance = positive_float(distance, "distance")
         self.num_classes = positive_int(num_classes, "num_classes")
-        if input_size is None:
-            input_size = (max(1, grid.ny // 2), max(1, grid.nx // 2))
-        elif isinstance(input_size, int):
-            input_size = (input_size, input_size)
-        self.input_size = tuple(int(v) for v in input_size)
+        self.input_size = input_size_on(input_size, grid)
         if len(analyser_angles) != 2:
             raise ValueError(f"analyser_angles must hold two angles, got {analyser_angles!r}")
         self.analyser_angles = tuple(
@@ -264,11 +237,7 @@ class PolarizationD2NN(ComplexModule):
     def input_field(self, images: torch.Tensor, polarization="x") -> torch.Tensor:
         """Polarized input field ``(B, 2, ny, nx)``: amplitude-encoded images times a Jones
         vector."""
-        if not isinstance(images, torch.Tensor) or images.ndim != 3:
-            raise ValueError("images must be a tensor of shape (B, H, W)")
-        if images.is_floating_point() and not bool(((images >= 0) & (images <= 1)).all()):
-            raise ValueError("images must lie in [0, 1] (amplitude encoding); scale them first")
-        E = image_to_field(images, self.grid.shape, self.input_size, dtype=self.dtype)
+        E = images_to_field(images, self.grid.shape, self.input_size, dtype=self.dtype)
         v = self._polarization(polarization, images.shape[0])
         return E[:, None] * v[:, :, None, None]
 

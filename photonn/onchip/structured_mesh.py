@@ -54,10 +54,8 @@ def mesh_cost(n: int) -> dict[str, dict[str, int]]:
 class _StructuredMesh(ComplexModule):
     """The non-idealities shared by the structured meshes (the same meaning as for
     :class:`~photonn.onchip.MZIMesh`): subclasses set ``layout`` (with ``n_mzi``), the
-    parameters ``theta``, ``phi``, ``output_phase`` and say which heaters neighbour."""
-
-    def _crosstalk_pairs(self):
-        raise NotImplementedError
+    parameters ``theta``, ``phi``, ``output_phase`` and define ``_crosstalk_pairs()`` (the
+    index pairs of neighbouring heaters, as :func:`butterfly_crosstalk_pairs` returns)."""
 
     @property
     def n_mzi(self) -> int:

@@ -89,7 +89,9 @@ class ReLaX(nn.Module):
             A mesh's phase noise is then drawn once per forward, as for slow heaters.
         recompute: recompute the passes in backward instead of storing their
             intermediates (:func:`~photonn.reuse.recomputation`; ``True``: every pass; an
-            int: passes per segment).
+            int: passes per segment). The last segment keeps its graph (backward needs
+            it first, so recomputing it would only cost time), so ``recompute >= depth``
+            stores everything.
         dtype: dtype of the state and of the bias (float32 default; complex64 or
             complex128 for optical states, whose gains are the matching real dtype).
         device: where to build the fast elements.
@@ -447,7 +449,8 @@ class ReLaX(nn.Module):
         t = 0
         while t < T:
             stop = min(T, t + self.recompute_every) if self.recompute_every else t + 1
-            if self.recompute_every and torch.is_grad_enabled():
+            # backward needs the last segment first: it keeps its graph, as the D2NN's
+            if self.recompute_every and stop < T and torch.is_grad_enabled():
                 h = self._recomputed(t, stop, h, u_all, sequence, folded, seed)
             else:
                 h = self._segment(t, stop, h, u_all, sequence, folded, seed, call)

@@ -192,6 +192,22 @@ def test_existing_directory_needs_force(tmp_path):
         E.export(model, tmp_path / "other", small_slm(), force=True)
 
 
+def test_a_reader_of_schema_1_refuses_a_new_export_clearly(tmp_path, monkeypatch):
+    """Version 2 renamed an SLM's ``bit_depth`` to ``gray_bits``: a new export says so by
+    its version, and a reader that knows only version 1 (simulated) asks for an upgrade
+    instead of missing the key; version-1 exports still read (``test_old_exports``)."""
+    import photonn.export.manifest as manifest
+
+    out = E.export(tiny_d2nn(), tmp_path / "ex", small_slm())
+    m = E.read_manifest(out)
+    assert m["schema_version"] == 2
+    assert all("bit_depth" not in rec["values"] for rec in m["devices"].values())
+    assert any("gray_bits" in rec["values"] for rec in m["devices"].values())
+    monkeypatch.setattr(manifest, "SCHEMA_VERSION", 1)
+    with pytest.raises(ValueError, match=r"schema version 2.*up to 1: upgrade photonn"):
+        E.read_manifest(out)
+
+
 def test_bad_exports_give_clear_errors(tmp_path):
     model = tiny_d2nn()
     out = E.export(model, tmp_path / "ex", small_slm())
@@ -199,8 +215,12 @@ def test_bad_exports_give_clear_errors(tmp_path):
         E.load(tmp_path / "missing")
     # a newer schema
     text = (out / "manifest.toml").read_text()
-    (out / "manifest.toml").write_text(text.replace("schema_version = 1", "schema_version = 99"))
-    with pytest.raises(ValueError, match=r"schema version 99.*newer photonn.*up to 1"):
+    current = f"schema_version = {E.SCHEMA_VERSION}"
+    assert current in text
+    (out / "manifest.toml").write_text(text.replace(current, "schema_version = 99"))
+    with pytest.raises(
+        ValueError, match=rf"schema version 99.*newer photonn.*up to {E.SCHEMA_VERSION}"
+    ):
         E.load(out)
     (out / "manifest.toml").write_text(text)
     # a truncated bundle: caught by the checksum, and by the reader without it

@@ -184,6 +184,45 @@ def test_the_plain_straight_through_gradient_misses_a_binary_flip():
     assert float(g_secant.abs().min()) > 0.3  # 2 |c| / pi
 
 
+#: the codesign experiment's hypothetical look-up table at 2 bits: uneven levels
+#: 0, 0.19 pi, 0.62 pi, 1.23 pi (phase = 2 pi (g / 256)^1.7 resampled to 4 gray levels)
+UNEVEN_LUT = [2 * math.pi * (g / 4) ** 1.7 for g in range(4)]
+
+
+def test_with_a_lut_the_secant_runs_from_the_exports_level_to_its_neighbour():
+    """A phase mask on an SLM's look-up table: the transmission shows the level the export
+    picks (``phase()``, ``lut_round``), and the gradient times the step to the neighbouring
+    table level (on the latent's side) is the exact change of a loss linear in the field.
+    Before, a table kept the tangent gradient (this fails there: the product is not the
+    change)."""
+    g = torch.Generator().manual_seed(4)
+    mask = PhaseMask(
+        pn.Grid(8, 1e-3), lut=UNEVEN_LUT, init="uniform", generator=g, dtype=torch.complex128
+    )
+    c = torch.randn(8, 8, dtype=torch.complex128, generator=g)
+    t = mask.transmission()
+    shown = mask.phase().detach()
+    # the export's level, up to the rounding of exp at a level taken modulo 2 pi
+    torch.testing.assert_close(t.detach(), torch.polar(torch.ones_like(shown), shown))
+    (grad,) = torch.autograd.grad((c.conj() * t).real.sum(), mask.raw)
+    levels = torch.tensor(sorted(UNEVEN_LUT), dtype=torch.float64)
+    q = torch.remainder(shown, 2 * math.pi)
+    k = torch.argmin((levels[:, None, None] - q).abs(), 0)
+    u = torch.remainder(mask.raw.detach() - q + math.pi, 2 * math.pi) - math.pi
+    nb = torch.where(u >= 0, levels[(k + 1) % 4], levels[(k - 1) % 4])
+    step = torch.where(
+        u >= 0,
+        torch.remainder(nb - q, 2 * math.pi),
+        torch.remainder(nb - q, 2 * math.pi) - 2 * math.pi,
+    )
+    change = (c.conj() * (torch.polar(torch.ones_like(q), nb) - t.detach())).real
+    torch.testing.assert_close(grad * step, change, rtol=1e-12, atol=1e-12)
+    # zeros start inside the cell of level 0, 0.9 of the way to the edge with 0.19 pi
+    start = PhaseMask(pn.Grid(2, 1e-3), lut=UNEVEN_LUT, dtype=torch.complex128)
+    assert float(start.raw[0, 0]) == pytest.approx(EDGE_FRACTION * UNEVEN_LUT[1] / 2)
+    assert bool((start.phase() == 0).all())
+
+
 def test_quantised_zeros_start_transparent_at_the_cell_edge():
     for bits in (1, 2, 4):
         m = PhaseMask(pn.Grid(4, 1e-3), bits=bits, dtype=torch.complex128)
