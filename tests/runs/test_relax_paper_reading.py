@@ -191,3 +191,38 @@ def test_markdown_has_a_verdict_in_the_first_line_of_each_finding(pr):
     for k in (1, 2, 3):
         section = text.split(f"## Finding {k}\n\n", 1)[1]
         assert section.splitlines()[0] == "Verdict: **not yet run**."
+
+
+def test_the_committed_results_are_what_aggregate_writes_from_the_committed_runs(
+    pr, tmp_path, monkeypatch
+):
+    """``results/paper_reading.md``, ``paper_points.json`` and ``paper_lr.json`` are
+    regenerated from the committed run records (``paper_runs/``) by ``aggregate``, byte for
+    byte: a number edited in a results file, or a run record changed without aggregating,
+    fails here. (Pure arithmetic on stored metrics: the same on every CPU.)"""
+    results = PATH.parent / "results"
+    monkeypatch.setattr(pr, "RESULTS", tmp_path)
+    (tmp_path / "table.md").write_text((results / "table.md").read_text())
+    pr.aggregate(log=lambda msg: None)
+    for name in ("paper_reading.md", "paper_points.json", "paper_lr.json", "table.md"):
+        assert (tmp_path / name).read_text() == (results / name).read_text(), name
+
+
+def test_the_readme_states_the_verdicts_of_paper_reading():
+    """The README's ReLaX row quotes each finding's verdict as ``paper_reading.md`` computes
+    it (once every finding has one)."""
+    import re
+
+    text = (PATH.parent / "results" / "paper_reading.md").read_text()
+    verdicts = {
+        k: re.search(rf"## Finding {k}\n\nVerdict: \*\*(.+?)\*\*", text).group(1) for k in (1, 2, 3)
+    }
+    readme = (PATH.parents[2] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| [`relax`]"))
+    if "not yet run" in verdicts.values():
+        assert "Finding 1" not in row  # no verdict quoted before the study has finished
+        return
+    for k, verdict in verdicts.items():
+        m = re.search(rf"Finding {k}[^*]*\*\*([^*]+)\*\*", row)
+        assert m is not None, f"the README's relax row quotes no verdict of Finding {k}"
+        assert m.group(1) == verdict, (k, m.group(1), verdict)
