@@ -50,14 +50,7 @@ def main(argv=None) -> int:
     import photonn.onchip.mesh as mesh_mod
     from benchmarks._report import Run, add_output_argument
     from benchmarks._timing import positive_int, table
-    from photonn.functional.mzi import mzi_entries
-    from photonn.functional.mzi_mesh import (
-        _block_size,
-        _tree,
-        mesh_coefficients,
-        mesh_matrix,
-        prefer_matrix,
-    )
+    from photonn.functional.mzi_mesh import _block_size, _tree, prefer_matrix
     from photonn.onchip import MZIMesh
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -138,22 +131,7 @@ def main(argv=None) -> int:
                 ]
             )
             print(rows[-1], flush=True)
-    parts = []
-    for n in args.n:
-        parts.append(
-            _decompose(
-                n,
-                args.compose_batch,
-                args.repeats,
-                torch,
-                MZIMesh,
-                mzi_entries,
-                mesh_coefficients,
-                mesh_matrix,
-                _tree,
-                _block_size,
-            )
-        )
+    parts = [_decompose(n, args.compose_batch, args.repeats) for n in args.n]
     body = "\n".join(
         [
             "Forward + backward, complex64, one thread, medians of "
@@ -221,19 +199,14 @@ def _pair(f, dense, repeats):
     return wall, cpu
 
 
-def _decompose(
-    n,
-    batch,
-    repeats,
-    torch,
-    MZIMesh,
-    mzi_entries,
-    mesh_coefficients,
-    mesh_matrix,
-    _tree,
-    _block_size,
-):
+def _decompose(n: int, batch: int, repeats: int):
     """Rows of the block-size table for ``n`` modes (see the module docstring)."""
+    import torch
+
+    from photonn.functional.mzi import mzi_entries
+    from photonn.functional.mzi_mesh import _block_size, _tree, mesh_coefficients, mesh_matrix
+    from photonn.onchip import MZIMesh
+
     mesh = MZIMesh(n)
     layout = mesh.layout
     L = layout.n_columns
