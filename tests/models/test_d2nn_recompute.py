@@ -68,28 +68,14 @@ def test_gradients_equal_plain_backward(k):
         assert (recomputed[name] - g).abs().max().item() <= tol, name
 
 
-def _saved_bytes(model):
-    """Bytes autograd saves for backward in one forward pass."""
-    total = 0
-
-    def pack(t):
-        nonlocal total
-        total += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(_images())
-    return total
-
-
-def test_recomputation_stores_less_and_reruns_each_layer_once():
+def test_recomputation_stores_less_and_reruns_each_layer_once(saved_bytes):
     """Plain backward keeps every layer's fields; recompute=3 on 12 layers keeps the
     inputs of the first three segments and the graph of the last (3 of 12 layers), and
     backward runs the masks of every segment but the last once more."""
-    plain = _saved_bytes(_model(0, num_layers=12))
-    rec = _saved_bytes(_model(3, num_layers=12))
+    plain = saved_bytes(_model(0, num_layers=12), _images())
+    rec = saved_bytes(_model(3, num_layers=12), _images())
     assert rec < plain / 2, (rec, plain)
-    assert _saved_bytes(_model(12, num_layers=12)) == plain  # one segment: kept whole
+    assert saved_bytes(_model(12, num_layers=12), _images()) == plain  # one segment: kept whole
 
     model = _model(2)
     calls = []

@@ -67,24 +67,11 @@ def test_gradients_equal_plain_backward(k):
         assert (recomputed[name] - g).abs().max().item() <= tol, name
 
 
-def _saved_bytes(model):
-    total = 0
-
-    def pack(t):
-        nonlocal total
-        total += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(_x())
-    return total
-
-
-def test_recomputation_stores_less_and_reruns_each_layer_once():
-    plain = _saved_bytes(_model(0))
-    rec = _saved_bytes(_model(2))
+def test_recomputation_stores_less_and_reruns_each_layer_once(saved_bytes):
+    plain = saved_bytes(_model(0), _x())
+    rec = saved_bytes(_model(2), _x())
     assert rec < plain / 2, (rec, plain)
-    assert _saved_bytes(_model(L)) == plain  # one segment: kept whole
+    assert saved_bytes(_model(L), _x()) == plain  # one segment: kept whole
 
     model = _model(2)
     calls = []
